@@ -1,0 +1,76 @@
+"""VN-2000 coordinate reference systems: the provincial 3° TM zones EPSG ships, and the datum shift.
+
+Cadastral maps use a 3° transverse Mercator per province (k = 0.9999, false easting 500 km, the
+province's central meridian; Circular 973/2001/TCĐC-CQLĐĐ). Areas are always measured in one of these
+(never in degrees). VN-2000 ↔ WGS 84 goes through EPSG:6960 ("VN-2000 to WGS 84 (2)") explicitly:
+forgetting the datum moves every point by about 200 m.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from pyproj.transformer import TransformerGroup
+
+# EPSG code → central meridian (degrees east) of every VN-2000 TM-3 zone in the EPSG dataset.
+TM3_ZONES = {
+    5896: 102.0, 9205: 103.0, 9206: 104.0, 9207: 104.5, 9208: 104.75, 5897: 105.0, 9209: 105.5,
+    9210: 105.75, 5898: 106.0, 9211: 106.25, 9212: 106.5, 9213: 107.0, 9214: 107.25, 9215: 107.5,
+    5899: 107.75, 9216: 108.0, 9217: 108.25, 9218: 108.5,
+}
+VN2000_TO_WGS84 = "EPSG:6960"
+
+
+def tm3_zone_for_longitude(longitude: float) -> int:
+    """EPSG code of the TM-3 zone whose central meridian is nearest to ``longitude``.
+
+    Ties go to the smaller EPSG code, so the choice is deterministic.
+
+    >>> tm3_zone_for_longitude(103.9)   # Sơn La
+    9206
+    >>> tm3_zone_for_longitude(105.8)   # Hà Nội's neighbourhood, nearest 105°45′
+    9210
+    """
+    return min(TM3_ZONES, key=lambda epsg: (abs(TM3_ZONES[epsg] - longitude), epsg))
+
+
+def tm3_zone_for_meridian(meridian: float) -> int:
+    """EPSG code of the TM-3 zone with exactly this central meridian (degrees, e.g. 104.0 or 105.75).
+
+    >>> tm3_zone_for_meridian(104)
+    9206
+    """
+    for epsg, lon0 in TM3_ZONES.items():
+        if abs(lon0 - float(meridian)) < 1e-9:
+            return epsg
+    raise ValueError(f"central meridian {meridian} is not one of the VN-2000 TM-3 zones "
+                     f"{sorted(set(TM3_ZONES.values()))}")
+
+
+def is_metric(crs) -> bool:
+    crs = CRS.from_user_input(crs)
+    return crs.is_projected and crs.axis_info[0].unit_name in ("metre", "meter")
+
+
+@functools.lru_cache(maxsize=64)
+def transformer(source, target) -> Transformer:
+    """A transformer between two CRSs that uses EPSG:6960 whenever one side is VN-2000 and the other
+    WGS 84, rather than whatever PROJ ranks first; always (x, y) = (lon, lat) / (easting, northing)."""
+    src, dst = CRS.from_user_input(source), CRS.from_user_input(target)
+    group = TransformerGroup(src, dst, always_xy=True)
+    for candidate in group.transformers:
+        if "VN-2000 to WGS 84 (2)" in candidate.description:
+            return candidate
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def transform_geometries(geometries: np.ndarray, source, target) -> np.ndarray:
+    """Reproject an array of shapely geometries (vectorised over all coordinates at once)."""
+    geometries = np.asarray(geometries, dtype=object)
+    if CRS.from_user_input(source) == CRS.from_user_input(target):
+        return geometries
+    t = transformer(CRS.from_user_input(source).to_wkt(), CRS.from_user_input(target).to_wkt())
+    return shapely.transform(geometries, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))

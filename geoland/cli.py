@@ -1,0 +1,317 @@
+"""The ``geoland`` command line: one click group, a sub-command per task, ``--json`` wherever counts are
+reported. Errors print one line on stderr and exit non-zero; ``--debug`` shows the traceback."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import traceback
+
+import click
+
+from . import config
+from .errors import GeolandError
+from .output import emit_json, format_coverage, table
+
+
+def _date(ctx, param, value):
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date in the form YYYY-MM-DD") from None
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.option("--database-url", envvar="GEOLAND_DATABASE_URL", metavar="URL",
+              help="PostgreSQL/PostGIS to use (default: the embedded cluster; env GEOLAND_DATABASE_URL).")
+@click.option("--debug", is_flag=True, help="Show the full traceback when a command fails.")
+@click.version_option(package_name="geoland")
+@click.pass_context
+def cli(ctx, database_url, debug):
+    """geoland: clean a provincial land database after the 2025 reorganisation of communes.
+
+    Start with `geoland db start` and `geoland db migrate`, then load the administrative units
+    (`geoland units --help`)."""
+    ctx.obj = {"url": database_url}
+
+
+def _connect(ctx):
+    from .db import connect
+
+    return connect(ctx.obj["url"])
+
+
+# --- db ---------------------------------------------------------------------------------------------
+
+@cli.group()
+def db():
+    """The database: the embedded PostGIS cluster and the schema migrations."""
+
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False), envvar="GEOLAND_PG_DIR", show_envvar=True,
+    default=lambda: str(config.default_data_dir()), show_default=".geoland/pg",
+    help="Folder of the embedded cluster.")
+
+
+def _cluster(data_dir):
+    from .embedded import EmbeddedCluster
+
+    return EmbeddedCluster(data_dir)
+
+
+@db.command()
+@data_dir_option
+@json_option
+def start(data_dir, as_json):
+    """Create (first time) and start the embedded PostgreSQL + PostGIS cluster; a no-op when it runs.
+
+    It listens on 127.0.0.1 and a unix socket only. Prints the URL with the password hidden
+    (`geoland db url` prints it whole)."""
+    cluster = _cluster(data_dir)
+    started = cluster.start()
+    status = cluster.status().as_dict() | {"started": started}
+    if as_json:
+        emit_json(status)
+    else:
+        click.echo(f"embedded PostGIS {'started' if started else 'already running'}: {status['url']} "
+                   f"(data in {status['data_dir']})")
+
+
+@db.command()
+@data_dir_option
+@json_option
+def stop(data_dir, as_json):
+    """Stop the embedded cluster (a no-op when it is not running)."""
+    stopped = _cluster(data_dir).stop()
+    if as_json:
+        emit_json({"stopped": stopped})
+    else:
+        click.echo("embedded PostGIS stopped" if stopped else "embedded PostGIS was not running")
+
+
+@db.command()
+@data_dir_option
+@json_option
+def status(data_dir, as_json):
+    """Whether the embedded cluster exists and runs, where, and on which port."""
+    st = _cluster(data_dir).status().as_dict()
+    if as_json:
+        emit_json(st)
+    else:
+        state = "running" if st["running"] else "initialised, stopped" if st["initialised"] else "not created"
+        click.echo(f"embedded PostGIS: {state}; data dir {st['data_dir']}"
+                   + (f"; {st['url']}" if st["url"] else ""))
+
+
+@db.command()
+@click.pass_context
+def url(ctx):
+    """Print the database URL geoland uses (GEOLAND_DATABASE_URL, or the running embedded cluster)."""
+    click.echo(config.database_url(ctx.obj["url"]))
+
+
+@db.command()
+@json_option
+@click.pass_context
+def migrate(ctx, as_json):
+    """Create or upgrade the schema `geoland` (Alembic migrations; PostGIS and btree_gist extensions)."""
+    from .db import migrate as run
+
+    before, after = run(ctx.obj["url"])
+    if as_json:
+        emit_json({"before": before, "after": after})
+    elif before == after:
+        click.echo(f"schema already at revision {after}")
+    else:
+        click.echo(f"schema migrated from {before or 'nothing'} to revision {after}")
+
+
+# --- units ------------------------------------------------------------------------------------------
+
+@cli.group()
+def units():
+    """Administrative units (đơn vị hành chính): conversion table, boundaries, coverage QA, look-up."""
+
+
+@units.command("load-conversion")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--effective", callback=_date, default="2025-07-01", show_default=True, metavar="DATE",
+              help="Date the reorganisation took effect: old units end the day before, new ones start.")
+@click.option("--replace", is_flag=True,
+              help="Replace a different conversion table already stored for this date and provinces.")
+@json_option
+@click.pass_context
+def load_conversion(ctx, path, effective, replace, as_json):
+    """Load the official old → new commune conversion table (CSV, the columns of Decision 19/2025).
+
+    The free-text `change` column is classified as whole / partial / unchanged / renamed / retyped / other
+    and kept as written. Reloading the same file changes nothing. A malformed file stops with the line and
+    the reason, and the database is left as it was."""
+    from .units import load_conversion as run
+
+    with _connect(ctx) as conn:
+        report = run(conn, path, effective=effective, replace=replace)
+    if as_json:
+        return emit_json(report)
+    click.echo(f"{path}: {report['rows']:,} rows, {report['new_communes']:,} new communes, "
+               f"{report['old_communes']:,} old communes, {report['provinces']} provinces "
+               f"(from {report['old_provinces']}); effective {report['effective']}")
+    click.echo(table(["change", "rows"], [[k, v] for k, v in report["kinds"].items()], right={1}))
+    click.echo(f"old communes split among several new ones: {report['split_old_communes']:,}")
+    for warning in report["warnings"]:
+        click.echo(f"warning: {warning}")
+    if report["unchanged"]:
+        click.echo("already loaded: nothing changed")
+    else:
+        u, c = report["units"], report["changes"]
+        click.echo(f"job {report['job_id']}: units +{u['inserted']:,} (closed {u['closed']:,}, renamed "
+                   f"{u['renamed']:,}); pairs +{c['inserted']:,}, updated {c['updated']:,}, removed "
+                   f"{c['removed']:,}, unchanged {c['unchanged']:,}")
+
+
+@units.command("load-boundaries")
+@click.argument("path", type=click.Path())
+@click.option("--effective", callback=_date, required=True, metavar="DATE",
+              help="A day on which these boundaries are in force (2025-07-01 for the new communes, "
+                   "2025-06-30 for the old ones); features are matched to the units valid that day.")
+@click.option("--code-field", default="code", show_default=True, help="Field holding the 5-digit commune code.")
+@click.option("--name-field", default="name", show_default=True, help="Field holding the commune's name.")
+@click.option("--province-field", help="Field holding the 2-digit province code, if any.")
+@click.option("--province", metavar="P", help="Province code of features that have none of their own.")
+@click.option("--layer", help="Layer to read (GeoPackage, FileGDB).")
+@click.option("--crs", help="CRS of a layer that has none (or a wrong one), e.g. EPSG:9206.")
+@json_option
+@click.pass_context
+def load_boundaries(ctx, path, effective, code_field, name_field, province_field, province, layer, crs,
+                    as_json):
+    """Load commune boundaries (GeoJSON, GeoPackage, Shapefile, ...) of one date.
+
+    Invalid polygons are repaired with make_valid and the repair is recorded; features whose code is blank
+    or not a unit on that date are kept and reported. Geometry is stored in EPSG:4326 and in the VN-2000
+    TM-3 zone nearest the layer (for areas and the reassignment)."""
+    from .units import load_boundaries as run
+
+    with _connect(ctx) as conn:
+        report = run(conn, path, effective=effective, code_field=code_field, name_field=name_field,
+                     province_field=province_field, province=province, layer=layer, crs=crs)
+    if as_json:
+        return emit_json(report)
+    click.echo(f"{path}: {report['features']} features, {report['area_km2']:,} km², areas in "
+               f"EPSG:{report['metric_epsg']}; {report['matched']} matched to units of {report['effective']}")
+    if report["unknown_code"]:
+        click.echo(f"codes not among the units of {report['effective']} (kept): {', '.join(report['unknown_code'])}")
+    if report["no_code"]:
+        click.echo(f"features without a code (kept): {len(report['no_code'])}: "
+                   + ", ".join(f"#{f['feature']} {f['name']}" for f in report["no_code"][:10])
+                   + (" …" if len(report["no_code"]) > 10 else ""))
+    if report["duplicate_codes"]:
+        click.echo(f"codes on several features: {', '.join(report['duplicate_codes'])}")
+    if report["units_without_boundary"]:
+        click.echo(f"units of {report['effective']} with no feature in this layer: "
+                   f"{len(report['units_without_boundary'])}")
+    for r in report["repairs"]:
+        click.echo(f"repaired feature #{r['feature']} {r['code'] or ''} {r['name'] or ''}: {r['repair']}")
+    if report["unchanged"]:
+        click.echo(f"already loaded as layer {report['layer_id']}: nothing changed")
+    else:
+        click.echo(f"job {report['job_id']}: stored as layer {report['layer_id']}"
+                   + (f", superseding layer(s) {report['superseded']}" if report["superseded"] else ""))
+
+
+@units.command("check")
+@click.option("--province", metavar="P", help="Only this province (2-digit code).")
+@click.option("--effective", callback=_date, metavar="DATE",
+              help="Boundaries of this date (default: the latest loaded).")
+@click.option("--min-area", "min_area_m2", type=float, default=1000.0, show_default=True, metavar="M2",
+              help="Report gaps and overlaps of at least this many square metres.")
+@click.option("--limit", type=int, default=30, show_default=True, help="Rows to list (text output).")
+@json_option
+@click.pass_context
+def check(ctx, province, effective, min_area_m2, limit, as_json):
+    """Coverage QA of the commune boundaries: gaps and overlaps with their area (m², in a VN-2000 TM-3
+    zone) and location. A report: it exits 0 whatever it finds."""
+    from .units import check_units
+
+    with _connect(ctx) as conn:
+        report = check_units(conn, effective=effective, province=province, min_area_m2=min_area_m2)
+    if as_json:
+        return emit_json(report)
+    click.echo(format_coverage(report, limit))
+
+
+@units.command("lookup")
+@click.argument("code")
+@click.option("--at", callback=_date, metavar="DATE", help="Date at which to read the code (default: today).")
+@click.option("--level", type=click.Choice(["commune", "district", "province"]), default="commune",
+              show_default=True)
+@json_option
+@click.pass_context
+def lookup(ctx, code, at, level, as_json):
+    """What a unit code names on a date, what it was formed from and what it became.
+
+    Codes are reused: 03646 is Phường Chiềng Lề until 2025-06-30 and Phường Tô Hiệu from 2025-07-01."""
+    from .units import lookup_unit
+
+    with _connect(ctx) as conn:
+        report = lookup_unit(conn, code, at=at, level=level)
+    if as_json:
+        return emit_json(report)
+    click.echo(f"{report['code']} on {report['at']}: {report['name']} ({report['level']}, province "
+               f"{report['province_code']}, valid {report['valid']})")
+    for title, key in (("formed from", "formed_from"), ("became", "became")):
+        for r in report[key]:
+            click.echo(f"  {title} {r['code']} {r['name']} on {r['effective']}: {r['kind']} ({r['note']})")
+
+
+# --- demo -------------------------------------------------------------------------------------------
+
+@cli.command()
+@click.option("--data", "data_dir", type=click.Path(file_okay=False), envvar="GEOLAND_SAMPLE_DATA",
+              help="Folder with the public sample data (default ../shared/data when it exists).")
+@click.option("--synthetic", is_flag=True, help="Use the synthetic province even if sample data exists.")
+@json_option
+@click.pass_context
+def demo(ctx, data_dir, synthetic, as_json):
+    """Run the pipeline on the Sơn La sample (or on a synthetic province when there is no sample data):
+    units and conversion table, boundaries of both vintages, coverage reports."""
+    from .demo import run_demo
+
+    report = run_demo(ctx.obj["url"], data_dir=data_dir, synthetic=synthetic,
+                      echo=(lambda *a: None) if as_json else click.echo)
+    if as_json:
+        emit_json(report)
+
+
+# --- entry point --------------------------------------------------------------------------------------
+
+def main(argv=None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in argv or os.environ.get("GEOLAND_DEBUG") == "1"
+    try:
+        cli.main(args=argv, prog_name="geoland", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("geoland: aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except GeolandError as exc:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"geoland: error: {exc.message}", err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 — last resort: one line, no data, traceback only on request
+        if debug:
+            traceback.print_exc()
+        click.echo(f"geoland: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                   " (run with --debug for the traceback)", err=True)
+        sys.exit(1)

@@ -1,0 +1,111 @@
+"""Connections to the PostGIS store, migrations, and bulk loading with COPY."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from . import config
+from .errors import DatabaseError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def sqlalchemy_url(url: str) -> str:
+    """Use the psycopg 3 driver whatever scheme the user wrote."""
+    return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg://", url)
+
+
+def make_engine(url: str | None = None) -> Engine:
+    return sa.create_engine(sqlalchemy_url(config.database_url(url)), pool_pre_ping=True,
+                            connect_args={"application_name": "geoland"})
+
+
+@contextlib.contextmanager
+def connect(url: str | None = None, *, migrated: bool = True) -> Iterator[Connection]:
+    """A connection in one transaction: committed when the block ends, rolled back on any error, so a
+    failed command leaves the database as it was."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            if migrated:
+                require_migrated(conn)
+            yield conn
+    except sa.exc.OperationalError as exc:
+        raise DatabaseError(f"cannot use the database: {_first_line(exc.orig or exc)}") from exc
+    finally:
+        engine.dispose()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _alembic_config(conn: Connection):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def current_revision(conn: Connection) -> str | None:
+    exists = conn.execute(sa.text("SELECT to_regclass('geoland.alembic_version')")).scalar()
+    if exists is None:
+        return None
+    return conn.execute(sa.text("SELECT version_num FROM geoland.alembic_version")).scalar()
+
+
+def require_migrated(conn: Connection) -> None:
+    current, head = current_revision(conn), head_revision()
+    if current != head:
+        raise DatabaseError(
+            f"the database schema is at revision {current or 'none'}, geoland needs {head}: "
+            "run `geoland db migrate`"
+        )
+
+
+def migrate(url: str | None = None) -> tuple[str | None, str]:
+    """Apply the Alembic migrations; returns (revision before, revision after)."""
+    from alembic import command
+
+    with connect(url, migrated=False) as conn:
+        conn.execute(sa.text("CREATE SCHEMA IF NOT EXISTS geoland"))
+        before = current_revision(conn)
+        command.upgrade(_alembic_config(conn), "head")
+        return before, current_revision(conn)
+
+
+def server_versions(conn: Connection) -> dict[str, str]:
+    """PostgreSQL, PostGIS, GEOS and PROJ versions of the server, for reports and test headers."""
+    row = conn.execute(sa.text(
+        "SELECT current_setting('server_version'), postgis_lib_version(), "
+        "postgis_geos_version(), postgis_proj_version()"
+    )).one()
+    return dict(zip(("postgresql", "postgis", "geos", "proj"), row))
+
+
+def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """Bulk-load rows with COPY FROM STDIN; values are Python objects (None → NULL, geometries as
+    hex EWKB strings). Returns the number of rows written."""
+    raw = conn.connection.driver_connection
+    n = 0
+    with raw.cursor() as cur:
+        with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                n += 1
+    return n

@@ -1,0 +1,57 @@
+"""Printing command results: one JSON object with --json, aligned text tables otherwise."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import unicodedata
+
+import click
+
+
+def _default(value):
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def emit_json(obj) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, default=_default, sort_keys=False))
+
+
+def _width(text: str) -> int:
+    return sum(0 if unicodedata.combining(ch) else 1 for ch in unicodedata.normalize("NFC", text))
+
+
+def table(headers: list[str], rows: list[list], *, right: set[int] | None = None) -> str:
+    """A plain text table; columns whose index is in ``right`` are right-aligned (numbers)."""
+    right = right or set()
+    cells = [[("" if v is None else f"{v:,}" if isinstance(v, int) else str(v)) for v in row] for row in rows]
+    widths = [max([_width(h)] + [_width(r[i]) for r in cells]) for i, h in enumerate(headers)]
+
+    def line(values):
+        out = []
+        for i, v in enumerate(values):
+            pad = " " * (widths[i] - _width(v))
+            out.append(pad + v if i in right else v + pad)
+        return "  ".join(out).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])
+
+
+def format_coverage(report: dict, limit: int = 30) -> str:
+    """Text of a coverage QA report (``geoland units check``)."""
+    scope = f"province {report['province']}" if report["province"] else "all provinces"
+    lines = [f"coverage of {report['units']} communes in force on {report['effective']} ({scope}), "
+             f"pieces ≥ {report['min_area_m2']:,.0f} m²: {report['gaps']} gaps "
+             f"({report['gap_area_m2'] / 1e4:,.2f} ha), {report['overlaps']} overlaps "
+             f"({report['overlap_area_m2'] / 1e4:,.2f} ha)"]
+    rows = [[d["kind"], d["codes"], f"{d['area_m2']:,.0f}", f"{d['lon']:.5f}", f"{d['lat']:.5f}"]
+            for d in report["defects"][:limit]]
+    if rows:
+        lines.append(table(["kind", "communes", "area m²", "lon", "lat"], rows, right={2, 3, 4}))
+    if len(report["defects"]) > limit:
+        lines.append(f"… and {len(report['defects']) - limit} more (--limit, or --json for all)")
+    return "\n".join(lines)

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# geoland's test suite against a real PostGIS (the embedded cluster unless GEOLAND_DATABASE_URL is set).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/scripts/setup.sh"
+cd "$ROOT"
+if [ -z "${GEOLAND_DATABASE_URL:-}" ]; then
+    "$VENV/bin/geoland" db start
+fi
+exec "$VENV/bin/python" -m pytest "$@"
