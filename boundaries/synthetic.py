@@ -41,7 +41,7 @@ def synthetic_reorganisation(*, seed: int = 0, n_old: int = 24, size_m: float = 
     >>> r = synthetic_reorganisation(seed=1)
     >>> len(r.old), r.new["code"].is_unique, sorted(r.conversion["change"].unique())
     (24, True, ['Giữ nguyên', 'Nhập một phần', 'Nhập toàn bộ'])
-    >>> round(r.new.area.sum() / r.old.area.sum(), 9)
+    >>> float(round(r.new.area.sum() / r.old.area.sum(), 9))
     1.0
     """
     if n_old < 6:

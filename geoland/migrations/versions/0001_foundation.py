@@ -139,8 +139,44 @@ DROP TABLE geoland.job;
 """
 
 
+# PostGIS 3.3 ships the VN-2000 TM-3 zones that EPSG numbered 5896-5899 but not 9205-9218 (added later);
+# PROJ knows them all. Register the missing ones the way the shipped ones are written, with the
+# EPSG:6960 parameters as TOWGS84, so that ST_Transform works for every provincial zone.
+TM3_ZONES = {9205: "103", 9206: "104", 9207: "104.5", 9208: "104.75", 9209: "105.5", 9210: "105.75",
+             9211: "106", 9212: "106.25", 9213: "106.5", 9214: "107", 9215: "107.25", 9216: "107.5",
+             9217: "108.25", 9218: "108.5"}
+TOWGS84 = "-191.90441429,-39.30318279,-111.45032835,0.00928836,-0.01975479,0.00427372,0.252906278"
+
+
+def _zone_name(lon: str) -> str:
+    degrees, _, fraction = lon.partition(".")
+    minutes = round(float("0." + fraction) * 60) if fraction else 0
+    return f"VN-2000 / TM-3 {degrees}-{minutes:02d}"
+
+
+def _register_tm3_zones():
+    for srid, lon in TM3_ZONES.items():
+        srtext = (
+            f'PROJCS["{_zone_name(lon)}",GEOGCS["VN-2000",DATUM["Vietnam_2000",SPHEROID["WGS 84",6378137,'
+            f'298.257223563,AUTHORITY["EPSG","7030"]],TOWGS84[{TOWGS84}],AUTHORITY["EPSG","6756"]],'
+            'PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,'
+            'AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4756"]],PROJECTION["Transverse_Mercator"],'
+            f'PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",{lon}],'
+            'PARAMETER["scale_factor",0.9999],PARAMETER["false_easting",500000],'
+            'PARAMETER["false_northing",0],UNIT["metre",1,AUTHORITY["EPSG","9001"]],AXIS["Easting",EAST],'
+            f'AXIS["Northing",NORTH],AUTHORITY["EPSG","{srid}"]]'
+        )
+        proj4 = (f"+proj=tmerc +lat_0=0 +lon_0={lon} +k=0.9999 +x_0=500000 +y_0=0 +ellps=WGS84 "
+                 f"+towgs84={TOWGS84} +units=m +no_defs")
+        op.execute(
+            "INSERT INTO public.spatial_ref_sys (srid, auth_name, auth_srid, srtext, proj4text) "
+            f"VALUES ({srid}, 'EPSG', {srid}, '{srtext}', '{proj4}') ON CONFLICT (srid) DO NOTHING"
+        )
+
+
 def upgrade():
     op.execute(UPGRADE)
+    _register_tm3_zones()
 
 
 def downgrade():

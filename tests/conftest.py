@@ -1,0 +1,171 @@
+"""Fixtures: a real PostGIS (the embedded cluster, or GEOLAND_DATABASE_URL), one freshly migrated database
+per test cloned from a template, the public sample data (tests skip with a reason without it), and a way
+to run the CLI in-process with its exit code and output."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from geoland import config
+from geoland.db import migrate, sqlalchemy_url
+
+SAMPLE_REASON = ("sample data not found: put the public data in ../shared/data beside the checkout or set "
+                 "GEOLAND_SAMPLE_DATA (see ../shared/data/README.md)")
+
+
+def pytest_report_header(config):
+    import geopandas
+    import pyproj
+    import shapely
+
+    lines = [f"geoland: shapely {shapely.__version__} (GEOS {shapely.geos_version_string}), "
+             f"pyproj {pyproj.__version__} (PROJ {pyproj.proj_version_str}), geopandas {geopandas.__version__}"]
+    try:
+        url = _server_url()
+        engine = sa.create_engine(sqlalchemy_url(url))
+        with engine.connect() as conn:
+            pg = conn.execute(sa.text("SHOW server_version")).scalar()
+            postgis = conn.execute(sa.text(
+                "SELECT default_version FROM pg_available_extensions WHERE name = 'postgis'")).scalar()
+        engine.dispose()
+        lines.append(f"geoland: PostgreSQL {pg}, PostGIS {postgis} available")
+    except Exception as exc:  # noqa: BLE001 - a header never fails the run
+        lines.append(f"geoland: no database yet ({type(exc).__name__})")
+    return lines
+
+
+def _server_url() -> str:
+    url = os.environ.get("GEOLAND_DATABASE_URL")
+    if url:
+        return url
+    from geoland.embedded import EmbeddedCluster
+
+    cluster = EmbeddedCluster(config.default_data_dir())
+    cluster.start()
+    return cluster.url()
+
+
+def _with_database(url: str, name: str) -> str:
+    return sa.engine.make_url(sqlalchemy_url(url)).set(database=name).render_as_string(hide_password=False)
+
+
+def _admin(url: str):
+    return sa.create_engine(_with_database(url, "postgres"), isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def server_url():
+    return _server_url()
+
+
+@pytest.fixture(scope="session")
+def template_db(server_url):
+    """A migrated database used as the template of each test's database."""
+    name = f"geoland_test_tpl_{os.getpid()}"
+    admin = _admin(server_url)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    migrate(_with_database(server_url, name))
+    yield name
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _clone(server_url, template_db) -> tuple[str, str]:
+    name = f"geoland_test_{uuid.uuid4().hex[:10]}"
+    admin = _admin(server_url)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"'))
+    admin.dispose()
+    return name, _with_database(server_url, name)
+
+
+def _drop(server_url, name):
+    admin = _admin(server_url)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def db_url(server_url, template_db, monkeypatch):
+    """URL of a fresh, migrated, empty database for one test; also set as GEOLAND_DATABASE_URL."""
+    name, url = _clone(server_url, template_db)
+    monkeypatch.setenv("GEOLAND_DATABASE_URL", url)
+    yield url
+    _drop(server_url, name)
+
+
+@pytest.fixture(scope="module")
+def module_db(server_url, template_db):
+    """A fresh database shared by the tests of one module (for data that is slow to load)."""
+    name, url = _clone(server_url, template_db)
+    yield url
+    _drop(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def sample_data() -> Path:
+    found = config.sample_data_dir()
+    if found is None or not (found / "admin_units_2025_conversion.csv").is_file():
+        pytest.skip(SAMPLE_REASON)
+    return found
+
+
+@pytest.fixture
+def geoland_cli(capsys, monkeypatch, tmp_path):
+    """Run ``geoland ARGS`` in-process; returns (exit code, stdout, stderr)."""
+    from geoland.cli import main
+
+    monkeypatch.setenv("GEOLAND_HOME", str(tmp_path / "home"))
+
+    def run(*args):
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return run
+
+
+def snapshot(url: str) -> dict:
+    """Every row of every geoland table, as a digest per table: equal snapshots = unchanged database."""
+    engine = sa.create_engine(sqlalchemy_url(url))
+    with engine.connect() as conn:
+        tables = conn.execute(sa.text(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'geoland' "
+            "AND table_type = 'BASE TABLE' ORDER BY 1")).scalars().all()
+        out = {t: conn.execute(sa.text(
+            f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM geoland.{t} t"
+        )).one()._tuple() for t in tables}
+    engine.dispose()
+    return out
+
+
+def query(url: str, sql: str, **params):
+    engine = sa.create_engine(sqlalchemy_url(url))
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text(sql), params).all()
+    engine.dispose()
+    return rows
+
+
+@pytest.fixture
+def db_snapshot():
+    return snapshot
+
+
+@pytest.fixture
+def db_query():
+    return query
