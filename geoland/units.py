@@ -241,9 +241,10 @@ def load_boundaries(conn: Connection, path: str | Path, *, effective: dt.date, c
     feats["unit_id"] = pd.Series([units[c]["id"] if ok else None for c, ok in zip(feats["code"], known)],
                                  index=feats.index, dtype=object)
     feats["match"] = np.where(feats["code"].isna(), "no_code", np.where(known, "matched", "unknown_code"))
-    feats["province_code"] = [p or (units[c]["province_code"] if ok else None)
-                              for p, c, ok in zip(feats["province_code"], feats["code"], known)]
-    provinces = sorted({p for p in feats["province_code"] if p})
+    feats["province_code"] = pd.Series(
+        [p if isinstance(p, str) else units[c]["province_code"] if ok else None
+         for p, c, ok in zip(feats["province_code"], feats["code"], known)], index=feats.index, dtype=object)
+    provinces = sorted({p for p in feats["province_code"] if isinstance(p, str)})
     report = {
         "file": str(path), "sha256": sha, "effective": effective.isoformat(), "features": len(feats),
         "metric_epsg": prepared.metric_epsg, "provinces": provinces,
@@ -303,13 +304,18 @@ def _copy_features(conn: Connection, layer_id: int, feats: gpd.GeoDataFrame, met
     metric = shapely.to_wkb(shapely.set_srid(feats["geometry_metric"].to_numpy(), metric_epsg), hex=True,
                             include_srid=True)
     rows = (
-        (layer_id, int(f.feature_index), f.unit_id, f.code, f.name, f.province_code, f.match, g, m,
+        (layer_id, int(f.feature_index), f.unit_id, _text(f.code), _text(f.name), _text(f.province_code), f.match, g, m,
          float(f.area_m2), bool(f.repaired), f.repair_note, json.dumps(f.attributes, ensure_ascii=False))
         for f, g, m in zip(feats.itertuples(index=False), geom, metric)
     )
     copy_rows(conn, "geoland.unit_boundary",
               ("layer_id", "feature_index", "unit_id", "code", "name", "province_code", "match", "geom",
                "geom_metric", "area_m2", "repaired", "repair_note", "attributes"), rows)
+
+
+def _text(value) -> str | None:
+    """A text cell for COPY: pandas' missing values become NULL, never the string 'nan'."""
+    return value if isinstance(value, str) else None
 
 
 # --- coverage QA ------------------------------------------------------------------------------------

@@ -146,9 +146,9 @@ def snapshot(url: str) -> dict:
         tables = conn.execute(sa.text(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'geoland' "
             "AND table_type = 'BASE TABLE' ORDER BY 1")).scalars().all()
-        out = {t: conn.execute(sa.text(
+        out = {t: tuple(conn.execute(sa.text(
             f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM geoland.{t} t"
-        )).one()._tuple() for t in tables}
+        )).one()) for t in tables}
     engine.dispose()
     return out
 

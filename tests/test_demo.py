@@ -1,0 +1,38 @@
+"""The demo command end to end: on the Sơn La sample, and on the synthetic province without it."""
+
+import json
+
+
+def test_demo_on_the_synthetic_province_is_idempotent(db_url, geoland_cli, db_snapshot):
+    code, out, err = geoland_cli("demo", "--synthetic")
+    assert code == 0, err
+    assert "synthetic province 99" in out and "coverage of" in out
+    code, out, err = geoland_cli("demo", "--synthetic", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["conversion"]["unchanged"] and report["boundaries_new"]["unchanged"]
+    assert report["boundaries_new"]["matched"] == report["conversion"]["new_communes"]
+    assert report["boundaries_old"]["matched"] == report["conversion"]["old_communes"]
+    assert report["coverage_new"]["gaps"] == report["coverage_new"]["overlaps"] == 0
+    before = db_snapshot(db_url)
+    assert geoland_cli("demo", "--synthetic")[0] == 0
+    assert db_snapshot(db_url) == before
+
+
+def test_demo_falls_back_without_sample_data(db_url, geoland_cli, tmp_path, monkeypatch):
+    empty = tmp_path / "no-data"
+    empty.mkdir()
+    code, out, err = geoland_cli("demo", "--data", empty)
+    assert code == 0, err
+    assert "no sample data found" in out and "synthetic province" in out
+
+
+def test_demo_on_son_la(db_url, sample_data, geoland_cli):
+    code, out, err = geoland_cli("demo", "--data", sample_data, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["province"] == "14"
+    assert report["conversion"]["rows"] == 10_565
+    assert report["boundaries_new"]["matched"] == 75 and report["boundaries_old"]["matched"] == 163
+    assert report["coverage_new"]["units"] == 75 and report["coverage_old"]["units"] == 206
+    assert report["coverage_new"]["overlaps"] == 13 and report["coverage_new"]["gaps"] == 0
