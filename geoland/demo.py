@@ -12,7 +12,7 @@ from pathlib import Path
 import geopandas as gpd
 
 from . import config
-from .db import connect
+from .db import connect, migrate
 from .output import format_coverage
 from .units import check_units, load_boundaries, load_conversion
 
@@ -61,6 +61,9 @@ def run_demo(url: str | None = None, *, data_dir=None, synthetic: bool = False, 
                  "running on a synthetic province instead")
         inputs = synthetic_inputs(config.home() / "synthetic")
     echo(f"== geoland demo: {inputs['source']}")
+    before, after = migrate(url)
+    if before != after:
+        echo(f"schema migrated to revision {after}")
     province = inputs["province"]
     report: dict = {"source": inputs["source"], "province": province}
 

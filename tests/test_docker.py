@@ -1,0 +1,22 @@
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.skipif(shutil.which("docker-compose") is None,
+                    reason="Debian's docker-compose is not installed (scripts/test.sh installs it)")
+def test_compose_file_is_valid():
+    proc = subprocess.run(["docker-compose", "-f", str(ROOT / "docker" / "compose.yaml"), "config"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "postgis/postgis" in proc.stdout and "GEOLAND_DATABASE_URL" in proc.stdout
+
+
+def test_dockerfile_installs_every_package():
+    text = (ROOT / "docker" / "Dockerfile").read_text()
+    for package in ("geoland", "identifiers", "boundaries", "web"):
+        assert f"COPY {package} ./{package}" in text
