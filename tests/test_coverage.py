@@ -68,14 +68,14 @@ def test_clean_tiling_and_bad_arguments():
         coverage_defects(grid, min_area_m2=-1)
 
 
-def test_real_son_la_overlaps_agree_with_postgis(sample_data, db_query, server_url):
+def test_real_son_la_overlaps_agree_with_postgis(sample_data, db_query, db_url):
     communes = gpd.read_file(sample_data / "son_la" / "communes_2025.geojson")
     found = coverage_defects(communes, min_area_m2=0)
     ours = found[found["kind"] == "overlap"].groupby("codes")["area_m2"].sum()
     wkt = {c: g.wkt for c, g in zip(communes["code"], communes.geometry)}
     pairs = [tuple(k.split(" | ")) for k in ours.index]
     for (a, b), area in zip(pairs, ours.to_numpy()):
-        (theirs,) = db_query(server_url, """
+        (theirs,) = db_query(db_url, """
             SELECT ST_Area(ST_CollectionExtract(ST_Intersection(
                 ST_Transform(ST_GeomFromText(:a, 4326), 9206), ST_Transform(ST_GeomFromText(:b, 4326), 9206)), 3))""",
             a=wkt[a], b=wkt[b])[0]
