@@ -15,7 +15,7 @@ missing_packages() {
     local pkgs=()
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || pkgs+=(postgresql)
     ls /usr/share/postgresql/*/extension/postgis.control >/dev/null 2>&1 || pkgs+=(postgresql-15-postgis-3)
-    "$PYTHON" -m venv --help >/dev/null 2>&1 || pkgs+=(python3-venv)
+    "$PYTHON" -c "import ensurepip, venv" >/dev/null 2>&1 || pkgs+=(python3-venv)
     if [ "${GEOLAND_WITH_BROWSER:-0}" = 1 ] && [ ! -x /usr/bin/chromium ]; then pkgs+=(chromium); fi
     # The test suite validates docker/compose.yaml with Debian's docker-compose (no engine needed).
     if [ "${GEOLAND_WITH_TEST_TOOLS:-0}" = 1 ] && ! command -v docker-compose >/dev/null; then pkgs+=(docker-compose); fi
