@@ -9,6 +9,7 @@ forgetting the datum moves every point by about 200 m.
 from __future__ import annotations
 
 import functools
+import warnings
 
 import numpy as np
 import shapely
@@ -74,3 +75,50 @@ def transform_geometries(geometries: np.ndarray, source, target) -> np.ndarray:
         return geometries
     t = transformer(CRS.from_user_input(source).to_wkt(), CRS.from_user_input(target).to_wkt())
     return shapely.transform(geometries, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+
+
+UTM_ZONES = {3405: 105.0, 3406: 111.0}  # VN-2000 / UTM zone 48N and 49N
+
+
+def parse_meridian(value) -> float:
+    """A central meridian as users write it: ``104``, ``104.00``, ``105.75``, ``105-45`` or ``105°45'``.
+
+    >>> parse_meridian("105-45"), parse_meridian("105°45′"), parse_meridian(104)
+    (105.75, 105.75, 104.0)
+    """
+    text = str(value).strip().replace("′", "'").replace("°", "-").replace("'", "")
+    degrees, sep, minutes = text.partition("-")
+    try:
+        return float(degrees) + (float(minutes) / 60 if sep and minutes else 0.0)
+    except ValueError:
+        raise ValueError(f"central meridian {value!r} is not a number of degrees such as 104.00 or 105-45") from None
+
+
+def vn2000_zone(crs) -> int | None:
+    """EPSG code of a VN-2000 TM-3 zone or UTM 48N/49N that ``crs`` is, by code or by its parameters
+    (a .prj written without an EPSG code), else None."""
+    crs = CRS.from_user_input(crs)
+    epsg = crs.to_epsg(min_confidence=90)
+    if epsg in TM3_ZONES or epsg in UTM_ZONES:
+        return epsg
+    towgs84_is_vn2000 = False
+    if crs.is_bound:                    # a proj string / .prj with +towgs84: look at the projected CRS
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            towgs84_is_vn2000 = "-191.904" in (crs.to_proj4() or "")
+        crs = crs.source_crs
+    if not crs.is_projected or crs.coordinate_operation is None:
+        return None
+    params = {p.name: p.value for p in crs.coordinate_operation.params}
+    lon0 = params.get("Longitude of natural origin")
+    k = params.get("Scale factor at natural origin")
+    if "Transverse Mercator" not in crs.coordinate_operation.method_name or lon0 is None or k is None:
+        return None
+    datum = f"{crs.geodetic_crs.name} {crs.datum.name}"
+    if params.get("False easting") != 500_000 or not (towgs84_is_vn2000 or "2000" in datum or "Vietnam" in datum):
+        return None
+    if abs(k - 0.9999) < 1e-9:
+        return next((e for e, m in TM3_ZONES.items() if abs(m - lon0) < 1e-9), None)
+    if abs(k - 0.9996) < 1e-9:
+        return next((e for e, m in UTM_ZONES.items() if abs(m - lon0) < 1e-9), None)
+    return None

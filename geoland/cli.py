@@ -270,6 +270,57 @@ def lookup(ctx, code, at, level, as_json):
             click.echo(f"  {title} {r['code']} {r['name']} on {r['effective']}: {r['kind']} ({r['note']})")
 
 
+# --- plots ------------------------------------------------------------------------------------------
+
+@cli.group()
+def plots():
+    """Land plots (thửa đất): import cadastral layers."""
+
+
+@plots.command("import")
+@click.argument("path", type=click.Path())
+@click.option("--layer", help="Layer to read (GeoPackage, FileGDB, DGN with several layers).")
+@click.option("--crs", help="CRS of the coordinates when the file has none or a wrong one: EPSG:9206, 9206 or "
+                            "'VN-2000 / TM-3 104-00'.")
+@click.option("--meridian", help="Central meridian of the file's VN-2000 TM-3 zone, e.g. 104.00 or 105-45 "
+                                 "(instead of --crs).")
+@click.option("--province", metavar="P", help="Province code of the plots (default: from each plot's commune code).")
+@click.option("--fields", "fields_file", type=click.Path(dir_okay=False),
+              help="TOML file naming the source field of each attribute (see README).")
+@json_option
+@click.pass_context
+def import_(ctx, path, layer, crs, meridian, province, fields_file, as_json):
+    """Import a cadastral plot layer: Shapefile (DBF), GeoPackage, GeoJSON, FileGDB, DGN, FlatGeobuf, or CSV
+    with a WKT column, in VN-2000 TM-3 coordinates.
+
+    Fields are recognised by their usual names (MAXA, SHBANDO, SOTHUA, DIENTICH, LOAIDAT, TENCHU, SOCCCD,
+    NAMSINH, SOPHATHANH, ...); TCVN3 and VNI text is converted to Unicode. Names, ID numbers and birth years
+    go to their own table. Rows that cannot be stored are quarantined with their row number and reason;
+    the import is one transaction: all of it or nothing. Importing the same file again changes nothing."""
+    from .plots import import_plots
+
+    with _connect(ctx) as conn:
+        report = import_plots(conn, path, layer=layer, crs=crs, meridian=meridian, province=province,
+                              fields_file=fields_file, progress=not as_json)
+    if as_json:
+        return emit_json(report)
+    mapping = ", ".join(f"{k}←{v}" for k, v in report["fields"].items() if v)
+    unmapped = [k for k, v in report["fields"].items() if not v]
+    click.echo(f"{path}: {report['driver']}, {report['source_crs']} → stored in EPSG:{report['srid']}")
+    click.echo(f"fields: {mapping}" + (f"; not in the file: {', '.join(unmapped)}" if unmapped else ""))
+    if report["unchanged"]:
+        click.echo(f"already imported as import {report['import_id']} (job {report['job_id']}): nothing changed")
+        return
+    click.echo(f"text: {report['text_encoding']}" + (" (converted to Unicode)" if report["text_encoding"] in
+                                                      ("tcvn3", "vni") else ""))
+    click.echo(f"job {report['job_id']}, import {report['import_id']}: {report['rows_read']:,} rows read, "
+               f"{report['imported']:,} imported ({report['repaired']:,} repaired), "
+               f"{report['quarantined']:,} quarantined")
+    if report["quarantine_reasons"]:
+        click.echo(table(["quarantine reason", "rows"], [[k, v] for k, v in report["quarantine_reasons"].items()],
+                         right={1}))
+
+
 # --- demo -------------------------------------------------------------------------------------------
 
 @cli.command()

@@ -1,0 +1,20 @@
+"""Progress bars for long jobs: counts, rate and time left on stderr, only when a person is watching."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+
+@contextlib.contextmanager
+def progress_bar(total: int | None, unit: str, *, enabled: bool = True, desc: str | None = None):
+    """A tqdm bar on stderr; silent when not enabled or stderr is not a terminal (unless
+    GEOLAND_PROGRESS=1 forces it, e.g. for a batch log)."""
+    from tqdm import tqdm
+
+    forced = os.environ.get("GEOLAND_PROGRESS") == "1"
+    show = enabled and (forced or sys.stderr.isatty())
+    with tqdm(total=total, unit=f" {unit}", unit_scale=True, disable=not show, desc=desc, file=sys.stderr,
+              dynamic_ncols=True, smoothing=0.1) as bar:
+        yield bar
