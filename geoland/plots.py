@@ -51,7 +51,6 @@ class _Plan:
     srid: int
     field_map: dict
     personal_extra: list
-    read_encoding: str | None
     open_options: dict = field(default_factory=dict)
     wkt_column: str | None = None
 
@@ -141,10 +140,9 @@ def _plan(path: Path, layer, crs_option, meridian, fields_file) -> _Plan:
     import pyogrio.errors
 
     driver_hint = "CSV" if path.suffix.lower() in (".csv", ".txt") else None
-    open_options = _CSV_OPEN_OPTIONS if driver_hint == "CSV" else {}
-    read_encoding = _dbf_encoding(path)
+    open_options = _CSV_OPEN_OPTIONS if driver_hint == "CSV" else _dbf_open_options(path)
     try:
-        info = pyogrio.read_info(path, layer=layer, encoding=read_encoding, **open_options)
+        info = pyogrio.read_info(path, layer=layer, **open_options)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise InputFileError(path, f"cannot read the layer: {str(exc).splitlines()[0]}") from None
     fields = list(info["fields"])
@@ -163,18 +161,19 @@ def _plan(path: Path, layer, crs_option, meridian, fields_file) -> _Plan:
             raise InputFileError(path, f"a CSV needs a WKT geometry column (named WKT or GEOMETRY); it has {fields}")
     source_crs, srid = _resolve_crs(path, info, crs_option, meridian)
     return _Plan(path, layer if layer is not None else info.get("layer_name"), info["driver"],
-                 int(info["features"]), source_crs, srid, field_map, extra, read_encoding, open_options, wkt_column)
+                 int(info["features"]), source_crs, srid, field_map, extra, open_options, wkt_column)
 
 
-def _dbf_encoding(path: Path) -> str | None:
-    """Read a Shapefile's DBF as Latin-1 (byte for byte) unless its .cpg says UTF-8, so that legacy
-    TCVN3/VNI text reaches the detector intact instead of being mangled by a guessed code page."""
+def _dbf_open_options(path: Path) -> dict:
+    """Read a Shapefile's DBF as ISO-8859-1 (each byte to the code point of the same value, losslessly)
+    unless its .cpg says UTF-8, so that legacy TCVN3/VNI text reaches the detector intact instead of
+    being mangled by a guessed code page."""
     if path.suffix.lower() != ".shp":
-        return None
+        return {}
     cpg = path.with_suffix(".cpg")
     if cpg.exists() and cpg.read_text(errors="replace").strip().upper().replace("-", "") in ("UTF8", "65001"):
-        return None
-    return "latin1"
+        return {}
+    return {"ENCODING": "ISO-8859-1"}
 
 
 def _resolve_crs(path, info, crs_option, meridian) -> tuple[CRS, int]:
@@ -219,9 +218,11 @@ def _batches(plan: _Plan, batch_size: int):
     from pyogrio.raw import open_arrow
 
     offset = 0
-    with open_arrow(plan.path, layer=plan.layer, encoding=plan.read_encoding, batch_size=batch_size,
+    with open_arrow(plan.path, layer=plan.layer, batch_size=batch_size,
                     use_pyarrow=True, **plan.open_options) as (meta, reader):
-        geometry_name = meta.get("geometry_name") or "wkb"
+        geometry_name = next((f.name for f in reader.schema
+                              if (f.metadata or {}).get(b"ARROW:extension:name") == b"geoarrow.wkb"),
+                             meta.get("geometry_name") or "wkb")
         for batch in reader:
             names = batch.schema.names
             wkb = batch.column(names.index(geometry_name)).to_numpy(zero_copy_only=False) \

@@ -373,6 +373,10 @@ def write_synthetic(result: SyntheticPlots, out: Path, *, fmt: str = "gpkg", enc
     out.parent.mkdir(parents=True, exist_ok=True)
     names = SHORT_NAMES if fmt == "shp" else LONG_NAMES
     frame = result.plots.rename(columns=names)
+    geoms = frame.geometry.to_numpy()
+    single = shapely.get_type_id(geoms) == 3          # one geometry type per layer (FileGDB insists)
+    geoms[single] = shapely.multipolygons(shapely.get_parts(geoms[single])[:, None])
+    frame = frame.set_geometry(gpd.GeoSeries(geoms, crs=frame.crs))
     frame[names["sheet"]] = frame[names["sheet"]].astype("Int32")
     frame[names["plot_number"]] = frame[names["plot_number"]].astype("Int32")
     frame[names["birth_year"]] = frame[names["birth_year"]].astype("Int32")
@@ -410,3 +414,37 @@ def _remove(path: Path) -> None:
     for sibling in ([path.with_suffix(e) for e in (".shp", ".shx", ".dbf", ".prj", ".cpg")]
                     if path.suffix == ".shp" else [path]):
         sibling.unlink(missing_ok=True)
+
+
+def synth_inputs(*, old_communes=None, new_communes=None, data_dir=None, code_field=None,
+                 use_synthetic: bool = False) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None, str]:
+    """(old communes with ``code``/``name``, new communes or None, description) for :func:`synthesize`:
+    the files given, else the Sơn La sample layers, else geoland's own synthetic communes."""
+    from . import config
+    from .io import read_vector
+
+    conversion = None
+    if old_communes is None and not use_synthetic:
+        data = config.sample_data_dir(data_dir)
+        if data is not None and (data / "son_la" / "communes_pre2025.geojson").is_file():
+            old_communes = data / "son_la" / "communes_pre2025.geojson"
+            new_communes = new_communes or data / "son_la" / "communes_2025.geojson"
+            conversion = data / "admin_units_2025_conversion.csv"
+    if old_communes is None:
+        from boundaries.synthetic import synthetic_reorganisation
+
+        reorg = synthetic_reorganisation(seed=0)
+        return reorg.old[["code", "name", "geometry"]], reorg.new, "geoland's synthetic communes (province 99)"
+    layer = read_vector(old_communes)
+    field = code_field or ("old_code" if "old_code" in layer.columns else "code")
+    if field not in layer.columns or "name" not in layer.columns:
+        from .errors import InputFileError
+
+        raise InputFileError(old_communes, f"needs a code field ({field!r}) and 'name'; it has {list(layer.columns)}")
+    table = None
+    if field == "old_code" and conversion is not None and conversion.is_file():
+        table = pd.read_csv(conversion, dtype=str, keep_default_na=False)
+    old = old_communes_from_sample(layer.rename(columns={field: "old_code"}), table)
+    new = read_vector(new_communes) if new_communes else None
+    source = f"old communes from {old_communes}"
+    return old, new, source + (f", 2025 communes from {new_communes}" if new is not None else "")

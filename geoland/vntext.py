@@ -97,7 +97,8 @@ def detect_encoding(samples: Iterable[str]) -> str:
 
     - ``ascii``: nothing to convert; ``unicode``: letters beyond U+00FF, already Unicode;
     - ``tcvn3`` when bytes A1–BE occur (TCVN3's a/ă/â/đ family; VNI never writes them);
-    - ``vni`` when most high characters follow a vowel (VNI marks always do), else ``latin-1``.
+    - ``vni`` when most high characters are VNI's own letters (ơ ư đ ỉ ĩ ị ỵ) or marks right after a vowel
+      (VNI marks always are), else ``latin-1``.
 
     >>> detect_encoding(["Hµ Néi", "Lª V¨n A"]), detect_encoding(["Haø Noäi"]), detect_encoding(["Hà Nội"])
     ('tcvn3', 'vni', 'unicode')
@@ -113,7 +114,7 @@ def detect_encoding(samples: Iterable[str]) -> str:
         for i, ch in enumerate(text):
             if ord(ch) >= 0x80:
                 high += 1
-                after_vowel += i > 0 and ch in _VNI_MARKS and text[i - 1] in _VNI_BASES
+                after_vowel += ch in _VNI_SINGLES or (i > 0 and ch in _VNI_MARKS and text[i - 1] in _VNI_BASES)
     if high == 0:
         return "ascii"
     if tcvn3_bytes:
@@ -139,6 +140,9 @@ def unicode_to_legacy(text: str, encoding: str) -> str:
     >>> unicode_to_legacy("Hà Nội", "tcvn3"), unicode_to_legacy("Hà Nội", "vni")
     ('Hµ Néi', 'Haø Noäi')
     """
-    reverse = {v: k for k, v in (_VNI_PAIRS | _VNI_SINGLES).items()} if encoding == "vni" else \
-        {v: chr(b) for b, v in _TCVN3.items()}
-    return "".join(reverse.get(ch, ch) for ch in unicodedata.normalize("NFC", text))
+    if encoding == "vni":
+        reverse = {v: k for k, v in (_VNI_PAIRS | _VNI_SINGLES).items()}
+        return "".join(reverse.get(ch, ch) for ch in unicodedata.normalize("NFC", text))
+    reverse = {v: chr(b) for b, v in _TCVN3.items()}
+    # TCVN3 has no upper-case toned letters: offices typed them with the lower-case codes in a capital font.
+    return "".join(reverse.get(ch) or reverse.get(ch.lower(), ch) for ch in unicodedata.normalize("NFC", text))
