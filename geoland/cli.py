@@ -426,3 +426,7 @@ def main(argv=None) -> None:
         click.echo(f"geoland: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
                    " (run with --debug for the traceback)", err=True)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

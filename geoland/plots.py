@@ -88,7 +88,8 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
     counts = {"rows_read": 0, "imported": 0, "quarantined": 0, "repaired": 0}
     reasons: dict[str, int] = {}
     encoding = None
-    next_id = conn.execute(sa.text("SELECT nextval('geoland.plot_id_seq')")).scalar_one()
+    next_id = conn.execute(sa.text("SELECT nextval('geoland.plot_id_seq')")).scalar_one()   # ids are ours:
+    # the plot table is locked until commit, so the range from here on is allocated by advancing the sequence
     people, quarantine = [], []
     raw = conn.connection.driver_connection
     # One COPY for the whole file: the server stores one batch while the next one is being prepared.
@@ -113,7 +114,8 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
                 for key in keys:
                     reasons[key] = reasons.get(key, 0) + 1
             bar.update(len(frame))
-    conn.execute(sa.text("SELECT setval('geoland.plot_id_seq', :last)"), {"last": next_id - 1})
+    if counts["imported"]:
+        conn.execute(sa.text("SELECT setval('geoland.plot_id_seq', :last)"), {"last": next_id - 1})
     _copy_csv(raw, "geoland.land_user (plot_id, name, id_number, birth_year, extra)", people)
     _copy_csv(raw, "geoland.plot_quarantine (import_id, source, source_row, reason, geometry, attributes, "
                    "personal)", quarantine)

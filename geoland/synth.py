@@ -16,6 +16,7 @@ database's answer to a verification CSV. The same seed gives the same files.
 from __future__ import annotations
 
 import dataclasses
+import math
 import multiprocessing
 import os
 from pathlib import Path
@@ -230,10 +231,12 @@ def synthesize(old_communes: gpd.GeoDataFrame, n_plots: int, *, seed: int = 0, p
     })
     truth = pd.DataFrame({"row": np.arange(1, n + 1), "old_commune_code": codes, "full_data": True,
                           "missing_fields": "", "verification": "", "defects": "",
-                          "crosses_2025_boundary": False, "computed_area_m2": area})
+                          "crosses_2025_boundary": False})
     _blank_fields(rng, data, truth)
     verification = _verification(rng, data, truth, people["person"].to_numpy())
     geoms = _inject_defects(rng, data, truth, geoms, people)
+    valid = shapely.is_valid(geoms)
+    truth["computed_area_m2"] = np.where(valid, shapely.area(geoms), np.nan)   # as written; NaN if invalid
     if new_communes is not None:
         truth["crosses_2025_boundary"] = _crosses(geoms, new_communes, communes.crs)
     out = gpd.GeoDataFrame(data, geometry=geoms, crs=communes.crs)
@@ -393,8 +396,17 @@ def write_synthetic(result: SyntheticPlots, out: Path, *, fmt: str = "gpkg", enc
     _remove(out)
     if fmt == "csv":
         frame.to_file(out, driver=driver, engine="pyogrio", layer_options={"GEOMETRY": "AS_WKT"})
-    elif fmt == "dgn":
-        frame[["geometry"]].to_file(out, driver=driver, engine="pyogrio")
+    elif fmt == "dgn":       # DGN v7 stores 32-bit integers: 0.1 mm units from the data's corner when the
+        xmin, ymin, xmax, ymax = frame.total_bounds          # extent fits (≤ 200 km), else 1 mm
+        uor = "10" if max(xmax - xmin, ymax - ymin) < 200_000 else "1"
+        frame[["geometry"]].to_file(out, driver=driver, engine="pyogrio", dataset_options={
+            "MASTER_UNIT_NAME": "m", "SUB_UNIT_NAME": "mm", "SUB_UNITS_PER_MASTER_UNIT": "1000",
+            "UOR_PER_SUB_UNIT": uor, "ORIGIN": f"{-math.floor(xmin)},{-math.floor(ymin)},0"})
+    elif fmt == "gdb":       # a nanometre grid instead of the 0.1 mm default, so areas survive to 0.01 m²
+        frame.to_file(out, driver=driver, engine="pyogrio",
+                      layer_options={"XYSCALE": "1000000000", "XYTOLERANCE": "0.000000001"})
+    elif fmt == "fgb":       # FlatGeobuf's spatial index reorders features: keep the truth's row order
+        frame.to_file(out, driver=driver, engine="pyogrio", layer_options={"SPATIAL_INDEX": "NO"})
     else:
         frame.to_file(out, driver=driver, engine="pyogrio", **options)
     if encoding != "utf-8":
