@@ -359,7 +359,7 @@ def synth(province, n_plots, seed, out, fmt, encoding, old_communes, new_commune
     out = Path(out)
     fmt = fmt or next((k for k, (_, ext) in FORMATS.items() if out.suffix.lower() == ext), "gpkg")
     old, new, source = synth_inputs(old_communes=old_communes, new_communes=new_communes, data_dir=data_dir,
-                                    code_field=code_field)
+                                    code_field=code_field, province=province)
     result = synthesize(old, n_plots, seed=seed, province=province, new_communes=new)
     try:
         paths = write_synthetic(result, out, fmt=fmt, encoding=encoding)

@@ -44,6 +44,7 @@ LONG_NAMES = {"commune_code": "MAXA", "sheet": "SOHIEUTOBANDO", "plot_number": "
               "legal_area": "DIENTICH", "land_use": "LOAIDAT", "certificate_serial": "SOPHATHANH",
               "user_name": "TENCHU", "id_number": "SOCCCD", "birth_year": "NAMSINH"}
 SHORT_NAMES = LONG_NAMES | {"sheet": "SHBANDO", "plot_number": "SOTHUA"}
+LAYER = "thua_dat"   # the layer name written, whatever the file is called (same seed, same bytes)
 
 _FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Lò", "Cầm", "Quàng", "Tòng",
            "Lường", "Hà", "Vì", "Sùng", "Giàng", "Mùa", "Thào", "Lù", "Điêu", "Bạc", "Lộc")
@@ -384,7 +385,7 @@ def write_synthetic(result: SyntheticPlots, out: Path, *, fmt: str = "gpkg", enc
     frame[names["plot_number"]] = frame[names["plot_number"]].astype("Int32")
     frame[names["birth_year"]] = frame[names["birth_year"]].astype("Int32")
     frame[names["legal_area"]] = pd.to_numeric(frame[names["legal_area"]]).astype(float)
-    options = {}
+    options = {"layer": LAYER} if fmt in ("gpkg", "gdb", "geojson", "fgb") else {}
     if encoding != "utf-8":
         if fmt != "shp":
             raise ValueError(f"`encoding` {encoding!r} is only for --format shp (legacy DBF files)")
@@ -403,10 +404,10 @@ def write_synthetic(result: SyntheticPlots, out: Path, *, fmt: str = "gpkg", enc
             "MASTER_UNIT_NAME": "m", "SUB_UNIT_NAME": "mm", "SUB_UNITS_PER_MASTER_UNIT": "1000",
             "UOR_PER_SUB_UNIT": uor, "ORIGIN": f"{-math.floor(xmin)},{-math.floor(ymin)},0"})
     elif fmt == "gdb":       # a nanometre grid instead of the 0.1 mm default, so areas survive to 0.01 m²
-        frame.to_file(out, driver=driver, engine="pyogrio",
+        frame.to_file(out, driver=driver, engine="pyogrio", **options,
                       layer_options={"XYSCALE": "1000000000", "XYTOLERANCE": "0.000000001"})
     elif fmt == "fgb":       # FlatGeobuf's spatial index reorders features: keep the truth's row order
-        frame.to_file(out, driver=driver, engine="pyogrio", layer_options={"SPATIAL_INDEX": "NO"})
+        frame.to_file(out, driver=driver, engine="pyogrio", **options, layer_options={"SPATIAL_INDEX": "NO"})
     else:
         frame.to_file(out, driver=driver, engine="pyogrio", **options)
     if encoding != "utf-8":
@@ -428,7 +429,7 @@ def _remove(path: Path) -> None:
         sibling.unlink(missing_ok=True)
 
 
-def synth_inputs(*, old_communes=None, new_communes=None, data_dir=None, code_field=None,
+def synth_inputs(*, old_communes=None, new_communes=None, data_dir=None, code_field=None, province="14",
                  use_synthetic: bool = False) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None, str]:
     """(old communes with ``code``/``name``, new communes or None, description) for :func:`synthesize`:
     the files given, else the Sơn La sample layers, else geoland's own synthetic communes."""
@@ -456,6 +457,7 @@ def synth_inputs(*, old_communes=None, new_communes=None, data_dir=None, code_fi
     table = None
     if field == "old_code" and conversion is not None and conversion.is_file():
         table = pd.read_csv(conversion, dtype=str, keep_default_na=False)
+        table = table[table["old_province_code"] == province]
     old = old_communes_from_sample(layer.rename(columns={field: "old_code"}), table)
     new = read_vector(new_communes) if new_communes else None
     source = f"old communes from {old_communes}"
