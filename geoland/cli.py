@@ -387,15 +387,17 @@ def synth(province, n_plots, seed, out, fmt, encoding, old_communes, new_commune
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), envvar="GEOLAND_SAMPLE_DATA",
               help="Folder with the public sample data (default ../shared/data when it exists).")
 @click.option("--synthetic", is_flag=True, help="Use the synthetic province even if sample data exists.")
+@click.option("--plots", "n_plots", type=click.IntRange(min=100), default=50_000, show_default=True,
+              help="Synthetic plots to generate and import (1000000 for the seed's scale).")
 @json_option
 @click.pass_context
-def demo(ctx, data_dir, synthetic, as_json):
+def demo(ctx, data_dir, synthetic, n_plots, as_json):
     """Run the pipeline on the Sơn La sample (or on a synthetic province when there is no sample data):
-    units and conversion table, boundaries of both vintages, coverage reports."""
+    units and conversion table, boundaries of both vintages, coverage reports, synthetic plots imported."""
     from .demo import run_demo
 
-    report = run_demo(ctx.obj["url"], data_dir=data_dir, synthetic=synthetic,
-                      echo=(lambda *a: None) if as_json else click.echo)
+    report = run_demo(ctx.obj["url"], data_dir=data_dir, synthetic=synthetic, n_plots=n_plots,
+                      echo=(lambda *a: None) if as_json else click.echo, progress=not as_json)
     if as_json:
         emit_json(report)
 

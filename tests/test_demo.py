@@ -4,31 +4,33 @@ import json
 
 
 def test_demo_on_the_synthetic_province_is_idempotent(db_url, geoland_cli, db_snapshot):
-    code, out, err = geoland_cli("demo", "--synthetic")
+    code, out, err = geoland_cli("demo", "--synthetic", "--plots", 2000)
     assert code == 0, err
-    assert "synthetic province 99" in out and "coverage of" in out
-    code, out, err = geoland_cli("demo", "--synthetic", "--json")
+    assert "synthetic province 99" in out and "coverage of" in out and "2,0" in out
+    code, out, err = geoland_cli("demo", "--synthetic", "--plots", 2000, "--json")
     assert code == 0, err
     report = json.loads(out)
     assert report["conversion"]["unchanged"] and report["boundaries_new"]["unchanged"]
     assert report["boundaries_new"]["matched"] == report["conversion"]["new_communes"]
     assert report["boundaries_old"]["matched"] == report["conversion"]["old_communes"]
     assert report["coverage_new"]["gaps"] == report["coverage_new"]["overlaps"] == 0
+    assert report["plots"]["unchanged"] and report["plots"]["imported"] + report["plots"]["quarantined"] == \
+        report["plots"]["rows_read"] > 1900
     before = db_snapshot(db_url)
-    assert geoland_cli("demo", "--synthetic")[0] == 0
+    assert geoland_cli("demo", "--synthetic", "--plots", 2000)[0] == 0
     assert db_snapshot(db_url) == before
 
 
 def test_demo_falls_back_without_sample_data(db_url, geoland_cli, tmp_path, monkeypatch):
     empty = tmp_path / "no-data"
     empty.mkdir()
-    code, out, err = geoland_cli("demo", "--data", empty)
+    code, out, err = geoland_cli("demo", "--data", empty, "--plots", 500)
     assert code == 0, err
     assert "no sample data found" in out and "synthetic province" in out
 
 
 def test_demo_on_son_la(db_url, sample_data, geoland_cli):
-    code, out, err = geoland_cli("demo", "--data", sample_data, "--json")
+    code, out, err = geoland_cli("demo", "--data", sample_data, "--plots", 3000, "--json")
     assert code == 0, err
     report = json.loads(out)
     assert report["province"] == "14"
@@ -36,3 +38,5 @@ def test_demo_on_son_la(db_url, sample_data, geoland_cli):
     assert report["boundaries_new"]["matched"] == 75 and report["boundaries_old"]["matched"] == 163
     assert report["coverage_new"]["units"] == 75 and report["coverage_old"]["units"] == 206
     assert report["coverage_new"]["overlaps"] == 13 and report["coverage_new"]["gaps"] == 0
+    plots = report["plots"]
+    assert plots["imported"] == plots["rows_read"] > 2900 and plots["srid"] == 9206
