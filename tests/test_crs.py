@@ -37,3 +37,16 @@ def test_postgis_transforms_agree_with_pyproj(db_url, db_query):
     (x, y), = db_query(db_url, "SELECT ST_X(p), ST_Y(p) FROM ST_Transform(ST_SetSRID(ST_Point(103.9, 21.3), 4326), 9206) p")
     px, py = transformer("EPSG:4326", "EPSG:9206").transform(103.9, 21.3)
     assert abs(x - px) < 0.01 and abs(y - py) < 0.01
+
+
+def test_zone_recognised_from_a_prj_without_code():
+    from boundaries.crs import vn2000_zone
+
+    esri = CRS.from_epsg(9210).to_wkt("WKT1_ESRI")
+    assert vn2000_zone(esri) == 9210
+    proj = ("+proj=tmerc +lat_0=0 +lon_0=105.75 +k=0.9999 +x_0=500000 +y_0=0 +ellps=WGS84 "
+            "+towgs84=-191.90441429,-39.30318279,-111.45032835,0.00928836,-0.01975479,0.00427372,0.252906278 "
+            "+units=m +no_defs")
+    assert vn2000_zone(CRS.from_proj4(proj)) == 9210
+    assert vn2000_zone(CRS.from_proj4(proj.replace("-191.90441429", "0"))) is None      # not VN-2000
+    assert vn2000_zone("VN-2000 / UTM zone 48N") == 3405 and vn2000_zone(4326) is None

@@ -266,3 +266,21 @@ def test_killed_import_leaves_nothing(tmp_path, db_url, db_query, db_snapshot):
     constraints = {r[0] for r in db_query(db_url, "SELECT conname FROM pg_constraint WHERE conrelid IN "
                                                   "('geoland.plot'::regclass, 'geoland.land_user'::regclass)")}
     assert {"plot_import_id_fkey", "plot_import_id_source_row_key", "land_user_plot_id_fkey", "land_user_pkey"} <= constraints
+
+
+@pytest.mark.parametrize("source_crs", ["EPSG:3405", "EPSG:4326", "VN-2000 / UTM zone 48N"])
+def test_utm_and_geographic_input_is_stored_in_the_tm3_zone(source_crs, tmp_path, db_url, db_query, geoland_cli):
+    from boundaries.crs import transform_geometries
+
+    tm3 = np.array([shapely.box(500_000, 2_350_000, 500_040, 2_350_025), shapely.box(500_100, 2_350_000, 500_130, 2_350_030)])
+    dense = shapely.segmentize(tm3, 1.0)
+    frame = gpd.GeoDataFrame({"MAXA": ["03646", "03646"], "SOTHUA": [1, 2]},
+                             geometry=transform_geometries(dense, "EPSG:9206", source_crs), crs=source_crs)
+    path = tmp_path / "input.gpkg"
+    frame.to_file(path)
+    code, out, err = geoland_cli("plots", "import", path, "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["srid"] == 9206 and report["imported"] == 2
+    areas = [r[0] for r in db_query(db_url, "SELECT area_m2 FROM geoland.plot ORDER BY source_row")]
+    assert areas == pytest.approx([1000.0, 900.0], abs=0.01)     # measured in TM-3, never in degrees
