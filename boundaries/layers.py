@@ -128,7 +128,7 @@ def _repair_polygons(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[st
     out = geoms.copy()
     for i in np.flatnonzero(~valid):
         reason = shapely.is_valid_reason(geoms[i])
-        fixed = _polygonal(shapely.make_valid(geoms[i]))
+        fixed = polygonal_parts(shapely.make_valid(geoms[i]))
         if fixed.is_empty:
             raise BoundaryLayerError(f"invalid geometry ({reason}) that make_valid cannot turn into a polygon",
                                      feature=int(i))
@@ -139,8 +139,9 @@ def _repair_polygons(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[st
     return out, ~valid, notes
 
 
-def _polygonal(geom):
-    """Only the polygonal parts of a geometry, as a MultiPolygon (empty when there are none)."""
+def polygonal_parts(geom):
+    """Only the polygonal parts of a geometry, as a MultiPolygon (empty when there are none): what is
+    left of a polygon that make_valid turned into a collection."""
     parts = shapely.get_parts(geom)
     polys = [p for p in parts if p.geom_type in ("Polygon", "MultiPolygon")]
     flat = [q for p in polys for q in (p.geoms if p.geom_type == "MultiPolygon" else [p])]

@@ -18,8 +18,15 @@ import sqlalchemy as sa
 from pyproj import CRS
 from sqlalchemy.engine import Connection
 
-from boundaries.crs import (TM3_ZONES, parse_meridian, tm3_zone_for_longitude, tm3_zone_for_meridian,
-                            transform_geometries, vn2000_zone)
+from boundaries.crs import (
+    TM3_ZONES,
+    parse_meridian,
+    tm3_zone_for_longitude,
+    tm3_zone_for_meridian,
+    transform_geometries,
+    vn2000_zone,
+)
+from boundaries.layers import polygonal_parts
 from identifiers import normalize_unit_code
 
 from . import vntext
@@ -381,7 +388,7 @@ def _check_geometries(plan: _Plan, geoms: np.ndarray, reasons: _Reasons, raw_wkt
     notes = np.full(n, None, dtype=object)
     for i in np.flatnonzero(repaired):
         reason = shapely.is_valid_reason(out[i])
-        fixed = _polygonal(shapely.make_valid(out[i]))
+        fixed = polygonal_parts(shapely.make_valid(out[i]))
         if fixed.is_empty or fixed.area <= 0:
             reasons.add(i, "unrepairable geometry", f"invalid geometry that cannot be repaired ({reason})")
             repaired[i] = False
@@ -392,13 +399,6 @@ def _check_geometries(plan: _Plan, geoms: np.ndarray, reasons: _Reasons, raw_wkt
     if single.any():
         out[single] = shapely.multipolygons(shapely.get_parts(out[single])[:, None])
     return out, repaired, notes
-
-
-def _polygonal(geom):
-    parts = shapely.get_parts(geom)
-    polys = [p for p in parts if p.geom_type in ("Polygon", "MultiPolygon")]
-    flat = [q for p in polys for q in (p.geoms if p.geom_type == "MultiPolygon" else [p])]
-    return shapely.MultiPolygon(flat)
 
 
 _TEXT = "string[pyarrow]"   # pyarrow's string kernels: vectorised, no Python loop
