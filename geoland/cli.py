@@ -12,7 +12,7 @@ import click
 
 from . import config
 from .errors import GeolandError
-from .output import emit_json, format_coverage, table
+from .output import emit_json, format_coverage, format_reassignment, table
 
 
 def _date(ctx, param, value):
@@ -319,6 +319,37 @@ def import_(ctx, path, layer, crs, meridian, province, fields_file, as_json):
     if report["quarantine_reasons"]:
         click.echo(table(["quarantine reason", "rows"], [[k, v] for k, v in report["quarantine_reasons"].items()],
                          right={1}))
+
+
+# --- reassign -----------------------------------------------------------------------------------------
+
+@cli.command("reassign")
+@click.option("--province", metavar="P", help="Only the plots of this (new) province, e.g. 14.")
+@click.option("--effective", callback=_date, metavar="DATE",
+              help="Communes in force on this date (default: the latest boundaries loaded).")
+@click.option("--dry-run", is_flag=True, help="Compute and compare with the current assignment; write nothing.")
+@click.option("--min-share", type=click.FloatRange(0, 1, min_open=True), default=0.99, show_default=True,
+              help="A plot is inside a commune holding at least this share of it …")
+@click.option("--sliver", "sliver_m2", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="M2",
+              help="… or all of it but this many m² (boundary slivers between layers).")
+@click.option("--limit", type=int, default=20, show_default=True, help="Communes to list (text output).")
+@json_option
+@click.pass_context
+def reassign_command(ctx, province, effective, dry_run, min_share, sliver_m2, limit, as_json):
+    """Assign every plot to its new commune by largest overlap (measured in the plot's TM-3 zone).
+
+    Each plot gets a status: inside (the commune holds it, less slivers), straddling (it lies across a
+    boundary: review it), or outside (no commune). legal mismatch: the commune found is not one of those
+    the conversion table allows for the plot's old commune (MAXA). Only new or changed answers are written,
+    with the job id; earlier answers stay as history. --dry-run shows what would change."""
+    from .assignments import reassign
+
+    with _connect(ctx) as conn:
+        report = reassign(conn, province=province, effective=effective, dry_run=dry_run, min_share=min_share,
+                          sliver_m2=sliver_m2, progress=not as_json)
+    if as_json:
+        return emit_json(report)
+    click.echo(format_reassignment(report, limit))
 
 
 # --- synth ------------------------------------------------------------------------------------------

@@ -109,3 +109,27 @@ def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterab
                 copy.write_row(row)
                 n += 1
     return n
+
+
+def csv_bytes(columns: dict) -> bytes:
+    """Columns (name → array, pandas Series or pyarrow array) as PostgreSQL CSV for ``COPY … (FORMAT csv)``:
+    NULL as an unquoted empty field, quotes only where needed. pyarrow's writer: no Python loop per row."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    table = pa.table({k: v if isinstance(v, pa.Array) else pa.array(v, from_pandas=True)
+                      for k, v in columns.items()})
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    return sink.getvalue().to_pybytes()
+
+
+def copy_csv(conn: Connection, target: str, chunks: Iterable[bytes]) -> None:
+    """COPY CSV chunks (from :func:`csv_bytes`) into ``target`` (``table (col, ...)``)."""
+    chunks = [c for c in chunks if c]
+    if not chunks:
+        return
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN (FORMAT csv)") as copy:
+        for chunk in chunks:
+            copy.write(chunk)

@@ -13,7 +13,7 @@ import geopandas as gpd
 
 from . import config
 from .db import connect, migrate
-from .output import format_coverage
+from .output import format_coverage, format_reassignment
 from .units import check_units, load_boundaries, load_conversion
 
 NEW = dt.date(2025, 7, 1)
@@ -116,9 +116,21 @@ def run_demo(url: str | None = None, *, data_dir=None, synthetic: bool = False, 
 
     plots_file = demo_plots(config.home() / "demo", n_plots, synthetic=synthetic, data_dir=data_dir)
     with connect(url) as conn:
-        imported = import_plots(conn, plots_file, progress=progress)
+        imported = import_plots(conn, plots_file, province=province, progress=progress)
     report["plots"] = imported
     echo(f"{plots_file.name}: {imported['rows_read']:,} rows, {imported['imported']:,} imported, "
          f"{imported['quarantined']:,} quarantined" + ("; already imported" if imported["unchanged"] else
                                                        f"; {imported['repaired']:,} repaired, job {imported['job_id']}"))
+
+    echo("\n== 5. reassignment to the new communes (gán thửa đất vào xã mới)")
+    from .assignments import flagged_plots, reassign
+
+    with connect(url) as conn:
+        reassigned = reassign(conn, province=province, effective=NEW, progress=progress)
+        flagged = flagged_plots(conn, province=province, effective=NEW)
+    flagged_file = config.home() / "demo" / f"reassign-flagged-{province}.csv"
+    flagged.to_csv(flagged_file, index=False)
+    report["reassign"] = reassigned | {"flagged_file": str(flagged_file), "flagged": len(flagged)}
+    echo(format_reassignment(reassigned, limit=10))
+    echo(f"{len(flagged):,} plots to review (straddling, outside or legal mismatch): {flagged_file}")
     return report

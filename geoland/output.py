@@ -55,3 +55,27 @@ def format_coverage(report: dict, limit: int = 30) -> str:
     if len(report["defects"]) > limit:
         lines.append(f"… and {len(report['defects']) - limit} more (--limit, or --json for all)")
     return "\n".join(lines)
+
+
+def format_reassignment(report: dict, limit: int = 20) -> str:
+    """Text of a reassignment report (``geoland reassign``)."""
+    s = report["status"]
+    scope = f"province {report['province']}" if report["province"] else "all plots"
+    lines = [f"{report['plots']:,} plots ({scope}) → communes of {report['effective']}: {s['inside']:,} inside, "
+             f"{s['straddling']:,} straddling, {s['outside']:,} outside; legal mismatch "
+             f"{report.get('legal_mismatch', 0):,} (not checkable: {report.get('legal_unchecked', 0):,})"]
+    per = sorted(report["per_commune"].items(), key=lambda kv: (-sum(v for k, v in kv[1].items()
+                                                                       if k != "legal_mismatch"), kv[0]))
+    rows = [[code, c.get("inside", 0), c.get("straddling", 0), c.get("outside", 0), c.get("legal_mismatch", 0)]
+            for code, c in per[:limit]]
+    lines.append(table(["commune", "inside", "straddling", "outside", "legal mismatch"], rows, right={1, 2, 3, 4}))
+    if len(per) > limit:
+        lines.append(f"… and {len(per) - limit} more communes (--limit, or --json)")
+    c = report["changes"]
+    verb = "would be" if report["dry_run"] else "were"
+    lines.append(f"against the current assignment: {c['new']:,} new, {c['changed']:,} changed, "
+                 f"{c['unchanged']:,} unchanged; {c['new'] + c['changed']:,} rows {verb} written"
+                 + ("" if report["dry_run"] else f" (job {report['job_id']})"))
+    for e in report["examples"][: 10 if report["dry_run"] else 0]:
+        lines.append(f"  plot {e['plot_id']}: {e['was'] or '—'} → {e['now'] or '—'} ({e['status']}, {e['change']})")
+    return "\n".join(lines)

@@ -30,6 +30,7 @@ from boundaries.layers import polygonal_parts
 from identifiers import normalize_unit_code
 
 from . import vntext
+from .db import copy_csv, csv_bytes
 from .errors import ConfigError, InputFileError
 from .fields import PERSONAL, read_field_file, resolve_field_map
 from .io import file_sha256
@@ -123,8 +124,8 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
             bar.update(len(frame))
     if counts["imported"]:
         conn.execute(sa.text("SELECT setval('geoland.plot_id_seq', :last)"), {"last": next_id - 1})
-    _copy_csv(raw, "geoland.land_user (plot_id, name, id_number, birth_year, extra)", people)
-    _copy_csv(raw, "geoland.plot_quarantine (import_id, source, source_row, reason, geometry, attributes, "
+    copy_csv(conn, "geoland.land_user (plot_id, name, id_number, birth_year, extra)", people)
+    copy_csv(conn, "geoland.plot_quarantine (import_id, source, source_row, reason, geometry, attributes, "
                    "personal)", quarantine)
     encoding = encoding or "ascii"
     if rebuild:
@@ -499,18 +500,6 @@ def _queued_writer(cur):
     return QueuedLibpqWriter(cur)
 
 
-def _csv(columns: dict) -> bytes:
-    """Columns (name → array) as PostgreSQL CSV: unquoted empty for NULL, quotes only where needed."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    table = pa.table({k: v if isinstance(v, pa.Array) else pa.array(v, from_pandas=True)
-                      for k, v in columns.items()})
-    sink = pa.BufferOutputStream()
-    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-    return sink.getvalue().to_pybytes()
-
-
 def _plot_csv(import_id: int, srid: int, rows: _Rows, ids: np.ndarray) -> bytes:
     ok = rows.ok
     n = int(ok.sum())
@@ -519,7 +508,7 @@ def _plot_csv(import_id: int, srid: int, rows: _Rows, ids: np.ndarray) -> bytes:
     c = {k: (v[ok].reset_index(drop=True) if isinstance(v, pd.Series) else v[ok]) for k, v in rows.columns.items()}
     wkb = _hex_ewkb(rows.geoms[ok], srid)
     attributes = np.asarray(rows.attributes, dtype=object)[ok] if rows.attributes is not None else ["{}"] * n
-    return _csv({
+    return csv_bytes({
         "id": ids, "import_id": np.full(n, import_id), "source_row": rows.source_row[ok],
         "province_code": c["province_code"], "old_commune_code": c["old_commune_code"], "sheet": c["sheet"],
         "plot_number": c["plot_number"], "legal_area_m2": c["legal_area_m2"], "land_use": c["land_use"],
@@ -553,7 +542,7 @@ def _people_csv(rows: _Rows, ids: np.ndarray) -> bytes:
                           "extra": extra.to_numpy()})
     present = frame[["name", "id_number", "birth_year"]].notna().any(axis=1) | (frame["extra"] != "{}")
     frame = frame[present.to_numpy()]
-    return _csv({k: frame[k].to_numpy() if k != "birth_year" else frame[k].astype("Int64") for k in frame}) \
+    return csv_bytes({k: frame[k].to_numpy() if k != "birth_year" else frame[k].astype("Int64") for k in frame}) \
         if len(frame) else b""
 
 
@@ -568,19 +557,10 @@ def _quarantine_csv(import_id: int, plan: _Plan, rows: _Rows) -> bytes:
                 for i in bad]
     attributes = (np.asarray(rows.attributes, dtype=object)[bad] if rows.attributes is not None
                   else np.full(bad.size, "{}", dtype=object))
-    return _csv({"import_id": np.full(bad.size, import_id), "source": np.full(bad.size, str(plan.path), dtype=object),
+    return csv_bytes({"import_id": np.full(bad.size, import_id), "source": np.full(bad.size, str(plan.path), dtype=object),
                  "source_row": rows.source_row[bad], "reason": rows.reasons[bad],
                  "geometry": rows.raw_geometry[bad], "attributes": attributes,
                  "personal": np.array(personal, dtype=object)})
-
-
-def _copy_csv(raw, target: str, chunks: list[bytes]) -> None:
-    chunks = [c for c in chunks if c]
-    if not chunks:
-        return
-    with raw.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN (FORMAT csv)") as copy:
-        for chunk in chunks:
-            copy.write(chunk)
 
 
 # For a bulk load, constraints and indexes are dropped and built again once at the end: checking a foreign

@@ -1,0 +1,175 @@
+"""``geoland reassign``: the reassignment rule (boundaries.reassign) run on the plots in PostGIS.
+
+Plots and communes are read as WKB, assigned in memory by the one implementation of the rule, and only the
+answers that are new or changed since the last run are written (COPY), with the job id; earlier answers
+stay as history. ``--dry-run`` computes and compares, and writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from boundaries.reassign import DEFAULT_MIN_SHARE, DEFAULT_SLIVER_M2, reassign_plots, summarise
+from identifiers import normalize_unit_code
+
+from .db import copy_csv, csv_bytes
+from .errors import GeolandError
+from .jobs import audit, finish_job, start_job
+from .progress import progress_bar
+from .units import current_boundaries
+
+_FIELDS = ["commune_code", "overlap_share", "status", "second_code", "second_share", "legal_mismatch"]
+_FETCH = 100_000
+
+
+def reassign(conn: Connection, *, province: str | None = None, effective: dt.date | None = None,
+             dry_run: bool = False, min_share: float = DEFAULT_MIN_SHARE, sliver_m2: float = DEFAULT_SLIVER_M2,
+             progress: bool = True) -> dict:
+    """Assign the plots (of one province, or all) to the communes in force on ``effective``."""
+    province = normalize_unit_code(province, "province") if province else None
+    communes, effective, _ = current_boundaries(conn, effective=effective)
+    communes = communes[communes["code"].notna()]
+    if effective is None or communes.empty:
+        raise GeolandError("no commune boundaries loaded: run `geoland units load-boundaries` first")
+    plot_provinces = _plot_provinces(conn, province, effective)
+    plots = _read_plots(conn, plot_provinces, progress)
+    if not len(plots):
+        raise GeolandError(f"no plots{' of province ' + province if province else ''} to reassign: "
+                           "import some with `geoland plots import`")
+    conversion = _conversion(conn, effective)
+    parts = []
+    for srid, group in plots.groupby("srid", sort=True):
+        frame = gpd.GeoDataFrame(group[["plot_id", "old_commune_code"]], crs=f"EPSG:{srid}",
+                                 geometry=shapely.from_wkb(group["wkb"].to_numpy()))
+        result = reassign_plots(frame, communes, old_code_column="old_commune_code", conversion=conversion,
+                                min_share=min_share, sliver_m2=sliver_m2)
+        result.insert(0, "plot_id", group["plot_id"].to_numpy())
+        parts.append(result)
+    result = pd.concat(parts, ignore_index=True).sort_values("plot_id", ignore_index=True)
+    changes = _changes(conn, result, effective)
+    report = {"effective": effective.isoformat(), "province": province, "dry_run": dry_run,
+              **summarise(result.drop(columns="plot_id")),
+              "changes": {k: int(v) for k, v in changes["change"].value_counts().items()}}
+    report["changes"] = {k: report["changes"].get(k, 0) for k in ("new", "changed", "unchanged")}
+    report["examples"] = [_example(r) for r in changes[changes["change"] != "unchanged"].head(20).itertuples()]
+    if dry_run:
+        report["job_id"] = None
+        return report
+    job = start_job(conn, "reassign", {"province": province, "effective": effective, "min_share": min_share,
+                                       "sliver_m2": sliver_m2})
+    written = _write(conn, changes[changes["change"] != "unchanged"], job.id, effective)
+    audit(conn, job, "plots.reassigned", entity="province", entity_id=province,
+          detail={"effective": effective.isoformat(), "written": written, **report["changes"]})
+    finish_job(conn, job, {"plots": report["plots"], "status": report["status"], "written": written,
+                           "legal_mismatch": report.get("legal_mismatch", 0)})
+    report["job_id"] = job.id
+    report["written"] = written
+    return report
+
+
+def _plot_provinces(conn: Connection, province: str | None, effective: dt.date) -> list[str] | None:
+    """The (old) province codes carried by the plots of new province ``province``: itself and the old
+    provinces merged into it on ``effective``."""
+    if province is None:
+        return None
+    rows = conn.execute(sa.text("""
+        SELECT o.code FROM geoland.unit_change c
+        JOIN geoland.admin_unit o ON o.id = c.old_unit_id JOIN geoland.admin_unit n ON n.id = c.new_unit_id
+        WHERE n.level = 'province' AND n.code = :p AND c.effective = :e"""), {"p": province, "e": effective})
+    return sorted({province, *(r[0] for r in rows)})
+
+
+def _read_plots(conn: Connection, provinces: list[str] | None, progress: bool) -> pd.DataFrame:
+    """Plot ids, old commune codes, SRIDs and WKB, streamed from a server-side cursor in binary."""
+    where = "WHERE province_code = ANY(%(p)s)" if provinces else ""
+    total = conn.execute(sa.text("SELECT count(*) FROM geoland.plot WHERE CAST(:p AS text[]) IS NULL "
+                                 "OR province_code = ANY(:p)"), {"p": provinces}).scalar()
+    raw = conn.connection.driver_connection
+    ids, codes, srids, wkbs = [], [], [], []
+    with progress_bar(total, "plots read", enabled=progress) as bar, raw.cursor(name="geoland_plots") as cur:
+        cur.execute(f"SELECT id, old_commune_code, ST_SRID(geom), ST_AsBinary(geom) FROM geoland.plot {where} "
+                    "ORDER BY id", {"p": provinces}, binary=True)
+        while rows := cur.fetchmany(_FETCH):
+            i, c, s, w = zip(*rows)
+            ids.extend(i)
+            codes.extend(c)
+            srids.extend(s)
+            wkbs.extend(bytes(x) for x in w)
+            bar.update(len(rows))
+    return pd.DataFrame({"plot_id": np.array(ids, dtype=np.int64), "old_commune_code": pd.Series(codes, dtype=object),
+                         "srid": np.array(srids, dtype=np.int64), "wkb": pd.Series(wkbs, dtype=object)})
+
+
+def _conversion(conn: Connection, effective: dt.date) -> dict[str, list[str]]:
+    rows = conn.execute(sa.text("""
+        SELECT o.code, array_agg(n.code) FROM geoland.unit_change c
+        JOIN geoland.admin_unit o ON o.id = c.old_unit_id JOIN geoland.admin_unit n ON n.id = c.new_unit_id
+        WHERE o.level = 'commune' AND c.effective = :e GROUP BY o.code"""), {"e": effective}).all()
+    return {code: list(news) for code, news in rows}
+
+
+def _changes(conn: Connection, result: pd.DataFrame, effective: dt.date) -> pd.DataFrame:
+    """The result with a ``change`` column: new, changed or unchanged against the current assignment."""
+    current = pd.DataFrame(conn.execute(sa.text(
+        "SELECT plot_id, commune_code, overlap_share, status, second_code, second_share, legal_mismatch "
+        "FROM geoland.plot_assignment_current WHERE effective = :e"), {"e": effective}).all(),
+        columns=["plot_id", *_FIELDS])
+    merged = result.merge(current, on="plot_id", how="left", suffixes=("", "_was"), indicator=True)
+    same = np.ones(len(merged), bool)
+    for field in _FIELDS:
+        now, was = merged[field], merged[f"{field}_was"]
+        if field.endswith("share"):
+            equal = np.isclose(now.astype(float), was.astype(float), rtol=0, atol=1e-9)
+        else:
+            equal = (now.astype(object).where(now.notna(), None).to_numpy()
+                     == was.astype(object).where(was.notna(), None).to_numpy())
+        same &= np.asarray(equal, dtype=bool)
+    merged["change"] = np.where(merged["_merge"] == "left_only", "new", np.where(same, "unchanged", "changed"))
+    return merged
+
+
+def _example(row) -> dict:
+    return {"plot_id": int(row.plot_id), "change": row.change, "was": row.commune_code_was
+            if isinstance(row.commune_code_was, str) else None, "now": row.commune_code, "status": row.status}
+
+
+def _write(conn: Connection, rows: pd.DataFrame, job_id: int, effective: dt.date) -> int:
+    if rows.empty:
+        return 0
+    copy_csv(conn, "geoland.plot_assignment (job_id, effective, plot_id, commune_code, overlap_share, status, "
+                   "second_code, second_share, legal_mismatch)", [csv_bytes({
+                       "job_id": np.full(len(rows), job_id), "effective": np.full(len(rows), effective.isoformat()),
+                       "plot_id": rows["plot_id"].to_numpy(), "commune_code": rows["commune_code"],
+                       "overlap_share": rows["overlap_share"].to_numpy(), "status": rows["status"],
+                       "second_code": rows["second_code"], "second_share": rows["second_share"].to_numpy(),
+                       "legal_mismatch": rows["legal_mismatch"].astype("boolean") if "legal_mismatch" in rows
+                       else np.full(len(rows), None)})])
+    return len(rows)
+
+
+def flagged_plots(conn: Connection, *, province: str | None = None, effective: dt.date) -> pd.DataFrame:
+    """The plots a reviewer must look at after a reassignment: straddling, outside, or in a commune the
+    conversion table does not allow for their old commune; with their MX.SB.ST and the allowed communes."""
+    province = normalize_unit_code(province, "province") if province else None
+    rows = conn.execute(sa.text("""
+        SELECT a.plot_id, p.old_commune_code || '.' || coalesce(p.sheet::text, '?') || '.'
+                   || coalesce(p.plot_number::text, '?') AS mx,
+               a.status, a.commune_code, round(a.overlap_share::numeric, 4) AS overlap_share, a.second_code,
+               round(a.second_share::numeric, 4) AS second_share, a.legal_mismatch,
+               (SELECT string_agg(DISTINCT n.code, '|' ORDER BY n.code) FROM geoland.unit_change c
+                  JOIN geoland.admin_unit o ON o.id = c.old_unit_id JOIN geoland.admin_unit n ON n.id = c.new_unit_id
+                 WHERE o.level = 'commune' AND o.code = p.old_commune_code AND c.effective = a.effective) AS allowed
+        FROM geoland.plot_assignment_current a JOIN geoland.plot p ON p.id = a.plot_id
+        WHERE a.effective = :e AND (a.status <> 'inside' OR a.legal_mismatch)
+          AND (CAST(:p AS text) IS NULL OR p.province_code = ANY(:provinces))
+        ORDER BY a.plot_id"""), {"e": effective, "p": province,
+                                 "provinces": _plot_provinces(conn, province, effective) or []}).all()
+    return pd.DataFrame(rows, columns=["plot_id", "mx", "status", "commune_code", "overlap_share", "second_code",
+                                       "second_share", "legal_mismatch", "allowed"])
