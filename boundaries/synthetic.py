@@ -33,7 +33,8 @@ class SyntheticReorganisation:
 
 
 def synthetic_reorganisation(*, seed: int = 0, n_old: int = 24, size_m: float = 30_000.0,
-                             origin=(485_000.0, 2_345_000.0), epsg: int = 9206) -> SyntheticReorganisation:
+                             origin=(485_000.0, 2_345_000.0), epsg: int = 9206, province_code: str = PROVINCE_CODE,
+                             first_code: int = 90001) -> SyntheticReorganisation:
     """Build a province of ``n_old`` old communes merged about three into one (see module docstring).
 
     Examples
@@ -47,11 +48,11 @@ def synthetic_reorganisation(*, seed: int = 0, n_old: int = 24, size_m: float = 
     if n_old < 6:
         raise ValueError(f"`n_old` was {n_old} but is expected to be at least 6")
     rng = np.random.default_rng(seed)
-    old = _old_communes(rng, n_old, size_m, origin)
+    old = _old_communes(rng, n_old, size_m, origin, first_code)
     group = _groups(rng, old, max(2, n_old // 3))
     parts = _parts(old, group)
     new = _new_communes(old, parts)
-    conversion = _conversion(old, new, parts)
+    conversion = _conversion(old, new, parts, province_code)
     crs = f"EPSG:{epsg}"
     old_frame = gpd.GeoDataFrame(old.drop(columns="geometry"), geometry=old["geometry"].to_list(), crs=crs)
     return SyntheticReorganisation(old_frame, gpd.GeoDataFrame(new, geometry="geometry", crs=crs),
@@ -66,7 +67,7 @@ def _name(rng, prefix: str, used: set) -> str:
             return name
 
 
-def _old_communes(rng, n, size, origin) -> pd.DataFrame:
+def _old_communes(rng, n, size, origin, first_code) -> pd.DataFrame:
     x0, y0 = origin
     frame = shapely.box(x0, y0, x0 + size, y0 + size)
     seeds = rng.uniform((x0, y0), (x0 + size, y0 + size), size=(n, 2))
@@ -78,9 +79,9 @@ def _old_communes(rng, n, size, origin) -> pd.DataFrame:
     cells = cells[order]
     districts = np.minimum((shapely.get_x(shapely.centroid(cells)) - x0) // (size / 3), 2).astype(int)
     return pd.DataFrame({
-        "code": [f"{90001 + 3 * i:05d}" for i in range(n)],
+        "code": [f"{first_code + 3 * i:05d}" for i in range(n)],
         "name": [_name(rng, "Phường" if i < 2 else "Xã", used) for i in range(n)],
-        "district_code": [f"{990 + d}" for d in districts],
+        "district_code": [f"{first_code // 100 + d:03d}"[-3:] for d in districts],
         "district_name": [f"Huyện Mẫu {d + 1}" for d in districts],
         "geometry": cells,
     })
@@ -140,7 +141,7 @@ def _new_communes(old: pd.DataFrame, parts: pd.DataFrame) -> pd.DataFrame:
     return new
 
 
-def _conversion(old: pd.DataFrame, new: pd.DataFrame, parts: pd.DataFrame) -> pd.DataFrame:
+def _conversion(old: pd.DataFrame, new: pd.DataFrame, parts: pd.DataFrame, province: str) -> pd.DataFrame:
     by_group = new.set_index("group")
     rows = []
     for p in parts.sort_values(["group", "old"]).itertuples(index=False):
@@ -149,10 +150,10 @@ def _conversion(old: pd.DataFrame, new: pd.DataFrame, parts: pd.DataFrame) -> pd
         change = "Giữ nguyên" if alone else "Nhập một phần" if p.partial else "Nhập toàn bộ"
         o = old.loc[p.old]
         rows.append({
-            "province_code": PROVINCE_CODE, "province_name": PROVINCE_NAME,
+            "province_code": province, "province_name": f"{PROVINCE_NAME} {province}",
             "commune_code": n["code"], "commune_name": n["name"],
             "old_commune_code": o["code"], "old_commune_name": o["name"], "change": change,
             "old_district_code": o["district_code"], "old_district_name": o["district_name"],
-            "old_province_code": PROVINCE_CODE, "old_province_name": PROVINCE_NAME,
+            "old_province_code": province, "old_province_name": f"{PROVINCE_NAME} {province}",
         })
     return pd.DataFrame(rows)

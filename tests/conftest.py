@@ -169,3 +169,33 @@ def db_snapshot():
 @pytest.fixture
 def db_query():
     return query
+
+
+@pytest.fixture
+def load_province(tmp_path, geoland_cli):
+    """Load a synthetic province into the test database the way a user would (CLI and files): its
+    conversion table, its 2025 communes, and ``n_plots`` synthetic plots on its old communes."""
+    import geopandas as gpd
+
+    from boundaries.crs import transform_geometries
+    from boundaries.synthetic import synthetic_reorganisation
+    from geoland.synth import synthesize, write_synthetic
+
+    def load(province="99", first_code=90001, origin=(485_000.0, 2_345_000.0), n_plots=2000, seed=0):
+        folder = tmp_path / f"province-{province}"
+        folder.mkdir()
+        reorg = synthetic_reorganisation(seed=seed, province_code=province, first_code=first_code, origin=origin)
+        reorg.conversion.to_csv(folder / "conversion.csv", index=False)
+        new = gpd.GeoDataFrame(reorg.new[["code", "name"]], crs="EPSG:4326",
+                               geometry=transform_geometries(reorg.new.geometry.to_numpy(), reorg.crs, "EPSG:4326"))
+        new.to_file(folder / "new.geojson")
+        plots = synthesize(reorg.old[["code", "name", "geometry"]], n_plots, seed=seed, province=province)
+        write_synthetic(plots, folder / "plots.gpkg")
+        for args in (("units", "load-conversion", folder / "conversion.csv"),
+                     ("units", "load-boundaries", folder / "new.geojson", "--effective", "2025-07-01"),
+                     ("plots", "import", folder / "plots.gpkg", "--province", province)):
+            code, _, err = geoland_cli(*args)
+            assert code == 0, err
+        return reorg, plots
+
+    return load
