@@ -16,7 +16,6 @@ UPGRADE = r"""
 -- job that decided it; earlier rows are never updated. The current answer is the latest job's row.
 -- No foreign keys: rows are bulk-loaded by the job that read the plots in the same transaction.
 CREATE TABLE geoland.plot_assignment (
-    id             bigserial PRIMARY KEY,
     job_id         bigint  NOT NULL,
     plot_id        bigint  NOT NULL,
     effective      date    NOT NULL,
@@ -25,9 +24,9 @@ CREATE TABLE geoland.plot_assignment (
     status         text    NOT NULL CHECK (status IN ('inside', 'straddling', 'outside')),
     second_code    text,
     second_share   double precision NOT NULL,
-    legal_mismatch boolean
+    legal_mismatch boolean,
+    CONSTRAINT plot_assignment_pkey PRIMARY KEY (plot_id, effective, job_id)
 );
-CREATE INDEX plot_assignment_plot_idx ON geoland.plot_assignment (plot_id, effective, job_id DESC);
 
 CREATE VIEW geoland.plot_assignment_current AS
     SELECT DISTINCT ON (plot_id, effective) *
