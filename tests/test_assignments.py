@@ -56,12 +56,12 @@ def test_a_second_province_is_untouched(db_url, load_province, geoland_cli, db_q
     count_98 = "SELECT count(*) FROM geoland.plot_assignment a JOIN geoland.plot p ON p.id = a.plot_id " \
                "WHERE p.province_code = :p"
     assert db_query(db_url, count_98, p="98") == [(0,)]
-    rows_99 = db_query(db_url, "SELECT * FROM geoland.plot_assignment ORDER BY id")
+    rows_99 = db_query(db_url, "SELECT * FROM geoland.plot_assignment ORDER BY plot_id, job_id")
     code, out, _ = geoland_cli("reassign", "--province", "98", "--json")
     assert code == 0 and json.loads(out)["plots"] == db_query(db_url, "SELECT count(*) FROM geoland.plot "
                                                                       "WHERE province_code = '98'")[0][0]
     assert db_query(db_url, "SELECT * FROM geoland.plot_assignment a WHERE plot_id IN (SELECT id FROM geoland.plot "
-                            "WHERE province_code = '99') ORDER BY id") == rows_99
+                            "WHERE province_code = '99') ORDER BY plot_id, job_id") == rows_99
     codes_98 = {r[0] for r in db_query(db_url, "SELECT DISTINCT commune_code FROM geoland.plot_assignment_current a "
                                                "JOIN geoland.plot p ON p.id = a.plot_id WHERE p.province_code = '98'")}
     assert codes_98 and all(c.startswith("8") for c in codes_98)
