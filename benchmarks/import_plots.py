@@ -16,37 +16,14 @@ import argparse
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
+from common import plots_file, scratch_database
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from geoland import config  # noqa: E402
-from geoland.db import connect, migrate, sqlalchemy_url  # noqa: E402
-from geoland.plots import import_plots  # noqa: E402
-from geoland.synth import synth_inputs, synthesize, write_synthetic  # noqa: E402
-
-
-def _database(server_url: str, name: str) -> str:
-    url = sa.engine.make_url(sqlalchemy_url(server_url))
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-def _drop(server_url: str, name: str) -> None:
-    url = sa.engine.make_url(sqlalchemy_url(server_url))
-    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+from geoland.db import connect
+from geoland.plots import import_plots
 
 
 def _ogr_conn(url: str) -> str:
@@ -62,18 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("ogr2ogr") is None:
         sys.exit("ogr2ogr not found: apt-get install gdal-bin (the baseline of this benchmark)")
-    server = config.database_url()
-    workdir = Path(tempfile.mkdtemp(prefix="geoland-bench-"))
-    path = args.keep or workdir / "plots.gpkg"
-    if not path.exists():
-        t = time.perf_counter()
-        old, new, source = synth_inputs()
-        write_synthetic(synthesize(old, args.plots, seed=args.seed, new_communes=new), path)
-        print(f"synth: {args.plots:,} plots on {source}: {time.perf_counter() - t:.1f} s")
-    name = f"geoland_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        url = _database(server, name)
-        migrate(url)                     # PostGIS and the geoland schema, for both loads
+    with plots_file(args.keep, args.plots, args.seed) as path, scratch_database() as url:
         t = time.perf_counter()
         subprocess.run(["ogr2ogr", "-f", "PostgreSQL", "--config", "PG_USE_COPY", "YES", _ogr_conn(url), str(path),
                         "-nln", "public.ogr_plots", "-lco", "GEOMETRY_NAME=geom", "-overwrite"], check=True,
@@ -83,15 +49,11 @@ def main() -> None:
         with connect(url) as conn:
             report = import_plots(conn, path, progress=False)
         ours = time.perf_counter() - t
-        print(f"rows: {report['rows_read']:,} read, {report['imported']:,} imported, "
-              f"{report['quarantined']:,} quarantined, {report['repaired']:,} repaired")
-        print(f"ogr2ogr (baseline): {ogr:6.1f} s")
-        print(f"geoland import:     {ours:6.1f} s")
-        print(f"ratio geoland / ogr2ogr: {ours / ogr:.2f} (target ≤ 2.0)")
-    finally:
-        _drop(server, name)
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
+    print(f"rows: {report['rows_read']:,} read, {report['imported']:,} imported, "
+          f"{report['quarantined']:,} quarantined, {report['repaired']:,} repaired")
+    print(f"ogr2ogr (baseline): {ogr:6.1f} s")
+    print(f"geoland import:     {ours:6.1f} s")
+    print(f"ratio geoland / ogr2ogr: {ours / ogr:.2f} (target ≤ 2.0)")
 
 
 if __name__ == "__main__":

@@ -17,29 +17,22 @@ Plots: synthetic Sơn La (``geoland synth``) imported into a fresh database; com
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-import sqlalchemy as sa
+from common import plots_file, scratch_database
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from benchmarks.import_plots import _database, _drop  # noqa: E402
-from boundaries.reassign import reassign_plots  # noqa: E402
-from geoland import config  # noqa: E402
-from geoland.assignments import reassign  # noqa: E402
-from geoland.db import connect, migrate  # noqa: E402
-from geoland.plots import import_plots  # noqa: E402
-from geoland.synth import synth_inputs, synthesize, write_synthetic  # noqa: E402
-from geoland.units import load_boundaries, load_conversion  # noqa: E402
+from boundaries.reassign import reassign_plots
+from geoland import config
+from geoland.assignments import reassign
+from geoland.db import connect
+from geoland.plots import import_plots
+from geoland.units import load_boundaries, load_conversion
 
 
 def geopandas_baseline(plots: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> pd.Series:
@@ -81,16 +74,7 @@ def main() -> None:
     data = config.sample_data_dir()
     if data is None:
         sys.exit("this benchmark needs the Sơn La sample data (../shared/data or GEOLAND_SAMPLE_DATA)")
-    workdir = Path(tempfile.mkdtemp(prefix="geoland-bench-"))
-    path = args.keep or workdir / "plots.gpkg"
-    if not path.exists():
-        old, new, _ = synth_inputs()
-        write_synthetic(synthesize(old, args.plots, seed=args.seed, new_communes=new), path)
-    server = config.database_url()
-    name = f"geoland_bench_{uuid.uuid4().hex[:8]}"
-    try:
-        url = _database(server, name)
-        migrate(url)
+    with plots_file(args.keep, args.plots, args.seed) as path, scratch_database() as url:
         with connect(url) as conn:
             load_conversion(conn, data / "admin_units_2025_conversion.csv")
             load_boundaries(conn, data / "son_la" / "communes_2025.geojson", effective=pd.Timestamp("2025-07-01").date())
@@ -131,10 +115,6 @@ def main() -> None:
         for key, other in answers.items():
             differ = (a.fillna("—").to_numpy() != other.fillna("—").to_numpy()).sum()
             print(f"plots where (a) and ({key}) differ: {differ}")
-    finally:
-        _drop(server, name)
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

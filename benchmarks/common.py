@@ -1,0 +1,57 @@
+"""What the benchmark scripts share: a scratch database on the configured server, and the plot file."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from geoland import config  # noqa: E402
+from geoland.db import migrate, sqlalchemy_url  # noqa: E402
+
+
+def _admin(server_url: str):
+    url = sa.engine.make_url(sqlalchemy_url(server_url))
+    return url, sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+@contextlib.contextmanager
+def scratch_database():
+    """A new, migrated database on the embedded cluster (or GEOLAND_DATABASE_URL's server), dropped after."""
+    server = config.database_url()
+    name = f"geoland_bench_{uuid.uuid4().hex[:8]}"
+    url, admin = _admin(server)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        scratch = url.set(database=name).render_as_string(hide_password=False)
+        migrate(scratch)
+        yield scratch
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def plots_file(keep: Path | None, n_plots: int, seed: int):
+    """A synthetic Sơn La plot GeoPackage: ``keep`` when it exists (written there when it does not),
+    else a temporary file."""
+    from geoland.synth import synth_inputs, synthesize, write_synthetic
+
+    workdir = Path(tempfile.mkdtemp(prefix="geoland-bench-"))
+    path = keep or workdir / "plots.gpkg"
+    try:
+        if not path.exists():
+            old, new, _ = synth_inputs()
+            write_synthetic(synthesize(old, n_plots, seed=seed, new_communes=new), path)
+        yield path
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
