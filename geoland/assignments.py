@@ -59,8 +59,9 @@ def reassign(conn: Connection, *, province: str | None = None, effective: dt.dat
               "changes": {k: int(v) for k, v in changes["change"].value_counts().items()}}
     report["changes"] = {k: report["changes"].get(k, 0) for k in ("new", "changed", "unchanged")}
     report["examples"] = [_example(r) for r in changes[changes["change"] != "unchanged"].head(20).itertuples()]
-    if dry_run:
-        report["job_id"] = None
+    if dry_run or report["changes"]["new"] + report["changes"]["changed"] == 0:
+        # Nothing to write, nothing to record: running it again leaves the database as it was.
+        report.update(job_id=None, written=0)
         return report
     job = start_job(conn, "reassign", {"province": province, "effective": effective, "min_share": min_share,
                                        "sliver_m2": sliver_m2})

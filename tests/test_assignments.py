@@ -37,7 +37,7 @@ def test_dry_run_then_run_then_again(db_url, load_province, geoland_cli, db_snap
                             "ORDER BY plot_id")
     code, out, _ = geoland_cli("reassign", "--province", "99", "--json")
     second = json.loads(out)
-    assert second["written"] == 0 and second["changes"]["unchanged"] == first["plots"]
+    assert second["written"] == 0 and second["job_id"] is None and second["changes"]["unchanged"] == first["plots"]
     assert db_query(db_url, "SELECT plot_id, commune_code, status, overlap_share FROM "
                             "geoland.plot_assignment_current ORDER BY plot_id") == rows
     assert db_query(db_url, "SELECT count(*) FROM geoland.plot_assignment") == [(first["plots"],)]
