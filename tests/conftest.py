@@ -154,8 +154,9 @@ def snapshot(url: str) -> dict:
 
 
 def query(url: str, sql: str, **params):
+    """Run one statement in its own committed transaction; returns its rows."""
     engine = sa.create_engine(sqlalchemy_url(url))
-    with engine.connect() as conn:
+    with engine.begin() as conn:
         rows = conn.execute(sa.text(sql), params).all()
     engine.dispose()
     return rows
