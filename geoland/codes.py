@@ -9,9 +9,6 @@ stored codes whose cell has left its plot are recorded as conflicts, never resol
 
 from __future__ import annotations
 
-import json
-import zlib
-
 import numpy as np
 import pandas as pd
 import shapely
@@ -23,72 +20,39 @@ from identifiers.plotcode import TOLERANCE, plot_identification_codes
 from identifiers.vn2000 import transformer
 
 from .db import copy_csv, csv_bytes, make_engine, require_migrated
-from .errors import GeolandError
-from .jobs import Job, audit, current_actor
+from .jobs import batch_job
 from .progress import progress_bar
-
-
-def _lock_key(kind: str, province: str | None) -> int:
-    return zlib.crc32(f"geoland:{kind}:{province or '*'}".encode())
 
 
 def issue_codes(url: str | None = None, *, province: str | None = None, progress: bool = True) -> dict:
     """Issue codes to the plots (of one province, or all) that have none; record conflicts."""
     province = normalize_unit_code(province, "province") if province else None
+    where = "AND p.province_code = :p" if province else ""
     engine = make_engine(url)
     try:
-        with engine.connect() as lock_conn:
-            require_migrated(lock_conn)
-            key = _lock_key("codes.issue", province)
-            if not lock_conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
-                running = lock_conn.execute(sa.text(
-                    "SELECT id, actor, started_at FROM geoland.job WHERE kind = 'codes.issue' AND state = 'running' "
-                    "AND params->>'province' IS NOT DISTINCT FROM :p ORDER BY id DESC LIMIT 1"), {"p": province}).first()
-                who = f"job {running.id} ({running.actor}, since {running.started_at:%Y-%m-%d %H:%M})" if running else "another job"
-                raise GeolandError(f"codes are being issued for {'province ' + province if province else 'all plots'} "
-                                   f"by {who}: wait for it to finish")
-            try:
-                return _issue(engine, province, progress)
-            finally:
-                lock_conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                lock_conn.commit()
+        with engine.connect() as conn:
+            require_migrated(conn)
+        with batch_job(engine, "codes.issue", province, {"tolerance": TOLERANCE}) as job:
+            with engine.connect() as conn:
+                todo = conn.execute(sa.text(
+                    f"SELECT coalesce(p.old_commune_code, '') AS commune, count(*) FROM geoland.plot p "
+                    f"LEFT JOIN geoland.plot_code c ON c.plot_id = p.id WHERE c.plot_id IS NULL {where} "
+                    f"GROUP BY 1 ORDER BY 1"), {"p": province}).all()
+            issued = 0
+            with progress_bar(sum(n for _, n in todo), "codes", enabled=progress) as bar:
+                for commune, count in todo:
+                    with engine.begin() as conn:      # one transaction per commune: the unit of resumption
+                        issued += _issue_commune(conn, commune, province, job.id)
+                    bar.update(count)
+            with engine.begin() as conn:
+                conflicts = _record_conflicts(conn, province, job.id)
+                total = conn.execute(sa.text(f"SELECT count(*) FROM geoland.plot_code c JOIN geoland.plot p "
+                                             f"ON p.id = c.plot_id WHERE true {where}"), {"p": province}).scalar()
+            job.counts = {"issued": issued, "with_code": total, "communes": len(todo), **conflicts}
+        return {"province": province, "job_id": job.id, "resumed": job.resumes, "tolerance_m": TOLERANCE,
+                **job.counts}
     finally:
         engine.dispose()
-
-
-def _issue(engine, province: str | None, progress: bool) -> dict:
-    where = "AND p.province_code = :p" if province else ""
-    with engine.begin() as conn:
-        # We hold the lock, so a job still marked running for this scope was killed: say so.
-        interrupted = conn.execute(sa.text(
-            "UPDATE geoland.job SET state = 'failed', finished_at = clock_timestamp(), message = 'interrupted' "
-            "WHERE kind = 'codes.issue' AND state = 'running' AND params->>'province' IS NOT DISTINCT FROM :p "
-            "RETURNING id"), {"p": province}).scalars().all()
-        job_id = conn.execute(sa.text(
-            "INSERT INTO geoland.job (kind, params, state, actor) VALUES ('codes.issue', CAST(:params AS jsonb), "
-            "'running', :actor) RETURNING id"),
-            {"params": json.dumps({"province": province, "tolerance": TOLERANCE, "resumes": interrupted}),
-             "actor": current_actor()}).scalar_one()
-        todo = conn.execute(sa.text(
-            f"SELECT coalesce(p.old_commune_code, '') AS commune, count(*) FROM geoland.plot p "
-            f"LEFT JOIN geoland.plot_code c ON c.plot_id = p.id WHERE c.plot_id IS NULL {where} "
-            f"GROUP BY 1 ORDER BY 1"), {"p": province}).all()
-    issued = 0
-    with progress_bar(sum(n for _, n in todo), "codes", enabled=progress) as bar:
-        for commune, _ in todo:
-            with engine.begin() as conn:          # one transaction per commune: the unit of resumption
-                issued += _issue_commune(conn, commune, province, job_id)
-            bar.update(_)
-    with engine.begin() as conn:
-        conflicts = _record_conflicts(conn, province, job_id)
-        total = conn.execute(sa.text(f"SELECT count(*) FROM geoland.plot_code c JOIN geoland.plot p "
-                                     f"ON p.id = c.plot_id WHERE true {where}"), {"p": province}).scalar()
-        counts = {"issued": issued, "with_code": total, "communes": len(todo), **conflicts}
-        conn.execute(sa.text("UPDATE geoland.job SET state = 'succeeded', finished_at = clock_timestamp(), "
-                             "counts = CAST(:c AS jsonb) WHERE id = :id"), {"c": json.dumps(counts), "id": job_id})
-        audit(conn, Job(job_id, "codes.issue", current_actor()), "codes.issued", entity="province",
-              entity_id=province, detail=counts)
-    return {"province": province, "job_id": job_id, "resumed": interrupted, "tolerance_m": TOLERANCE, **counts}
 
 
 def _issue_commune(conn, commune: str, province: str | None, job_id: int) -> int:

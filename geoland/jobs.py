@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import getpass
 import json
 import os
+import zlib
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
+
+from .errors import GeolandError
 
 
 def current_actor() -> str:
@@ -53,3 +57,48 @@ def audit(conn: Connection, job: Job | None, action: str, *, entity: str | None 
          "entity_id": entity_id, "job_id": job.id if job else None,
          "detail": json.dumps(detail or {}, default=str, ensure_ascii=False)},
     )
+
+
+def lock_key(kind: str, scope: str | None) -> int:
+    """The advisory-lock key of a batch job kind on one province (or all)."""
+    return zlib.crc32(f"geoland:{kind}:{scope or '*'}".encode())
+
+
+@dataclasses.dataclass
+class BatchJob(Job):
+    resumes: list = dataclasses.field(default_factory=list)
+
+
+@contextlib.contextmanager
+def batch_job(engine: Engine, kind: str, scope: str | None, params: dict):
+    """A resumable batch job on one province (``scope``) or all (None).
+
+    Holds a PostgreSQL advisory lock for its whole life, so a second job of the same kind and scope is
+    refused with the running job's number. A job still marked running when the lock is free was killed:
+    it is marked failed ("interrupted") and the new job records that it resumes it. The job row is
+    committed at once (the work commits in its own transactions, unit by unit); the caller sets
+    ``job.counts`` and the job is marked succeeded when the block ends without error."""
+    with engine.connect() as lock_conn:
+        key = lock_key(kind, scope)
+        if not lock_conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+            running = lock_conn.execute(sa.text(
+                "SELECT id, actor, started_at FROM geoland.job WHERE kind = :kind AND state = 'running' "
+                "AND params->>'scope' IS NOT DISTINCT FROM :s ORDER BY id DESC LIMIT 1"), {"kind": kind, "s": scope}).first()
+            who = (f"job {running.id} ({running.actor}, since {running.started_at:%Y-%m-%d %H:%M})" if running
+                   else "another job")
+            raise GeolandError(f"{kind} is already running for {'province ' + scope if scope else 'all plots'} "
+                               f"as {who}: wait for it to finish")
+        try:
+            with engine.begin() as conn:
+                resumes = conn.execute(sa.text(
+                    "UPDATE geoland.job SET state = 'failed', finished_at = clock_timestamp(), message = 'interrupted' "
+                    "WHERE kind = :kind AND state = 'running' AND params->>'scope' IS NOT DISTINCT FROM :s "
+                    "RETURNING id"), {"kind": kind, "s": scope}).scalars().all()
+                job = start_job(conn, kind, {**params, "scope": scope, "resumes": sorted(resumes)})
+            job = BatchJob(job.id, job.kind, job.actor, resumes=sorted(resumes))
+            yield job
+            with engine.begin() as conn:
+                finish_job(conn, job, job.counts)
+        finally:
+            lock_conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            lock_conn.commit()

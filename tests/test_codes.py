@@ -7,11 +7,10 @@ import subprocess
 import sys
 import time
 
-import numpy as np
 import shapely
 import sqlalchemy as sa
 
-from geoland.codes import _lock_key
+from geoland.jobs import lock_key
 from geoland.db import sqlalchemy_url
 from identifiers.plotcode import plot_identification_codes
 
@@ -53,11 +52,11 @@ def test_second_job_on_the_same_province_is_refused(db_url, load_province, geola
     engine = sa.create_engine(sqlalchemy_url(db_url))
     with engine.connect() as holder:
         holder.execute(sa.text("INSERT INTO geoland.job (kind, params, state, actor) VALUES ('codes.issue', "
-                               "'{\"province\": \"99\"}', 'running', 'lan')"))
+                               "'{\"scope\": \"99\"}', 'running', 'lan')"))
         holder.commit()
-        holder.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": _lock_key("codes.issue", "99")})
+        holder.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": lock_key("codes.issue", "99")})
         code, _, err = geoland_cli("codes", "issue", "--province", "99")
-        assert code == 1 and "by job " in err and "(lan, since" in err
+        assert code == 1 and "already running for province 99 as job " in err and "(lan, since" in err
         holder.execute(sa.text("SELECT pg_advisory_unlock_all()"))
         holder.commit()
     engine.dispose()
