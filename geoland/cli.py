@@ -381,6 +381,76 @@ def codes_issue(ctx, province, as_json):
     click.echo(f"conflicts: {report['conflicts'] or 'none'} ({report['new_conflicts']} new)")
 
 
+@codes.command("lookup")
+@click.argument("code")
+@click.option("--at", callback=_date, metavar="DATE",
+              help="Read a reused code as on this date (a legacy MX.SB.ST before the reorganisation, "
+                   "the recoded one from it on).")
+@json_option
+@click.pass_context
+def codes_lookup(ctx, code, at, as_json):
+    """Find a plot by its identification code or by any current or past MX.SB.ST code; shows its codes
+    and their history, and its communes. No personal data is shown."""
+    from .lookup import lookup_code
+
+    with _connect(ctx) as conn:
+        report = lookup_code(conn, code, at=at)
+    if as_json:
+        return emit_json(report)
+    for p in report["plots"]:
+        click.echo(f"plot {p['plot_id']} ({p['matched_as']}): identification code {p['identification_code'] or '—'}, "
+                   f"MX.SB.ST {p['current_mx'] or '—'} (legacy {p['legacy_mx'] or '—'}), {p['area_m2']:,} m², "
+                   f"{p['land_use'] or '—'}")
+        for h in p["code_history"]:
+            click.echo(f"  {h['effective']}: {h['old_code']} → {h['new_code']} ({h['policy']}, job {h['job_id']})")
+        for h in p["commune_history"]:
+            click.echo(f"  commune from {h['effective']}: {h['commune_code'] or '—'} ({h['status']}, job {h['job_id']})")
+
+
+@cli.command("recode")
+@click.option("--province", metavar="P", help="Only the plots of this (new) province.")
+@click.option("--policy", type=click.Choice(["prefix", "renumber"]), required=True,
+              help="prefix: keep the old commune code in the new code (03646.03649.25.112), nothing renumbered; "
+                   "renumber: number the new commune's sheets again from 1, old communes in code order.")
+@click.option("--effective", callback=_date, default="2025-07-01", show_default=True, metavar="DATE",
+              help="The reorganisation whose assignments are used.")
+@click.option("--dry-run", is_flag=True, help="Show the counts and examples; write nothing.")
+@click.option("--crosswalk", "crosswalk_path", type=click.Path(dir_okay=False),
+              help="Also write the old → new crosswalk as CSV (UTF-8) to this file.")
+@json_option
+@click.pass_context
+def recode_command(ctx, province, policy, effective, dry_run, crosswalk_path, as_json):
+    """New MX.SB.ST codes for the plots after the merger (their commune comes from `geoland reassign`),
+    with a crosswalk old code → new code kept as history, so that any past code still finds its plot.
+
+    Work is committed one new commune at a time: a stopped job resumes where it stopped."""
+    from .recode import crosswalk_frame, recode_province
+
+    report = recode_province(ctx.obj["url"], province=province, policy=policy, effective=effective,
+                             dry_run=dry_run, progress=not as_json)
+    if crosswalk_path and not dry_run:
+        from .db import connect
+
+        with connect(ctx.obj["url"]) as conn:
+            crosswalk_frame(conn, province=province, effective=effective).to_csv(crosswalk_path, index=False)
+        report["crosswalk_file"] = crosswalk_path
+    if as_json:
+        return emit_json(report)
+    if dry_run:
+        click.echo(f"would recode {report['plots']:,} plots in {report['communes']} new communes with policy {policy} "
+                   f"({report['changed']:,} codes change)")
+    else:
+        click.echo(f"job {report['job_id']}: {report['recoded']:,} plots recoded with policy {policy}"
+                   + (f"; {report['communes_done_before']} of {report['communes']} new communes were already done"
+                      if report["communes_done_before"] else f" in {report['communes']} new communes"))
+    click.echo(f"{report['legacy_collisions']:,} plots shared their legacy MX.SB.ST with another plot of the same "
+               "new commune")
+    for e in report.get("examples", [])[:10]:
+        click.echo(f"  {e['old']} → {e['new']}")
+    if report.get("crosswalk_file"):
+        click.echo(f"crosswalk: {report['crosswalk_file']}")
+
+
 # --- synth ------------------------------------------------------------------------------------------
 
 @cli.command()

@@ -28,7 +28,7 @@ def test_every_command_explains_itself(path, geoland_cli):
 def test_counting_commands_take_json():
     counting = {("db", "start"), ("db", "stop"), ("db", "status"), ("db", "migrate"), ("units", "load-conversion"),
                 ("units", "load-boundaries"), ("units", "check"), ("units", "lookup"), ("demo",),
-                ("plots", "import"), ("reassign",), ("synth",), ("codes", "issue")}
+                ("plots", "import"), ("reassign",), ("synth",), ("codes", "issue"), ("recode",), ("codes", "lookup")}
     for path, command in _commands(cli):
         if path in counting:
             assert any(p.name == "as_json" for p in command.params), path

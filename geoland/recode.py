@@ -1,0 +1,122 @@
+"""``geoland recode``: new MX.SB.ST codes after the merger, from the plots' assignments, with a crosswalk.
+
+The unit of work is one new commune (its sheets are renumbered together): each is computed and committed
+in its own transaction, so a stopped job resumes with the communes still to do and ends exactly as an
+uninterrupted run (the policies are deterministic functions of the commune's plots). One policy per
+province and date: a second run with another policy is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from identifiers import normalize_unit_code, recode
+from identifiers.mx import POLICIES
+
+from .db import copy_csv, csv_bytes, make_engine, require_migrated
+from .errors import GeolandError
+from .jobs import batch_job
+from .progress import progress_bar
+
+_PLOTS = """
+    SELECT a.commune_code AS new_commune, p.id AS plot_id, p.old_commune_code, p.sheet, p.plot_number
+    FROM geoland.plot_assignment_current a JOIN geoland.plot p ON p.id = a.plot_id
+    WHERE a.effective = :e AND a.commune_code IS NOT NULL
+      AND p.old_commune_code IS NOT NULL AND p.sheet IS NOT NULL AND p.plot_number IS NOT NULL
+      AND (CAST(:p AS text) IS NULL OR p.province_code = ANY(:provinces))
+"""
+
+
+def recode_province(url: str | None = None, *, province: str | None, policy: str, effective: dt.date,
+                    dry_run: bool = False, progress: bool = True) -> dict:
+    if policy not in POLICIES:
+        raise GeolandError(f"policy {policy!r} is not one of {list(POLICIES)}")
+    province = normalize_unit_code(province, "province") if province else None
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            require_migrated(conn)
+            from .assignments import _plot_provinces
+
+            provinces = _plot_provinces(conn, province, effective) or []
+            params = {"e": effective, "p": province, "provinces": provinces}
+            used = conn.execute(sa.text(
+                "SELECT DISTINCT policy FROM geoland.mx_crosswalk x JOIN geoland.plot p ON p.id = x.plot_id "
+                "WHERE x.effective = :e AND (CAST(:p AS text) IS NULL OR p.province_code = ANY(:provinces))"),
+                params).scalars().all()
+            if any(u != policy for u in used):
+                raise GeolandError(f"these plots were already recoded for {effective} with policy {used[0]!r}; "
+                                   f"a crosswalk is kept as history and is not redone with {policy!r}")
+            plots = pd.DataFrame(conn.execute(sa.text(_PLOTS + " ORDER BY 1, 2"), params).all(),
+                                 columns=["new_commune", "plot_id", "old_commune_code", "sheet", "plot_number"])
+            done = set(conn.execute(sa.text(
+                "SELECT DISTINCT new_commune FROM geoland.mx_crosswalk WHERE effective = :e AND policy = :policy"),
+                {"e": effective, "policy": policy}).scalars())
+        if plots.empty:
+            raise GeolandError("no assigned plots with a complete MX.SB.ST code: run `geoland reassign` first")
+        plots["old_code"] = (plots["old_commune_code"] + "." + plots["sheet"].astype(str) + "."
+                             + plots["plot_number"].astype(str))
+        legacy_collisions = int(plots.duplicated(["new_commune", "sheet", "plot_number"], keep=False).sum())
+        report = {"province": province, "policy": policy, "effective": effective.isoformat(), "dry_run": dry_run,
+                  "plots": len(plots), "communes": int(plots["new_commune"].nunique()),
+                  "legacy_collisions": legacy_collisions}
+        if dry_run:
+            new = _new_codes(plots, policy)
+            changed = plots["old_code"] != new
+            report["changed"] = int(changed.sum())
+            report["examples"] = [{"old": o, "new": n} for o, n in
+                                  zip(plots.loc[changed, "old_code"].head(20), new[changed].head(20))]
+            report.update(job_id=None, recoded=0, remaining_communes=report["communes"] - len(done))
+            return report
+        todo = [c for c in sorted(plots["new_commune"].unique()) if c not in done]
+        with batch_job(engine, "recode", province, {"policy": policy, "effective": effective}) as job:
+            with progress_bar(len(plots[plots["new_commune"].isin(todo)]), "plots recoded", enabled=progress) as bar:
+                recoded = 0
+                for commune in todo:
+                    group = plots[plots["new_commune"] == commune]
+                    with engine.begin() as conn:      # one new commune per transaction: the unit of resumption
+                        _write(conn, group, _new_codes(group, policy), policy, effective, job.id)
+                    recoded += len(group)
+                    bar.update(len(group))
+            job.counts = {"recoded": recoded, "communes": len(todo), "skipped_done": len(done), "policy": policy}
+        report.update(job_id=job.id, resumed=job.resumes, recoded=recoded, remaining_communes=0,
+                      communes_done_before=len(done))
+        return report
+    finally:
+        engine.dispose()
+
+
+def _new_codes(plots: pd.DataFrame, policy: str) -> pd.Series:
+    codes = recode(plots["old_commune_code"].tolist(), plots["sheet"].tolist(), plots["plot_number"].tolist(),
+                   plots["new_commune"].tolist(), policy)
+    return pd.Series(codes, index=plots.index, dtype=object)
+
+
+def _write(conn, plots: pd.DataFrame, new_codes: pd.Series, policy: str, effective: dt.date, job_id: int) -> None:
+    n = len(plots)
+    reason = {"prefix": "sáp nhập: giữ mã xã cũ làm tiền tố (merger: old commune kept as prefix)",
+              "renumber": "sáp nhập: đánh lại số tờ (merger: sheets renumbered)"}[policy]
+    copy_csv(conn, "geoland.mx_crosswalk (plot_id, effective, old_code, new_code, new_commune, policy, reason, "
+                   "job_id)", [csv_bytes({
+                       "plot_id": plots["plot_id"].to_numpy(), "effective": np.full(n, effective.isoformat()),
+                       "old_code": plots["old_code"].to_numpy(dtype=object), "new_code": new_codes.to_numpy(),
+                       "new_commune": plots["new_commune"].to_numpy(dtype=object), "policy": np.full(n, policy),
+                       "reason": np.full(n, reason), "job_id": np.full(n, job_id)})])
+
+
+def crosswalk_frame(conn, *, province: str | None, effective: dt.date) -> pd.DataFrame:
+    """The crosswalk of a province (old code → new code), in a stable order, without job or time: the same
+    data always gives the same file."""
+    from .assignments import _plot_provinces
+
+    province = normalize_unit_code(province, "province") if province else None
+    rows = conn.execute(sa.text(
+        "SELECT x.old_code, x.new_code, x.new_commune, x.policy, x.effective FROM geoland.mx_crosswalk x "
+        "JOIN geoland.plot p ON p.id = x.plot_id WHERE x.effective = :e "
+        "AND (CAST(:p AS text) IS NULL OR p.province_code = ANY(:provinces)) ORDER BY x.new_code, x.old_code"),
+        {"e": effective, "p": province, "provinces": _plot_provinces(conn, province, effective) or []}).all()
+    return pd.DataFrame(rows, columns=["old_code", "new_code", "new_commune", "policy", "effective"])
