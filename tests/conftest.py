@@ -182,10 +182,11 @@ def load_province(tmp_path, geoland_cli):
     from boundaries.synthetic import synthetic_reorganisation
     from geoland.synth import synthesize, write_synthetic
 
-    def load(province="99", first_code=90001, origin=(485_000.0, 2_345_000.0), n_plots=2000, seed=0):
+    def load(province="99", first_code=90001, origin=(485_000.0, 2_345_000.0), n_plots=2000, seed=0, n_old=24):
         folder = tmp_path / f"province-{province}"
         folder.mkdir()
-        reorg = synthetic_reorganisation(seed=seed, province_code=province, first_code=first_code, origin=origin)
+        reorg = synthetic_reorganisation(seed=seed, province_code=province, first_code=first_code, origin=origin,
+                                         n_old=n_old)
         reorg.conversion.to_csv(folder / "conversion.csv", index=False)
         new = gpd.GeoDataFrame(reorg.new[["code", "name"]], crs="EPSG:4326",
                                geometry=transform_geometries(reorg.new.geometry.to_numpy(), reorg.crs, "EPSG:4326"))

@@ -1,0 +1,114 @@
+"""`geoland recode` and `geoland codes lookup` on PostGIS: policies, crosswalk, history, resume after a kill."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import sqlalchemy as sa
+
+from geoland.db import sqlalchemy_url
+from identifiers.mx import parse_mx
+
+
+def test_policies_crosswalk_and_lookup(db_url, load_province, geoland_cli, db_query, tmp_path):
+    reorg, _ = load_province("99", n_plots=2500)
+    assert geoland_cli("reassign", "--province", "99")[0] == 0
+    code, out, err = geoland_cli("recode", "--province", "99", "--policy", "renumber", "--dry-run", "--json")
+    assert code == 0, err
+    dry = json.loads(out)
+    assert dry["job_id"] is None and dry["plots"] > 2000 and dry["legacy_collisions"] > 0 and dry["changed"] > 0
+    assert db_query(db_url, "SELECT count(*) FROM geoland.mx_crosswalk") == [(0,)]
+    code, out, err = geoland_cli("recode", "--province", "99", "--policy", "renumber", "--crosswalk",
+                                 tmp_path / "crosswalk.csv", "--json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["recoded"] == dry["plots"]
+    crosswalk = pd.read_csv(tmp_path / "crosswalk.csv", dtype=str)
+    assert len(crosswalk) == report["recoded"] and (crosswalk["policy"] == "renumber").all()
+    # Renumbering removes the collisions between the merged communes' sheets (injected duplicates aside).
+    truth_dups = db_query(db_url, "SELECT count(*) FROM (SELECT old_code FROM geoland.mx_crosswalk GROUP BY old_code "
+                                  "HAVING count(*) > 1) t")[0][0]
+    assert crosswalk["new_code"].duplicated().sum() == truth_dups
+    # Every new code lies in its new commune; old communes keep their plot numbers.
+    parsed = crosswalk["new_code"].map(parse_mx)
+    assert (parsed.map(lambda p: p[0]) == crosswalk["new_commune"]).all()
+    assert (parsed.map(lambda p: p[3]) == crosswalk["old_code"].map(lambda c: parse_mx(c)[3])).all()
+    # Another policy on the same province and date is refused; running the same one again does nothing.
+    code, _, err = geoland_cli("recode", "--province", "99", "--policy", "prefix")
+    assert code == 1 and "already recoded for 2025-07-01 with policy 'renumber'" in err
+    code, out, _ = geoland_cli("recode", "--province", "99", "--policy", "renumber", "--json")
+    assert code == 0 and json.loads(out)["recoded"] == 0
+    # Any past or present code finds the plot.
+    moved = crosswalk[crosswalk["old_code"] != crosswalk["new_code"]].iloc[0]
+    for query, at in ((moved["old_code"], "2025-06-01"), (moved["new_code"], "2025-08-01")):
+        code, out, err = geoland_cli("codes", "lookup", query, "--at", at, "--json")
+        assert code == 0, err
+        (plot,) = json.loads(out)["plots"]
+        assert plot["legacy_mx"] == moved["old_code"] and plot["current_mx"] == moved["new_code"]
+        assert plot["code_history"][0]["policy"] == "renumber" and plot["commune_history"]
+    # Before the reorganisation the new code meant nothing, or (a reused code) another plot's legacy code.
+    code, out, err = geoland_cli("codes", "lookup", moved["new_code"], "--at", "2025-06-01", "--json")
+    if moved["new_code"] in set(crosswalk["old_code"]):
+        assert code == 0 and all(p["legacy_mx"] == moved["new_code"] for p in json.loads(out)["plots"])
+    else:
+        assert code == 1 and "no plot has code" in err
+    code, _, err = geoland_cli("codes", "lookup", "not-a-code")
+    assert code == 1 and "neither a 12-character identification code nor an MX.SB.ST code" in err
+
+
+def test_prefix_policy_keeps_the_old_code_readable(db_url, load_province, geoland_cli, db_query):
+    load_province("99", n_plots=1500)
+    assert geoland_cli("reassign")[0] == 0
+    code, out, err = geoland_cli("recode", "--policy", "prefix", "--json")
+    assert code == 0, err
+    rows = db_query(db_url, "SELECT old_code, new_code, new_commune FROM geoland.mx_crosswalk")
+    for old, new, commune in rows:
+        o = parse_mx(old)
+        assert parse_mx(new) == (commune, o[0], o[2], o[3])
+
+
+def _crosswalk(db_query, url):
+    return db_query(url, "SELECT plot_id, effective, old_code, new_code, new_commune, policy, reason "
+                         "FROM geoland.mx_crosswalk ORDER BY plot_id")
+
+
+def test_killed_recode_resumes_to_the_uninterrupted_result(db_url, load_province, geoland_cli, db_query, server_url):
+    load_province("99", n_plots=40_000, n_old=90)
+    assert geoland_cli("reassign")[0] == 0
+    name = db_url.rsplit("/", 1)[1]
+    copy = f"{name}_copy"
+    admin = sa.create_engine(sqlalchemy_url(server_url).rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"'))
+    copy_url = db_url.rsplit("/", 1)[0] + "/" + copy
+    command = [sys.executable, "-m", "geoland.cli", "recode", "--policy", "renumber"]
+    try:
+        communes = db_query(db_url, "SELECT count(DISTINCT commune_code) FROM geoland.plot_assignment")[0][0]
+        assert communes >= 20
+        proc = subprocess.Popen(command, env={**os.environ, "GEOLAND_DATABASE_URL": db_url},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if db_query(db_url, "SELECT count(DISTINCT new_commune) FROM geoland.mx_crosswalk")[0][0] >= 3:
+                break
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        partial = db_query(db_url, "SELECT count(DISTINCT new_commune) FROM geoland.mx_crosswalk")[0][0]
+        assert 0 < partial < communes, "the job was not killed in the middle"
+        time.sleep(0.5)
+        for url in (db_url, copy_url):
+            done = subprocess.run(command, env={**os.environ, "GEOLAND_DATABASE_URL": url}, capture_output=True,
+                                  text=True)
+            assert done.returncode == 0, done.stderr
+        assert _crosswalk(db_query, db_url) == _crosswalk(db_query, copy_url)
+        jobs = db_query(db_url, "SELECT state, message FROM geoland.job WHERE kind = 'recode' ORDER BY id")
+        assert jobs == [("failed", "interrupted"), ("succeeded", None)]
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
+        admin.dispose()
