@@ -21,7 +21,7 @@ from identifiers import normalize_unit_code
 
 from .db import copy_csv, csv_bytes
 from .errors import GeolandError
-from .jobs import audit, finish_job, start_job
+from .jobs import audit, finish_job, lock_key, start_job
 from .progress import progress_bar
 from .units import current_boundaries
 
@@ -34,6 +34,9 @@ def reassign(conn: Connection, *, province: str | None = None, effective: dt.dat
              progress: bool = True) -> dict:
     """Assign the plots (of one province, or all) to the communes in force on ``effective``."""
     province = normalize_unit_code(province, "province") if province else None
+    if not conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": lock_key("reassign", province)}).scalar():
+        raise GeolandError(f"a reassignment of {'province ' + province if province else 'all plots'} is already "
+                           "running (see `geoland.job`, kind reassign): wait for it to finish")
     communes, effective, _ = current_boundaries(conn, effective=effective)
     communes = communes[communes["code"].notna()]
     if effective is None or communes.empty:

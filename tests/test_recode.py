@@ -112,3 +112,25 @@ def test_killed_recode_resumes_to_the_uninterrupted_result(db_url, load_province
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_recode_on_son_la(db_url, sample_data, geoland_cli, tmp_path):
+    code, _, err = geoland_cli("demo", "--data", sample_data, "--plots", 4000)
+    assert code == 0, err
+    counts = {}
+    for policy in ("prefix", "renumber"):
+        code, out, err = geoland_cli("recode", "--province", "14", "--policy", policy, "--dry-run", "--json")
+        assert code == 0, err
+        counts[policy] = json.loads(out)
+    assert counts["prefix"]["plots"] == counts["renumber"]["plots"] > 3000
+    assert counts["prefix"]["changed"] == counts["prefix"]["plots"]        # every code gains its prefix
+    assert 0 < counts["renumber"]["changed"] < counts["renumber"]["plots"]  # the first old commune keeps its sheets
+    code, out, err = geoland_cli("recode", "--province", "14", "--policy", "renumber", "--crosswalk",
+                                 tmp_path / "son-la.csv", "--json")
+    assert code == 0, err
+    crosswalk = pd.read_csv(tmp_path / "son-la.csv", dtype=str)
+    assert len(crosswalk) == counts["renumber"]["plots"]
+    old = crosswalk[crosswalk["old_code"].str.startswith("03649.")].iloc[0]      # the old Phường Tô Hiệu
+    assert old["new_commune"] == "03646" and old["new_code"].startswith("03646.")
+    code, out, err = geoland_cli("codes", "lookup", old["old_code"], "--json")
+    assert code == 0 and json.loads(out)["plots"][0]["current_mx"] == old["new_code"]
