@@ -201,3 +201,48 @@ def load_province(tmp_path, geoland_cli):
         return reorg, plots
 
     return load
+
+
+@pytest.fixture
+def kill_and_resume(db_url, server_url):
+    """Run a geoland command on the test database, SIGKILL it once ``progress_sql`` (a count) passes
+    ``threshold``, run it again to the end; meanwhile run it uninterrupted on a copy of the database made
+    beforehand. Returns (partial count at the kill, URL of the copy) for the caller to compare."""
+    import contextlib
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    name = db_url.rsplit("/", 1)[1]
+    copy = f"{name}_copy"
+    admin = _admin(server_url)
+
+    def run(args, progress_sql, threshold):
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"'))
+        copy_url = db_url.rsplit("/", 1)[0] + "/" + copy
+        command = [sys.executable, "-m", "geoland.cli", *args]
+        proc = subprocess.Popen(command, env={**os.environ, "GEOLAND_DATABASE_URL": db_url},
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if query(db_url, progress_sql)[0][0] >= threshold:
+                break
+            time.sleep(0.02)
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        partial = query(db_url, progress_sql)[0][0]
+        time.sleep(0.5)                          # the server drops the dead session, its transaction and lock
+        for url in (db_url, copy_url):
+            done = subprocess.run(command, env={**os.environ, "GEOLAND_DATABASE_URL": url}, capture_output=True,
+                                  text=True)
+            assert done.returncode == 0, done.stderr
+        return partial, copy_url
+
+    yield run
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
+    admin.dispose()

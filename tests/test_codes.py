@@ -1,11 +1,6 @@
 """`geoland codes issue` on PostGIS: issue-once, conflicts, one job at a time, a killed job resumes."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import shapely
 import sqlalchemy as sa
@@ -64,38 +59,14 @@ def test_second_job_on_the_same_province_is_refused(db_url, load_province, geola
     assert code == 0 and json.loads(out)["resumed"]                 # the dead job is marked and resumed
 
 
-def test_killed_job_resumes_to_the_uninterrupted_result(db_url, load_province, db_query, server_url):
+def test_killed_job_resumes_to_the_uninterrupted_result(db_url, load_province, db_query, kill_and_resume):
     load_province("99", n_plots=60_000)
-    copy = f"{db_url.rsplit('/', 1)[1]}_copy"
-    admin = sa.create_engine(sqlalchemy_url(server_url).rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{copy}" TEMPLATE "{db_url.rsplit("/", 1)[1]}"'))
-    copy_url = db_url.rsplit("/", 1)[0] + "/" + copy
-    try:
-        command = [sys.executable, "-m", "geoland.cli", "codes", "issue", "--province", "99"]
-        proc = subprocess.Popen(command, env={**os.environ, "GEOLAND_DATABASE_URL": db_url},
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            if db_query(db_url, "SELECT count(*) FROM geoland.plot_code")[0][0] > 5000:
-                break
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        partial = db_query(db_url, "SELECT count(*) FROM geoland.plot_code")[0][0]
-        total = db_query(db_url, "SELECT count(*) FROM geoland.plot")[0][0]
-        assert 0 < partial < total, "the job was not killed in the middle"
-        time.sleep(0.5)                      # let the server drop the dead session (and its lock)
-        for url in (db_url, copy_url):
-            done = subprocess.run(command, env={**os.environ, "GEOLAND_DATABASE_URL": url}, capture_output=True,
-                                  text=True)
-            assert done.returncode == 0, done.stderr
-        resumed = db_query(db_url, "SELECT plot_id, code FROM geoland.plot_code ORDER BY plot_id")
-        straight = db_query(copy_url, "SELECT plot_id, code FROM geoland.plot_code ORDER BY plot_id")
-        assert resumed == straight and len(resumed) == total                # none lost, none twice
-        states = db_query(db_url, "SELECT state, message FROM geoland.job WHERE kind = 'codes.issue' ORDER BY id")
-        assert states == [("failed", "interrupted"), ("succeeded", None)]
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
-        admin.dispose()
+    total = db_query(db_url, "SELECT count(*) FROM geoland.plot")[0][0]
+    partial, copy_url = kill_and_resume(["codes", "issue", "--province", "99"],
+                                        "SELECT count(*) FROM geoland.plot_code", 5000)
+    assert 0 < partial < total, "the job was not killed in the middle"
+    resumed = db_query(db_url, "SELECT plot_id, code FROM geoland.plot_code ORDER BY plot_id")
+    straight = db_query(copy_url, "SELECT plot_id, code FROM geoland.plot_code ORDER BY plot_id")
+    assert resumed == straight and len(resumed) == total                # none lost, none twice
+    states = db_query(db_url, "SELECT state, message FROM geoland.job WHERE kind = 'codes.issue' ORDER BY id")
+    assert states == [("failed", "interrupted"), ("succeeded", None)]

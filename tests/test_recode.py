@@ -1,16 +1,9 @@
 """`geoland recode` and `geoland codes lookup` on PostGIS: policies, crosswalk, history, resume after a kill."""
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import pandas as pd
-import sqlalchemy as sa
 
-from geoland.db import sqlalchemy_url
 from identifiers.mx import parse_mx
 
 
@@ -76,42 +69,18 @@ def _crosswalk(db_query, url):
                          "FROM geoland.mx_crosswalk ORDER BY plot_id")
 
 
-def test_killed_recode_resumes_to_the_uninterrupted_result(db_url, load_province, geoland_cli, db_query, server_url):
+def test_killed_recode_resumes_to_the_uninterrupted_result(db_url, load_province, geoland_cli, db_query,
+                                                          kill_and_resume):
     load_province("99", n_plots=40_000, n_old=90)
     assert geoland_cli("reassign")[0] == 0
-    name = db_url.rsplit("/", 1)[1]
-    copy = f"{name}_copy"
-    admin = sa.create_engine(sqlalchemy_url(server_url).rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{copy}" TEMPLATE "{name}"'))
-    copy_url = db_url.rsplit("/", 1)[0] + "/" + copy
-    command = [sys.executable, "-m", "geoland.cli", "recode", "--policy", "renumber"]
-    try:
-        communes = db_query(db_url, "SELECT count(DISTINCT commune_code) FROM geoland.plot_assignment")[0][0]
-        assert communes >= 20
-        proc = subprocess.Popen(command, env={**os.environ, "GEOLAND_DATABASE_URL": db_url},
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            if db_query(db_url, "SELECT count(DISTINCT new_commune) FROM geoland.mx_crosswalk")[0][0] >= 3:
-                break
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-        partial = db_query(db_url, "SELECT count(DISTINCT new_commune) FROM geoland.mx_crosswalk")[0][0]
-        assert 0 < partial < communes, "the job was not killed in the middle"
-        time.sleep(0.5)
-        for url in (db_url, copy_url):
-            done = subprocess.run(command, env={**os.environ, "GEOLAND_DATABASE_URL": url}, capture_output=True,
-                                  text=True)
-            assert done.returncode == 0, done.stderr
-        assert _crosswalk(db_query, db_url) == _crosswalk(db_query, copy_url)
-        jobs = db_query(db_url, "SELECT state, message FROM geoland.job WHERE kind = 'recode' ORDER BY id")
-        assert jobs == [("failed", "interrupted"), ("succeeded", None)]
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)'))
-        admin.dispose()
+    communes = db_query(db_url, "SELECT count(DISTINCT commune_code) FROM geoland.plot_assignment")[0][0]
+    assert communes >= 20
+    partial, copy_url = kill_and_resume(["recode", "--policy", "renumber"],
+                                        "SELECT count(DISTINCT new_commune) FROM geoland.mx_crosswalk", 3)
+    assert 0 < partial < communes, "the job was not killed in the middle"
+    assert _crosswalk(db_query, db_url) == _crosswalk(db_query, copy_url)
+    jobs = db_query(db_url, "SELECT state, message FROM geoland.job WHERE kind = 'recode' ORDER BY id")
+    assert jobs == [("failed", "interrupted"), ("succeeded", None)]
 
 
 def test_recode_on_son_la(db_url, sample_data, geoland_cli, tmp_path):
