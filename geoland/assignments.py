@@ -16,7 +16,12 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from boundaries.reassign import DEFAULT_MIN_SHARE, DEFAULT_SLIVER_M2, reassign_plots, summarise
+from boundaries.reassign import (
+    DEFAULT_MIN_SHARE,
+    DEFAULT_SLIVER_M2,
+    reassign_plots,
+    summarise,
+)
 from identifiers import normalize_unit_code
 
 from .db import copy_csv, csv_bytes
@@ -41,8 +46,7 @@ def reassign(conn: Connection, *, province: str | None = None, effective: dt.dat
     communes = communes[communes["code"].notna()]
     if effective is None or communes.empty:
         raise GeolandError("no commune boundaries loaded: run `geoland units load-boundaries` first")
-    plot_provinces = _plot_provinces(conn, province, effective)
-    plots = _read_plots(conn, plot_provinces, progress)
+    plots = _read_plots(conn, plot_provinces(conn, province, effective), progress)
     if not len(plots):
         raise GeolandError(f"no plots{' of province ' + province if province else ''} to reassign: "
                            "import some with `geoland plots import`")
@@ -78,8 +82,8 @@ def reassign(conn: Connection, *, province: str | None = None, effective: dt.dat
     return report
 
 
-def _plot_provinces(conn: Connection, province: str | None, effective: dt.date) -> list[str] | None:
-    """The (old) province codes carried by the plots of new province ``province``: itself and the old
+def plot_provinces(conn: Connection, province: str | None, effective: dt.date) -> list[str] | None:
+    """The province codes carried by the plots of new province ``province``: itself and the old
     provinces merged into it on ``effective``."""
     if province is None:
         return None
@@ -181,6 +185,6 @@ def flagged_plots(conn: Connection, *, province: str | None = None, effective: d
         WHERE a.effective = :e AND (a.status <> 'inside' OR a.legal_mismatch)
           AND (CAST(:p AS text) IS NULL OR p.province_code = ANY(:provinces))
         ORDER BY a.plot_id"""), {"e": effective, "p": province,
-                                 "provinces": _plot_provinces(conn, province, effective) or []}).all()
+                                 "provinces": plot_provinces(conn, province, effective) or []}).all()
     return pd.DataFrame(rows, columns=["plot_id", "mx", "status", "commune_code", "overlap_share", "second_code",
                                        "second_share", "legal_mismatch", "allowed"])

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from identifiers import normalize_unit_code, recode
 from identifiers.mx import POLICIES
 
+from .assignments import plot_provinces
 from .db import copy_csv, csv_bytes, make_engine, require_migrated
 from .errors import GeolandError
 from .jobs import batch_job
@@ -40,9 +41,7 @@ def recode_province(url: str | None = None, *, province: str | None, policy: str
     try:
         with engine.connect() as conn:
             require_migrated(conn)
-            from .assignments import _plot_provinces
-
-            provinces = _plot_provinces(conn, province, effective) or []
+            provinces = plot_provinces(conn, province, effective) or []
             params = {"e": effective, "p": province, "provinces": provinces}
             used = conn.execute(sa.text(
                 "SELECT DISTINCT policy FROM geoland.mx_crosswalk x JOIN geoland.plot p ON p.id = x.plot_id "
@@ -111,12 +110,10 @@ def _write(conn, plots: pd.DataFrame, new_codes: pd.Series, policy: str, effecti
 def crosswalk_frame(conn, *, province: str | None, effective: dt.date) -> pd.DataFrame:
     """The crosswalk of a province (old code → new code), in a stable order, without job or time: the same
     data always gives the same file."""
-    from .assignments import _plot_provinces
-
     province = normalize_unit_code(province, "province") if province else None
     rows = conn.execute(sa.text(
         "SELECT x.old_code, x.new_code, x.new_commune, x.policy, x.effective FROM geoland.mx_crosswalk x "
         "JOIN geoland.plot p ON p.id = x.plot_id WHERE x.effective = :e "
         "AND (CAST(:p AS text) IS NULL OR p.province_code = ANY(:provinces)) ORDER BY x.new_code, x.old_code"),
-        {"e": effective, "p": province, "provinces": _plot_provinces(conn, province, effective) or []}).all()
+        {"e": effective, "p": province, "provinces": plot_provinces(conn, province, effective) or []}).all()
     return pd.DataFrame(rows, columns=["old_code", "new_code", "new_commune", "policy", "effective"])

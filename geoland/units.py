@@ -16,8 +16,14 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from boundaries import (BoundaryLayerError, ConversionTable, ConversionTableError, coverage_defects,
-                        parse_conversion_table, prepare_boundary_layer)
+from boundaries import (
+    BoundaryLayerError,
+    ConversionTable,
+    ConversionTableError,
+    coverage_defects,
+    parse_conversion_table,
+    prepare_boundary_layer,
+)
 from boundaries.units import unit_type_of
 from identifiers import InvalidCodeError, normalize_unit_code
 
