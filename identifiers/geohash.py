@@ -79,24 +79,28 @@ def validate(code: str) -> str:
 
 
 def decode_bounds(codes) -> np.ndarray:
-    """Cells of GeoHash strings as an array of (lon_min, lat_min, lon_max, lat_max)."""
-    codes = [validate(c) for c in np.atleast_1d(codes).tolist()]
+    """Cells of GeoHash strings as an array of (lon_min, lat_min, lon_max, lat_max); vectorised over codes
+    of the same length (mixed lengths are decoded length by length)."""
+    codes = np.array([validate(c) for c in np.atleast_1d(codes).tolist()], dtype=object)
     out = np.empty((len(codes), 4))
-    for i, code in enumerate(codes):
-        lon = [-180.0, 180.0]
-        lat = [-90.0, 90.0]
-        even = True
-        for ch in code:
-            v = _VALUE[ch]
-            for shift in range(4, -1, -1):
-                interval = lon if even else lat
-                mid = (interval[0] + interval[1]) / 2
-                if (v >> shift) & 1:
-                    interval[0] = mid
-                else:
-                    interval[1] = mid
-                even = not even
-        out[i] = (lon[0], lat[0], lon[1], lat[1])
+    lengths = np.fromiter(map(len, codes), dtype=np.int64, count=len(codes))
+    lookup = np.full(256, 255, dtype=np.uint8)
+    lookup[np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)] = np.arange(32, dtype=np.uint8)
+    for length in np.unique(lengths):
+        rows = np.flatnonzero(lengths == length)
+        chars = np.frombuffer("".join(codes[rows]).encode("ascii"), dtype=np.uint8).reshape(len(rows), length)
+        values = lookup[chars]
+        lon_lo, lon_hi = np.full(len(rows), -180.0), np.full(len(rows), 180.0)
+        lat_lo, lat_hi = np.full(len(rows), -90.0), np.full(len(rows), 90.0)
+        for bit in range(5 * length):
+            one = ((values[:, bit // 5] >> (4 - bit % 5)) & 1).astype(bool)
+            if bit % 2 == 0:
+                mid = (lon_lo + lon_hi) / 2
+                lon_lo, lon_hi = np.where(one, mid, lon_lo), np.where(one, lon_hi, mid)
+            else:
+                mid = (lat_lo + lat_hi) / 2
+                lat_lo, lat_hi = np.where(one, mid, lat_lo), np.where(one, lat_hi, mid)
+        out[rows] = np.column_stack([lon_lo, lat_lo, lon_hi, lat_hi])
     return out
 
 
