@@ -10,6 +10,9 @@ import traceback
 
 import click
 
+from boundaries.coverage import DEFAULT_MIN_AREA_M2
+from boundaries.reassign import DEFAULT_MIN_SHARE, DEFAULT_SLIVER_M2
+
 from . import config
 from .errors import GeolandError
 from .output import emit_json, format_coverage, format_reassignment, table
@@ -229,7 +232,7 @@ def load_boundaries(ctx, path, effective, code_field, name_field, province_field
 @click.option("--province", metavar="P", help="Only this province (2-digit code).")
 @click.option("--effective", callback=_date, metavar="DATE",
               help="Boundaries of this date (default: the latest loaded).")
-@click.option("--min-area", "min_area_m2", type=float, default=1000.0, show_default=True, metavar="M2",
+@click.option("--min-area", "min_area_m2", type=float, default=DEFAULT_MIN_AREA_M2, show_default=True, metavar="M2",
               help="Report gaps and overlaps of at least this many square metres.")
 @click.option("--limit", type=int, default=30, show_default=True, help="Rows to list (text output).")
 @json_option
@@ -328,9 +331,10 @@ def import_(ctx, path, layer, crs, meridian, province, fields_file, as_json):
 @click.option("--effective", callback=_date, metavar="DATE",
               help="Communes in force on this date (default: the latest boundaries loaded).")
 @click.option("--dry-run", is_flag=True, help="Compute and compare with the current assignment; write nothing.")
-@click.option("--min-share", type=click.FloatRange(0, 1, min_open=True), default=0.99, show_default=True,
+@click.option("--min-share", type=click.FloatRange(0, 1, min_open=True), default=DEFAULT_MIN_SHARE, show_default=True,
               help="A plot is inside a commune holding at least this share of it …")
-@click.option("--sliver", "sliver_m2", type=click.FloatRange(min=0), default=1.0, show_default=True, metavar="M2",
+@click.option("--sliver", "sliver_m2", type=click.FloatRange(min=0), default=DEFAULT_SLIVER_M2, show_default=True,
+              metavar="M2",
               help="… or all of it but this many m² (boundary slivers between layers).")
 @click.option("--limit", type=int, default=20, show_default=True, help="Communes to list (text output).")
 @json_option

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -96,19 +96,6 @@ def server_versions(conn: Connection) -> dict[str, str]:
         "postgis_geos_version(), postgis_proj_version()"
     )).one()
     return dict(zip(("postgresql", "postgis", "geos", "proj"), row))
-
-
-def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
-    """Bulk-load rows with COPY FROM STDIN; values are Python objects (None → NULL, geometries as
-    hex EWKB strings). Returns the number of rows written."""
-    raw = conn.connection.driver_connection
-    n = 0
-    with raw.cursor() as cur:
-        with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-                n += 1
-    return n
 
 
 def csv_bytes(columns: dict) -> bytes:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import geopandas as gpd
 
+from boundaries.coverage import DEFAULT_MIN_AREA_M2
+
 from . import config
 from .db import connect, migrate
 from .output import format_coverage, format_reassignment
@@ -107,7 +109,7 @@ def run_demo(url: str | None = None, *, data_dir=None, synthetic: bool = False, 
     echo("\n== 3. coverage QA (khoảng hở / chồng lấn giữa các xã)")
     for key, day in (("new", NEW), ("old", OLD)):
         with connect(url) as conn:
-            cov = check_units(conn, effective=day, province=province, min_area_m2=1000.0)
+            cov = check_units(conn, effective=day, province=province, min_area_m2=DEFAULT_MIN_AREA_M2)
         report[f"coverage_{key}"] = cov
         echo(format_coverage(cov, limit=15))
 

@@ -67,7 +67,11 @@ def _plot(conn: Connection, plot_id: int) -> dict:
         "plot_id": plot["id"], "identification_code": plot["identification_code"], "legacy_mx": legacy,
         "current_mx": codes[-1]["new_code"] if codes else legacy, "province_code": plot["province_code"],
         "area_m2": round(plot["area_m2"], 2), "land_use": plot["land_use"], "source": plot["source"],
-        "code_history": [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()} for r in codes],
-        "commune_history": [{k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
-                            for r in communes],
+        "code_history": [_plain(r) for r in codes],
+        "commune_history": [_plain(r) for r in communes],
     }
+
+
+def _plain(row) -> dict:
+    """A database row as JSON-ready values (dates and times as ISO text)."""
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}

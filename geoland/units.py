@@ -27,7 +27,7 @@ from boundaries import (
 from boundaries.units import unit_type_of
 from identifiers import InvalidCodeError, normalize_unit_code
 
-from .db import copy_rows
+from .db import copy_csv, csv_bytes
 from .errors import DatabaseError, GeolandError, InputFileError
 from .io import file_sha256, read_csv_text, read_vector
 from .jobs import audit, finish_job, start_job
@@ -149,10 +149,11 @@ def _store_conversion(conn: Connection, table: ConversionTable, effective: dt.da
     conn.execute(sa.text(
         "CREATE TEMP TABLE _pairs (level text, old_code text, new_code text, kind text, note text, "
         "line int) ON COMMIT DROP"))
-    rows = [("old", *r) for r in old.itertuples(index=False)] + [("new", *r) for r in new.itertuples(index=False)]
-    copy_rows(conn, "_units", ("side", *_UNIT_COLUMNS), ([None if v != v or v == "" else v for v in r] for r in rows))
-    copy_rows(conn, "_pairs", ("level", "old_code", "new_code", "kind", "note", "line"),
-              _pairs(table).itertuples(index=False))
+    units = pd.concat([old.assign(side="old"), new.assign(side="new")], ignore_index=True)
+    units = units[["side", *_UNIT_COLUMNS]].replace("", None)
+    copy_csv(conn, f"_units (side, {', '.join(_UNIT_COLUMNS)})", [csv_bytes(dict(units.items()))])
+    pairs = _pairs(table)
+    copy_csv(conn, "_pairs (level, old_code, new_code, kind, note, line)", [csv_bytes(dict(pairs.items()))])
     conn.execute(sa.text("ANALYZE _units; ANALYZE _pairs; ANALYZE geoland.admin_unit; ANALYZE geoland.unit_change"))
     p = {"e": effective, "job": job.id, "source": source}
     q = lambda sql: conn.execute(sa.text(sql), p)  # noqa: E731
@@ -306,22 +307,19 @@ def _units_valid_on(conn: Connection, day: dt.date, level: str) -> dict[str, dic
 def _copy_features(conn: Connection, layer_id: int, feats: gpd.GeoDataFrame, metric_epsg: int) -> None:
     import json
 
-    geom = shapely.to_wkb(shapely.set_srid(feats.geometry.to_numpy(), 4326), hex=True, include_srid=True)
-    metric = shapely.to_wkb(shapely.set_srid(feats["geometry_metric"].to_numpy(), metric_epsg), hex=True,
-                            include_srid=True)
-    rows = (
-        (layer_id, int(f.feature_index), f.unit_id, _text(f.code), _text(f.name), _text(f.province_code), f.match, g, m,
-         float(f.area_m2), bool(f.repaired), f.repair_note, json.dumps(f.attributes, ensure_ascii=False))
-        for f, g, m in zip(feats.itertuples(index=False), geom, metric)
-    )
-    copy_rows(conn, "geoland.unit_boundary",
-              ("layer_id", "feature_index", "unit_id", "code", "name", "province_code", "match", "geom",
-               "geom_metric", "area_m2", "repaired", "repair_note", "attributes"), rows)
-
-
-def _text(value) -> str | None:
-    """A text cell for COPY: pandas' missing values become NULL, never the string 'nan'."""
-    return value if isinstance(value, str) else None
+    n = len(feats)
+    copy_csv(conn, "geoland.unit_boundary (layer_id, feature_index, unit_id, code, name, province_code, match, geom, "
+                   "geom_metric, area_m2, repaired, repair_note, attributes)", [csv_bytes({
+                       "layer_id": np.full(n, layer_id), "feature_index": feats["feature_index"].to_numpy(),
+                       "unit_id": feats["unit_id"].astype("Int64"), "code": feats["code"], "name": feats["name"],
+                       "province_code": feats["province_code"], "match": feats["match"],
+                       "geom": shapely.to_wkb(shapely.set_srid(feats.geometry.to_numpy(), 4326), hex=True,
+                                              include_srid=True),
+                       "geom_metric": shapely.to_wkb(shapely.set_srid(feats["geometry_metric"].to_numpy(), metric_epsg),
+                                                     hex=True, include_srid=True),
+                       "area_m2": feats["area_m2"].to_numpy(), "repaired": feats["repaired"].to_numpy(),
+                       "repair_note": feats["repair_note"],
+                       "attributes": [json.dumps(a, ensure_ascii=False) for a in feats["attributes"]]})])
 
 
 # --- coverage QA ------------------------------------------------------------------------------------
