@@ -96,8 +96,7 @@ def main() -> None:
         time_b = time.perf_counter() - t
         print(f"(b) geopandas sjoin:       {time_b:8.1f} s   (a) is {time_b / time_a:5.1f}× faster (target ≥ 15)")
         t = time.perf_counter()
-        with connect(url) as conn:
-            reassign(conn, province="14", min_share=1.0, sliver_m2=0.0, progress=False)
+        reassign(url, province="14", min_share=1.0, sliver_m2=0.0, progress=False)
         time_d = time.perf_counter() - t
         with connect(url) as conn:
             d = pd.read_sql("SELECT plot_id, commune_code FROM geoland.plot_assignment_current", conn)

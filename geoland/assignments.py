@@ -1,8 +1,8 @@
 """``geoland reassign``: the reassignment rule (boundaries.reassign) run on the plots in PostGIS.
 
 Plots and communes are read as WKB, assigned in memory by the one implementation of the rule, and only the
-answers that are new or changed since the last run are written (COPY), with the job id; earlier answers
-stay as history. ``--dry-run`` computes and compares, and writes nothing.
+answers that are new or changed since the last run are written (COPY), with the job id, one old commune per
+transaction; earlier answers stay as history. ``--dry-run`` computes and compares, and writes nothing.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from boundaries.reassign import (
 )
 from identifiers import normalize_unit_code
 
-from .db import copy_csv, csv_bytes
+from .db import copy_csv, csv_bytes, make_engine, require_migrated
 from .errors import GeolandError
-from .jobs import audit, finish_job, lock_key, start_job
+from .jobs import audit, job_lock, locked_job, mark_interrupted
 from .progress import progress_bar
 from .units import current_boundaries
 
@@ -34,14 +34,56 @@ _FIELDS = ["commune_code", "overlap_share", "status", "second_code", "second_sha
 _FETCH = 100_000
 
 
-def reassign(conn: Connection, *, province: str | None = None, effective: dt.date | None = None,
+def reassign(url: str | None = None, *, province: str | None = None, effective: dt.date | None = None,
              dry_run: bool = False, min_share: float = DEFAULT_MIN_SHARE, sliver_m2: float = DEFAULT_SLIVER_M2,
              progress: bool = True) -> dict:
-    """Assign the plots (of one province, or all) to the communes in force on ``effective``."""
+    """Assign the plots (of one province, or all) to the communes in force on ``effective``.
+
+    A batch job: one at a time per province (advisory lock); the answers are computed for all plots at
+    once, then written one old commune per transaction, so a killed run loses at most the commune it was
+    writing and running it again writes the rest (what was written is then unchanged) and ends as an
+    uninterrupted run would."""
     province = normalize_unit_code(province, "province") if province else None
-    if not conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": lock_key("reassign", province)}).scalar():
-        raise GeolandError(f"a reassignment of {'province ' + province if province else 'all plots'} is already "
-                           "running (see `geoland.job`, kind reassign): wait for it to finish")
+    engine = make_engine(url)
+    try:
+        with job_lock(engine, "reassign", province):
+            with engine.connect() as conn:
+                require_migrated(conn)
+                report, writes, effective = _compute(conn, province, effective, min_share, sliver_m2, progress)
+            report["dry_run"] = dry_run
+            if dry_run:
+                report.update(job_id=None, written=0)
+                return report
+            if writes.empty:
+                # Nothing to write, nothing to record: running it again leaves the database as it was
+                # (but for a killed job that had written everything, now marked as interrupted).
+                with engine.begin() as conn:
+                    mark_interrupted(conn, "reassign", province)
+                report.update(job_id=None, written=0)
+                return report
+            params = {"province": province, "effective": effective, "min_share": min_share, "sliver_m2": sliver_m2}
+            with locked_job(engine, "reassign", province, params) as job:
+                written = 0
+                units = writes.groupby(writes["old_commune_code"].fillna(""), sort=True)
+                with progress_bar(len(writes), "assignments written", enabled=progress) as bar:
+                    for commune, rows in units:
+                        with engine.begin() as conn:      # one old commune per transaction: the unit of resumption
+                            written += _write(conn, rows, job.id, effective)
+                        bar.update(len(rows))
+                with engine.begin() as conn:
+                    audit(conn, job, "plots.reassigned", entity="province", entity_id=province,
+                          detail={"effective": effective.isoformat(), "written": written, **report["changes"],
+                                  "resumes": job.resumes})
+                job.counts = {"plots": report["plots"], "status": report["status"], "written": written,
+                              "communes": int(units.ngroups), "legal_mismatch": report.get("legal_mismatch", 0)}
+            report.update(job_id=job.id, written=written, resumed=job.resumes)
+            return report
+    finally:
+        engine.dispose()
+
+
+def _compute(conn: Connection, province, effective, min_share, sliver_m2, progress):
+    """The answers for every plot and those of them that are new or changed (read only)."""
     communes, effective, _ = current_boundaries(conn, effective=effective)
     communes = communes[communes["code"].notna()]
     if effective is None or communes.empty:
@@ -58,28 +100,16 @@ def reassign(conn: Connection, *, province: str | None = None, effective: dt.dat
         result = reassign_plots(frame, communes, old_code_column="old_commune_code", conversion=conversion,
                                 min_share=min_share, sliver_m2=sliver_m2)
         result.insert(0, "plot_id", group["plot_id"].to_numpy())
+        result.insert(1, "old_commune_code", group["old_commune_code"].to_numpy())
         parts.append(result)
     result = pd.concat(parts, ignore_index=True).sort_values("plot_id", ignore_index=True)
     changes = _changes(conn, result, effective)
-    report = {"effective": effective.isoformat(), "province": province, "dry_run": dry_run,
-              **summarise(result.drop(columns="plot_id")),
+    report = {"effective": effective.isoformat(), "province": province,
+              **summarise(result.drop(columns=["plot_id", "old_commune_code"])),
               "changes": {k: int(v) for k, v in changes["change"].value_counts().items()}}
     report["changes"] = {k: report["changes"].get(k, 0) for k in ("new", "changed", "unchanged")}
     report["examples"] = [_example(r) for r in changes[changes["change"] != "unchanged"].head(20).itertuples()]
-    if dry_run or report["changes"]["new"] + report["changes"]["changed"] == 0:
-        # Nothing to write, nothing to record: running it again leaves the database as it was.
-        report.update(job_id=None, written=0)
-        return report
-    job = start_job(conn, "reassign", {"province": province, "effective": effective, "min_share": min_share,
-                                       "sliver_m2": sliver_m2})
-    written = _write(conn, changes[changes["change"] != "unchanged"], job.id, effective)
-    audit(conn, job, "plots.reassigned", entity="province", entity_id=province,
-          detail={"effective": effective.isoformat(), "written": written, **report["changes"]})
-    finish_job(conn, job, {"plots": report["plots"], "status": report["status"], "written": written,
-                           "legal_mismatch": report.get("legal_mismatch", 0)})
-    report["job_id"] = job.id
-    report["written"] = written
-    return report
+    return report, changes[changes["change"] != "unchanged"], effective
 
 
 def plot_provinces(conn: Connection, province: str | None, effective: dt.date) -> list[str] | None:
@@ -147,13 +177,6 @@ def _example(row) -> dict:
 
 
 def _write(conn: Connection, rows: pd.DataFrame, job_id: int, effective: dt.date) -> int:
-    if rows.empty:
-        return 0
-    existing = conn.execute(sa.text("SELECT count(*) FROM (SELECT 1 FROM geoland.plot_assignment LIMIT :n) t"),
-                            {"n": len(rows) + 1}).scalar()
-    bulk = len(rows) >= 50_000 and len(rows) >= existing   # one index build beats a million insertions
-    if bulk:
-        conn.execute(sa.text("ALTER TABLE geoland.plot_assignment DROP CONSTRAINT plot_assignment_pkey"))
     copy_csv(conn, "geoland.plot_assignment (job_id, effective, plot_id, commune_code, overlap_share, status, "
                    "second_code, second_share, legal_mismatch)", [csv_bytes({
                        "job_id": np.full(len(rows), job_id), "effective": np.full(len(rows), effective.isoformat()),
@@ -162,10 +185,6 @@ def _write(conn: Connection, rows: pd.DataFrame, job_id: int, effective: dt.date
                        "second_code": rows["second_code"], "second_share": rows["second_share"].to_numpy(),
                        "legal_mismatch": rows["legal_mismatch"].astype("boolean") if "legal_mismatch" in rows
                        else np.full(len(rows), None)})])
-    if bulk:
-        conn.execute(sa.text("SET LOCAL maintenance_work_mem = '512MB'"))
-        conn.execute(sa.text("ALTER TABLE geoland.plot_assignment ADD CONSTRAINT plot_assignment_pkey "
-                             "PRIMARY KEY (plot_id, effective, job_id)"))
     return len(rows)
 
 

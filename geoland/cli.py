@@ -345,12 +345,12 @@ def reassign_command(ctx, province, effective, dry_run, min_share, sliver_m2, li
     Each plot gets a status: inside (the commune holds it, less slivers), straddling (it lies across a
     boundary: review it), or outside (no commune). legal mismatch: the commune found is not one of those
     the conversion table allows for the plot's old commune (MAXA). Only new or changed answers are written,
-    with the job id; earlier answers stay as history. --dry-run shows what would change."""
+    with the job id, one old commune per transaction (a stopped job resumes when run again); earlier
+    answers stay as history. --dry-run shows what would change."""
     from .assignments import reassign
 
-    with _connect(ctx) as conn:
-        report = reassign(conn, province=province, effective=effective, dry_run=dry_run, min_share=min_share,
-                          sliver_m2=sliver_m2, progress=not as_json)
+    report = reassign(ctx.obj["url"], province=province, effective=effective, dry_run=dry_run,
+                      min_share=min_share, sliver_m2=sliver_m2, progress=not as_json)
     if as_json:
         return emit_json(report)
     click.echo(format_reassignment(report, limit))

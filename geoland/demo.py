@@ -127,8 +127,8 @@ def run_demo(url: str | None = None, *, data_dir=None, synthetic: bool = False, 
     echo("\n== 5. reassignment to the new communes (gán thửa đất vào xã mới)")
     from .assignments import flagged_plots, reassign
 
+    reassigned = reassign(url, province=province, effective=NEW, progress=progress)
     with connect(url) as conn:
-        reassigned = reassign(conn, province=province, effective=NEW, progress=progress)
         flagged = flagged_plots(conn, province=province, effective=NEW)
     flagged_file = config.home() / "demo" / f"reassign-flagged-{province}.csv"
     flagged.to_csv(flagged_file, index=False)

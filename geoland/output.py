@@ -75,7 +75,8 @@ def format_reassignment(report: dict, limit: int = 20) -> str:
     verb = "would be" if report["dry_run"] else "were"
     lines.append(f"against the current assignment: {c['new']:,} new, {c['changed']:,} changed, "
                  f"{c['unchanged']:,} unchanged; {c['new'] + c['changed']:,} rows {verb} written"
-                 + (f" (job {report['job_id']})" if report["job_id"] else ""))
+                 + (f" (job {report['job_id']})" if report["job_id"] else "")
+                 + (f", resuming job {', '.join(map(str, report['resumed']))}" if report.get("resumed") else ""))
     for e in report["examples"][: 10 if report["dry_run"] else 0]:
         lines.append(f"  plot {e['plot_id']}: {e['was'] or '—'} → {e['now'] or '—'} ({e['status']}, {e['change']})")
     return "\n".join(lines)

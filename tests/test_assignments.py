@@ -6,10 +6,12 @@ import json
 import geopandas as gpd
 import pandas as pd
 import shapely
+import sqlalchemy as sa
 
 from boundaries.crs import transform_geometries
 from geoland.assignments import flagged_plots
-from geoland.db import connect
+from geoland.db import connect, sqlalchemy_url
+from geoland.jobs import lock_key
 
 
 def test_dry_run_then_run_then_again(db_url, load_province, geoland_cli, db_snapshot, db_query):
@@ -112,3 +114,47 @@ def test_son_la_wholly_merged_communes_land_where_the_table_says(db_url, sample_
     assert exceptions <= set(flagged["plot_id"]) and len(flagged) == report["flagged"]
     listed = pd.read_csv(report["flagged_file"])
     assert set(listed["plot_id"]) == set(flagged["plot_id"])
+
+
+def _assignments(db_query, url):
+    return db_query(url, "SELECT plot_id, effective, commune_code, overlap_share, status, second_code, second_share, "
+                         "legal_mismatch FROM geoland.plot_assignment ORDER BY plot_id, effective")
+
+
+def test_killed_reassign_resumes_to_the_uninterrupted_result(db_url, load_province, geoland_cli, db_query,
+                                                            kill_and_resume):
+    load_province("99", n_plots=40_000, n_old=90)
+    communes = db_query(db_url, "SELECT count(DISTINCT old_commune_code) FROM geoland.plot")[0][0]
+    assert communes >= 60
+    partial, copy_url = kill_and_resume(
+        ["reassign"], "SELECT count(DISTINCT p.old_commune_code) FROM geoland.plot_assignment a "
+                      "JOIN geoland.plot p ON p.id = a.plot_id", 3)
+    assert 0 < partial < communes, "the job was not killed in the middle"
+    assert _assignments(db_query, db_url) == _assignments(db_query, copy_url)
+    jobs = db_query(db_url, "SELECT state, message, params->'resumes' FROM geoland.job WHERE kind = 'reassign' "
+                            "ORDER BY id")
+    assert [(s, m) for s, m, _ in jobs] == [("failed", "interrupted"), ("succeeded", None)]
+    first = db_query(db_url, "SELECT min(id) FROM geoland.job WHERE kind = 'reassign'")[0][0]
+    assert jobs[1][2] == [first]
+    # The answers written before the kill keep the first job's id: every plot written once, none twice.
+    written = db_query(db_url, "SELECT job_id, count(*) FROM geoland.plot_assignment GROUP BY 1 ORDER BY 1")
+    assert written[0][0] == first and sum(n for _, n in written) == db_query(
+        db_url, "SELECT count(*) FROM geoland.plot")[0][0]
+
+
+def test_a_second_reassignment_is_refused_while_one_runs(db_url, load_province, geoland_cli, db_query):
+    load_province("99", n_plots=300)
+    engine = sa.create_engine(sqlalchemy_url(db_url))
+    with engine.connect() as holder:
+        holder.execute(sa.text("INSERT INTO geoland.job (kind, params, state, actor) VALUES ('reassign', "
+                               "'{\"scope\": \"99\"}', 'running', 'minh')"))
+        holder.commit()
+        holder.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": lock_key("reassign", "99")})
+        code, _, err = geoland_cli("reassign", "--province", "99")
+        assert code == 1 and "reassign is already running for province 99 as job " in err and "(minh, since" in err
+        holder.execute(sa.text("SELECT pg_advisory_unlock_all()"))
+        holder.commit()
+    engine.dispose()
+    code, out, _ = geoland_cli("reassign", "--province", "99", "--json")
+    assert code == 0 and json.loads(out)["resumed"]                  # the dead job is marked and resumed
+    assert db_query(db_url, "SELECT state FROM geoland.job WHERE actor = 'minh'") == [("failed",)]
