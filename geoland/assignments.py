@@ -24,14 +24,13 @@ from boundaries.reassign import (
 )
 from identifiers import normalize_unit_code
 
-from .db import copy_csv, csv_bytes, make_engine, require_migrated
+from .db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
 from .errors import GeolandError
 from .jobs import audit, job_lock, locked_job, mark_interrupted
 from .progress import progress_bar
 from .units import current_boundaries
 
 _FIELDS = ["commune_code", "overlap_share", "status", "second_code", "second_share", "legal_mismatch"]
-_FETCH = 100_000
 
 
 def reassign(url: str | None = None, *, province: str | None = None, effective: dt.date | None = None,
@@ -129,18 +128,10 @@ def _read_plots(conn: Connection, provinces: list[str] | None, progress: bool) -
     total = conn.execute(sa.text("SELECT count(*) FROM geoland.plot WHERE CAST(:p AS text[]) IS NULL "
                                  "OR province_code = ANY(:p)"), {"p": provinces}).scalar()
     where = "WHERE province_code = ANY(%(p)s)" if provinces else ""
-    raw = conn.connection.driver_connection
-    columns: list[list] = [[], [], [], []]
-    with progress_bar(total, "plots read", enabled=progress) as bar, raw.cursor(name="geoland_plots") as cur:
-        cur.execute(f"SELECT id, old_commune_code, ST_SRID(geom), ST_AsBinary(geom) FROM geoland.plot {where} "
-                    "ORDER BY id", {"p": provinces}, binary=True)
-        while rows := cur.fetchmany(_FETCH):
-            for column, values in zip(columns, zip(*rows)):
-                column.extend(values)
-            bar.update(len(rows))
-    ids, codes, srids, wkbs = columns
-    return pd.DataFrame({"plot_id": np.array(ids, dtype=np.int64), "old_commune_code": pd.Series(codes, dtype=object),
-                         "srid": np.array(srids, dtype=np.int64), "wkb": pd.Series(wkbs, dtype=object)})
+    frame = read_columns(conn, f"SELECT id, old_commune_code, ST_SRID(geom), ST_AsBinary(geom) FROM geoland.plot "
+                               f"{where} ORDER BY id", {"p": provinces}, ["plot_id", "old_commune_code", "srid", "wkb"],
+                         label="plots read", total=total, progress=progress)
+    return frame.astype({"plot_id": np.int64, "srid": np.int64})
 
 
 def _conversion(conn: Connection, effective: dt.date) -> dict[str, list[str]]:

@@ -19,7 +19,7 @@ from identifiers.geohash import decode
 from identifiers.plotcode import TOLERANCE, plot_identification_codes
 from identifiers.vn2000 import transformer
 
-from .db import copy_csv, csv_bytes, make_engine, require_migrated
+from .db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
 from .jobs import batch_job
 from .progress import progress_bar
 
@@ -27,51 +27,56 @@ from .progress import progress_bar
 def issue_codes(url: str | None = None, *, province: str | None = None, progress: bool = True) -> dict:
     """Issue codes to the plots (of one province, or all) that have none; record conflicts."""
     province = normalize_unit_code(province, "province") if province else None
-    where = "AND p.province_code = :p" if province else ""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
             require_migrated(conn)
         with batch_job(engine, "codes.issue", province, {"tolerance": TOLERANCE}) as job:
             with engine.connect() as conn:
-                todo = conn.execute(sa.text(
-                    f"SELECT coalesce(p.old_commune_code, '') AS commune, count(*) FROM geoland.plot p "
-                    f"LEFT JOIN geoland.plot_code c ON c.plot_id = p.id WHERE c.plot_id IS NULL {where} "
-                    f"GROUP BY 1 ORDER BY 1"), {"p": province}).all()
+                todo = _plots_without_code(conn, province, progress)
+            codes = np.empty(len(todo), dtype=object)
+            for srid, group in todo.groupby("srid"):
+                geoms = shapely.from_wkb(group["wkb"].to_numpy())
+                codes[group.index.to_numpy()] = plot_identification_codes(geoms, f"EPSG:{srid}")
+            todo["code"] = codes
             issued = 0
-            with progress_bar(sum(n for _, n in todo), "codes", enabled=progress) as bar:
-                for commune, count in todo:
+            communes = todo.groupby("commune", sort=True)
+            with progress_bar(len(todo), "codes", enabled=progress) as bar:
+                for _, rows in communes:
                     with engine.begin() as conn:      # one transaction per commune: the unit of resumption
-                        issued += _issue_commune(conn, commune, province, job.id)
-                    bar.update(count)
+                        issued += _write_codes(conn, rows, job.id)
+                    bar.update(len(rows))
             with engine.begin() as conn:
                 conflicts = _record_conflicts(conn, province, job.id)
-                total = conn.execute(sa.text(f"SELECT count(*) FROM geoland.plot_code c JOIN geoland.plot p "
-                                             f"ON p.id = c.plot_id WHERE true {where}"), {"p": province}).scalar()
-            job.counts = {"issued": issued, "with_code": total, "communes": len(todo), **conflicts}
+                total = conn.execute(sa.text("SELECT count(*) FROM geoland.plot_code c JOIN geoland.plot p "
+                                             "ON p.id = c.plot_id WHERE CAST(:p AS text) IS NULL OR p.province_code = :p"),
+                                     {"p": province}).scalar()
+            job.counts = {"issued": issued, "with_code": total, "communes": int(communes.ngroups), **conflicts}
         return {"province": province, "job_id": job.id, "resumed": job.resumes, "tolerance_m": TOLERANCE,
                 **job.counts}
     finally:
         engine.dispose()
 
 
-def _issue_commune(conn, commune: str, province: str | None, job_id: int) -> int:
-    rows = conn.execute(sa.text(
-        "SELECT p.id, ST_SRID(p.geom), ST_AsBinary(p.geom) FROM geoland.plot p LEFT JOIN geoland.plot_code c "
-        "ON c.plot_id = p.id WHERE c.plot_id IS NULL AND coalesce(p.old_commune_code, '') = :m "
-        + ("AND p.province_code = :p " if province else "") + "ORDER BY p.id FOR UPDATE OF p"),
-        {"m": commune, "p": province}).all()
-    if not rows:
-        return 0
-    frame = pd.DataFrame(rows, columns=["plot_id", "srid", "wkb"])
-    codes = np.empty(len(frame), dtype=object)
-    for srid, group in frame.groupby("srid"):
-        geoms = shapely.from_wkb(group["wkb"].map(bytes).to_numpy())
-        codes[group.index.to_numpy()] = plot_identification_codes(geoms, f"EPSG:{srid}")
+def _plots_without_code(conn, province: str | None, progress: bool) -> pd.DataFrame:
+    """Plots that have no code yet: id, old commune (the unit of work), SRID, WKB; one binary read."""
+    where = "AND p.province_code = %(p)s" if province else ""
+    total = conn.execute(sa.text("SELECT count(*) FROM geoland.plot p LEFT JOIN geoland.plot_code c "
+                                 "ON c.plot_id = p.id WHERE c.plot_id IS NULL AND (CAST(:p AS text) IS NULL "
+                                 "OR p.province_code = :p)"), {"p": province}).scalar()
+    frame = read_columns(conn, f"""
+        SELECT p.id, coalesce(p.old_commune_code, ''), ST_SRID(p.geom), ST_AsBinary(p.geom)
+        FROM geoland.plot p LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
+        WHERE c.plot_id IS NULL {where} ORDER BY 2, 1""", {"p": province}, ["plot_id", "commune", "srid", "wkb"],
+                         label="plots read", total=total, progress=progress)
+    return frame.astype({"plot_id": np.int64, "srid": np.int64})
+
+
+def _write_codes(conn, rows: pd.DataFrame, job_id: int) -> int:
     copy_csv(conn, "geoland.plot_code (plot_id, code, job_id, tolerance)", [csv_bytes({
-        "plot_id": frame["plot_id"].to_numpy(), "code": codes, "job_id": np.full(len(frame), job_id),
-        "tolerance": np.full(len(frame), TOLERANCE)})])
-    return len(frame)
+        "plot_id": rows["plot_id"].to_numpy(), "code": rows["code"].to_numpy(), "job_id": np.full(len(rows), job_id),
+        "tolerance": np.full(len(rows), TOLERANCE)})])
+    return len(rows)
 
 
 def _record_conflicts(conn, province: str | None, job_id: int) -> dict:
@@ -82,16 +87,16 @@ def _record_conflicts(conn, province: str | None, job_id: int) -> dict:
         FROM geoland.plot_code c JOIN geoland.plot p ON p.id = c.plot_id WHERE true {where}
         GROUP BY c.code HAVING count(*) > 1
         ON CONFLICT (kind, code, plot_ids) DO NOTHING"""), {"p": province, "job": job_id}).rowcount
-    stored = conn.execute(sa.text(f"""
+    frame = read_columns(conn, """
         SELECT c.plot_id, c.code, ST_SRID(p.geom), ST_AsBinary(p.geom) FROM geoland.plot_code c
-        JOIN geoland.plot p ON p.id = c.plot_id WHERE true {where}"""), {"p": province}).all()
+        JOIN geoland.plot p ON p.id = c.plot_id """ + ("WHERE p.province_code = %(p)s" if province else ""),
+                         {"p": province}, ["plot_id", "code", "srid", "wkb"])
     outside = []
-    if stored:
-        frame = pd.DataFrame(stored, columns=["plot_id", "code", "srid", "wkb"])
+    if len(frame):
         for srid, group in frame.groupby("srid"):
             lon, lat = decode(group["code"].to_numpy())
             x, y = transformer("EPSG:4326", f"EPSG:{srid}").transform(lon, lat)
-            geoms = shapely.from_wkb(group["wkb"].map(bytes).to_numpy())
+            geoms = shapely.from_wkb(group["wkb"].to_numpy())
             gone = ~shapely.contains_xy(geoms, x, y)
             outside.extend(zip(group["plot_id"].to_numpy()[gone].tolist(), group["code"].to_numpy()[gone].tolist()))
     moved = 0

@@ -120,3 +120,23 @@ def copy_csv(conn: Connection, target: str, chunks: Iterable[bytes]) -> None:
     with raw.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN (FORMAT csv)") as copy:
         for chunk in chunks:
             copy.write(chunk)
+
+
+def read_columns(conn: Connection, sql: str, params: dict, columns: list[str], *, label: str | None = None,
+                 total: int | None = None, progress: bool = False, fetch: int = 100_000):
+    """The rows of ``sql`` (psycopg ``%(name)s`` parameters) as a DataFrame of ``columns``, streamed from a
+    server-side cursor in binary (WKB arrives as bytes, no hex), with a progress bar when ``total`` is given."""
+    import pandas as pd
+
+    from .progress import progress_bar
+
+    raw = conn.connection.driver_connection
+    values: list[list] = [[] for _ in columns]
+    with progress_bar(total or 0, label or "rows", enabled=progress and bool(total)) as bar, \
+            raw.cursor(name="geoland_read") as cur:
+        cur.execute(sql, params, binary=True)
+        while rows := cur.fetchmany(fetch):
+            for column, got in zip(values, zip(*rows)):
+                column.extend(got)
+            bar.update(len(rows))
+    return pd.DataFrame({name: pd.Series(v, dtype=object) for name, v in zip(columns, values)})
