@@ -14,6 +14,7 @@ from boundaries.coverage import DEFAULT_MIN_AREA_M2
 from boundaries.reassign import DEFAULT_MIN_SHARE, DEFAULT_SLIVER_M2
 
 from . import config
+from .checks import DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2
 from .errors import GeolandError
 from .output import emit_json, format_coverage, format_reassignment, table
 
@@ -453,6 +454,97 @@ def recode_command(ctx, province, policy, effective, dry_run, crosswalk_path, as
         click.echo(f"  {e['old']} → {e['new']}")
     if report.get("crosswalk_file"):
         click.echo(f"crosswalk: {report['crosswalk_file']}")
+
+
+# --- quality ----------------------------------------------------------------------------------------
+
+@cli.group()
+def people():
+    """Land users (người sử dụng đất): the population database's verification results."""
+
+
+@people.command("import-verification")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@json_option
+@click.pass_context
+def people_import_verification(ctx, path, as_json):
+    """Load the national population database's answers: a UTF-8 CSV with the columns cccd, status
+    (authenticated / incorrect / unverifiable) and checked_at. A later answer for a number replaces the
+    earlier one. Every line must be readable or nothing is loaded; then run `geoland check`."""
+    from .quality import import_verification
+
+    with _connect(ctx) as conn:
+        report = import_verification(conn, path, progress=not as_json)
+    if as_json:
+        return emit_json(report)
+    click.echo(f"job {report['job_id']}: {report['rows']:,} answers read, {report['loaded']:,} loaded "
+               f"({report['authenticated']:,} authenticated, {report['incorrect']:,} incorrect, "
+               f"{report['unverifiable']:,} unverifiable); {report['matching_land_users']:,} match land users")
+
+
+@cli.command("check")
+@click.option("--province", metavar="P", help="Only the plots of this (new) province.")
+@click.option("--commune", metavar="C", help="Only store and report the findings of the plots of this new commune.")
+@click.option("--map-scale", type=click.IntRange(min=100), default=DEFAULT_MAP_SCALE, show_default=True, metavar="M",
+              help="Scale 1:M of the cadastral sheets, for the area tolerance ±2·0.0002·M·√area m².")
+@click.option("--min-overlap", "min_overlap_m2", type=click.FloatRange(min=0), default=DEFAULT_MIN_OVERLAP_M2,
+              show_default=True, metavar="M2", help="Overlaps between plots larger than this many m² are findings.")
+@click.option("--english", is_flag=True, help="Finding names in English (default: Vietnamese).")
+@json_option
+@click.pass_context
+def check_command(ctx, province, commune, map_scale, min_overlap_m2, english, as_json):
+    """Check the plots' data quality ("đúng – đủ – sạch") and store the findings with the job id.
+
+    Missing: certificate serial, land-user name, CCCD, land-use type, legal area, identification code, new
+    commune. Conflicts: invalid or legacy CCCD, one CCCD for several people, population-database answers
+    (incorrect, unverifiable), unknown or legacy land-use codes, legal vs computed area, invalid geometry,
+    overlaps, duplicate MX.SB.ST, code conflicts, and the reassignment's straddling / outside / legal
+    mismatch. A rerun keeps the findings that still hold (and their review state), reopens those whose
+    measured value changed and closes those that are gone."""
+    from .checks import FINDING_TYPES
+    from .quality import check
+
+    with _connect(ctx) as conn:
+        report = check(conn, province=province, commune=commune, map_scale=map_scale,
+                       min_overlap_m2=min_overlap_m2, progress=not as_json)
+    if as_json:
+        return emit_json(report)
+    label = 3 if english else 2
+    click.echo(f"job {report['job_id']}: {report['plots']:,} plots checked, {report['plots_with_findings']:,} with "
+               f"findings ({report['by_category'].get('missing', 0):,} missing data, "
+               f"{report['by_category'].get('conflict', 0):,} in conflict)")
+    rows = [[t, FINDING_TYPES[t][label], FINDING_TYPES[t][0], n] for t, n in report["by_type"].items()]
+    click.echo(table(["finding", "tên" if not english else "name", "category", "plots"], rows, right={3}))
+    c = report["changes"]
+    click.echo(f"against the last check: {c['opened']:,} new, {c['reopened_changed']:,} changed, {c['closed']:,} "
+               f"gone, {c['unchanged']:,} unchanged (review states kept)")
+
+
+@cli.command("report")
+@click.option("--province", metavar="P", help="The (new) province to report on.")
+@click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Folder to write the report into.")
+@click.option("--english", is_flag=True, help="In English (default: Vietnamese).")
+@json_option
+@click.pass_context
+def report_command(ctx, province, out, english, as_json):
+    """The data-quality report of a province from the findings of the last `geoland check`: index.html
+    (the campaign's numbers — full data, authenticated, incorrect, unverifiable, missing ≥ 1 field — a bar
+    chart per commune, plots per finding type; one offline page), communes.csv (per commune and in total)
+    and findings.csv (each open finding, land users masked)."""
+    from pathlib import Path
+
+    from .report import build_report
+
+    with _connect(ctx) as conn:
+        report = build_report(conn, province=province, out=Path(out), language="en" if english else "vi")
+    if as_json:
+        return emit_json(report)
+    c = report["campaign"]
+    click.echo(f"{c['plots']:,} plots in {report['communes']} communes: full data {c['full_data']:,} "
+               f"(authenticated {c['authenticated']:,}, incorrect {c['incorrect']:,}, unverifiable "
+               f"{c['unverifiable']:,}, not yet checked {c['not_checked']:,}); missing ≥ 1 field {c['missing_1_plus']:,}")
+    for path in report["files"]:
+        click.echo(path)
 
 
 # --- synth ------------------------------------------------------------------------------------------

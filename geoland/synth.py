@@ -28,6 +28,7 @@ import shapely
 
 from boundaries.conversion import fold_vietnamese
 from boundaries.crs import is_metric, tm3_zone_for_longitude, transform_geometries
+from identifiers.cccd import BIRTH_PROVINCES
 
 from . import vntext
 
@@ -221,7 +222,9 @@ def synthesize(old_communes: gpd.GeoDataFrame, n_plots: int, *, seed: int = 0, p
     commune = plots["commune"].to_numpy()
     codes = communes["code"].to_numpy(dtype=object)[commune]
     urban = communes["name"].fillna("").str.startswith(("Phường", "Thị trấn")).to_numpy()[commune]
-    digits = tuple(sorted({f"0{province}" if len(province) == 2 else province, *_BIRTH_PROVINCES}))
+    own = f"0{province}" if len(province) == 2 else province
+    # Land users are born in the province (when it is a real one: CCCDs carry the 63-province codes) or nearby.
+    digits = tuple(sorted({own, *_BIRTH_PROVINCES} if own in BIRTH_PROVINCES else set(_BIRTH_PROVINCES)))
     people = _people(rng, n, commune, digits)
     data = pd.DataFrame({
         "commune_code": codes, "sheet": numbers["sheet"].to_numpy(), "plot_number": numbers["plot_number"].to_numpy(),
@@ -234,8 +237,9 @@ def synthesize(old_communes: gpd.GeoDataFrame, n_plots: int, *, seed: int = 0, p
                           "missing_fields": "", "verification": "", "defects": "",
                           "crosses_2025_boundary": False})
     _blank_fields(rng, data, truth)
-    verification = _verification(rng, data, truth, people["person"].to_numpy())
+    status_of = _statuses(rng, truth, people["person"].to_numpy())
     geoms = _inject_defects(rng, data, truth, geoms, people)
+    verification = _verification(data, truth, people["person"].to_numpy(), status_of)
     valid = shapely.is_valid(geoms)
     truth["computed_area_m2"] = np.where(valid, shapely.area(geoms), np.nan)   # as written; NaN if invalid
     if new_communes is not None:
@@ -271,15 +275,27 @@ def _blank_fields(rng, data: pd.DataFrame, truth: pd.DataFrame) -> None:
     truth["missing_fields"] = ["|".join(labels[row]) for row in chosen]
 
 
-def _verification(rng, data, truth, person) -> pd.DataFrame:
-    """The population database's answer for the users of full-data plots, per person."""
+def _statuses(rng, truth, person) -> dict:
+    """The population database's finding about each land user of a full-data plot."""
     full = truth["full_data"].to_numpy()
     people = np.unique(person[full])
     statuses = np.array(list(VERIFICATION_SHARES))
-    status_of = dict(zip(people, rng.choice(statuses, size=len(people), p=list(VERIFICATION_SHARES.values()))))
-    truth.loc[full, "verification"] = [status_of[p] for p in person[full]]
-    seen = pd.DataFrame({"cccd": data.loc[full, "id_number"].to_numpy(), "status": truth.loc[full, "verification"]})
-    seen = seen.drop_duplicates("cccd").sort_values("cccd", ignore_index=True)
+    return dict(zip(people, rng.choice(statuses, size=len(people), p=list(VERIFICATION_SHARES.values()))))
+
+
+def _verification(data, truth, person, status_of) -> pd.DataFrame:
+    """The database's answer file, one row per CCCD sent (those of full-data plots, as they stand after the
+    defects): the holder's status, and "incorrect" for a malformed number, which matches no citizen. The
+    truth's ``verification`` is the answer for the plot's own number, as a check joining on it reads it."""
+    full = truth["full_data"].to_numpy()
+    malformed = truth["defects"].str.contains("malformed_cccd").to_numpy()
+    status = np.array([status_of.get(p, "") for p in person], dtype=object)
+    status[malformed] = "incorrect"
+    sent = pd.DataFrame({"cccd": data["id_number"].to_numpy()[full], "status": status[full]})
+    answers = sent.drop_duplicates("cccd").set_index("cccd")["status"]
+    truth["verification"] = ""
+    truth.loc[full, "verification"] = data.loc[full, "id_number"].map(answers).to_numpy()
+    seen = answers.reset_index().sort_values("cccd", ignore_index=True)
     seen["checked_at"] = "2025-10-15"
     return seen
 
@@ -309,6 +325,8 @@ def _inject_defects(rng, data, truth, geoms, people) -> np.ndarray:
             continue
         cccd = data.at[i, "id_number"]
         kind = k % 3
+        if kind == 2 and pd.isna(data.at[i, "birth_year"]):
+            kind = 0        # a century digit can only be seen to be wrong against a birth year
         data.at[i, "id_number"] = (cccd[:-1] if kind == 0 else "099" + cccd[3:] if kind == 1
                                    else cccd[:3] + str((int(cccd[3]) + 2) % 10) + cccd[4:])
         defects[i].append("malformed_cccd")
@@ -317,7 +335,9 @@ def _inject_defects(rng, data, truth, geoms, people) -> np.ndarray:
         if not has_id[i] or donors.size < 2:
             continue
         j = donors[(np.searchsorted(donors, i) + 1) % donors.size]
-        if data.at[j, "user_name"] != data.at[i, "user_name"] and data.at[j, "user_name"] is not None:
+        # Two named people on one number: what a check can see (a number with one name is one person).
+        if (pd.notna(data.at[j, "user_name"]) and pd.notna(data.at[i, "user_name"])
+                and data.at[j, "user_name"] != data.at[i, "user_name"]):
             data.at[i, "id_number"] = data.at[j, "id_number"]
             defects[i].append("conflicting_cccd")
     for i in take["area_mismatch"]:

@@ -175,11 +175,11 @@ def _convex_pole(lines, n, tolerance):
     best = -math.inf
     for i in range(n):
         for j in range(i + 1, n):
-            for l in range(j + 1, n):
+            for k3 in range(j + 1, n):
                 # a·x + b·y + c = r on the three lines; r eliminated by differences.
                 a1, b1, c1 = lines[i, 0], lines[i, 1], lines[i, 2]
                 a2, b2, c2 = lines[j, 0] - a1, lines[j, 1] - b1, c1 - lines[j, 2]
-                a3, b3, c3 = lines[l, 0] - a1, lines[l, 1] - b1, c1 - lines[l, 2]
+                a3, b3, c3 = lines[k3, 0] - a1, lines[k3, 1] - b1, c1 - lines[k3, 2]
                 det = a2 * b3 - b2 * a3
                 if abs(det) < 1e-12:
                     continue

@@ -1,0 +1,247 @@
+"""The data-quality checks (DESIGN §6): "sufficient" (missing data) and "correct – clean" (conflicts).
+
+Each check is a vectorised function of a plot frame (one row per plot, columns as :func:`geoland.quality`
+reads them) and returns findings: ``plot_id``, ``type``, ``value`` (the measured value, never personal
+data), ``tolerance`` and ``related`` (the other plots involved, sorted). Category and severity come with
+the type (:data:`FINDING_TYPES`). No database here: the same functions run on any frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from identifiers.cccd import LEGACY_CMND, check_cccd
+from identifiers.landuse import classify_land_use
+
+# type → (category, severity, Vietnamese label, English label)
+FINDING_TYPES = {
+    "missing_certificate": ("missing", "warning", "Thiếu số phát hành GCN", "No certificate serial"),
+    "missing_user_name": ("missing", "warning", "Thiếu tên người sử dụng đất", "No land-user name"),
+    "missing_id_number": ("missing", "warning", "Thiếu số CCCD/CMND", "No CCCD/ID number"),
+    "missing_land_use": ("missing", "warning", "Thiếu loại đất", "No land-use type"),
+    "missing_legal_area": ("missing", "warning", "Thiếu diện tích pháp lý", "No legal area"),
+    "missing_code": ("missing", "warning", "Chưa có mã định danh", "No identification code"),
+    "missing_commune": ("missing", "warning", "Chưa gán xã mới", "No new commune"),
+    "invalid_cccd": ("conflict", "error", "Sai CCCD", "Invalid CCCD"),
+    "legacy_cmnd": ("conflict", "info", "CMND 9 số (cũ)", "Legacy 9-digit CMND"),
+    "cccd_conflict": ("conflict", "error", "Một CCCD, nhiều người", "One CCCD, several people"),
+    "verification_incorrect": ("conflict", "error", "Thông tin sai (CSDL dân cư)", "Incorrect per population DB"),
+    "verification_unverifiable": ("conflict", "warning", "Không xác thực được", "Unverifiable per population DB"),
+    "unknown_land_use": ("conflict", "error", "Loại đất không có trong danh mục", "Unknown land-use code"),
+    "legacy_land_use": ("conflict", "info", "Loại đất mã cũ / ghép", "Legacy or combined land-use code"),
+    "area_mismatch": ("conflict", "error", "Sai lệch diện tích", "Legal vs computed area"),
+    "invalid_geometry": ("conflict", "error", "Hình thửa không hợp lệ", "Invalid geometry"),
+    "overlap": ("conflict", "error", "Chồng lấn thửa", "Overlapping plots"),
+    "duplicate_mx": ("conflict", "error", "Trùng mã thửa MX.SB.ST", "Duplicate MX.SB.ST"),
+    "duplicate_code": ("conflict", "error", "Trùng mã định danh", "Duplicate identification code"),
+    "cell_outside_plot": ("conflict", "error", "Mã định danh nằm ngoài thửa", "Code cell outside plot"),
+    "straddling": ("conflict", "warning", "Nằm vắt ranh giới xã", "Straddles a commune boundary"),
+    "outside": ("conflict", "error", "Nằm ngoài các xã", "Outside every commune"),
+    "legal_mismatch": ("conflict", "error", "Trái bảng chuyển đổi", "Against the conversion table"),
+}
+
+MISSING = {"certificate_serial": "missing_certificate", "user_name": "missing_user_name",
+           "id_number": "missing_id_number", "land_use": "missing_land_use", "legal_area_m2": "missing_legal_area"}
+CAMPAIGN_FIELDS = tuple(MISSING.values())    # the seed's "missing ≥ 1 field" counts these five
+
+DEFAULT_MAP_SCALE = 2000       # 1:2,000, the usual scale of rural residential and farmland sheets
+DEFAULT_MIN_OVERLAP_M2 = 1.0
+_COLUMNS = ["plot_id", "type", "value", "tolerance", "related"]
+
+
+def _findings(plot_ids, kind: str, values=None, tolerance=None, related=None) -> pd.DataFrame:
+    n = len(plot_ids)
+    return pd.DataFrame({
+        "plot_id": np.asarray(plot_ids, dtype=np.int64), "type": kind,
+        "value": pd.Series(values if values is not None else [None] * n, dtype=object).to_numpy(),
+        "tolerance": pd.Series(tolerance if tolerance is not None else [None] * n, dtype=object).to_numpy(),
+        "related": related if related is not None else [()] * n})
+
+
+def _blank(series: pd.Series) -> np.ndarray:
+    values = series.astype(object)
+    return (values.isna() | values.map(lambda v: isinstance(v, str) and not v.strip())).to_numpy(dtype=bool)
+
+
+def missing_fields(plots: pd.DataFrame) -> pd.DataFrame:
+    """Missing certificate serial, land-user name, CCCD, land-use type, legal area, code, new commune."""
+    parts = [_findings(plots["plot_id"][_blank(plots[column])], kind) for column, kind in MISSING.items()]
+    if "code" in plots:
+        parts.append(_findings(plots["plot_id"][_blank(plots["code"])], "missing_code"))
+    if "commune_code" in plots:
+        parts.append(_findings(plots["plot_id"][_blank(plots["commune_code"])], "missing_commune"))
+    return pd.concat(parts, ignore_index=True)
+
+
+def cccd_findings(plots: pd.DataFrame) -> pd.DataFrame:
+    """A number that is not a CCCD (12 digits, known birth province, century and year digits agreeing with
+    the birth year when known); a 9-digit CMND is accepted and flagged as legacy."""
+    reason = check_cccd(plots["id_number"].to_numpy(dtype=object), plots["birth_year"].to_numpy(dtype=object))
+    ids = plots["plot_id"].to_numpy()
+    bad = np.array([r not in (None, "", LEGACY_CMND) for r in reason], dtype=bool)
+    legacy = reason == LEGACY_CMND
+    return pd.concat([_findings(ids[bad], "invalid_cccd", reason[bad]),
+                      _findings(ids[legacy], "legacy_cmnd", reason[legacy])], ignore_index=True)
+
+
+def cccd_conflicts(plots: pd.DataFrame) -> pd.DataFrame:
+    """One number, several people: the same CCCD with different names (compared without case or spacing)
+    or different birth years across plots. Each plot of the group is a finding, the others related."""
+    users = plots.loc[~_blank(plots["id_number"]), ["plot_id", "id_number", "user_name", "birth_year"]].copy()
+    users["id_number"] = users["id_number"].astype(str).str.strip()
+    users["who"] = users["user_name"].astype(object).where(users["user_name"].notna(), "").astype(str) \
+        .str.lower().str.split().str.join(" ")
+    grouped = users.groupby("id_number")
+    names = grouped["who"].transform(lambda s: s[s != ""].nunique())
+    years = grouped["birth_year"].transform("nunique")
+    clash = users[(names > 1) | (years > 1)]
+    if clash.empty:
+        return _findings([], "cccd_conflict")
+    members = clash.groupby("id_number")["plot_id"].agg(lambda s: tuple(sorted(s)))
+    group = clash["id_number"].map(members)
+    related = [tuple(p for p in g if p != own) for own, g in zip(clash["plot_id"], group)]
+    value = [f"{n} names, {y} birth years" for n, y in zip(names[clash.index], years[clash.index])]
+    return _findings(clash["plot_id"], "cccd_conflict", value, related=related)
+
+
+def verification_findings(plots: pd.DataFrame) -> pd.DataFrame:
+    """Plots whose land user the population database found incorrect or could not verify."""
+    status = plots["verification"].astype(object)
+    parts = []
+    for answer, kind in (("incorrect", "verification_incorrect"), ("unverifiable", "verification_unverifiable")):
+        hit = (status == answer).to_numpy()
+        parts.append(_findings(plots["plot_id"][hit], kind, plots["checked_at"][hit].astype(str)))
+    return pd.concat(parts, ignore_index=True)
+
+
+def land_use_findings(plots: pd.DataFrame) -> pd.DataFrame:
+    """A land-use value with a part that is no current or legacy code; legacy codes and combinations are
+    mapped (``BHK`` → ``HNK``; ``ONT+CLN`` split) and flagged for information."""
+    current, legacy, unknown = classify_land_use(plots["land_use"].to_numpy(dtype=object))
+    ids = plots["plot_id"].to_numpy()
+    bad = unknown != ""
+    old = legacy & ~bad
+    return pd.concat([_findings(ids[bad], "unknown_land_use", unknown[bad]),
+                      _findings(ids[old], "legacy_land_use", current[old])], ignore_index=True)
+
+
+def area_tolerance(area_m2, map_scale: int = DEFAULT_MAP_SCALE) -> np.ndarray:
+    """Allowed difference between recorded and computed area, m²: twice the mean area error of a plot
+    measured on a sheet of scale 1:``map_scale``, 2 × 0.0002 · M · √P (the cadastral survey rule), so
+    ±0.8 √P at 1:2,000: 8 m² (8 %) for a 100 m² plot, 80 m² (0.8 %) for 1 ha. Never below 0.1 m² (areas
+    are recorded to one decimal).
+
+    >>> area_tolerance([100, 10_000]).round(1).tolist()
+    [8.0, 80.0]
+    """
+    area = np.asarray(area_m2, dtype=float)
+    return np.maximum(2 * 0.0002 * map_scale * np.sqrt(np.maximum(area, 0)), 0.1)
+
+
+def area_mismatch(plots: pd.DataFrame, map_scale: int = DEFAULT_MAP_SCALE) -> pd.DataFrame:
+    """Recorded (legal) area against the area computed in the plot's TM-3 zone."""
+    legal = pd.to_numeric(plots["legal_area_m2"], errors="coerce").to_numpy(dtype=float)
+    computed = plots["area_m2"].to_numpy(dtype=float)
+    tolerance = area_tolerance(computed, map_scale)
+    off = ~np.isnan(legal) & (np.abs(legal - computed) > tolerance)
+    value = [f"{lg:.1f} vs {c:.1f} m² ({(lg - c) / c:+.1%})" if c else f"{lg:.1f} vs {c:.1f} m²"
+             for lg, c in zip(legal[off], computed[off])]
+    return _findings(plots["plot_id"].to_numpy()[off], "area_mismatch", value,
+                     [f"±{t:.1f} m² (1:{map_scale})" for t in tolerance[off]])
+
+
+def geometry_findings(plots: pd.DataFrame, geoms: np.ndarray) -> pd.DataFrame:
+    """Invalid, empty or self-overlapping geometry: what the import had to repair (its note), or what is
+    invalid now."""
+    valid = shapely.is_valid(geoms) & ~shapely.is_empty(geoms)
+    repaired = plots["repaired"].to_numpy(dtype=bool)
+    bad = ~valid | repaired
+    reasons = np.where(valid, None, shapely.is_valid_reason(geoms))
+    note = plots["repair_note"].astype(object).to_numpy()
+    value = [r if r is not None else (n or "repaired on import") for r, n in zip(reasons[bad], note[bad])]
+    return _findings(plots["plot_id"].to_numpy()[bad], "invalid_geometry", value)
+
+
+def overlaps(plots: pd.DataFrame, geoms: np.ndarray, min_area_m2: float = DEFAULT_MIN_OVERLAP_M2) -> pd.DataFrame:
+    """Pairs of plots whose intersection is larger than ``min_area_m2`` (neighbours that share a boundary
+    intersect in a line, area 0). One STRtree query for all pairs, areas computed array-wise; each plot of
+    a pair is a finding with the other as related and the overlap area as value."""
+    ids = plots["plot_id"].to_numpy()
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    area = shapely.area(shapely.intersection(geoms[left], geoms[right]))
+    big = area > min_area_m2
+    left, right, area = left[big], right[big], area[big]
+    value = [f"{a:.1f} m²" for a in np.concatenate([area, area])]
+    return _findings(np.concatenate([ids[left], ids[right]]), "overlap", value,
+                     [f"> {min_area_m2:g} m²"] * len(value),
+                     [(int(r),) for r in np.concatenate([ids[right], ids[left]])])
+
+
+def duplicate_mx(plots: pd.DataFrame) -> pd.DataFrame:
+    """Plots of one old commune with the same sheet and plot number (MX.SB.ST)."""
+    keyed = plots.dropna(subset=["old_commune_code", "sheet", "plot_number"])
+    keys = keyed[["old_commune_code", "sheet", "plot_number"]].astype(str).agg(".".join, axis=1) \
+        if len(keyed) else pd.Series(dtype=str)
+    dup = keys.duplicated(keep=False)
+    if not dup.any():
+        return _findings([], "duplicate_mx")
+    ids = keyed.loc[dup, "plot_id"]
+    groups = ids.groupby(keys[dup]).agg(lambda s: tuple(sorted(s)))
+    group = keys[dup].map(groups)
+    related = [tuple(p for p in g if p != own) for own, g in zip(ids, group)]
+    return _findings(ids, "duplicate_mx", keys[dup].to_numpy(), related=related)
+
+
+def code_findings(conflicts: pd.DataFrame, plot_ids) -> pd.DataFrame:
+    """The conflicts recorded by ``geoland codes issue`` (``kind``, ``code``, ``plot_ids``), per plot."""
+    present = set(np.asarray(plot_ids).tolist())
+    rows = [(p, kind, code, tuple(sorted(q for q in ids if q != p)))
+            for kind, code, ids in conflicts[["kind", "code", "plot_ids"]].itertuples(index=False)
+            for p in ids if p in present]
+    if not rows:
+        return _findings([], "duplicate_code")
+    frame = pd.DataFrame(rows, columns=["plot_id", "type", "value", "related"])
+    return _findings(frame["plot_id"], "x", frame["value"], related=list(frame["related"])).assign(
+        type=frame["type"].to_numpy())
+
+
+def assignment_findings(plots: pd.DataFrame) -> pd.DataFrame:
+    """From the reassignment: straddling (value: the share in the commune found and the second commune),
+    outside, and legal mismatch (the commune found is not one the conversion table allows)."""
+    status = plots["status"].astype(object)
+    ids = plots["plot_id"]
+    straddle = (status == "straddling").to_numpy()
+    value = [f"{s:.1%} in {c}, {t:.1%} in {d}" for s, c, t, d in
+             plots.loc[straddle, ["overlap_share", "commune_code", "second_share", "second_code"]].itertuples(index=False)]
+    mismatch = plots["legal_mismatch"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    return pd.concat([
+        _findings(ids[straddle], "straddling", value),
+        _findings(ids[(status == "outside").to_numpy()], "outside"),
+        _findings(ids[mismatch], "legal_mismatch",
+                  [f"{o} → {c}" for o, c in plots.loc[mismatch, ["old_commune_code", "commune_code"]]
+                   .itertuples(index=False)]),
+    ], ignore_index=True)
+
+
+def run_checks(plots: pd.DataFrame, geoms: np.ndarray, conflicts: pd.DataFrame | None = None, *,
+               map_scale: int = DEFAULT_MAP_SCALE, min_overlap_m2: float = DEFAULT_MIN_OVERLAP_M2) -> pd.DataFrame:
+    """Every check on the plots; findings sorted by plot, type and related plots, with category and
+    severity."""
+    parts = [missing_fields(plots), cccd_findings(plots), cccd_conflicts(plots), verification_findings(plots),
+             land_use_findings(plots), area_mismatch(plots, map_scale), geometry_findings(plots, geoms),
+             overlaps(plots, geoms, min_overlap_m2), duplicate_mx(plots), assignment_findings(plots)]
+    if conflicts is not None and len(conflicts):
+        parts.append(code_findings(conflicts, plots["plot_id"]))
+    found = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) \
+        else _findings([], "none")
+    found["related"] = [tuple(int(x) for x in r) for r in found["related"]]
+    found["category"] = found["type"].map(lambda t: FINDING_TYPES[t][0])
+    found["severity"] = found["type"].map(lambda t: FINDING_TYPES[t][1])
+    found["_key"] = found["related"].map(str)
+    found = found.sort_values(["plot_id", "type", "_key"], ignore_index=True).drop(columns="_key")
+    return found.drop_duplicates(["plot_id", "type", "related"], ignore_index=True)

@@ -1,0 +1,229 @@
+"""``geoland check`` and ``geoland people import-verification``: the checks of :mod:`geoland.checks` run on
+the plots in PostGIS, their findings stored with the job id.
+
+A check job reads the plots of a province (with their land users, codes, current assignment and the
+population database's answer) in one binary read, runs every check in memory and compares the findings
+with the open ones: a finding that still holds with the same measured value is left as it is (with its
+review state: what a reviewer resolved stays resolved); one whose value changed is closed and opened
+again (review state back to open: the data changed); one that no longer holds is closed by the job. The
+table keeps every finding ever made. One transaction: a failed check leaves the findings as they were.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from identifiers import normalize_unit_code
+
+from .checks import CAMPAIGN_FIELDS, DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2, FINDING_TYPES, run_checks
+from .db import copy_csv, csv_bytes, read_columns
+from .errors import GeolandError, InputFileError
+from .jobs import audit, finish_job, lock_key, start_job
+
+STATUSES = ("authenticated", "incorrect", "unverifiable")
+_STATUS_WORDS = {"authenticated": "authenticated", "đã xác thực": "authenticated", "xac thuc": "authenticated",
+                 "incorrect": "incorrect", "sai thông tin": "incorrect", "unverifiable": "unverifiable",
+                 "không xác thực được": "unverifiable"}
+
+_PLOTS = """
+SELECT p.id, p.province_code, p.old_commune_code, p.sheet, p.plot_number, p.legal_area_m2, p.land_use,
+       p.certificate_serial, p.area_m2, p.repaired, p.repair_note, u.name, u.id_number, u.birth_year,
+       c.code, a.commune_code, a.status, a.overlap_share, a.second_code, a.second_share, a.legal_mismatch,
+       v.status, v.checked_at, ST_AsBinary(p.geom)
+FROM geoland.plot p
+LEFT JOIN geoland.land_user u ON u.plot_id = p.id
+LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
+LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = %(effective)s
+LEFT JOIN geoland.verification v ON v.id_number = u.id_number
+WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s))
+ORDER BY p.id
+"""
+COLUMNS = ["plot_id", "province_code", "old_commune_code", "sheet", "plot_number", "legal_area_m2", "land_use",
+           "certificate_serial", "area_m2", "repaired", "repair_note", "user_name", "id_number", "birth_year",
+           "code", "commune_code", "status", "overlap_share", "second_code", "second_share", "legal_mismatch",
+           "verification", "checked_at", "wkb"]
+
+
+def read_plots(conn: Connection, province: str | None, *, progress: bool = False) -> tuple[pd.DataFrame, dt.date | None]:
+    """The plot frame the checks need (personal data included: it stays in memory) and the date of the
+    assignments used (the latest reorganisation with assignments)."""
+    from .assignments import plot_provinces
+
+    effective = conn.execute(sa.text("SELECT max(effective) FROM geoland.plot_assignment")).scalar()
+    provinces = plot_provinces(conn, province, effective) if (province and effective) else (
+        [province] if province else None)
+    total = conn.execute(sa.text("SELECT count(*) FROM geoland.plot WHERE CAST(:p AS text[]) IS NULL "
+                                 "OR province_code = ANY(:p)"), {"p": provinces}).scalar()
+    frame = read_columns(conn, _PLOTS, {"effective": effective, "provinces": provinces}, COLUMNS,
+                         label="plots read", total=total, progress=progress)
+    for column in ("area_m2", "overlap_share", "second_share"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    frame["plot_id"] = frame["plot_id"].astype(np.int64)
+    frame["repaired"] = frame["repaired"].astype(bool)
+    return frame, effective
+
+
+def check(conn: Connection, *, province: str | None = None, commune: str | None = None,
+          map_scale: int = DEFAULT_MAP_SCALE, min_overlap_m2: float = DEFAULT_MIN_OVERLAP_M2,
+          progress: bool = True) -> dict:
+    """Run every check on the plots of ``province`` (or all); with ``commune``, store and report only the
+    findings of the plots assigned to that new commune (its neighbours are still read, for overlaps)."""
+    province = normalize_unit_code(province, "province") if province else None
+    commune = normalize_unit_code(commune, "commune") if commune else None
+    scope = f"{province or '*'}/{commune or '*'}"
+    if not conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": lock_key("check", province)}).scalar():
+        raise GeolandError(f"a check of {'province ' + province if province else 'all plots'} is already running "
+                           "(see `geoland.job`, kind check): wait for it to finish")
+    plots, effective = read_plots(conn, province, progress=progress)
+    if plots.empty:
+        raise GeolandError(f"no plots{' of province ' + province if province else ''} to check: "
+                           "import some with `geoland plots import`")
+    geoms = shapely.from_wkb(plots["wkb"].to_numpy())
+    conflicts = pd.DataFrame(conn.execute(sa.text(
+        "SELECT kind, code, plot_ids FROM geoland.code_conflict ORDER BY id")).all(),
+        columns=["kind", "code", "plot_ids"])
+    found = run_checks(plots.drop(columns="wkb"), geoms, conflicts, map_scale=map_scale,
+                       min_overlap_m2=min_overlap_m2)
+    in_scope = plots["plot_id"] if commune is None else plots.loc[plots["commune_code"] == commune, "plot_id"]
+    if commune is not None and in_scope.empty:
+        raise GeolandError(f"no plots assigned to commune {commune}: run `geoland reassign` first, or check "
+                           "the code with `geoland units lookup`")
+    found = found[found["plot_id"].isin(in_scope)]
+    job = start_job(conn, "check", {"province": province, "commune": commune, "scope": scope,
+                                    "effective": effective, "map_scale": map_scale, "min_overlap_m2": min_overlap_m2})
+    changes = _store(conn, found, in_scope.to_numpy(), job.id)
+    counts = _counts(found, plots[plots["plot_id"].isin(in_scope)])
+    report = {"job_id": job.id, "province": province, "commune": commune, "plots": int(len(in_scope)),
+              "effective": effective.isoformat() if effective else None, **counts, "changes": changes}
+    audit(conn, job, "plots.checked", entity="province", entity_id=province,
+          detail={"commune": commune, "findings": int(len(found)), **changes})
+    finish_job(conn, job, {k: report[k] for k in ("plots", "findings", "plots_with_findings", "changes")})
+    return report
+
+
+def _text(values: pd.Series) -> np.ndarray:
+    """Values as text for comparison, missing ones (None or NaN, as a merge leaves them) as ''."""
+    return np.array(["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values],
+                    dtype=object)
+
+
+def _pg_array(values) -> str:
+    return "{" + ",".join(str(int(v)) for v in values) + "}"
+
+
+def _store(conn: Connection, found: pd.DataFrame, plot_ids: np.ndarray, job_id: int) -> dict:
+    """Open the new findings, close the ones that no longer hold; returns the counts."""
+    conn.execute(sa.text("CREATE TEMP TABLE check_scope (plot_id bigint PRIMARY KEY) ON COMMIT DROP"))
+    copy_csv(conn, "check_scope (plot_id)", [csv_bytes({"plot_id": plot_ids})])
+    current = pd.DataFrame(conn.execute(sa.text(
+        "SELECT f.id, f.plot_id, f.type, f.related, f.value FROM geoland.finding f JOIN check_scope s "
+        "USING (plot_id) WHERE f.closed_by IS NULL")).all(), columns=["id", "plot_id", "type", "related", "value"])
+    current["related"] = [tuple(r) for r in current["related"]]
+    merged = found.merge(current, on=["plot_id", "type", "related"], how="outer", suffixes=("", "_was"),
+                         indicator=True)
+    same_value = _text(merged["value"]) == _text(merged["value_was"])
+    unchanged = (merged["_merge"] == "both") & same_value
+    changed = (merged["_merge"] == "both") & ~same_value
+    gone = merged["_merge"] == "right_only"
+    close = merged.loc[changed | gone, "id"].astype(np.int64).to_numpy()
+    if len(close):
+        conn.execute(sa.text("UPDATE geoland.finding SET closed_by = :job WHERE id = ANY(:ids)"),
+                     {"job": job_id, "ids": close.tolist()})
+    new = merged[(merged["_merge"] == "left_only") | changed]
+    if len(new):
+        copy_csv(conn, "geoland.finding (plot_id, type, category, severity, value, tolerance, related, job_id)",
+                 [csv_bytes({"plot_id": new["plot_id"].astype(np.int64).to_numpy(), "type": new["type"].to_numpy(),
+                             "category": new["category"].to_numpy(), "severity": new["severity"].to_numpy(),
+                             "value": new["value"].astype(object).to_numpy(),
+                             "tolerance": new["tolerance"].astype(object).to_numpy(),
+                             "related": [_pg_array(r) for r in new["related"]],
+                             "job_id": np.full(len(new), job_id)})])
+    return {"opened": int((merged["_merge"] == "left_only").sum()), "reopened_changed": int(changed.sum()),
+            "closed": int(gone.sum()), "unchanged": int(unchanged.sum())}
+
+
+def campaign_categories(found: pd.DataFrame, plots: pd.DataFrame) -> pd.DataFrame:
+    """The campaign's categories per plot: ``full_data`` (none of the five campaign fields missing), and for
+    those the population database's answer (``authenticated`` / ``incorrect`` / ``unverifiable``, empty
+    when not asked), else ``missing`` (≥ 1 field). Indexed like ``plots``."""
+    missing = found.loc[found["type"].isin(CAMPAIGN_FIELDS), "plot_id"].unique()
+    full = ~plots["plot_id"].isin(missing).to_numpy()
+    answer = plots["verification"].astype(object).where(plots["verification"].notna(), "").to_numpy()
+    return pd.DataFrame({"plot_id": plots["plot_id"].to_numpy(), "full_data": full,
+                         "verification": np.where(full, answer, "")}, index=plots.index)
+
+
+def campaign_totals(categories: pd.DataFrame) -> dict:
+    full = categories["full_data"]
+    return {"full_data": int(full.sum()),
+            **{s: int((full & (categories["verification"] == s)).sum()) for s in STATUSES},
+            "missing_1_plus": int((~full).sum())}
+
+
+def _counts(found: pd.DataFrame, plots: pd.DataFrame) -> dict:
+    by_type = found.groupby("type")["plot_id"].nunique()
+    return {"campaign": campaign_totals(campaign_categories(found, plots)),"findings": int(len(found)), "plots_with_findings": int(found["plot_id"].nunique()),
+            "by_type": {t: int(by_type.get(t, 0)) for t in FINDING_TYPES if by_type.get(t, 0)},
+            "by_category": {c: int(found.loc[found["category"] == c, "plot_id"].nunique())
+                            for c in ("missing", "conflict")}}
+
+
+def import_verification(conn: Connection, path, *, progress: bool = True) -> dict:
+    """Load the population database's answers: a CSV with the columns ``cccd`` (or ``id_number``/``so_cccd``),
+    ``status`` (authenticated / incorrect / unverifiable, English or Vietnamese) and ``checked_at``
+    (optional). Every row must be readable or nothing is loaded; errors name the line, never the number."""
+    path = Path(path)
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputFileError(path, f"cannot read it as a UTF-8 CSV ({type(exc).__name__})") from exc
+    columns = {c.strip().lower(): c for c in frame.columns}
+    number = next((columns[c] for c in ("cccd", "id_number", "so_cccd", "socccd") if c in columns), None)
+    status = columns.get("status") or columns.get("trang_thai")
+    if number is None or status is None:
+        raise InputFileError(path, f"needs a `cccd` and a `status` column; it has {list(frame.columns)}")
+    checked = columns.get("checked_at") or columns.get("ngay_xac_thuc")
+    ids = frame[number].str.strip()
+    words = frame[status].str.strip().str.lower().map(_STATUS_WORDS)
+    for i in range(len(frame)):
+        if not ids.iat[i]:
+            raise InputFileError(path, "empty CCCD", line=i + 2)
+        if pd.isna(words.iat[i]):
+            raise InputFileError(path, f"status {frame[status].iat[i]!r} is not one of {list(STATUSES)}", line=i + 2)
+    dates = pd.to_datetime(frame[checked], errors="coerce").dt.date if checked else pd.Series([None] * len(frame))
+    if checked:
+        bad = dates.isna() & (frame[checked].str.strip() != "")
+        if bad.any():
+            raise InputFileError(path, f"checked_at {frame[checked][bad].iat[0]!r} is not a date",
+                                 line=int(np.flatnonzero(bad.to_numpy())[0]) + 2)
+    table = pd.DataFrame({"id_number": ids, "status": words, "checked_at": dates})
+    if table["id_number"].duplicated().any():
+        later = table.duplicated("id_number", keep="last")
+        table = table[~later]              # a number answered twice: the last line wins
+    job = start_job(conn, "people.import_verification", {"source": str(path), "rows": len(frame)})
+    conn.execute(sa.text("CREATE TEMP TABLE verification_in (LIKE geoland.verification) ON COMMIT DROP"))
+    copy_csv(conn, "verification_in (id_number, status, checked_at, source, job_id)", [csv_bytes({
+        "id_number": table["id_number"].to_numpy(), "status": table["status"].to_numpy(),
+        "checked_at": np.array([d.isoformat() if pd.notna(d) and d is not None else None for d in table["checked_at"]],
+                               dtype=object),
+        "source": np.full(len(table), path.name), "job_id": np.full(len(table), job.id)})])
+    written = conn.execute(sa.text("""
+        INSERT INTO geoland.verification SELECT * FROM verification_in
+        ON CONFLICT (id_number) DO UPDATE SET status = EXCLUDED.status, checked_at = EXCLUDED.checked_at,
+            source = EXCLUDED.source, job_id = EXCLUDED.job_id"""), {}).rowcount
+    counts = {s: int((table["status"] == s).sum()) for s in STATUSES}
+    matched = conn.execute(sa.text("SELECT count(DISTINCT u.id_number) FROM geoland.land_user u JOIN verification_in v "
+                                   "USING (id_number)")).scalar()
+    report = {"job_id": job.id, "file": str(path), "rows": len(frame), "loaded": int(written), **counts,
+              "matching_land_users": int(matched)}
+    audit(conn, job, "people.verification_imported", entity="file", entity_id=path.name,
+          detail={k: report[k] for k in ("rows", "loaded", *STATUSES, "matching_land_users")})
+    finish_job(conn, job, {k: report[k] for k in ("rows", "loaded", *STATUSES)})
+    return report

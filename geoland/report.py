@@ -1,0 +1,233 @@
+"""``geoland report``: the province's data-quality report from the stored findings of ``geoland check``.
+
+Writes, into one folder:
+
+- ``index.html``: one self-contained page (no script, font or image fetched; charts are inline SVG), in
+  Vietnamese by default: the campaign's numbers (full data — authenticated / incorrect / unverifiable —
+  and missing ≥ 1 field), a stacked bar per new commune, plots per finding type, and the table per commune;
+- ``communes.csv``: per new commune and a total row, the campaign's categories and the plots per
+  finding type;
+- ``findings.csv``: one row per open finding, with the plot's codes and its land user MASKED
+  (``Nguyễn V*** A**``, ``014******123``).
+
+Same findings, same bytes: the date printed is the last check job's, never the clock.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from identifiers import normalize_unit_code
+from identifiers.cccd import mask_cccd, mask_name
+
+from .checks import FINDING_TYPES
+from .errors import GeolandError
+from .quality import STATUSES, campaign_categories
+
+UNASSIGNED = "—"
+CAMPAIGN = ("plots", "full_data", *STATUSES, "not_checked", "missing_1_plus")
+LABELS = {
+    "vi": {"plots": "Số thửa", "full_data": "Đủ thông tin", "authenticated": "Đã xác thực", "incorrect": "Sai thông tin",
+           "unverifiable": "Không xác thực được", "not_checked": "Chưa xác thực", "missing_1_plus": "Thiếu ≥ 1 trường",
+           "commune": "Xã/phường", "title": "Báo cáo chất lượng dữ liệu đất đai", "province": "Tỉnh",
+           "check": "Kiểm tra", "findings": "Số thửa theo loại lỗi", "per_commune": "Theo xã/phường",
+           "category_missing": "Thiếu thông tin", "category_conflict": "Xung đột", "type": "Loại",
+           "unassigned": "chưa gán xã", "total": "Tổng", "chart": "Thửa đất theo xã/phường (đủ / thiếu thông tin)",
+           "note": "Số liệu theo tiêu chí chiến dịch “đúng – đủ – sạch – sống”. Thông tin cá nhân đã được che."},
+    "en": {"plots": "Plots", "full_data": "Full data", "authenticated": "Authenticated", "incorrect": "Incorrect",
+           "unverifiable": "Unverifiable", "not_checked": "Not yet checked", "missing_1_plus": "Missing ≥ 1 field",
+           "commune": "Commune", "title": "Land data quality report", "province": "Province", "check": "Check",
+           "findings": "Plots per finding type", "per_commune": "Per commune",
+           "category_missing": "Missing data", "category_conflict": "Conflict", "type": "Type",
+           "unassigned": "no commune", "total": "Total", "chart": "Plots per commune (full / missing data)",
+           "note": "Counted the way the campaign counts. Personal data is masked."},
+}
+COLOURS = {"authenticated": "#2e7d32", "incorrect": "#c62828", "unverifiable": "#ef6c00", "not_checked": "#90a4ae",
+           "missing_1_plus": "#fbc02d"}
+
+
+def _read(conn: Connection, province: str | None):
+    from .assignments import plot_provinces
+
+    effective = conn.execute(sa.text("SELECT max(effective) FROM geoland.plot_assignment")).scalar()
+    provinces = (plot_provinces(conn, province, effective) if effective else [province]) if province else None
+    where = "WHERE (CAST(:p AS text[]) IS NULL OR p.province_code = ANY(:p))"
+    plots = pd.DataFrame(conn.execute(sa.text(f"""
+        SELECT p.id, coalesce(a.commune_code, '{UNASSIGNED}'), v.status, c.code,
+               p.old_commune_code || '.' || coalesce(p.sheet::text, '?') || '.' || coalesce(p.plot_number::text, '?'),
+               (SELECT x.new_code FROM geoland.mx_crosswalk x WHERE x.plot_id = p.id ORDER BY x.effective DESC LIMIT 1),
+               u.name, u.id_number
+        FROM geoland.plot p
+        LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = :e
+        LEFT JOIN geoland.land_user u ON u.plot_id = p.id
+        LEFT JOIN geoland.verification v ON v.id_number = u.id_number
+        LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
+        {where} ORDER BY p.id"""), {"p": provinces, "e": effective}).all(),
+        columns=["plot_id", "commune", "verification", "code", "legacy_mx", "mx", "user_name", "id_number"])
+    found = pd.DataFrame(conn.execute(sa.text(f"""
+        SELECT f.plot_id, f.type, f.category, f.severity, f.value, f.tolerance, f.review_state, f.job_id
+        FROM geoland.finding_current f JOIN geoland.plot p ON p.id = f.plot_id {where}
+        ORDER BY f.plot_id, f.type, f.id"""), {"p": provinces}).all(),
+        columns=["plot_id", "type", "category", "severity", "value", "tolerance", "review_state", "job_id"])
+    names = dict(conn.execute(sa.text("""
+        SELECT code, name FROM geoland.admin_unit WHERE level = 'commune'
+          AND (CAST(:e AS date) IS NULL OR (coalesce(valid_from, '-infinity') <= :e
+               AND coalesce(valid_to, 'infinity') > :e))"""), {"e": effective}).all())
+    return plots, found, names, effective
+
+
+def commune_table(plots: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
+    """Per commune (and a total row, commune ``""``): the campaign's categories and plots per finding type."""
+    categories = campaign_categories(found, plots)
+    frame = pd.DataFrame({"commune": plots["commune"].to_numpy(), "plots": 1,
+                          "full_data": categories["full_data"].to_numpy().astype(int)})
+    for status in STATUSES:
+        frame[status] = (categories["verification"] == status).to_numpy().astype(int)
+    frame["not_checked"] = frame["full_data"] - frame[list(STATUSES)].sum(axis=1)
+    frame["missing_1_plus"] = 1 - frame["full_data"]
+    for category in ("missing", "conflict"):
+        hit = plots["plot_id"].isin(found.loc[found["category"] == category, "plot_id"])
+        frame[f"category_{category}"] = hit.to_numpy().astype(int)
+    present = found.drop_duplicates(["plot_id", "type"])
+    for kind in FINDING_TYPES:
+        frame[kind] = plots["plot_id"].isin(present.loc[present["type"] == kind, "plot_id"]).to_numpy().astype(int)
+    table = frame.groupby("commune", sort=True).sum().reset_index()
+    total = table.drop(columns="commune").sum().to_frame().T
+    total.insert(0, "commune", "")
+    return pd.concat([table, total], ignore_index=True)
+
+
+def _bar_chart(table: pd.DataFrame, names: dict, words: dict) -> str:
+    """A horizontal stacked bar per commune: full data split by the population database's answer, then
+    missing ≥ 1 field. Inline SVG."""
+    rows = table[table["commune"] != ""].sort_values("plots", ascending=False)
+    parts = ("authenticated", "incorrect", "unverifiable", "not_checked", "missing_1_plus")
+    scale = 560 / max(1, rows["plots"].max()) if len(rows) else 1
+    height = 22 * len(rows) + 40
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="900" height="{height}" role="img" '
+           f'aria-label="{html.escape(words["chart"])}">']
+    for i, row in enumerate(rows.itertuples(index=False)):
+        y = 22 * i
+        label = row.commune if row.commune != UNASSIGNED else words["unassigned"]
+        title = f"{row.commune} {names.get(row.commune, '')}".strip()
+        out.append(f'<text x="250" y="{y + 15}" text-anchor="end" font-size="12">{html.escape(title or label)}</text>')
+        x = 256.0
+        for part in parts:
+            width = getattr(row, part) * scale
+            if width > 0:
+                out.append(f'<rect class="bar {part}" x="{x:.1f}" y="{y + 3}" width="{width:.1f}" height="16" '
+                           f'fill="{COLOURS[part]}"><title>{html.escape(words[part])}: {getattr(row, part):,}'
+                           f'</title></rect>')
+            x += width
+        out.append(f'<text x="{x + 4:.1f}" y="{y + 15}" font-size="11">{row.plots:,}</text>')
+    y = 22 * len(rows) + 12
+    x = 256
+    for part in parts:
+        out.append(f'<rect x="{x}" y="{y}" width="12" height="12" fill="{COLOURS[part]}"/>'
+                   f'<text x="{x + 16}" y="{y + 11}" font-size="12">{html.escape(words[part])}</text>')
+        x += 24 + 7 * len(words[part])
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _type_chart(total: pd.Series, language: str) -> str:
+    kinds = [k for k in FINDING_TYPES if total.get(k, 0)]
+    top = max([total[k] for k in kinds], default=1)
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="900" height="{22 * len(kinds) + 10}" role="img">']
+    for i, kind in enumerate(kinds):
+        category, _, vi, en = FINDING_TYPES[kind]
+        width = total[kind] / top * 560
+        colour = "#fbc02d" if category == "missing" else "#c62828"
+        out.append(f'<text x="300" y="{22 * i + 15}" text-anchor="end" font-size="12">'
+                   f'{html.escape(vi if language == "vi" else en)}</text>'
+                   f'<rect class="bar type" x="306" y="{22 * i + 3}" width="{width:.1f}" height="16" fill="{colour}">'
+                   f'<title>{kind}: {total[kind]:,}</title></rect>'
+                   f'<text x="{310 + width:.1f}" y="{22 * i + 15}" font-size="11">{total[kind]:,}</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _html(province, table, names, words, language, stamp) -> str:
+    total = table[table["commune"] == ""].iloc[0]
+    plots = int(total["plots"])
+
+    def pct(n):
+        return f"{n / plots:.1%}" if plots else "—"
+
+    cards = "".join(f'<div class="card {k}"><div class="n">{int(total[k]):,}</div><div>{html.escape(words[k])}'
+                    f'</div><div class="p">{pct(int(total[k]))}</div></div>' for k in CAMPAIGN)
+    columns = [*CAMPAIGN, "category_missing", "category_conflict"]
+    head = "".join(f"<th>{html.escape(words[c])}</th>" for c in ["commune", *columns])
+    body = []
+    for row in table.itertuples(index=False):
+        commune = row.commune or words["total"]
+        label = (words["unassigned"] if commune == UNASSIGNED
+                 else f"{commune} {names.get(commune, '')}".strip())
+        cells = "".join(f"<td>{int(getattr(row, c)):,}</td>" for c in columns)
+        body.append(f'<tr{" class=total" if not row.commune else ""}><th>{html.escape(label)}</th>{cells}</tr>')
+    return f"""<!DOCTYPE html>
+<html lang="{language}"><head><meta charset="utf-8">
+<title>{html.escape(words["title"])} — {html.escape(words["province"])} {province or "*"}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; color: #222; }}
+.cards {{ display: flex; flex-wrap: wrap; gap: 12px; }}
+.card {{ border: 1px solid #ccc; border-radius: 6px; padding: 10px 16px; min-width: 120px; }}
+.card .n {{ font-size: 1.6em; font-weight: bold; }} .card .p {{ color: #666; }}
+table {{ border-collapse: collapse; margin-top: 1em; }} td, th {{ border: 1px solid #ddd; padding: 3px 8px; }}
+td {{ text-align: right; }} tr.total {{ font-weight: bold; background: #f4f4f4; }}
+</style></head><body>
+<h1>{html.escape(words["title"])} — {html.escape(words["province"])} {province or "*"}</h1>
+<p>{html.escape(words["check"])}: {html.escape(stamp)}. {html.escape(words["note"])}</p>
+<div class="cards">{cards}</div>
+<h2>{html.escape(words["chart"])}</h2>
+{_bar_chart(table, names, words)}
+<h2>{html.escape(words["findings"])}</h2>
+{_type_chart(total, language)}
+<h2>{html.escape(words["per_commune"])}</h2>
+<table><thead><tr>{head}</tr></thead><tbody>
+{chr(10).join(body)}
+</tbody></table>
+</body></html>
+"""
+
+
+def build_report(conn: Connection, *, province: str | None, out: Path, language: str = "vi") -> dict:
+    province = normalize_unit_code(province, "province") if province else None
+    plots, found, names, effective = _read(conn, province)
+    if plots.empty:
+        raise GeolandError(f"no plots{' of province ' + province if province else ''}: nothing to report")
+    if found.empty:
+        raise GeolandError("no findings stored: run `geoland check` first")
+    last = conn.execute(sa.text("SELECT id, finished_at FROM geoland.job WHERE id = :j"),
+                        {"j": int(found["job_id"].max())}).one()
+    table = commune_table(plots, found)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    words = LABELS[language]
+    stamp = f"job {last.id}, {last.finished_at:%Y-%m-%d %H:%M}" if last.finished_at else f"job {last.id}"
+    (out / "index.html").write_text(_html(province, table, names, words, language, stamp), encoding="utf-8")
+    csv_table = table.copy()
+    csv_table.insert(1, "commune_name", [names.get(c, "") for c in csv_table["commune"]])
+    csv_table.loc[csv_table["commune"] == "", "commune_name"] = words["total"]
+    csv_table.to_csv(out / "communes.csv", index=False, lineterminator="\n")
+    detail = found.merge(plots, on="plot_id", how="left")
+    rows = pd.DataFrame({
+        "plot_id": detail["plot_id"], "identification_code": detail["code"], "mx": detail["mx"],
+        "legacy_mx": detail["legacy_mx"], "commune": detail["commune"], "type": detail["type"],
+        "label": detail["type"].map(lambda t: FINDING_TYPES[t][2 if language == "vi" else 3]),
+        "category": detail["category"], "severity": detail["severity"], "value": detail["value"],
+        "tolerance": detail["tolerance"], "review_state": detail["review_state"],
+        "land_user": mask_name(detail["user_name"].to_numpy(dtype=object)),
+        "id_number": mask_cccd(detail["id_number"].to_numpy(dtype=object))})
+    rows.to_csv(out / "findings.csv", index=False, lineterminator="\n")
+    total = table[table["commune"] == ""].iloc[0]
+    return {"province": province, "out": str(out), "effective": effective.isoformat() if effective else None,
+            "files": [str(out / n) for n in ("index.html", "communes.csv", "findings.csv")],
+            "communes": int(len(table) - 1), "findings": int(len(found)),
+            "campaign": {k: int(total[k]) for k in CAMPAIGN},
+            "by_type": {k: int(total[k]) for k in FINDING_TYPES if total[k]}}
