@@ -547,6 +547,33 @@ def report_command(ctx, province, out, english, as_json):
         click.echo(path)
 
 
+@cli.command("map")
+@click.option("--commune", metavar="C", required=True, help="The new commune to map (5-digit code).")
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="HTML file to write.")
+@click.option("--english", is_flag=True, help="Labels in English (default: Vietnamese).")
+@json_option
+@click.pass_context
+def map_command(ctx, commune, out, english, as_json):
+    """A review map of a new commune's plots: one HTML file that opens offline (Leaflet inlined, no tiles
+    unless GEOLAND_TILE_URL is set). Layers: the commune's boundary and its old communes, plots with missing
+    data, plots in conflict, one layer per finding type, plots without findings (faint). Click a plot for its
+    codes, areas, land use, findings and land user (masked). Run `geoland check` first."""
+    from pathlib import Path
+
+    from web.maps import write_map
+
+    from .review import commune_plots
+
+    with _connect(ctx) as conn:
+        review = commune_plots(conn, commune)
+    report = write_map(review, Path(out), language="en" if english else "vi")
+    if as_json:
+        return emit_json(report)
+    click.echo(f"{report['file']}: commune {report['commune']} {report['name'] or ''}, {report['plots']:,} plots "
+               f"({report['conflict']:,} in conflict, {report['missing']:,} missing data, {report['clean']:,} without "
+               f"findings), {report['bytes'] / 1e6:.1f} MB")
+
+
 # --- synth ------------------------------------------------------------------------------------------
 
 @cli.command()

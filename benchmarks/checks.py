@@ -1,0 +1,80 @@
+"""Benchmark: every data-quality check on a province, as `geoland check` runs them.
+
+    .venv/bin/python benchmarks/checks.py [--plots 1000000] [--keep FILE.gpkg]
+
+Synthetic Sơn La plots are imported into a fresh database, reassigned to the real 2025 communes, coded,
+and the synthetic population-database answers loaded; then `geoland check --province 14` is timed (read,
+all checks, store the findings), and a second, unchanged run (read, checks, compare, nothing written).
+The per-check times come from running :func:`geoland.checks.run_checks`' parts on the frame it read.
+Target at 1 M plots: ≤ 2 min on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import shapely
+from common import plots_file, scratch_database
+
+from geoland import checks, config
+from geoland.assignments import reassign
+from geoland.codes import issue_codes
+from geoland.db import connect
+from geoland.plots import import_plots
+from geoland.quality import check, import_verification, read_plots
+from geoland.units import load_boundaries, load_conversion
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--plots", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", type=Path, help="plot GeoPackage to reuse (written there when missing)")
+    args = parser.parse_args()
+    data = config.sample_data_dir()
+    if data is None:
+        sys.exit("this benchmark needs the Sơn La sample data (../shared/data or GEOLAND_SAMPLE_DATA)")
+    with plots_file(args.keep, args.plots, args.seed) as path, scratch_database() as url:
+        t = time.perf_counter()
+        with connect(url) as conn:
+            load_conversion(conn, data / "admin_units_2025_conversion.csv")
+            load_boundaries(conn, data / "son_la" / "communes_2025.geojson", effective=pd.Timestamp("2025-07-01").date())
+            import_plots(conn, path, province="14", progress=False)
+        reassign(url, province="14", progress=False)
+        issue_codes(url, province="14", progress=False)
+        with connect(url) as conn:
+            import_verification(conn, Path(str(path) + ".verification.csv"), progress=False)
+        print(f"set-up (import, reassign, codes, verification): {time.perf_counter() - t:.1f} s")
+        for run in ("first", "again"):
+            t = time.perf_counter()
+            with connect(url) as conn:
+                report = check(conn, province="14", progress=False)
+            print(f"geoland check ({run}): {time.perf_counter() - t:6.1f} s   {report['plots']:,} plots, "
+                  f"{report['findings']:,} findings, changes {report['changes']}")
+        with connect(url) as conn:
+            t = time.perf_counter()
+            plots, _ = read_plots(conn, "14")
+            print(f"  read the plots: {time.perf_counter() - t:6.1f} s")
+        geoms = shapely.from_wkb(plots["wkb"].to_numpy())
+        frame = plots.drop(columns="wkb")
+        for name, call in (("missing_fields", lambda: checks.missing_fields(frame)),
+                           ("cccd_findings", lambda: checks.cccd_findings(frame)),
+                           ("cccd_conflicts", lambda: checks.cccd_conflicts(frame)),
+                           ("verification_findings", lambda: checks.verification_findings(frame)),
+                           ("land_use_findings", lambda: checks.land_use_findings(frame)),
+                           ("area_mismatch", lambda: checks.area_mismatch(frame)),
+                           ("geometry_findings", lambda: checks.geometry_findings(frame, geoms)),
+                           ("overlaps", lambda: checks.overlaps(frame, geoms)),
+                           ("duplicate_mx", lambda: checks.duplicate_mx(frame)),
+                           ("assignment_findings", lambda: checks.assignment_findings(frame))):
+            t = time.perf_counter()
+            n = len(call())
+            print(f"  {name:22s} {time.perf_counter() - t:6.2f} s   {n:,} findings")
+
+
+if __name__ == "__main__":
+    main()

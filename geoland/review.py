@@ -1,0 +1,87 @@
+"""What a reviewer looks at: a new commune's plots with their codes and findings, its boundary and the old
+communes it was formed from; one plot with its history. Read from PostGIS; personal data masked unless
+the caller may see it (and then the access is audited by the caller's layer).
+
+Used by ``geoland map`` and by the web app (web/), so that both show the same thing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from identifiers import normalize_unit_code
+from identifiers.cccd import mask_cccd, mask_name
+
+from .db import read_columns
+from .errors import GeolandError
+from .units import current_boundaries
+
+
+def latest_effective(conn: Connection) -> dt.date | None:
+    return conn.execute(sa.text("SELECT max(effective) FROM geoland.plot_assignment")).scalar()
+
+
+def commune_name(conn: Connection, code: str, on: dt.date | None) -> str | None:
+    return conn.execute(sa.text("""
+        SELECT name FROM geoland.admin_unit WHERE level = 'commune' AND code = :c
+          AND (CAST(:d AS date) IS NULL OR (coalesce(valid_from, '-infinity') <= :d AND coalesce(valid_to, 'infinity') > :d))
+        ORDER BY valid_from DESC NULLS LAST LIMIT 1"""), {"c": code, "d": on}).scalar()
+
+
+def commune_plots(conn: Connection, commune: str, *, unmasked: bool = False) -> dict:
+    """The plots of new commune ``commune`` (current assignment) in WGS 84, their attributes and open
+    findings, the commune's boundary and the old communes it came from."""
+    commune = normalize_unit_code(commune, "commune")
+    effective = latest_effective(conn)
+    if effective is None:
+        raise GeolandError("no plot is assigned to a new commune yet: run `geoland reassign` first")
+    frame = read_columns(conn, """
+        SELECT p.id, c.code, p.old_commune_code, p.sheet, p.plot_number,
+               (SELECT x.new_code FROM geoland.mx_crosswalk x WHERE x.plot_id = p.id ORDER BY x.effective DESC LIMIT 1),
+               p.area_m2, p.legal_area_m2, p.land_use, u.name, u.id_number, a.status,
+               ST_AsBinary(ST_Transform(p.geom, 4326))
+        FROM geoland.plot_assignment_current a JOIN geoland.plot p ON p.id = a.plot_id
+        LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
+        LEFT JOIN geoland.land_user u ON u.plot_id = p.id
+        WHERE a.effective = %(e)s AND a.commune_code = %(c)s ORDER BY p.id""", {"e": effective, "c": commune},
+                         ["plot_id", "code", "old_commune_code", "sheet", "plot_number", "mx", "area_m2",
+                          "legal_area_m2", "land_use", "user_name", "id_number", "status", "wkb"])
+    if frame.empty:
+        raise GeolandError(f"no plots assigned to commune {commune} on {effective}: check the code "
+                           "(`geoland units lookup`) or run `geoland reassign`")
+    frame["plot_id"] = frame["plot_id"].astype(np.int64)
+    frame["legacy_mx"] = [f"{c}.{s}.{n}" if c and s and n else None for c, s, n in
+                          zip(frame["old_commune_code"], frame["sheet"], frame["plot_number"])]
+    if not unmasked:
+        frame["user_name"] = mask_name(frame["user_name"].to_numpy(dtype=object))
+        frame["id_number"] = mask_cccd(frame["id_number"].to_numpy(dtype=object))
+    geoms = shapely.from_wkb(frame.pop("wkb").to_numpy())
+    findings = pd.DataFrame(conn.execute(sa.text("""
+        SELECT f.id, f.plot_id, f.type, f.category, f.severity, f.value, f.tolerance, f.review_state, f.assigned_to
+        FROM geoland.finding_current f JOIN geoland.plot_assignment_current a ON a.plot_id = f.plot_id
+        WHERE a.effective = :e AND a.commune_code = :c ORDER BY f.plot_id, f.type, f.id"""),
+        {"e": effective, "c": commune}).all(),
+        columns=["finding_id", "plot_id", "type", "category", "severity", "value", "tolerance", "review_state",
+                 "assigned_to"])
+    new, _, _ = current_boundaries(conn, effective=effective)
+    boundary = new[new["code"] == commune]
+    old_codes = conn.execute(sa.text("""
+        SELECT DISTINCT o.code FROM geoland.unit_change x
+        JOIN geoland.admin_unit o ON o.id = x.old_unit_id JOIN geoland.admin_unit n ON n.id = x.new_unit_id
+        WHERE n.level = 'commune' AND n.code = :c AND x.effective = :e"""), {"c": commune, "e": effective}).scalars().all()
+    old, _, _ = current_boundaries(conn, effective=effective - dt.timedelta(days=1))
+    if old.empty or not (old["code"].isin(old_codes)).any():
+        old = gpd.GeoDataFrame({"code": [], "name": []}, geometry=[], crs="EPSG:4326")
+    else:
+        old = old[old["code"].isin(old_codes)]
+    return {"commune": commune, "name": commune_name(conn, commune, effective), "effective": effective,
+            "plots": frame, "geometry": geoms, "findings": findings,
+            "boundary": boundary[["code", "name", "geometry"]].reset_index(drop=True),
+            "old_communes": old[["code", "name", "geometry"]].reset_index(drop=True)}

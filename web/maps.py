@@ -1,0 +1,181 @@
+"""Review maps of a commune's plots: Folium, offline, compact, one implementation for ``geoland map`` and
+the web app.
+
+- Offline: Leaflet is vendored in ``web/static/vendor/leaflet`` (npm package ``leaflet``; no plugin is
+  used) and folium's CDN defaults (Leaflet, jQuery, Bootstrap, Font Awesome …) are replaced by it:
+  inlined into a standalone file, or served from ``/static`` by the web app. No tiles unless a tile URL is
+  configured (``GEOLAND_TILE_URL``); no fonts.
+- Compact: plots are not GeoJSON features but one data block: coordinates in micro-degrees (≈ 0.1 m,
+  fit for display), delta-encoded per ring; attributes as parallel arrays; findings as indexes.
+- Fast: one canvas per layer draws its plots (no Leaflet layer per plot); a click finds the plot under the
+  pointer (bounding-box grid, then point in polygon) and opens its popup.
+- Layers: the new commune's boundary, the old communes it came from (faint, with their codes), plots with
+  missing data, plots in conflict, one layer per finding type (off at first), and plots without findings
+  (faint grey) — each a toggle in one layer control — and a legend.
+- Vietnamese labels by default, English with ``language="en"``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import folium
+import numpy as np
+import shapely
+from branca.element import Element, MacroElement
+from jinja2 import Template
+
+from geoland.checks import FINDING_TYPES
+
+VENDOR = Path(__file__).parent / "static" / "vendor" / "leaflet"
+SCRIPT = Path(__file__).parent / "static" / "plotlayer.js"
+SCALE = 1_000_000          # micro-degrees: ≈ 0.11 m in latitude, ≈ 0.10 m in longitude at 21° N
+
+WORDS = {
+    "vi": {"boundary": "Ranh giới xã mới", "old": "Xã cũ (trước 01/7/2025)", "missing": "Thiếu thông tin",
+           "conflict": "Xung đột", "clean": "Không có lỗi", "code": "Mã định danh", "mx": "Mã thửa mới",
+           "legacy": "Mã thửa cũ", "area": "Diện tích (pháp lý / tính toán)", "use": "Loại đất",
+           "user": "Người sử dụng đất", "cccd": "CCCD", "findings": "Lỗi", "none": "không có", "plot": "Thửa",
+           "legend": "Chú giải", "type": "Theo loại lỗi"},
+    "en": {"boundary": "New commune boundary", "old": "Old communes (before 1 Jul 2025)", "missing": "Missing data",
+           "conflict": "Conflict", "clean": "No finding", "code": "Identification code", "mx": "New MX.SB.ST",
+           "legacy": "Legacy MX.SB.ST", "area": "Area (legal / computed)", "use": "Land use",
+           "user": "Land user", "cccd": "CCCD", "findings": "Findings", "none": "none", "plot": "Plot",
+           "legend": "Legend", "type": "By finding type"},
+}
+COLOURS = {"conflict": "#d32f2f", "missing": "#f9a825", "clean": "#9e9e9e"}
+
+
+def encode_rings(geoms: np.ndarray) -> tuple[list[int], list[int], list[int]]:
+    """Polygons (lon/lat) as integer micro-degrees: the first vertex of each ring absolute, the others as
+    differences; ``ring_offsets`` (vertex index of each ring's start, and the end) and ``plot_rings`` (ring
+    index of each plot's first ring, and the end). Rings are written without their closing vertex."""
+    parts = shapely.get_parts(geoms, return_index=True)
+    polygons, owner = parts
+    rings, ring_poly = shapely.get_rings(polygons, return_index=True)
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    # Drop each ring's closing vertex.
+    last = np.r_[ring_of[1:] != ring_of[:-1], True]
+    coords, ring_of = coords[~last], ring_of[~last]
+    q = np.round(coords * SCALE).astype(np.int64)
+    delta = q.copy()
+    start = np.r_[True, ring_of[1:] != ring_of[:-1]]
+    delta[~start] = q[~start] - q[np.flatnonzero(~start) - 1]
+    ring_offsets = np.r_[0, np.cumsum(np.bincount(ring_of, minlength=len(rings)))]
+    plot_of_ring = owner[ring_poly]
+    plot_rings = np.r_[0, np.cumsum(np.bincount(plot_of_ring, minlength=len(geoms)))]
+    return delta.ravel().tolist(), ring_offsets.tolist(), plot_rings.tolist()
+
+
+def map_data(review: dict, language: str = "vi") -> dict:
+    """The compact data block the page's script draws."""
+    plots, findings = review["plots"], review["findings"]
+    coords, ring_offsets, plot_rings = encode_rings(review["geometry"])
+    types = [t for t in FINDING_TYPES if t in set(findings["type"])]
+    index = {t: i for i, t in enumerate(types)}
+    position = {p: i for i, p in enumerate(plots["plot_id"].tolist())}
+    per_plot: list[list] = [[] for _ in range(len(plots))]
+    for plot_id, kind, value in findings[["plot_id", "type", "value"]].itertuples(index=False):
+        if plot_id in position:
+            per_plot[position[plot_id]].append([index[kind], value or ""])
+    category = []
+    for items in per_plot:
+        kinds = {FINDING_TYPES[types[i]][0] for i, _ in items}
+        category.append(2 if "conflict" in kinds else 1 if "missing" in kinds else 0)
+
+    def text(column):
+        return [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in plots[column]]
+
+    def number(column):
+        return [None if v is None or np.isnan(v) else round(float(v), 1) for v in plots[column].astype(float)]
+
+    label = 2 if language == "vi" else 3
+    return {
+        "scale": SCALE, "coords": coords, "ringOffsets": ring_offsets, "plotRings": plot_rings,
+        "id": plots["plot_id"].tolist(), "code": text("code"), "mx": text("mx"), "legacy": text("legacy_mx"),
+        "area": number("area_m2"), "legal": number("legal_area_m2"), "use": text("land_use"),
+        "user": text("user_name"), "cccd": text("id_number"), "category": category, "findings": per_plot,
+        "types": [{"type": t, "label": FINDING_TYPES[t][label], "category": FINDING_TYPES[t][0]} for t in types],
+    }
+
+
+class _PlotLayers(MacroElement):
+    _template = Template("""
+{% macro script(this, kwargs) %}
+geolandReview({{ this._parent.get_name() }}, {{ this.data }}, {{ this.options }});
+{% endmacro %}
+""")
+
+    def __init__(self, data: dict, options: dict):
+        super().__init__()
+        self._name = "GeolandPlots"
+        self.data = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        self.options = json.dumps(options, ensure_ascii=False, separators=(",", ":"))
+
+
+def _offline(m: folium.Map, asset_url: str | None) -> None:
+    """Only the vendored Leaflet: inlined later (standalone file) or from ``asset_url`` (web app)."""
+    base = asset_url or "geoland-vendor:"
+    m.default_js = [("leaflet", f"{base}/leaflet/leaflet.js"), ("plotlayer", f"{base}/plotlayer.js")]
+    m.default_css = [("leaflet_css", f"{base}/leaflet/leaflet.css")]
+
+
+def build_map(review: dict, *, language: str = "vi", asset_url: str | None = None,
+              tile_url: str | None = None) -> folium.Map:
+    """The folium map of a commune review (:func:`geoland.review.commune_plots`)."""
+    words = WORDS[language]
+    bounds = shapely.bounds(shapely.union_all(review["geometry"])) if len(review["geometry"]) else None
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_control=True)
+    _offline(m, asset_url)
+    tile_url = tile_url if tile_url is not None else os.environ.get("GEOLAND_TILE_URL")
+    if tile_url:
+        folium.TileLayer(tile_url, attr="tiles", name="tiles", overlay=False).add_to(m)
+    layers = {}
+    if len(review["old_communes"]):
+        old = folium.GeoJson(review["old_communes"].to_json(drop_id=True), name=words["old"],
+                             style_function=lambda f: {"color": "#5c6bc0", "weight": 1, "dashArray": "4 4",
+                                                       "fill": False, "opacity": 0.6},
+                             tooltip=folium.GeoJsonTooltip(["code", "name"], labels=False))
+        old.add_to(m)
+        layers["old"] = old.get_name()
+    if len(review["boundary"]):
+        boundary = folium.GeoJson(review["boundary"].to_json(drop_id=True), name=words["boundary"],
+                                  style_function=lambda f: {"color": "#1a237e", "weight": 3, "fill": False})
+        boundary.add_to(m)
+        layers["boundary"] = boundary.get_name()
+    options = {"words": words, "colours": COLOURS, "layers": layers, "language": language,
+               "title": f"{review['commune']} {review.get('name') or ''}".strip()}
+    _PlotLayers(map_data(review, language), options).add_to(m)
+    if bounds is not None:
+        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    m.get_root().header.add_child(Element(
+        f"<title>{options['title']} — geoland</title>"))
+    return m
+
+
+def standalone_html(m: folium.Map) -> str:
+    """The map as one HTML file that needs nothing else: the vendored scripts and style inlined."""
+    page = m.get_root().render()
+    for url, path in ((f"geoland-vendor:/leaflet/leaflet.js", VENDOR / "leaflet.js"),
+                      ("geoland-vendor:/plotlayer.js", SCRIPT)):
+        page = page.replace(f'<script src="{url}"></script>', f"<script>{path.read_text(encoding='utf-8')}</script>")
+    css = (VENDOR / "leaflet.css").read_text(encoding="utf-8")
+    page = page.replace('<link rel="stylesheet" href="geoland-vendor:/leaflet/leaflet.css"/>', f"<style>{css}</style>")
+    if "geoland-vendor:" in page:
+        raise RuntimeError("an asset of the map was not inlined")
+    return page
+
+
+def write_map(review: dict, out: Path, *, language: str = "vi") -> dict:
+    """``geoland map``: the standalone map file; returns what it shows."""
+    m = build_map(review, language=language)
+    html = standalone_html(m)
+    out = Path(out)
+    out.write_text(html, encoding="utf-8")
+    counts = {"clean": 0, "missing": 0, "conflict": 0}
+    for c in map_data(review, language)["category"]:
+        counts[("clean", "missing", "conflict")[c]] += 1
+    return {"commune": review["commune"], "name": review.get("name"), "file": str(out), "bytes": out.stat().st_size,
+            "plots": int(len(review["plots"])), **counts}
