@@ -2,7 +2,7 @@
 # geoland's test suite against a real PostGIS (the embedded cluster unless GEOLAND_DATABASE_URL is set).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-GEOLAND_WITH_TEST_TOOLS=1 source "$ROOT/scripts/setup.sh"
+GEOLAND_WITH_TEST_TOOLS=1 GEOLAND_WITH_BROWSER=1 source "$ROOT/scripts/setup.sh"
 cd "$ROOT"
 if [ -z "${GEOLAND_DATABASE_URL:-}" ]; then
     "$VENV/bin/geoland" db start

@@ -158,14 +158,29 @@ def build_map(review: dict, *, language: str = "vi", asset_url: str | None = Non
 def standalone_html(m: folium.Map) -> str:
     """The map as one HTML file that needs nothing else: the vendored scripts and style inlined."""
     page = m.get_root().render()
-    for url, path in ((f"geoland-vendor:/leaflet/leaflet.js", VENDOR / "leaflet.js"),
+    for url, path in (("geoland-vendor:/leaflet/leaflet.js", VENDOR / "leaflet.js"),
                       ("geoland-vendor:/plotlayer.js", SCRIPT)):
         page = page.replace(f'<script src="{url}"></script>', f"<script>{path.read_text(encoding='utf-8')}</script>")
-    css = (VENDOR / "leaflet.css").read_text(encoding="utf-8")
+    css = _css_with_inline_images()
     page = page.replace('<link rel="stylesheet" href="geoland-vendor:/leaflet/leaflet.css"/>', f"<style>{css}</style>")
     if "geoland-vendor:" in page:
         raise RuntimeError("an asset of the map was not inlined")
     return page
+
+
+def _css_with_inline_images() -> str:
+    """Leaflet's stylesheet with its images (layer control icon, markers) as data URIs: a standalone page
+    must not ask for ``images/…`` beside itself."""
+    import base64
+    import re
+
+    css = (VENDOR / "leaflet.css").read_text(encoding="utf-8")
+
+    def inline(match):
+        data = base64.b64encode((VENDOR / match.group(1)).read_bytes()).decode()
+        return f"url(data:image/png;base64,{data})"
+
+    return re.sub(r"url\((images/[a-z0-9-]+\.png)\)", inline, css)
 
 
 def write_map(review: dict, out: Path, *, language: str = "vi") -> dict:
