@@ -574,6 +574,65 @@ def map_command(ctx, commune, out, english, as_json):
                f"findings), {report['bytes'] / 1e6:.1f} MB")
 
 
+# --- web ------------------------------------------------------------------------------------------
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (127.0.0.1: this machine only).")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.pass_context
+def serve_command(ctx, host, port):
+    """The review web app and the JSON API: province overview, commune review pages with the map and the
+    findings, plot pages, review actions (reviewer role), /api/… and /collections/plots/items. Users come
+    from `geoland users add`."""
+    from web.app import serve
+
+    click.echo(f"geoland web app on http://{host}:{port}/ (Ctrl+C to stop)")
+    serve(host=host, port=port, database_url=ctx.obj["url"])
+
+
+@cli.group()
+def users():
+    """Users of the web app and API: viewer, reviewer (review actions), admin (personal data, audited)."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["viewer", "reviewer", "admin"]), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (else prompted).")
+@click.option("--token", "with_token", is_flag=True, help="Also issue an API token (printed once, stored hashed).")
+@json_option
+@click.pass_context
+def users_add(ctx, username, role, password_stdin, with_token, as_json):
+    """Add a user, or change an existing user's role and password."""
+    from .users import add_user
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt(
+        "password", hide_input=True, confirmation_prompt=True)
+    with _connect(ctx) as conn:
+        token = add_user(conn, username, role, password, with_token=with_token)
+    if as_json:
+        return emit_json({"username": username, "role": role, "token": token})
+    click.echo(f"user {username}: {role}")
+    if token:
+        click.echo(f"API token (shown once): {token}")
+
+
+@users.command("list")
+@json_option
+@click.pass_context
+def users_list(ctx, as_json):
+    """The users, their roles and whether they have an API token."""
+    from .users import list_users
+
+    with _connect(ctx) as conn:
+        rows = list_users(conn)
+    if as_json:
+        return emit_json({"users": rows})
+    click.echo(table(["user", "role", "token", "disabled"],
+                     [[r["username"], r["role"], "yes" if r["has_token"] else "", "yes" if r["disabled"] else ""]
+                      for r in rows]))
+
+
 # --- synth ------------------------------------------------------------------------------------------
 
 @cli.command()

@@ -72,6 +72,9 @@ def _plot(conn: Connection, plot_id: int) -> dict:
     }
 
 
+plot_record = _plot     # a plot's codes and history, for the web app
+
+
 def _plain(row) -> dict:
     """A database row as JSON-ready values (dates and times as ISO text)."""
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}

@@ -118,12 +118,12 @@ geolandReview({{ this._parent.get_name() }}, {{ this.data }}, {{ this.options }}
 def _offline(m: folium.Map, asset_url: str | None) -> None:
     """Only the vendored Leaflet: inlined later (standalone file) or from ``asset_url`` (web app)."""
     base = asset_url or "geoland-vendor:"
-    m.default_js = [("leaflet", f"{base}/leaflet/leaflet.js"), ("plotlayer", f"{base}/plotlayer.js")]
-    m.default_css = [("leaflet_css", f"{base}/leaflet/leaflet.css")]
+    m.default_js = [("leaflet", f"{base}/vendor/leaflet/leaflet.js"), ("plotlayer", f"{base}/plotlayer.js")]
+    m.default_css = [("leaflet_css", f"{base}/vendor/leaflet/leaflet.css")]
 
 
 def build_map(review: dict, *, language: str = "vi", asset_url: str | None = None,
-              tile_url: str | None = None) -> folium.Map:
+              tile_url: str | None = None, plot_url: str | None = None) -> folium.Map:
     """The folium map of a commune review (:func:`geoland.review.commune_plots`)."""
     words = WORDS[language]
     bounds = shapely.bounds(shapely.union_all(review["geometry"])) if len(review["geometry"]) else None
@@ -146,7 +146,7 @@ def build_map(review: dict, *, language: str = "vi", asset_url: str | None = Non
         boundary.add_to(m)
         layers["boundary"] = boundary.get_name()
     options = {"words": words, "colours": COLOURS, "layers": layers, "language": language,
-               "title": f"{review['commune']} {review.get('name') or ''}".strip()}
+               "title": f"{review['commune']} {review.get('name') or ''}".strip(), "plotUrl": plot_url}
     _PlotLayers(map_data(review, language), options).add_to(m)
     if bounds is not None:
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
@@ -158,11 +158,12 @@ def build_map(review: dict, *, language: str = "vi", asset_url: str | None = Non
 def standalone_html(m: folium.Map) -> str:
     """The map as one HTML file that needs nothing else: the vendored scripts and style inlined."""
     page = m.get_root().render()
-    for url, path in (("geoland-vendor:/leaflet/leaflet.js", VENDOR / "leaflet.js"),
+    for url, path in (("geoland-vendor:/vendor/leaflet/leaflet.js", VENDOR / "leaflet.js"),
                       ("geoland-vendor:/plotlayer.js", SCRIPT)):
         page = page.replace(f'<script src="{url}"></script>', f"<script>{path.read_text(encoding='utf-8')}</script>")
     css = _css_with_inline_images()
-    page = page.replace('<link rel="stylesheet" href="geoland-vendor:/leaflet/leaflet.css"/>', f"<style>{css}</style>")
+    page = page.replace('<link rel="stylesheet" href="geoland-vendor:/vendor/leaflet/leaflet.css"/>',
+                        f"<style>{css}</style>")
     if "geoland-vendor:" in page:
         raise RuntimeError("an asset of the map was not inlined")
     return page

@@ -134,7 +134,7 @@
       });
       html += "</ul>";
     }
-    if (shared.options.plotUrl) html += '<a href="' + shared.options.plotUrl.replace("0", d.id[k]) + '">' + w.plot + " " + d.id[k] + "</a>";
+    if (shared.options.plotUrl) html += '<a href="' + shared.options.plotUrl.replace(/0$/, String(d.id[k])) + '">' + w.plot + " " + d.id[k] + "</a>";
     return html + "</div>";
   }
 
@@ -164,7 +164,7 @@
     if (options.layers.boundary) named[escapeHtml(options.words.boundary)] = window[options.layers.boundary];
     if (options.layers.old) named[escapeHtml(options.words.old)] = window[options.layers.old];
     Object.keys(named).forEach(function (k) { overlays[k] = named[k]; });
-    L.control.layers(null, overlays, {collapsed: false}).addTo(map);
+    L.control.layers(null, overlays, {collapsed: map.getSize().x < 900}).addTo(map);
 
     var legend = L.control({position: "bottomright"});
     legend.onAdd = function () {
