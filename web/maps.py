@@ -147,9 +147,9 @@ def build_map(review: dict, *, language: str = "vi", asset_url: str | None = Non
         layers["boundary"] = boundary.get_name()
     options = {"words": words, "colours": COLOURS, "layers": layers, "language": language,
                "title": f"{review['commune']} {review.get('name') or ''}".strip(), "plotUrl": plot_url}
-    _PlotLayers(map_data(review, language), options).add_to(m)
-    if bounds is not None:
+    if bounds is not None:       # the view first, so that the plots are drawn once
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    _PlotLayers(map_data(review, language), options).add_to(m)
     m.get_root().header.add_child(Element(
         f"<title>{options['title']} — geoland</title>"))
     return m

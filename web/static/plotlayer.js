@@ -65,11 +65,17 @@
       this._canvas = L.DomUtil.create("canvas", "geoland-plots leaflet-zoom-hide");
       this._canvas.dataset.layer = this.name;
       map.getPanes().overlayPane.appendChild(this._canvas);
-      map.on("moveend zoomend resize viewreset", this._redraw, this);
+      map.on("moveend resize viewreset", this._schedule, this);
       this._redraw();
     },
+    /* Several events come with one change of view (zoomend, moveend …): draw once, at the next frame. */
+    _schedule: function () {
+      if (this._frame) return;
+      this._frame = L.Util.requestAnimFrame(function () { this._frame = null; if (this._map) this._redraw(); }, this);
+    },
     onRemove: function (map) {
-      map.off("moveend zoomend resize viewreset", this._redraw, this);
+      map.off("moveend resize viewreset", this._schedule, this);
+      if (this._frame) { L.Util.cancelAnimFrame(this._frame); this._frame = null; }
       L.DomUtil.remove(this._canvas);
       this.drawn = 0;
     },
@@ -139,8 +145,11 @@
   }
 
   window.geolandReview = function (map, data, options) {
+    var t0 = performance.now();
     var shared = {data: data, geo: decode(data), words: options.words, options: options};
+    var t1 = performance.now();
     var lookup = grid(shared.geo), layers = {}, overlays = {}, c = options.colours, i;
+    var t2 = performance.now();
     var groups = {clean: [], missing: [], conflict: []}, byType = data.types.map(function () { return []; });
     for (i = 0; i < shared.geo.plots; i++) {
       groups[["clean", "missing", "conflict"][data.category[i]]].push(i);
@@ -198,6 +207,7 @@
       }
     });
     window.geolandMap = {map: map, layers: layers, data: data,
+      timing: {start: t0, decode: t1 - t0, grid: t2 - t1, layers: performance.now() - t2},
       drawn: function () { var out = {}; Object.keys(layers).forEach(function (k) { out[k] = map.hasLayer(layers[k]) ? layers[k].drawn : 0; }); return out; }};
   };
 })();
