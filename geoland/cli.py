@@ -574,6 +574,71 @@ def map_command(ctx, commune, out, english, as_json):
                f"findings), {report['bytes'] / 1e6:.1f} MB")
 
 
+# --- export ---------------------------------------------------------------------------------------
+
+@cli.group("export", invoke_without_command=True)
+@click.option("--province", metavar="P", help="The (new) province to export.")
+@click.option("--commune", metavar="C", help="Only the plots of this new commune.")
+@click.option("--format", "formats", default="csv,geojson,gpkg", show_default=True,
+              help="Identifier files to write, comma-separated: csv, geojson, gpkg.")
+@click.option("--out", "out", type=click.Path(file_okay=False), help="Folder to write the export into.")
+@click.option("--since", metavar="EXPORT_ID", help="Also write delta.csv: added, changed and retired codes since "
+                                                   "that earlier export (its manifest's export_id).")
+@click.option("--with-people", is_flag=True, help="Also write people.csv with the land users' names and CCCDs: "
+                                                  "needs an admin user (--user, password on standard input); audited.")
+@click.option("--user", "username", metavar="NAME", help="The admin user asking for --with-people.")
+@json_option
+@click.pass_context
+def export_group(ctx, province, commune, formats, out, since, with_people, username, as_json):
+    """Identifier files for the national digital address platform: identifiers.csv / .geojson / .gpkg
+    (columns in docs/export-schema.md), crosswalk.csv and manifest.json with the SHA-256 of every file.
+    Rerun on unchanged data, the files are byte-identical. `geoland export verify DIR` checks a package."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if not out:
+        raise click.UsageError("--out DIR is required")
+    from pathlib import Path
+
+    from .export import export_province
+    from .users import authenticate
+
+    people_by = None
+    with _connect(ctx) as conn:
+        if with_people:
+            if not username:
+                raise GeolandError("--with-people needs --user NAME (an admin) and the password on standard input")
+            password = sys.stdin.readline().rstrip("\n")
+            user = authenticate(conn, username, password)
+            if user is None or user["role"] != "admin":
+                raise GeolandError(f"--with-people needs an admin user: {username!r} is not one, or the password "
+                                   "is wrong")
+            people_by = username
+        report = export_province(conn, province=province, commune=commune,
+                                 formats=[f.strip() for f in formats.split(",") if f.strip()], out=Path(out),
+                                 since=since, people_by=people_by)
+    if as_json:
+        return emit_json(report)
+    click.echo(f"export {report['export_id']}: {report['rows']:,} identifiers → {report['out']}")
+    for name, entry in report["files"].items():
+        click.echo(f"  {name:22s} {entry['rows']:>10,} rows  {entry['bytes']:>12,} B  sha256 {entry['sha256'][:16]}…")
+    if report["delta"]:
+        d = report["delta"]
+        click.echo(f"since {since}: {d['added']:,} added, {d['changed']:,} changed, {d['retired']:,} retired")
+
+
+@export_group.command("verify")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@json_option
+def export_verify(folder, as_json):
+    """Check an export folder against its manifest.json (SHA-256 and size of every file, nothing added)."""
+    from .export import verify_export
+
+    report = verify_export(folder)
+    if as_json:
+        return emit_json(report)
+    click.echo(f"export {report['export_id']}: {report['files']} files verified")
+
+
 # --- web ------------------------------------------------------------------------------------------
 
 @cli.command("serve")

@@ -218,3 +218,21 @@ def test_review_page_in_chromium(site, live, page, screenshot, db_url, db_query)
     assert path.stat().st_size > 10_000
     assert page.failed_requests == []
     assert db_query(db_url, "SELECT actor FROM geoland.audit_event WHERE action = 'user.login'") == [("lan",)]
+
+
+def test_users_cli_and_the_collections_root(site, db_url, geoland_cli, monkeypatch, db_query):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("mot-mat-khau-dai\n"))
+    code, out, err = geoland_cli("users", "add", "hoa", "--role", "reviewer", "--password-stdin", "--token", "--json")
+    assert code == 0, err
+    token = json.loads(out)["token"]
+    stored = db_query(db_url, "SELECT role, password_hash, token_hash FROM geoland.app_user WHERE username = 'hoa'")[0]
+    assert stored[0] == "reviewer" and "mot-mat-khau-dai" not in stored[1] and token not in stored[2]
+    status, body = api(site["app"].test_client(), "/collections", token)
+    assert status == 200 and body["collections"][0]["id"] == "plots"
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    code, _, err = geoland_cli("users", "add", "hoa", "--role", "admin", "--password-stdin")
+    assert code == 1 and "at least 8 characters" in err
+    code, out, _ = geoland_cli("users", "list")
+    assert code == 0 and "hoa" in out and "reviewer" in out
