@@ -769,8 +769,10 @@ def synth(province, n_plots, seed, out, fmt, encoding, old_communes, new_commune
 @json_option
 @click.pass_context
 def demo(ctx, data_dir, synthetic, n_plots, as_json):
-    """Run the pipeline on the Sơn La sample (or on a synthetic province when there is no sample data):
-    units and conversion table, boundaries of both vintages, coverage reports, synthetic plots imported."""
+    """Run the whole pipeline on the Sơn La sample (or on a synthetic province when there is no sample
+    data): units and conversion table, boundaries of both vintages, coverage reports, synthetic plots
+    imported, reassigned, coded and recoded, population-database answers and checks, the report, maps
+    of the communes with the most findings, the identifier export; then a summary with the paths."""
     from .demo import run_demo
 
     report = run_demo(ctx.obj["url"], data_dir=data_dir, synthetic=synthetic, n_plots=n_plots,

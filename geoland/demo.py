@@ -10,12 +10,13 @@ import datetime as dt
 from pathlib import Path
 
 import geopandas as gpd
+import sqlalchemy as sa
 
 from boundaries.coverage import DEFAULT_MIN_AREA_M2
 
 from . import config
 from .db import connect, migrate
-from .output import format_coverage, format_reassignment
+from .output import format_coverage, format_reassignment, table
 from .units import check_units, load_boundaries, load_conversion
 
 NEW = dt.date(2025, 7, 1)
@@ -135,4 +136,88 @@ def run_demo(url: str | None = None, *, data_dir=None, synthetic: bool = False, 
     report["reassign"] = reassigned | {"flagged_file": str(flagged_file), "flagged": len(flagged)}
     echo(format_reassignment(reassigned, limit=10))
     echo(f"{len(flagged):,} plots to review (straddling, outside or legal mismatch): {flagged_file}")
+    _rest_of_pipeline(url, report, province, plots_file, echo=echo, progress=progress)
     return report
+
+
+def _rest_of_pipeline(url, report: dict, province: str, plots_file: Path, *, echo, progress: bool) -> None:
+    """Steps 6–12: codes, recoding, population-database answers and checks, the report, maps of the
+    communes with the most findings, and the identifier export; then the summary."""
+    from web.maps import write_map
+
+    from .codes import issue_codes
+    from .export import export_province, verify_export
+    from .quality import check, import_verification
+    from .recode import crosswalk_frame, recode_province
+    from .report import build_report
+    from .review import commune_plots
+
+    folder = config.home() / "demo"
+    echo("\n== 6. identification codes (mã định danh thửa đất)")
+    codes = issue_codes(url, province=province, progress=progress)
+    report["codes"] = codes
+    echo(f"job {codes['job_id']}: {codes['issued']:,} codes issued; {codes['with_code']:,} plots have a code; "
+         f"conflicts {codes['conflicts'] or 'none'}")
+
+    echo("\n== 7. MX.SB.ST recoding, policy prefix (mã thửa mới)")
+    recoded = recode_province(url, province=province, policy="prefix", effective=NEW, progress=progress)
+    with connect(url) as conn:
+        crosswalk_file = folder / f"crosswalk-{province}.csv"
+        crosswalk_frame(conn, province=province, effective=NEW).to_csv(crosswalk_file, index=False)
+    report["recode"] = recoded | {"crosswalk_file": str(crosswalk_file)}
+    echo(f"job {recoded['job_id']}: {recoded['recoded']:,} plots recoded in {recoded['communes']} new communes "
+         f"({recoded['communes_done_before']} done before); crosswalk {crosswalk_file}")
+
+    echo("\n== 8. population-database answers and data-quality checks (đúng – đủ – sạch)")
+    with connect(url) as conn:
+        answers = import_verification(conn, Path(str(plots_file) + ".verification.csv"), progress=progress)
+    with connect(url) as conn:
+        checked = check(conn, province=province, progress=progress)
+    report["verification"], report["check"] = answers, checked
+    echo(f"{answers['loaded']:,} answers loaded; job {checked['job_id']}: {checked['plots']:,} plots checked, "
+         f"{checked['plots_with_findings']:,} with findings ({checked['by_category'].get('missing', 0):,} missing "
+         f"data, {checked['by_category'].get('conflict', 0):,} in conflict)")
+
+    echo("\n== 9. province report (báo cáo)")
+    with connect(url) as conn:
+        built = build_report(conn, province=province, out=folder / f"report-{province}")
+    report["report"] = built
+    echo(built["files"][0])
+
+    echo("\n== 10. review maps of the communes with the most findings (bản đồ rà soát)")
+    with connect(url) as conn:
+        worst = [r[0] for r in conn.execute(sa.text("""
+            SELECT a.commune_code FROM geoland.finding_current f JOIN geoland.plot_assignment_current a USING (plot_id)
+            WHERE a.effective = :e AND a.commune_code IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 3"""),
+            {"e": NEW})]
+        maps = []
+        for commune in worst:
+            maps.append(write_map(commune_plots(conn, commune), folder / "maps" / f"map-{commune}.html"))
+    report["maps"] = maps
+    for m in maps:
+        echo(f"{m['file']}: {m['commune']} {m['name'] or ''}, {m['plots']:,} plots ({m['conflict']:,} in conflict, "
+             f"{m['missing']:,} missing data)")
+
+    echo("\n== 11. identifier export for the national address platform (xuất mã định danh)")
+    with connect(url) as conn:
+        exported = export_province(conn, province=province, commune=None, formats=["csv", "geojson", "gpkg"],
+                                   out=folder / f"export-{province}")
+    verify_export(folder / f"export-{province}")
+    report["export"] = exported
+    echo(f"export {exported['export_id']}: {exported['rows']:,} identifiers, verified → {exported['out']}")
+
+    c = built["campaign"]
+    echo("\n== summary (tổng hợp)")
+    echo(table(["", "plots"], [
+        ["plots (thửa đất)", c["plots"]], ["full data (đủ thông tin)", c["full_data"]],
+        ["  authenticated (đã xác thực)", c["authenticated"]], ["  incorrect (sai thông tin)", c["incorrect"]],
+        ["  unverifiable (không xác thực được)", c["unverifiable"]],
+        ["  not yet checked (chưa xác thực)", c["not_checked"]],
+        ["missing ≥ 1 field (thiếu ≥ 1 trường)", c["missing_1_plus"]],
+        ["with an identification code", codes["with_code"]], ["straddling / outside / legal mismatch",
+                                                              report["reassign"]["flagged"]],
+        ["identifiers exported", exported["rows"]]], right={1}))
+    report["summary"] = {"campaign": c, "with_code": codes["with_code"], "exported": exported["rows"]}
+    echo(f"report:  {built['files'][0]}")
+    echo("maps:    " + ", ".join(m["file"] for m in maps))
+    echo(f"export:  {exported['out']}")

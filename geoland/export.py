@@ -86,15 +86,20 @@ def identifier_rows(conn: Connection, province: str | None, commune: str | None)
     return frame, {"effective": effective.isoformat() if effective else None}
 
 
-def _source_jobs(conn: Connection) -> tuple[list[int], str | None]:
-    """The latest successful job of each kind the exported data comes from, and the newest one's end."""
-    rows = conn.execute(sa.text("""
-        SELECT DISTINCT ON (kind) kind, id, finished_at FROM geoland.job
-        WHERE state = 'succeeded' AND kind IN ('plots.import', 'reassign', 'codes.issue', 'recode', 'units.load_conversion',
-                                               'units.load_boundaries', 'check')
-        ORDER BY kind, id DESC""")).all()
-    newest = max((r.finished_at for r in rows if r.finished_at), default=None)
-    return sorted(r.id for r in rows), newest.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if newest else None
+def _source_jobs(conn: Connection, plot_ids: list[int]) -> tuple[list[int], str | None]:
+    """The jobs that wrote the exported data (the plots' import, assignment, codes and recoding: the
+    latest of each), and the newest one's end — not the jobs that only read it, so that checking or
+    exporting again does not make unchanged data look new."""
+    ids = conn.execute(sa.text("""
+        SELECT (SELECT max(i.job_id) FROM geoland.plot p JOIN geoland.plot_import i ON i.id = p.import_id
+                WHERE p.id = ANY(:ids)),
+               (SELECT max(job_id) FROM geoland.plot_assignment WHERE plot_id = ANY(:ids)),
+               (SELECT max(job_id) FROM geoland.plot_code WHERE plot_id = ANY(:ids)),
+               (SELECT max(job_id) FROM geoland.mx_crosswalk WHERE plot_id = ANY(:ids))"""), {"ids": plot_ids}).one()
+    jobs = sorted({int(i) for i in ids if i is not None})
+    newest = conn.execute(sa.text("SELECT max(coalesce(finished_at, started_at)) FROM geoland.job WHERE id = ANY(:j)"),
+                          {"j": jobs}).scalar()
+    return jobs, newest.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if newest else None
 
 
 def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
@@ -106,8 +111,7 @@ def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
 
 
 def _write_csv(frame: pd.DataFrame, path: Path, columns: list[str]) -> None:
-    table = pa.table({c: pa.array(frame[c].astype(object).where(frame[c].notna(), None).to_numpy(), from_pandas=True)
-                      if frame[c].dtype == object else pa.array(frame[c].to_numpy()) for c in columns})
+    table = pa.table({c: pa.array(frame[c], from_pandas=True) for c in columns})
     with open(path, "wb") as f:
         pacsv.write_csv(table, f, pacsv.WriteOptions(include_header=True, quoting_style="needed"))
 
@@ -159,7 +163,7 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
         previous = pd.DataFrame(conn.execute(sa.text(
             "SELECT plot_id, identification_code, row_hash FROM geoland.export_row WHERE export_id = :i"),
             {"i": since}).all(), columns=["plot_id", "identification_code", "row_hash"])
-    jobs, stamp = _source_jobs(conn)
+    jobs, stamp = _source_jobs(conn, frame["plot_id"].tolist())
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, dict] = {}

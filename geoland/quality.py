@@ -217,7 +217,9 @@ def import_verification(conn: Connection, path, *, progress: bool = True) -> dic
     written = conn.execute(sa.text("""
         INSERT INTO geoland.verification SELECT * FROM verification_in
         ON CONFLICT (id_number) DO UPDATE SET status = EXCLUDED.status, checked_at = EXCLUDED.checked_at,
-            source = EXCLUDED.source, job_id = EXCLUDED.job_id"""), {}).rowcount
+            source = EXCLUDED.source, job_id = EXCLUDED.job_id
+        WHERE (geoland.verification.status, geoland.verification.checked_at)
+              IS DISTINCT FROM (EXCLUDED.status, EXCLUDED.checked_at)"""), {}).rowcount
     counts = {s: int((table["status"] == s).sum()) for s in STATUSES}
     matched = conn.execute(sa.text("SELECT count(DISTINCT u.id_number) FROM geoland.land_user u JOIN verification_in v "
                                    "USING (id_number)")).scalar()

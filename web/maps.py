@@ -189,6 +189,7 @@ def write_map(review: dict, out: Path, *, language: str = "vi") -> dict:
     m = build_map(review, language=language)
     html = standalone_html(m)
     out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     counts = {"clean": 0, "missing": 0, "conflict": 0}
     for c in map_data(review, language)["category"]:
