@@ -15,14 +15,15 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import multiprocessing
 import os
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -31,7 +32,7 @@ from identifiers import normalize_unit_code
 from identifiers.geohash import decode
 
 from .assignments import plot_provinces
-from .db import copy_csv, csv_bytes, read_columns
+from .db import read_columns
 from .errors import GeolandError
 from .jobs import audit, finish_job, start_job
 
@@ -40,13 +41,16 @@ FORMATS = ("csv", "geojson", "gpkg")
 COLUMNS = ["identification_code", "commune_code", "commune_name", "province_code", "mx", "legacy_mx", "lon",
            "lat", "area_m2", "land_use", "certificate_serial"]
 _ROWS = """
-SELECT p.id, c.code, a.commune_code, p.province_code,
-       (SELECT x.new_code FROM geoland.mx_crosswalk x WHERE x.plot_id = p.id ORDER BY x.effective DESC LIMIT 1),
+SELECT p.id, c.code, a.commune_code, p.province_code, x.new_code,
        CASE WHEN p.old_commune_code IS NOT NULL AND p.sheet IS NOT NULL AND p.plot_number IS NOT NULL
             THEN p.old_commune_code || '.' || p.sheet || '.' || p.plot_number END,
-       p.area_m2, p.land_use, p.certificate_serial, u.name, u.id_number, u.birth_year
+       p.area_m2, p.land_use, p.certificate_serial, u.name, u.id_number, u.birth_year,
+       i.job_id, a.job_id, c.job_id, x.job_id
 FROM geoland.plot_code c JOIN geoland.plot p ON p.id = c.plot_id
+JOIN geoland.plot_import i ON i.id = p.import_id
 LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = %(e)s
+LEFT JOIN (SELECT DISTINCT ON (plot_id) plot_id, new_code, job_id FROM geoland.mx_crosswalk
+           ORDER BY plot_id, effective DESC) x ON x.plot_id = p.id
 LEFT JOIN geoland.land_user u ON u.plot_id = p.id
 WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s))
   AND (%(commune)s::text IS NULL OR a.commune_code = %(commune)s)
@@ -66,7 +70,8 @@ def identifier_rows(conn: Connection, province: str | None, commune: str | None)
     provinces = (plot_provinces(conn, province, effective) if effective else [province]) if province else None
     frame = read_columns(conn, _ROWS, {"e": effective, "provinces": provinces, "commune": commune},
                          ["plot_id", "identification_code", "commune_code", "province_code", "mx", "legacy_mx",
-                          "area_m2", "land_use", "certificate_serial", "user_name", "id_number", "birth_year"])
+                          "area_m2", "land_use", "certificate_serial", "user_name", "id_number", "birth_year",
+                          "import_job", "assign_job", "code_job", "recode_job"])
     names = dict(conn.execute(sa.text("""
         SELECT code, name FROM geoland.admin_unit WHERE level = 'commune' AND (CAST(:e AS date) IS NULL OR
           (coalesce(valid_from, '-infinity') <= :e AND coalesce(valid_to, 'infinity') > :e))"""), {"e": effective}).all())
@@ -83,52 +88,54 @@ def identifier_rows(conn: Connection, province: str | None, commune: str | None)
     frame["area_m2"] = np.round(frame["area_m2"].astype(float), 2)
     frame = frame.sort_values(["identification_code", "legacy_mx", "plot_id"], ignore_index=True,
                               na_position="last")
-    return frame, {"effective": effective.isoformat() if effective else None}
+    return frame, {"effective": effective.isoformat() if effective else None, "provinces": provinces}
 
 
-def _source_jobs(conn: Connection, plot_ids: list[int]) -> tuple[list[int], str | None]:
+def _source_jobs(conn: Connection, frame: pd.DataFrame) -> tuple[list[int], str | None]:
     """The jobs that wrote the exported data (the plots' import, assignment, codes and recoding: the
     latest of each), and the newest one's end — not the jobs that only read it, so that checking or
     exporting again does not make unchanged data look new."""
-    ids = conn.execute(sa.text("""
-        SELECT (SELECT max(i.job_id) FROM geoland.plot p JOIN geoland.plot_import i ON i.id = p.import_id
-                WHERE p.id = ANY(:ids)),
-               (SELECT max(job_id) FROM geoland.plot_assignment WHERE plot_id = ANY(:ids)),
-               (SELECT max(job_id) FROM geoland.plot_code WHERE plot_id = ANY(:ids)),
-               (SELECT max(job_id) FROM geoland.mx_crosswalk WHERE plot_id = ANY(:ids))"""), {"ids": plot_ids}).one()
-    jobs = sorted({int(i) for i in ids if i is not None})
+    jobs = sorted({int(frame[c].dropna().max()) for c in ("import_job", "assign_job", "code_job", "recode_job")
+                   if frame[c].notna().any()})
     newest = conn.execute(sa.text("SELECT max(coalesce(finished_at, started_at)) FROM geoland.job WHERE id = ANY(:j)"),
                           {"j": jobs}).scalar()
     return jobs, newest.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if newest else None
 
 
-def _row_hashes(frame: pd.DataFrame) -> np.ndarray:
-    """A digest of each exported row, to tell changed rows in a later ``--since`` export."""
-    text = frame[COLUMNS[0]].astype(str).fillna("\0")
-    for column in COLUMNS[1:]:
-        text = text + "\x1f" + frame[column].astype(str).fillna("\0")      # missing ≠ empty
-    return np.array([hashlib.sha1(t.encode()).hexdigest() for t in text], dtype=object)
+def _row_hashes(csv: bytes) -> np.ndarray:
+    """A digest of each exported row — its line in identifiers.csv — to tell changed rows in a later
+    ``--since`` export."""
+    lines = csv.split(b"\n")[1:-1]
+    return np.array([hashlib.blake2b(line, digest_size=8).hexdigest() for line in lines], dtype=object)
 
 
-def _write_csv(frame: pd.DataFrame, path: Path, columns: list[str]) -> None:
-    table = pa.table({c: pa.array(frame[c], from_pandas=True) for c in columns})
-    with open(path, "wb") as f:
-        pacsv.write_csv(table, f, pacsv.WriteOptions(include_header=True, quoting_style="needed"))
+def _table(frame: pd.DataFrame) -> pa.Table:
+    return pa.table({c: pa.array(frame[c], from_pandas=True) for c in COLUMNS})
 
 
-def _write_geo(frame: pd.DataFrame, path: Path, driver: str, stamp: str | None) -> None:
+def _csv(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=True, quoting_style="needed"))
+    return sink.getvalue().to_pybytes()
+
+
+def _write_geo(table: pa.Table, path: Path, driver: str, stamp: str | None) -> None:
+    """The identifier points through GDAL's Arrow interface (no Python loop per row)."""
     import pyogrio
 
-    points = shapely.points(frame["lon"].to_numpy(float), frame["lat"].to_numpy(float))
-    data = gpd.GeoDataFrame(frame[COLUMNS].reset_index(drop=True), geometry=points, crs="EPSG:4326")
+    points = shapely.to_wkb(shapely.points(table["lon"].to_numpy(), table["lat"].to_numpy()))
+    field = pa.field("geometry", pa.binary(), metadata={b"ARROW:extension:name": b"geoarrow.wkb"})
+    table = table.drop_columns(["lon", "lat"]).append_column(field, pa.array(points, pa.binary()))
     if path.exists():
         path.unlink()
     if driver == "GPKG":      # GDAL stamps GeoPackages with the current time unless told which
         with pyogrio_config(OGR_CURRENT_DATE=stamp or "2000-01-01T00:00:00Z"):
-            pyogrio.write_dataframe(data, path, driver="GPKG", layer="identifiers")
+            pyogrio.write_arrow(table, path, layer="identifiers", driver="GPKG", geometry_name="geometry",
+                                geometry_type="Point", crs="EPSG:4326")
     else:
-        pyogrio.write_dataframe(data, path, driver="GeoJSON", layer="identifiers", RFC7946="YES",
-                                WRITE_NAME="NO", COORDINATE_PRECISION=8)
+        pyogrio.write_arrow(table, path, layer="identifiers", driver="GeoJSON", geometry_name="geometry",
+                            geometry_type="Point", crs="EPSG:4326",
+                            layer_options={"RFC7946": "YES", "WRITE_NAME": "NO", "COORDINATE_PRECISION": 8})
 
 
 @contextlib.contextmanager
@@ -160,30 +167,39 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
         found = conn.execute(sa.text("SELECT export_id FROM geoland.export WHERE export_id = :i"), {"i": since}).scalar()
         if found is None:
             raise GeolandError(f"no export {since!r} to compare with (see `manifest.json` of an earlier export)")
-        previous = pd.DataFrame(conn.execute(sa.text(
-            "SELECT plot_id, identification_code, row_hash FROM geoland.export_row WHERE export_id = :i"),
-            {"i": since}).all(), columns=["plot_id", "identification_code", "row_hash"])
-    jobs, stamp = _source_jobs(conn, frame["plot_id"].tolist())
+        blob = conn.execute(sa.text("SELECT row_digests FROM geoland.export WHERE export_id = :i"), {"i": since}).scalar()
+        previous = pq.read_table(pa.BufferReader(bytes(blob))).to_pandas()
+    jobs, stamp = _source_jobs(conn, frame)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, dict] = {}
+    table = _table(frame)
+    csv = _csv(table)
     if "csv" in formats:
-        _write_csv(frame, out / "identifiers.csv", COLUMNS)
+        (out / "identifiers.csv").write_bytes(csv)
         files["identifiers.csv"] = {"rows": len(frame)}
-    if "geojson" in formats:
-        _write_geo(frame, out / "identifiers.geojson", "GeoJSON", stamp)
-        files["identifiers.geojson"] = {"rows": len(frame)}
-    if "gpkg" in formats:
-        _write_geo(frame, out / "identifiers.gpkg", "GPKG", stamp)
-        files["identifiers.gpkg"] = {"rows": len(frame)}
+    geo = [(name, driver) for fmt, name, driver in (("geojson", "identifiers.geojson", "GeoJSON"),
+                                                    ("gpkg", "identifiers.gpkg", "GPKG")) if fmt in formats]
+    # GDAL writes the GeoJSON and the GeoPackage in two forked processes while this one goes on.
+    fork = multiprocessing.get_context("fork")
+    writers = [(name, fork.Process(target=_write_geo, args=(table, out / name, driver, stamp), daemon=True))
+               for name, driver in geo]
+    for _, writer in writers:
+        writer.start()
+    files |= {name: {"rows": len(frame)} for name, _ in geo}
     crosswalk = pd.DataFrame(conn.execute(sa.text("""
         SELECT x.old_code, x.new_code, x.new_commune, x.effective::text AS effective, x.policy, x.job_id
-        FROM geoland.mx_crosswalk x WHERE x.plot_id = ANY(:ids) ORDER BY x.old_code, x.new_code, x.plot_id"""),
-        {"ids": frame["plot_id"].tolist()}).all(), columns=["old_code", "new_code", "new_commune", "effective",
-                                                            "policy", "job_id"])
+        FROM geoland.mx_crosswalk x JOIN geoland.plot_code c ON c.plot_id = x.plot_id
+        JOIN geoland.plot p ON p.id = x.plot_id
+        LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = :e
+        WHERE (CAST(:provinces AS text[]) IS NULL OR p.province_code = ANY(:provinces))
+          AND (CAST(:commune AS text) IS NULL OR a.commune_code = :commune)
+        ORDER BY x.old_code, x.new_code, x.plot_id"""),
+        {"e": info["effective"], "provinces": info["provinces"], "commune": commune}).all(),
+        columns=["old_code", "new_code", "new_commune", "effective", "policy", "job_id"])
     crosswalk.to_csv(out / "crosswalk.csv", index=False, lineterminator="\n")
     files["crosswalk.csv"] = {"rows": len(crosswalk)}
-    hashes = _row_hashes(frame)
+    hashes = _row_hashes(csv)
     delta_counts = None
     if previous is not None:
         now = pd.DataFrame({"plot_id": frame["plot_id"], "row_hash": hashes})
@@ -207,6 +223,10 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
         files["people.csv"] = {"rows": len(people), "personal_data": True}
     elif (out / "people.csv").exists():
         (out / "people.csv").unlink()
+    for name, writer in writers:
+        writer.join()
+        if writer.exitcode != 0:
+            raise GeolandError(f"writing {out / name} failed (exit code {writer.exitcode})")
     for name in files:
         files[name] |= {"bytes": (out / name).stat().st_size, "sha256": _sha256(out / name)}
     export_id = hashlib.sha256(json.dumps({"province": province, "commune": commune, "since": since,
@@ -219,13 +239,14 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
                                        encoding="utf-8")
     job = start_job(conn, "export", {"province": province, "commune": commune, "formats": formats, "since": since,
                                      "with_people": bool(people_by), "out": str(out)})
-    if conn.execute(sa.text("INSERT INTO geoland.export (export_id, province, commune, job_id, manifest) VALUES "
-                            "(:i, :p, :c, :j, CAST(:m AS jsonb)) ON CONFLICT (export_id) DO NOTHING"),
-                    {"i": export_id, "p": province, "c": commune, "j": job.id,
-                     "m": json.dumps(manifest, ensure_ascii=False)}).rowcount:
-        copy_csv(conn, "geoland.export_row (export_id, plot_id, identification_code, row_hash)", [csv_bytes({
-            "export_id": np.full(len(frame), export_id), "plot_id": frame["plot_id"].to_numpy(),
-            "identification_code": frame["identification_code"].to_numpy(dtype=object), "row_hash": hashes})])
+    digests = pa.BufferOutputStream()
+    pq.write_table(pa.table({"plot_id": frame["plot_id"].to_numpy(),
+                             "identification_code": pa.array(frame["identification_code"], from_pandas=True),
+                             "row_hash": pa.array(hashes, pa.string())}), digests, compression="zstd")
+    conn.execute(sa.text("INSERT INTO geoland.export (export_id, province, commune, job_id, manifest, row_digests) "
+                         "VALUES (:i, :p, :c, :j, CAST(:m AS jsonb), :d) ON CONFLICT (export_id) DO NOTHING"),
+                 {"i": export_id, "p": province, "c": commune, "j": job.id, "d": digests.getvalue().to_pybytes(),
+                  "m": json.dumps(manifest, ensure_ascii=False)})
     if people_by:
         audit(conn, job, "personal_data.exported", entity="export", entity_id=export_id,
               detail={"by": people_by, "rows": len(frame), "file": str(out / "people.csv")})

@@ -14,6 +14,9 @@ def test_compose_file_is_valid():
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert "postgis/postgis" in proc.stdout and "GEOLAND_DATABASE_URL" in proc.stdout
+    # The pipeline (migrate, then the demo) and the web app on the loopback port.
+    assert "geoland db migrate && geoland demo --data /data" in proc.stdout
+    assert "serve" in proc.stdout and "127.0.0.1" in proc.stdout and "8000" in proc.stdout
 
 
 def test_dockerfile_installs_every_package():

@@ -13,25 +13,20 @@ depends_on = None
 
 UPGRADE = r"""
 -- An export is identified by a digest of its content: the same data exported twice is one export.
+-- Its rows' digests (plot, code, digest of the row), for later --since deltas, are kept as one Parquet
+-- document rather than a million rows.
 CREATE TABLE geoland.export (
     export_id  text PRIMARY KEY,
     province   text,
     commune    text,
     job_id     bigint NOT NULL REFERENCES geoland.job (id),
     manifest   jsonb  NOT NULL,
+    row_digests bytea NOT NULL,
     created_at timestamptz NOT NULL DEFAULT clock_timestamp()
-);
-CREATE TABLE geoland.export_row (
-    export_id           text   NOT NULL REFERENCES geoland.export (export_id),
-    plot_id             bigint NOT NULL,
-    identification_code text   NOT NULL,
-    row_hash            text   NOT NULL,
-    PRIMARY KEY (export_id, plot_id)
 );
 """
 
 DOWNGRADE = r"""
-DROP TABLE geoland.export_row;
 DROP TABLE geoland.export;
 """
 
