@@ -55,3 +55,39 @@ def plots_file(keep: Path | None, n_plots: int, seed: int):
         yield path
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def province_arguments(description: str, default_plots: int = 100_000):
+    """The options every province benchmark takes: --plots, --seed, --keep."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--plots", type=int, default=default_plots)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", type=Path, help="plot GeoPackage to reuse (written there when missing)")
+    return parser.parse_args()
+
+
+def sample_data() -> Path:
+    data = config.sample_data_dir()
+    if data is None:
+        sys.exit("this benchmark needs the Sơn La sample data (../shared/data or GEOLAND_SAMPLE_DATA)")
+    return data
+
+
+def coded_province(url: str, data: Path, plots: Path) -> None:
+    """Sơn La's conversion table and 2025 communes, the plots imported, reassigned and coded."""
+    import datetime as dt
+
+    from geoland.assignments import reassign
+    from geoland.codes import issue_codes
+    from geoland.db import connect
+    from geoland.plots import import_plots
+    from geoland.units import load_boundaries, load_conversion
+
+    with connect(url) as conn:
+        load_conversion(conn, data / "admin_units_2025_conversion.csv")
+        load_boundaries(conn, data / "son_la" / "communes_2025.geojson", effective=dt.date(2025, 7, 1))
+        import_plots(conn, plots, province="14", progress=False)
+    reassign(url, province="14", progress=False)
+    issue_codes(url, province="14", progress=False)

@@ -11,24 +11,16 @@ code's point from ST_PointFromGeoHash). Target at 1 M: (a) no slower than (b).
 
 from __future__ import annotations
 
-import argparse
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
 import sqlalchemy as sa
-from common import plots_file, scratch_database
+from common import coded_province, plots_file, province_arguments, sample_data, scratch_database
 
-from geoland import config
-from geoland.assignments import reassign
-from geoland.codes import issue_codes
 from geoland.db import connect
 from geoland.export import export_province
-from geoland.plots import import_plots
-from geoland.units import load_boundaries, load_conversion
 
 SQL = """SELECT c.code AS identification_code, a.commune_code, u.name AS commune_name, u.province_code,
   p.old_commune_code || '.' || p.sheet || '.' || p.plot_number AS mx,
@@ -41,22 +33,11 @@ ORDER BY c.code"""
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--plots", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--keep", type=Path, help="plot GeoPackage to reuse (written there when missing)")
-    args = parser.parse_args()
-    data = config.sample_data_dir()
-    if data is None:
-        sys.exit("this benchmark needs the Sơn La sample data (../shared/data or GEOLAND_SAMPLE_DATA)")
+    args = province_arguments(__doc__.splitlines()[0])
+    data = sample_data()
     with plots_file(args.keep, args.plots, args.seed) as path, scratch_database() as url, \
             tempfile.TemporaryDirectory() as tmp:
-        with connect(url) as conn:
-            load_conversion(conn, data / "admin_units_2025_conversion.csv")
-            load_boundaries(conn, data / "son_la" / "communes_2025.geojson", effective=pd.Timestamp("2025-07-01").date())
-            import_plots(conn, path, province="14", progress=False)
-        reassign(url, province="14", progress=False)
-        issue_codes(url, province="14", progress=False)
+        coded_province(url, data, path)
         t = time.perf_counter()
         with connect(url) as conn:
             report = export_province(conn, province="14", commune=None, formats=["csv", "geojson", "gpkg"],

@@ -64,6 +64,14 @@ def _signed_distance(px, py, xs, ys, ring_starts, ring_ends):
 
 
 @njit(cache=True, nogil=True)
+def _swap(heap, i, j):
+    for k in range(5):
+        tmp = heap[i, k]
+        heap[i, k] = heap[j, k]
+        heap[j, k] = tmp
+
+
+@njit(cache=True, nogil=True)
 def _push(heap, size, key, x, y, h, d):
     """Add a cell to the max-heap (rows: key, x, y, h, d); returns the heap (grown when full)."""
     if size == heap.shape[0]:
@@ -80,10 +88,7 @@ def _push(heap, size, key, x, y, h, d):
         parent = (i - 1) // 2
         if heap[parent, 0] >= heap[i, 0]:
             break
-        for k in range(5):
-            tmp = heap[parent, k]
-            heap[parent, k] = heap[i, k]
-            heap[i, k] = tmp
+        _swap(heap, parent, i)
         i = parent
     return heap
 
@@ -104,10 +109,7 @@ def _pop(heap, size):
             child = left + 1
         if heap[i, 0] >= heap[child, 0]:
             break
-        for k in range(5):
-            tmp = heap[child, k]
-            heap[child, k] = heap[i, k]
-            heap[i, k] = tmp
+        _swap(heap, child, i)
         i = child
 
 

@@ -289,3 +289,30 @@ def screenshot():
         return path
 
     return take
+
+
+@pytest.fixture
+def running_job(db_url):
+    """A job of ``kind`` on province ``scope`` marked running by ``actor`` in another session that holds
+    its advisory lock for the block (as a job in progress does); then the session dies."""
+    import contextlib
+
+    from geoland.jobs import lock_key
+
+    @contextlib.contextmanager
+    def hold(kind, scope, actor):
+        engine = sa.create_engine(sqlalchemy_url(db_url))
+        with engine.connect() as holder:
+            holder.execute(sa.text("INSERT INTO geoland.job (kind, params, state, actor) VALUES (:k, "
+                                   "CAST(:p AS jsonb), 'running', :a)"),
+                           {"k": kind, "p": f'{{"scope": "{scope}"}}', "a": actor})
+            holder.commit()
+            holder.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": lock_key(kind, scope)})
+            try:
+                yield
+            finally:
+                holder.execute(sa.text("SELECT pg_advisory_unlock_all()"))
+                holder.commit()
+        engine.dispose()
+
+    return hold

@@ -6,12 +6,10 @@ import json
 import geopandas as gpd
 import pandas as pd
 import shapely
-import sqlalchemy as sa
 
 from boundaries.crs import transform_geometries
 from geoland.assignments import flagged_plots
-from geoland.db import connect, sqlalchemy_url
-from geoland.jobs import lock_key
+from geoland.db import connect
 
 
 def test_dry_run_then_run_then_again(db_url, load_province, geoland_cli, db_snapshot, db_query):
@@ -142,19 +140,11 @@ def test_killed_reassign_resumes_to_the_uninterrupted_result(db_url, load_provin
         db_url, "SELECT count(*) FROM geoland.plot")[0][0]
 
 
-def test_a_second_reassignment_is_refused_while_one_runs(db_url, load_province, geoland_cli, db_query):
+def test_a_second_reassignment_is_refused_while_one_runs(db_url, load_province, geoland_cli, db_query, running_job):
     load_province("99", n_plots=300)
-    engine = sa.create_engine(sqlalchemy_url(db_url))
-    with engine.connect() as holder:
-        holder.execute(sa.text("INSERT INTO geoland.job (kind, params, state, actor) VALUES ('reassign', "
-                               "'{\"scope\": \"99\"}', 'running', 'minh')"))
-        holder.commit()
-        holder.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": lock_key("reassign", "99")})
+    with running_job("reassign", "99", "minh"):
         code, _, err = geoland_cli("reassign", "--province", "99")
         assert code == 1 and "reassign is already running for province 99 as job " in err and "(minh, since" in err
-        holder.execute(sa.text("SELECT pg_advisory_unlock_all()"))
-        holder.commit()
-    engine.dispose()
     code, out, _ = geoland_cli("reassign", "--province", "99", "--json")
     assert code == 0 and json.loads(out)["resumed"]                  # the dead job is marked and resumed
     assert db_query(db_url, "SELECT state FROM geoland.job WHERE actor = 'minh'") == [("failed",)]

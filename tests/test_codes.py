@@ -3,10 +3,7 @@
 import json
 
 import shapely
-import sqlalchemy as sa
 
-from geoland.jobs import lock_key
-from geoland.db import sqlalchemy_url
 from identifiers.plotcode import plot_identification_codes
 
 
@@ -42,19 +39,11 @@ def test_issue_once_and_conflicts(db_url, load_province, geoland_cli, db_query, 
     assert second["conflicts"] == {"duplicate_code": 10, "cell_outside_plot": 1}
 
 
-def test_second_job_on_the_same_province_is_refused(db_url, load_province, geoland_cli, db_query):
+def test_second_job_on_the_same_province_is_refused(db_url, load_province, geoland_cli, running_job):
     load_province("99", n_plots=300)
-    engine = sa.create_engine(sqlalchemy_url(db_url))
-    with engine.connect() as holder:
-        holder.execute(sa.text("INSERT INTO geoland.job (kind, params, state, actor) VALUES ('codes.issue', "
-                               "'{\"scope\": \"99\"}', 'running', 'lan')"))
-        holder.commit()
-        holder.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": lock_key("codes.issue", "99")})
+    with running_job("codes.issue", "99", "lan"):
         code, _, err = geoland_cli("codes", "issue", "--province", "99")
         assert code == 1 and "already running for province 99 as job " in err and "(lan, since" in err
-        holder.execute(sa.text("SELECT pg_advisory_unlock_all()"))
-        holder.commit()
-    engine.dispose()
     code, out, _ = geoland_cli("codes", "issue", "--province", "99", "--json")
     assert code == 0 and json.loads(out)["resumed"]                 # the dead job is marked and resumed
 
