@@ -29,7 +29,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from identifiers import normalize_unit_code
-from identifiers.geohash import decode
 
 from .assignments import plot_provinces
 from .db import read_csv_table
@@ -44,7 +43,8 @@ _ROWS = """
 SELECT p.id AS plot_id, c.code AS identification_code, a.commune_code, p.province_code, x.new_code AS mx,
        CASE WHEN p.old_commune_code IS NOT NULL AND p.sheet IS NOT NULL AND p.plot_number IS NOT NULL
             THEN p.old_commune_code || '.' || p.sheet || '.' || p.plot_number END AS legacy_mx,
-       round(p.area_m2::numeric, 2) AS area_m2, p.land_use, p.certificate_serial,
+       p.area_m2, ST_X(ST_PointFromGeoHash(c.code)) AS lon, ST_Y(ST_PointFromGeoHash(c.code)) AS lat,
+       p.land_use, p.certificate_serial,
        i.job_id AS import_job, a.job_id AS assign_job, c.job_id AS code_job, x.job_id AS recode_job
        {people}
 FROM geoland.plot_code c JOIN geoland.plot p ON p.id = c.plot_id
@@ -79,18 +79,21 @@ def identifier_rows(conn: Connection, province: str | None, commune: str | None,
                                       "land_use", "certificate_serial", "user_name", "id_number")}
     conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))      # the sorts of a million rows stay in memory
     table = read_csv_table(conn, sql, {"e": effective, "provinces": provinces, "commune": commune,
-                                       "_types": {**text, "plot_id": pa.int64(), "area_m2": pa.float64()}})
+                                       "_types": {**text, "plot_id": pa.int64(), "area_m2": pa.float64(),
+                                                  "lon": pa.float64(), "lat": pa.float64()}})
     frame = table.to_pandas()
     units = pd.DataFrame(conn.execute(sa.text("""
         SELECT code, name, province_code FROM geoland.admin_unit WHERE level = 'commune' AND (CAST(:e AS date) IS NULL OR
-          (coalesce(valid_from, '-infinity') <= :e AND coalesce(valid_to, 'infinity') > :e))"""), {"e": effective}).all(),
-        columns=["code", "name", "province_code"]).set_index("code")
+          (coalesce(valid_from, '-infinity') <= :e AND coalesce(valid_to, 'infinity') > :e))
+        ORDER BY code, valid_from NULLS FIRST"""), {"e": effective}).all(),
+        columns=["code", "name", "province_code"]).drop_duplicates("code", keep="last").set_index("code")
     frame["commune_name"] = frame["commune_code"].map(units["name"])
     # The new province of the new commune (the plot's own code is the old province's).
     frame["province_code"] = frame["commune_code"].map(units["province_code"]).fillna(frame["province_code"])
     frame["mx"] = frame["mx"].fillna(frame["legacy_mx"])
-    lon, lat = decode(frame["identification_code"].to_numpy(dtype=object)) if len(frame) else (np.empty(0),) * 2
-    frame["lon"], frame["lat"] = np.round(lon, 8), np.round(lat, 8)
+    # The code's point: the centre of its 12-character cell (PostGIS ST_PointFromGeoHash, as geohash.decode).
+    frame["lon"], frame["lat"] = frame["lon"].round(8), frame["lat"].round(8)
+    frame["area_m2"] = frame["area_m2"].round(2)
     return frame, {"effective": effective.isoformat() if effective else None, "provinces": provinces}
 
 

@@ -81,3 +81,15 @@ def test_export_package(db_url, load_province, geoland_cli, db_query, tmp_path, 
     assert not any(n in (tmp_path / "e" / "identifiers.csv").read_text(encoding="utf-8") for n in numbers)
     assert db_query(db_url, "SELECT count(*) FROM geoland.audit_event WHERE action = 'personal_data.exported'") == [(1,)]
     assert json.loads(_run(geoland_cli, "export", "verify", tmp_path / "e", "--json"))["ok"]
+
+
+def test_the_point_is_the_codes_cell_centre(db_url, load_province, geoland_cli, tmp_path):
+    from identifiers.geohash import decode
+
+    load_province("99", n_plots=300)
+    _run(geoland_cli, "codes", "issue")
+    _run(geoland_cli, "export", "--out", tmp_path / "x", "--format", "csv")
+    table = pd.read_csv(tmp_path / "x" / "identifiers.csv", dtype={"identification_code": str})
+    lon, lat = decode(table["identification_code"].to_numpy(dtype=object))
+    assert (abs(table["lon"] - lon) < 1e-8).all() and (abs(table["lat"] - lat) < 1e-8).all()
+    assert table["commune_code"].isna().all()                    # not reassigned: no commune, still exported
