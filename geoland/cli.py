@@ -477,7 +477,7 @@ def people_import_verification(ctx, path, as_json):
         report = import_verification(conn, path, progress=not as_json)
     if as_json:
         return emit_json(report)
-    click.echo(f"job {report['job_id']}: {report['rows']:,} answers read, {report['loaded']:,} loaded "
+    click.echo(f"job {report['job_id']}: {report['rows']:,} answers read, {report['loaded']:,} new or changed "
                f"({report['authenticated']:,} authenticated, {report['incorrect']:,} incorrect, "
                f"{report['unverifiable']:,} unverifiable); {report['matching_land_users']:,} match land users")
 
