@@ -47,7 +47,7 @@ def recode_province(url: str | None = None, *, province: str | None, policy: str
                 "SELECT DISTINCT policy FROM geoland.mx_crosswalk x JOIN geoland.plot p ON p.id = x.plot_id "
                 "WHERE x.effective = :e AND (CAST(:p AS text) IS NULL OR p.province_code = ANY(:provinces))"),
                 params).scalars().all()
-            if any(u != policy for u in used):
+            if any(u != policy for u in used) and not dry_run:     # a dry run may still show the other policy
                 raise GeolandError(f"these plots were already recoded for {effective} with policy {used[0]!r}; "
                                    f"a crosswalk is kept as history and is not redone with {policy!r}")
             plots = pd.DataFrame(conn.execute(sa.text(_PLOTS + " ORDER BY 1, 2"), params).all(),
@@ -64,6 +64,7 @@ def recode_province(url: str | None = None, *, province: str | None, policy: str
                   "plots": len(plots), "communes": int(plots["new_commune"].nunique()),
                   "legacy_collisions": legacy_collisions}
         if dry_run:
+            report["already_recoded_with"] = used[0] if used else None
             new = _new_codes(plots, policy)
             changed = plots["old_code"] != new
             report["changed"] = int(changed.sum())

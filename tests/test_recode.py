@@ -84,6 +84,7 @@ def test_killed_recode_resumes_to_the_uninterrupted_result(db_url, load_province
 
 
 def test_recode_on_son_la(db_url, sample_data, geoland_cli, tmp_path):
+    # The demo takes the sample through the pipeline and recodes it with the prefix policy.
     code, _, err = geoland_cli("demo", "--data", sample_data, "--plots", 4000)
     assert code == 0, err
     counts = {}
@@ -91,15 +92,20 @@ def test_recode_on_son_la(db_url, sample_data, geoland_cli, tmp_path):
         code, out, err = geoland_cli("recode", "--province", "14", "--policy", policy, "--dry-run", "--json")
         assert code == 0, err
         counts[policy] = json.loads(out)
+        assert counts[policy]["already_recoded_with"] == "prefix"
     assert counts["prefix"]["plots"] == counts["renumber"]["plots"] > 3000
     assert counts["prefix"]["changed"] == counts["prefix"]["plots"]        # every code gains its prefix
     assert 0 < counts["renumber"]["changed"] < counts["renumber"]["plots"]  # the first old commune keeps its sheets
-    code, out, err = geoland_cli("recode", "--province", "14", "--policy", "renumber", "--crosswalk",
+    # The other policy is refused for real: the crosswalk is history, not redone.
+    code, _, err = geoland_cli("recode", "--province", "14", "--policy", "renumber")
+    assert code == 1 and "already recoded for 2025-07-01 with policy 'prefix'" in err
+    code, out, err = geoland_cli("recode", "--province", "14", "--policy", "prefix", "--crosswalk",
                                  tmp_path / "son-la.csv", "--json")
     assert code == 0, err
+    assert json.loads(out)["recoded"] == 0                                   # done by the demo, nothing left
     crosswalk = pd.read_csv(tmp_path / "son-la.csv", dtype=str)
-    assert len(crosswalk) == counts["renumber"]["plots"]
+    assert len(crosswalk) == counts["prefix"]["plots"]
     old = crosswalk[crosswalk["old_code"].str.startswith("03649.")].iloc[0]      # the old Phường Tô Hiệu
-    assert old["new_commune"] == "03646" and old["new_code"].startswith("03646.")
+    assert old["new_commune"] == "03646" and old["new_code"] == "03646." + old["old_code"]
     code, out, err = geoland_cli("codes", "lookup", old["old_code"], "--json")
     assert code == 0 and json.loads(out)["plots"][0]["current_mx"] == old["new_code"]
