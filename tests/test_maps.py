@@ -96,3 +96,18 @@ def test_unknown_commune_is_a_clear_error(db_url, reviewed, geoland_cli, tmp_pat
     code, _, err = geoland_cli("map", "--commune", "00002", "--out", tmp_path / "x.html")
     assert code == 1 and "no plots assigned to commune 00002" in err
     assert not (tmp_path / "x.html").exists()
+
+
+def test_imported_text_cannot_break_out_of_the_map_script(db_url, reviewed, geoland_cli, db_query, page, tmp_path):
+    evil = "</script><script>window.pwned=1</script>"
+    plot_id = db_query(db_url, "UPDATE geoland.plot SET land_use = :v WHERE id = (SELECT plot_id FROM "
+                               "geoland.plot_assignment_current WHERE commune_code = :c ORDER BY plot_id LIMIT 1) "
+                               "RETURNING id", v=evil, c=reviewed)[0][0]
+    out = tmp_path / "map.html"
+    assert geoland_cli("map", "--commune", reviewed, "--out", out)[0] == 0
+    assert evil not in out.read_text(encoding="utf-8")
+    page.goto(out.as_uri())
+    page.wait_for_function("window.geolandMap !== undefined")
+    assert page.evaluate("window.pwned") is None and page.errors == []
+    index = page.evaluate(f"window.geolandMap.data.id.indexOf({plot_id})")
+    assert page.evaluate(f"window.geolandMap.data.use[{index}]") == evil          # shown as text, intact

@@ -111,8 +111,14 @@ geolandReview({{ this._parent.get_name() }}, {{ this.data }}, {{ this.options }}
     def __init__(self, data: dict, options: dict):
         super().__init__()
         self._name = "GeolandPlots"
-        self.data = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        self.options = json.dumps(options, ensure_ascii=False, separators=(",", ":"))
+        self.data = _script_json(data)
+        self.options = _script_json(options)
+
+
+def _script_json(value) -> str:
+    """JSON safe inside a <script> element: imported text such as ``</script><script>…`` cannot end it."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _offline(m: folium.Map, asset_url: str | None) -> None:
