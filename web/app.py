@@ -25,7 +25,7 @@ from werkzeug.exceptions import HTTPException
 from geoland import config
 from geoland.checks import FINDING_TYPES
 from geoland.db import make_engine
-from geoland.errors import GeolandError
+from geoland.errors import DatabaseError, GeolandError
 from geoland.lookup import lookup_code, plot_record
 from geoland.review import commune_plots, latest_effective
 from geoland.users import authenticate, role_at_least, user_for_token
@@ -96,9 +96,10 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
 
     @app.errorhandler(GeolandError)
     def _geoland_error(exc: GeolandError):
+        status = 503 if isinstance(exc, DatabaseError) else 404     # the database is down or not migrated
         if is_api():
-            return _json({"status": 404, "message": exc.message}, 404)
-        return render_template("error.html", status=404, message=exc.message), 404
+            return _json({"status": status, "message": exc.message}, status)
+        return render_template("error.html", status=status, message=exc.message), status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
