@@ -64,8 +64,15 @@ def _findings(plot_ids, kind: str, values=None, tolerance=None, related=None) ->
 
 
 def _blank(series: pd.Series) -> np.ndarray:
+    """Missing, or text that is only white space."""
     values = series.astype(object)
-    return (values.isna() | values.map(lambda v: isinstance(v, str) and not v.strip())).to_numpy(dtype=bool)
+    blank = values.isna().to_numpy(dtype=bool).copy()
+    text = values[~blank]
+    is_text = text.map(type).to_numpy() == str
+    if is_text.any():
+        empty = text[is_text].astype(str).str.strip().to_numpy(dtype=object) == ""
+        blank[np.flatnonzero(~blank)[is_text]] = empty
+    return blank
 
 
 def missing_fields(plots: pd.DataFrame) -> pd.DataFrame:

@@ -122,9 +122,10 @@ def _store(conn: Connection, found: pd.DataFrame, plot_ids: np.ndarray, job_id: 
     """Open the new findings, close the ones that no longer hold; returns the counts."""
     conn.execute(sa.text("CREATE TEMP TABLE check_scope (plot_id bigint PRIMARY KEY) ON COMMIT DROP"))
     copy_csv(conn, "check_scope (plot_id)", [csv_bytes({"plot_id": plot_ids})])
-    current = pd.DataFrame(conn.execute(sa.text(
-        "SELECT f.id, f.plot_id, f.type, f.related, f.value FROM geoland.finding f JOIN check_scope s "
-        "USING (plot_id) WHERE f.closed_by IS NULL")).all(), columns=["id", "plot_id", "type", "related", "value"])
+    current = read_columns(conn, "SELECT f.id, f.plot_id, f.type, f.related, f.value FROM geoland.finding f "
+                                 "JOIN check_scope s USING (plot_id) WHERE f.closed_by IS NULL",
+                           {}, ["id", "plot_id", "type", "related", "value"])
+    current["plot_id"] = current["plot_id"].astype(np.int64)
     current["related"] = [tuple(r) for r in current["related"]]
     merged = found.merge(current, on=["plot_id", "type", "related"], how="outer", suffixes=("", "_was"),
                          indicator=True)
