@@ -111,7 +111,12 @@ def _compute(conn: Connection, province, effective, min_share, sliver_m2, progre
     return report, changes[changes["change"] != "unchanged"], effective
 
 
-def plot_provinces(conn: Connection, province: str | None, effective: dt.date) -> list[str] | None:
+def latest_effective(conn: Connection) -> dt.date | None:
+    """The date of the latest reorganisation the plots were assigned for (None before any `reassign`)."""
+    return conn.execute(sa.text("SELECT max(effective) FROM geoland.plot_assignment")).scalar()
+
+
+def plot_provinces(conn: Connection, province: str | None, effective: dt.date | None) -> list[str] | None:
     """The province codes carried by the plots of new province ``province``: itself and the old
     provinces merged into it on ``effective``."""
     if province is None:

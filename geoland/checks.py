@@ -54,7 +54,7 @@ OVERLAP_SHRINK_M = 0.001
 _COLUMNS = ["plot_id", "type", "value", "tolerance", "related"]
 
 
-def _findings(plot_ids, kind: str, values=None, tolerance=None, related=None) -> pd.DataFrame:
+def _findings(plot_ids, kind, values=None, tolerance=None, related=None) -> pd.DataFrame:
     n = len(plot_ids)
     return pd.DataFrame({
         "plot_id": np.asarray(plot_ids, dtype=np.int64), "type": kind,
@@ -226,11 +226,8 @@ def code_findings(conflicts: pd.DataFrame, plot_ids) -> pd.DataFrame:
     rows = [(p, kind, code, tuple(sorted(q for q in ids if q != p)))
             for kind, code, ids in conflicts[["kind", "code", "plot_ids"]].itertuples(index=False)
             for p in ids if p in present]
-    if not rows:
-        return _findings([], "duplicate_code")
-    frame = pd.DataFrame(rows, columns=["plot_id", "type", "value", "related"])
-    return _findings(frame["plot_id"], "x", frame["value"], related=list(frame["related"])).assign(
-        type=frame["type"].to_numpy())
+    plot_id, kind, value, related = zip(*rows) if rows else ((), (), (), ())
+    return _findings(plot_id, np.array(kind, dtype=object), value, related=list(related))
 
 
 def assignment_findings(plots: pd.DataFrame) -> pd.DataFrame:

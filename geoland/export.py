@@ -30,10 +30,11 @@ from sqlalchemy.engine import Connection
 
 from identifiers import normalize_unit_code
 
-from .assignments import plot_provinces
+from .assignments import latest_effective, plot_provinces
 from .db import read_csv_table
 from .errors import GeolandError
 from .jobs import audit, finish_job, start_job
+from .units import units_valid_on
 
 SCHEMA_VERSION = "1.0"
 FORMATS = ("csv", "geojson", "gpkg")
@@ -72,8 +73,8 @@ def _sha256(path: Path) -> str:
 def identifier_rows(conn: Connection, province: str | None, commune: str | None, *,
                     people: bool = False) -> tuple[pd.DataFrame, dict]:
     """The rows of the identifier files, ordered by code (read by COPY: a million rows in seconds)."""
-    effective = conn.execute(sa.text("SELECT max(effective) FROM geoland.plot_assignment")).scalar()
-    provinces = (plot_provinces(conn, province, effective) if effective else [province]) if province else None
+    effective = latest_effective(conn)
+    provinces = plot_provinces(conn, province, effective)
     sql = _ROWS.format(people=_PEOPLE[0] if people else "", people_join=_PEOPLE[1] if people else "")
     text = {c: pa.string() for c in ("identification_code", "commune_code", "province_code", "mx", "legacy_mx",
                                       "land_use", "certificate_serial", "user_name", "id_number")}
@@ -82,14 +83,11 @@ def identifier_rows(conn: Connection, province: str | None, commune: str | None,
                                        "_types": {**text, "plot_id": pa.int64(), "area_m2": pa.float64(),
                                                   "lon": pa.float64(), "lat": pa.float64()}})
     frame = table.to_pandas()
-    units = pd.DataFrame(conn.execute(sa.text("""
-        SELECT code, name, province_code FROM geoland.admin_unit WHERE level = 'commune' AND (CAST(:e AS date) IS NULL OR
-          (coalesce(valid_from, '-infinity') <= :e AND coalesce(valid_to, 'infinity') > :e))
-        ORDER BY code, valid_from NULLS FIRST"""), {"e": effective}).all(),
-        columns=["code", "name", "province_code"]).drop_duplicates("code", keep="last").set_index("code")
-    frame["commune_name"] = frame["commune_code"].map(units["name"])
+    units = units_valid_on(conn, effective)
+    frame["commune_name"] = frame["commune_code"].map({c: u["name"] for c, u in units.items()})
     # The new province of the new commune (the plot's own code is the old province's).
-    frame["province_code"] = frame["commune_code"].map(units["province_code"]).fillna(frame["province_code"])
+    frame["province_code"] = frame["commune_code"].map({c: u["province_code"] for c, u in units.items()}) \
+        .fillna(frame["province_code"])
     frame["mx"] = frame["mx"].fillna(frame["legacy_mx"])
     # The code's point: the centre of its 12-character cell (PostGIS ST_PointFromGeoHash, as geohash.decode).
     frame["lon"], frame["lat"] = frame["lon"].round(8), frame["lat"].round(8)

@@ -46,10 +46,11 @@ def lookup_code(conn: Connection, code: str, *, at: dt.date | None = None) -> di
     if not matches:
         raise GeolandError(f"no plot has code {code}" + (f" on {at}" if at else ""))
     return {"code": code, "at": at.isoformat() if at else None,
-            "plots": [_plot(conn, plot_id) | {"matched_as": how} for plot_id, how in matches]}
+            "plots": [plot_record(conn, plot_id) | {"matched_as": how} for plot_id, how in matches]}
 
 
-def _plot(conn: Connection, plot_id: int) -> dict:
+def plot_record(conn: Connection, plot_id: int) -> dict:
+    """A plot's codes, commune and code history (no personal data)."""
     plot = conn.execute(sa.text("""
         SELECT p.id, p.province_code, p.old_commune_code, p.sheet, p.plot_number, p.area_m2, p.land_use,
                c.code AS identification_code, i.source
@@ -70,9 +71,6 @@ def _plot(conn: Connection, plot_id: int) -> dict:
         "code_history": [_plain(r) for r in codes],
         "commune_history": [_plain(r) for r in communes],
     }
-
-
-plot_record = _plot     # a plot's codes and history, for the web app
 
 
 def _plain(row) -> dict:

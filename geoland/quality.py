@@ -20,6 +20,7 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from boundaries.conversion import fold_vietnamese
 from identifiers import normalize_unit_code
 
 from .checks import CAMPAIGN_FIELDS, DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2, FINDING_TYPES, run_checks
@@ -28,9 +29,9 @@ from .errors import GeolandError, InputFileError
 from .jobs import audit, finish_job, lock_key, start_job
 
 STATUSES = ("authenticated", "incorrect", "unverifiable")
-_STATUS_WORDS = {"authenticated": "authenticated", "đã xác thực": "authenticated", "xac thuc": "authenticated",
-                 "incorrect": "incorrect", "sai thông tin": "incorrect", "unverifiable": "unverifiable",
-                 "không xác thực được": "unverifiable"}
+# The status as the population database writes it, English or Vietnamese, compared without diacritics.
+_STATUS_WORDS = {"authenticated": "authenticated", "da xac thuc": "authenticated", "incorrect": "incorrect",
+                 "sai thong tin": "incorrect", "unverifiable": "unverifiable", "khong xac thuc duoc": "unverifiable"}
 
 _PLOTS = """
 SELECT p.id, p.province_code, p.old_commune_code, p.sheet, p.plot_number, p.legal_area_m2, p.land_use,
@@ -54,11 +55,10 @@ COLUMNS = ["plot_id", "province_code", "old_commune_code", "sheet", "plot_number
 def read_plots(conn: Connection, province: str | None, *, progress: bool = False) -> tuple[pd.DataFrame, dt.date | None]:
     """The plot frame the checks need (personal data included: it stays in memory) and the date of the
     assignments used (the latest reorganisation with assignments)."""
-    from .assignments import plot_provinces
+    from .assignments import latest_effective, plot_provinces
 
-    effective = conn.execute(sa.text("SELECT max(effective) FROM geoland.plot_assignment")).scalar()
-    provinces = plot_provinces(conn, province, effective) if (province and effective) else (
-        [province] if province else None)
+    effective = latest_effective(conn)
+    provinces = plot_provinces(conn, province, effective)
     total = conn.execute(sa.text("SELECT count(*) FROM geoland.plot WHERE CAST(:p AS text[]) IS NULL "
                                  "OR province_code = ANY(:p)"), {"p": provinces}).scalar()
     frame = read_columns(conn, _PLOTS, {"effective": effective, "provinces": provinces}, COLUMNS,
@@ -110,8 +110,8 @@ def check(conn: Connection, *, province: str | None = None, commune: str | None 
 
 def _text(values: pd.Series) -> np.ndarray:
     """Values as text for comparison, missing ones (None or NaN, as a merge leaves them) as ''."""
-    return np.array(["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values],
-                    dtype=object)
+    values = values.astype(object)
+    return values.where(values.notna(), "").astype(str).to_numpy(dtype=object)
 
 
 def _pg_array(values) -> str:
@@ -192,12 +192,14 @@ def import_verification(conn: Connection, path, *, progress: bool = True) -> dic
         raise InputFileError(path, f"needs a `cccd` and a `status` column; it has {list(frame.columns)}")
     checked = columns.get("checked_at") or columns.get("ngay_xac_thuc")
     ids = frame[number].str.strip()
-    words = frame[status].str.strip().str.lower().map(_STATUS_WORDS)
-    for i in range(len(frame)):
-        if not ids.iat[i]:
-            raise InputFileError(path, "empty CCCD", line=i + 2)
-        if pd.isna(words.iat[i]):
-            raise InputFileError(path, f"status {frame[status].iat[i]!r} is not one of {list(STATUSES)}", line=i + 2)
+    words = frame[status].map(fold_vietnamese).map(_STATUS_WORDS)
+    empty, unknown = (ids == "").to_numpy(), words.isna().to_numpy()
+    first = int(np.flatnonzero(empty | unknown)[0]) if (empty | unknown).any() else None
+    if first is not None and empty[first]:
+        raise InputFileError(path, "empty CCCD", line=first + 2)
+    if first is not None:
+        raise InputFileError(path, f"status {frame[status].iat[first]!r} is not one of {list(STATUSES)}",
+                             line=first + 2)
     dates = pd.to_datetime(frame[checked], errors="coerce").dt.date if checked else pd.Series([None] * len(frame))
     if checked:
         bad = dates.isna() & (frame[checked].str.strip() != "")

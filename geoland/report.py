@@ -26,6 +26,7 @@ from identifiers import normalize_unit_code
 from identifiers.cccd import mask_cccd, mask_name
 
 from .checks import FINDING_TYPES
+from .db import read_columns
 from .errors import GeolandError
 from .quality import STATUSES, campaign_categories
 
@@ -52,32 +53,32 @@ COLOURS = {"authenticated": "#2e7d32", "incorrect": "#c62828", "unverifiable": "
 
 
 def _read(conn: Connection, province: str | None):
-    from .assignments import plot_provinces
+    from .assignments import latest_effective, plot_provinces
+    from .units import units_valid_on
 
-    effective = conn.execute(sa.text("SELECT max(effective) FROM geoland.plot_assignment")).scalar()
-    provinces = (plot_provinces(conn, province, effective) if effective else [province]) if province else None
-    where = "WHERE (CAST(:p AS text[]) IS NULL OR p.province_code = ANY(:p))"
-    plots = pd.DataFrame(conn.execute(sa.text(f"""
+    effective = latest_effective(conn)
+    provinces = plot_provinces(conn, province, effective)
+    where = "WHERE (%(p)s::text[] IS NULL OR p.province_code = ANY(%(p)s))"
+    plots = read_columns(conn, f"""
         SELECT p.id, coalesce(a.commune_code, '{UNASSIGNED}'), v.status, c.code,
                p.old_commune_code || '.' || coalesce(p.sheet::text, '?') || '.' || coalesce(p.plot_number::text, '?'),
                (SELECT x.new_code FROM geoland.mx_crosswalk x WHERE x.plot_id = p.id ORDER BY x.effective DESC LIMIT 1),
                u.name, u.id_number
         FROM geoland.plot p
-        LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = :e
+        LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = %(e)s
         LEFT JOIN geoland.land_user u ON u.plot_id = p.id
         LEFT JOIN geoland.verification v ON v.id_number = u.id_number
         LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
-        {where} ORDER BY p.id"""), {"p": provinces, "e": effective}).all(),
-        columns=["plot_id", "commune", "verification", "code", "legacy_mx", "mx", "user_name", "id_number"])
-    found = pd.DataFrame(conn.execute(sa.text(f"""
+        {where} ORDER BY p.id""", {"p": provinces, "e": effective},
+        ["plot_id", "commune", "verification", "code", "legacy_mx", "mx", "user_name", "id_number"])
+    found = read_columns(conn, f"""
         SELECT f.plot_id, f.type, f.category, f.severity, f.value, f.tolerance, f.review_state, f.job_id
         FROM geoland.finding_current f JOIN geoland.plot p ON p.id = f.plot_id {where}
-        ORDER BY f.plot_id, f.type, f.id"""), {"p": provinces}).all(),
-        columns=["plot_id", "type", "category", "severity", "value", "tolerance", "review_state", "job_id"])
-    names = dict(conn.execute(sa.text("""
-        SELECT code, name FROM geoland.admin_unit WHERE level = 'commune'
-          AND (CAST(:e AS date) IS NULL OR (coalesce(valid_from, '-infinity') <= :e
-               AND coalesce(valid_to, 'infinity') > :e))"""), {"e": effective}).all())
+        ORDER BY f.plot_id, f.type, f.id""", {"p": provinces},
+        ["plot_id", "type", "category", "severity", "value", "tolerance", "review_state", "job_id"])
+    plots["plot_id"] = plots["plot_id"].astype("int64")
+    found["plot_id"] = found["plot_id"].astype("int64")
+    names = {code: unit["name"] for code, unit in units_valid_on(conn, effective).items()}
     return plots, found, names, effective
 
 

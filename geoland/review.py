@@ -21,18 +21,8 @@ from identifiers.cccd import mask_cccd, mask_name
 
 from .db import read_columns
 from .errors import GeolandError
-from .units import current_boundaries
-
-
-def latest_effective(conn: Connection) -> dt.date | None:
-    return conn.execute(sa.text("SELECT max(effective) FROM geoland.plot_assignment")).scalar()
-
-
-def commune_name(conn: Connection, code: str, on: dt.date | None) -> str | None:
-    return conn.execute(sa.text("""
-        SELECT name FROM geoland.admin_unit WHERE level = 'commune' AND code = :c
-          AND (CAST(:d AS date) IS NULL OR (coalesce(valid_from, '-infinity') <= :d AND coalesce(valid_to, 'infinity') > :d))
-        ORDER BY valid_from DESC NULLS LAST LIMIT 1"""), {"c": code, "d": on}).scalar()
+from .assignments import latest_effective
+from .units import current_boundaries, units_valid_on
 
 
 def commune_plots(conn: Connection, commune: str, *, unmasked: bool = False) -> dict:
@@ -43,7 +33,9 @@ def commune_plots(conn: Connection, commune: str, *, unmasked: bool = False) -> 
     if effective is None:
         raise GeolandError("no plot is assigned to a new commune yet: run `geoland reassign` first")
     frame = read_columns(conn, """
-        SELECT p.id, c.code, p.old_commune_code, p.sheet, p.plot_number,
+        SELECT p.id, c.code,
+               CASE WHEN p.old_commune_code IS NOT NULL AND p.sheet IS NOT NULL AND p.plot_number IS NOT NULL
+                    THEN p.old_commune_code || '.' || p.sheet || '.' || p.plot_number END,
                (SELECT x.new_code FROM geoland.mx_crosswalk x WHERE x.plot_id = p.id ORDER BY x.effective DESC LIMIT 1),
                p.area_m2, p.legal_area_m2, p.land_use, u.name, u.id_number, a.status,
                ST_AsBinary(ST_Transform(p.geom, 4326))
@@ -51,14 +43,12 @@ def commune_plots(conn: Connection, commune: str, *, unmasked: bool = False) -> 
         LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
         LEFT JOIN geoland.land_user u ON u.plot_id = p.id
         WHERE a.effective = %(e)s AND a.commune_code = %(c)s ORDER BY p.id""", {"e": effective, "c": commune},
-                         ["plot_id", "code", "old_commune_code", "sheet", "plot_number", "mx", "area_m2",
+                         ["plot_id", "code", "legacy_mx", "mx", "area_m2",
                           "legal_area_m2", "land_use", "user_name", "id_number", "status", "wkb"])
     if frame.empty:
         raise GeolandError(f"no plots assigned to commune {commune} on {effective}: check the code "
                            "(`geoland units lookup`) or run `geoland reassign`")
     frame["plot_id"] = frame["plot_id"].astype(np.int64)
-    frame["legacy_mx"] = [f"{c}.{s}.{n}" if c and s and n else None for c, s, n in
-                          zip(frame["old_commune_code"], frame["sheet"], frame["plot_number"])]
     if not unmasked:
         frame["user_name"] = mask_name(frame["user_name"].to_numpy(dtype=object))
         frame["id_number"] = mask_cccd(frame["id_number"].to_numpy(dtype=object))
@@ -81,7 +71,7 @@ def commune_plots(conn: Connection, commune: str, *, unmasked: bool = False) -> 
         old = gpd.GeoDataFrame({"code": [], "name": []}, geometry=[], crs="EPSG:4326")
     else:
         old = old[old["code"].isin(old_codes)]
-    return {"commune": commune, "name": commune_name(conn, commune, effective), "effective": effective,
+    return {"commune": commune, "name": units_valid_on(conn, effective).get(commune, {}).get("name"), "effective": effective,
             "plots": frame, "geometry": geoms, "findings": findings,
             "boundary": boundary[["code", "name", "geometry"]].reset_index(drop=True),
             "old_communes": old[["code", "name", "geometry"]].reset_index(drop=True)}

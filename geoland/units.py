@@ -243,7 +243,7 @@ def load_boundaries(conn: Connection, path: str | Path, *, effective: dt.date, c
         raise InputFileError(path, str(exc)) from None
     sha = file_sha256(path)
     feats = prepared.features
-    units = _units_valid_on(conn, effective, "commune")
+    units = units_valid_on(conn, effective, "commune")
     known = feats["code"].map(lambda c: c in units)
     feats["unit_id"] = pd.Series([units[c]["id"] if ok else None for c, ok in zip(feats["code"], known)],
                                  index=feats.index, dtype=object)
@@ -296,7 +296,10 @@ def load_boundaries(conn: Connection, path: str | Path, *, effective: dt.date, c
     return report
 
 
-def _units_valid_on(conn: Connection, day: dt.date, level: str) -> dict[str, dict]:
+def units_valid_on(conn: Connection, day: dt.date | None, level: str = "commune") -> dict[str, dict]:
+    """The units of ``level`` in force on ``day`` by code: id, name, province code (none without a day)."""
+    if day is None:
+        return {}
     rows = conn.execute(sa.text(
         "SELECT code, id, name, province_code FROM geoland.admin_unit "
         "WHERE level = :level AND daterange(valid_from, valid_to, '[)') @> CAST(:d AS date)"),

@@ -27,7 +27,8 @@ from geoland.checks import FINDING_TYPES
 from geoland.db import make_engine
 from geoland.errors import DatabaseError, GeolandError
 from geoland.lookup import lookup_code, plot_record
-from geoland.review import commune_plots, latest_effective
+from geoland.assignments import latest_effective
+from geoland.review import commune_plots
 from geoland.users import authenticate, role_at_least, user_for_token
 from identifiers.cccd import mask_cccd, mask_name
 
@@ -409,7 +410,7 @@ def _register(app: Flask) -> None:
         detail = plot_detail(g.conn, plot_id, unmasked=unmasked)
         if unmasked:
             _audit_people(plot_id)
-        history = _history(plot_id)
+        history = plot_record(g.conn, plot_id)
         comments = [dict(r) for r in g.conn.execute(sa.text("""
             SELECT m.finding_id, m.author, m.at, m.body FROM geoland.finding_comment m
             JOIN geoland.finding f ON f.id = m.finding_id WHERE f.plot_id = :i ORDER BY m.at"""),
@@ -562,10 +563,6 @@ def _audit(action: str, entity: str, entity_id, detail: dict) -> None:
 
 def _audit_people(plot_id: int) -> None:
     _audit("personal_data.viewed", "plot", plot_id, {"path": request.path, "reason": request.args.get("why", "")})
-
-
-def _history(plot_id: int) -> dict:
-    return plot_record(g.conn, plot_id)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, database_url: str | None = None) -> None:
