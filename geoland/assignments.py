@@ -149,10 +149,10 @@ def _conversion(conn: Connection, effective: dt.date) -> dict[str, list[str]]:
 
 def _changes(conn: Connection, result: pd.DataFrame, effective: dt.date) -> pd.DataFrame:
     """The result with a ``change`` column: new, changed or unchanged against the current assignment."""
-    current = pd.DataFrame(conn.execute(sa.text(
+    current = read_columns(conn,
         "SELECT plot_id, commune_code, overlap_share, status, second_code, second_share, legal_mismatch "
-        "FROM geoland.plot_assignment_current WHERE effective = :e"), {"e": effective}).all(),
-        columns=["plot_id", *_FIELDS])
+        "FROM geoland.plot_assignment_current WHERE effective = %(e)s", {"e": effective}, ["plot_id", *_FIELDS])
+    current["plot_id"] = current["plot_id"].astype(np.int64)
     merged = result.merge(current, on="plot_id", how="left", suffixes=("", "_was"), indicator=True)
     same = np.ones(len(merged), bool)
     for field in _FIELDS:
@@ -188,7 +188,7 @@ def flagged_plots(conn: Connection, *, province: str | None = None, effective: d
     """The plots a reviewer must look at after a reassignment: straddling, outside, or in a commune the
     conversion table does not allow for their old commune; with their MX.SB.ST and the allowed communes."""
     province = normalize_unit_code(province, "province") if province else None
-    rows = conn.execute(sa.text("""
+    frame = read_columns(conn, """
         SELECT a.plot_id, p.old_commune_code || '.' || coalesce(p.sheet::text, '?') || '.'
                    || coalesce(p.plot_number::text, '?') AS mx,
                a.status, a.commune_code, round(a.overlap_share::numeric, 4) AS overlap_share, a.second_code,
@@ -197,9 +197,11 @@ def flagged_plots(conn: Connection, *, province: str | None = None, effective: d
                   JOIN geoland.admin_unit o ON o.id = c.old_unit_id JOIN geoland.admin_unit n ON n.id = c.new_unit_id
                  WHERE o.level = 'commune' AND o.code = p.old_commune_code AND c.effective = a.effective) AS allowed
         FROM geoland.plot_assignment_current a JOIN geoland.plot p ON p.id = a.plot_id
-        WHERE a.effective = :e AND (a.status <> 'inside' OR a.legal_mismatch)
-          AND (CAST(:p AS text) IS NULL OR p.province_code = ANY(:provinces))
-        ORDER BY a.plot_id"""), {"e": effective, "p": province,
-                                 "provinces": plot_provinces(conn, province, effective) or []}).all()
-    return pd.DataFrame(rows, columns=["plot_id", "mx", "status", "commune_code", "overlap_share", "second_code",
+        WHERE a.effective = %(e)s AND (a.status <> 'inside' OR a.legal_mismatch)
+          AND (%(p)s::text IS NULL OR p.province_code = ANY(%(provinces)s::text[]))
+        ORDER BY a.plot_id""", {"e": effective, "p": province,
+                                 "provinces": plot_provinces(conn, province, effective) or []},
+                         ["plot_id", "mx", "status", "commune_code", "overlap_share", "second_code",
                                        "second_share", "legal_mismatch", "allowed"])
+    frame["plot_id"] = frame["plot_id"].astype(np.int64)
+    return frame

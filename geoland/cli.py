@@ -435,9 +435,10 @@ def recode_command(ctx, province, policy, effective, dry_run, crosswalk_path, as
                              dry_run=dry_run, progress=not as_json)
     if crosswalk_path and not dry_run:
         from .db import connect
+        from .output import write_csv
 
         with connect(ctx.obj["url"]) as conn:
-            crosswalk_frame(conn, province=province, effective=effective).to_csv(crosswalk_path, index=False)
+            write_csv(crosswalk_frame(conn, province=province, effective=effective), crosswalk_path)
         report["crosswalk_file"] = crosswalk_path
     if as_json:
         return emit_json(report)

@@ -35,9 +35,11 @@ def issue_codes(url: str | None = None, *, province: str | None = None, progress
             with engine.connect() as conn:
                 todo = _plots_without_code(conn, province, progress)
             codes = np.empty(len(todo), dtype=object)
+            outside = []      # a code's cell centre outside its plot: only possible on the plot's edge
             for srid, group in todo.groupby("srid"):
                 geoms = shapely.from_wkb(group["wkb"].to_numpy())
                 codes[group.index.to_numpy()] = plot_identification_codes(geoms, f"EPSG:{srid}")
+                outside += _cells_outside(group["plot_id"].to_numpy(), codes[group.index.to_numpy()], geoms, srid)
             todo["code"] = codes
             issued = 0
             communes = todo.groupby("commune", sort=True)
@@ -47,7 +49,7 @@ def issue_codes(url: str | None = None, *, province: str | None = None, progress
                         issued += _write_codes(conn, rows, job.id)
                     bar.update(len(rows))
             with engine.begin() as conn:
-                conflicts = _record_conflicts(conn, province, job.id)
+                conflicts = _record_conflicts(conn, province, job.id, outside)
                 total = conn.execute(sa.text("SELECT count(*) FROM geoland.plot_code c JOIN geoland.plot p "
                                              "ON p.id = c.plot_id WHERE CAST(:p AS text) IS NULL OR p.province_code = :p"),
                                      {"p": province}).scalar()
@@ -79,7 +81,18 @@ def _write_codes(conn, rows: pd.DataFrame, job_id: int) -> int:
     return len(rows)
 
 
-def _record_conflicts(conn, province: str | None, job_id: int) -> dict:
+def _cells_outside(plot_ids: np.ndarray, codes: np.ndarray, geoms: np.ndarray, srid: int) -> list[tuple[int, str]]:
+    """(plot, code) whose code's cell centre, back in the plot's CRS, is not inside the plot."""
+    lon, lat = decode(codes)
+    x, y = transformer("EPSG:4326", f"EPSG:{srid}").transform(lon, lat)
+    gone = ~shapely.contains_xy(geoms, x, y)
+    return list(zip(plot_ids[gone].tolist(), codes[gone].tolist()))
+
+
+def _record_conflicts(conn, province: str | None, job_id: int, outside: list[tuple[int, str]]) -> dict:
+    """Record duplicate codes, and the cells outside their plot: ``outside`` for the codes this job issued
+    (checked on the geometries it had read), the others — earlier jobs', an interrupted attempt's included —
+    checked again on the stored geometries, which an editor may have changed since their code was issued."""
     where = "AND p.province_code = :p" if province else ""
     duplicates = conn.execute(sa.text(f"""
         INSERT INTO geoland.code_conflict (kind, code, plot_ids, job_id)
@@ -89,16 +102,13 @@ def _record_conflicts(conn, province: str | None, job_id: int) -> dict:
         ON CONFLICT (kind, code, plot_ids) DO NOTHING"""), {"p": province, "job": job_id}).rowcount
     frame = read_columns(conn, """
         SELECT c.plot_id, c.code, ST_SRID(p.geom), ST_AsBinary(p.geom) FROM geoland.plot_code c
-        JOIN geoland.plot p ON p.id = c.plot_id """ + ("WHERE p.province_code = %(p)s" if province else ""),
-                         {"p": province}, ["plot_id", "code", "srid", "wkb"])
-    outside = []
-    if len(frame):
-        for srid, group in frame.groupby("srid"):
-            lon, lat = decode(group["code"].to_numpy())
-            x, y = transformer("EPSG:4326", f"EPSG:{srid}").transform(lon, lat)
-            geoms = shapely.from_wkb(group["wkb"].to_numpy())
-            gone = ~shapely.contains_xy(geoms, x, y)
-            outside.extend(zip(group["plot_id"].to_numpy()[gone].tolist(), group["code"].to_numpy()[gone].tolist()))
+        JOIN geoland.plot p ON p.id = c.plot_id WHERE c.job_id <> %(job)s""" +
+                         (" AND p.province_code = %(p)s" if province else ""),
+                         {"p": province, "job": job_id}, ["plot_id", "code", "srid", "wkb"])
+    outside = list(outside)
+    for srid, group in frame.groupby("srid"):
+        outside += _cells_outside(group["plot_id"].to_numpy(), group["code"].to_numpy(),
+                                  shapely.from_wkb(group["wkb"].to_numpy()), int(srid))
     moved = 0
     for plot_id, code in outside:
         moved += conn.execute(sa.text(

@@ -21,9 +21,14 @@ def sqlalchemy_url(url: str) -> str:
     return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg://", url)
 
 
+# Session settings for geoland's queries: JIT compilation off (its second of compiling per large query
+# never paid back on these joins and scans of a million rows; measured on the check's read).
+SESSION_OPTIONS = "-c jit=off"
+
+
 def make_engine(url: str | None = None) -> Engine:
     return sa.create_engine(sqlalchemy_url(config.database_url(url)), pool_pre_ping=True,
-                            connect_args={"application_name": "geoland"})
+                            connect_args={"application_name": "geoland", "options": SESSION_OPTIONS})
 
 
 @contextlib.contextmanager
@@ -98,16 +103,17 @@ def server_versions(conn: Connection) -> dict[str, str]:
     return dict(zip(("postgresql", "postgis", "geos", "proj"), row))
 
 
-def csv_bytes(columns: dict) -> bytes:
-    """Columns (name → array, pandas Series or pyarrow array) as PostgreSQL CSV for ``COPY … (FORMAT csv)``:
-    NULL as an unquoted empty field, quotes only where needed. pyarrow's writer: no Python loop per row."""
+def csv_bytes(columns: dict, *, header: bool = False) -> bytes:
+    """Columns (name → array, pandas Series or pyarrow array) as CSV: for ``COPY … (FORMAT csv)`` (NULL as
+    an unquoted empty field, text quoted) or, with ``header``, as a file. pyarrow's writer: no Python loop
+    per row."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     table = pa.table({k: v if isinstance(v, pa.Array) else pa.array(v, from_pandas=True)
                       for k, v in columns.items()})
     sink = pa.BufferOutputStream()
-    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=header, quoting_style="needed"))
     return sink.getvalue().to_pybytes()
 
 
@@ -122,46 +128,146 @@ def copy_csv(conn: Connection, target: str, chunks: Iterable[bytes]) -> None:
             copy.write(chunk)
 
 
-def read_columns(conn: Connection, sql: str, params: dict, columns: list[str], *, label: str | None = None,
-                 total: int | None = None, progress: bool = False, fetch: int = 100_000):
-    """The rows of ``sql`` (psycopg ``%(name)s`` parameters) as a DataFrame of ``columns``, streamed from a
-    server-side cursor in binary (WKB arrives as bytes, no hex), with a progress bar when ``total`` is given."""
+# PostgreSQL type OIDs → how their CSV text is read: whole numbers, floating point, booleans, dates,
+# bytea (``\\x`` hex), arrays of bigint; anything else stays text.
+_INTEGERS = {20, 21, 23, 26}
+_FLOATS = {700, 701, 1700}
+_BOOLEAN, _DATE, _BYTEA, _BIGINT_ARRAYS = 16, 1082, 17, {1016, 1007}
+
+
+def _copy_out(conn: Connection, sql: str, params: dict | None, *, header: bool, describe: bool = False, bar=None):
+    """``COPY (sql) TO STDOUT`` as CSV into memory, and with ``describe`` the type OIDs of its columns; the
+    parameters are bound on the client (psycopg). The COPY rows are taken straight from libpq: the server
+    sends one message per row, and psycopg's generator costs 5 µs each, half the time of a large read."""
+    import io
+
+    import psycopg
+    from psycopg import pq
+
+    raw = conn.connection.driver_connection
+    query = psycopg.ClientCursor(raw).mogrify(sql, params) if params else sql
+    oids = None
+    if describe:
+        with raw.cursor() as cur:
+            cur.execute(f"SELECT * FROM ({query}) AS q LIMIT 0")
+            oids = [(d.name, d.type_code) for d in cur.description]
+    buffer = io.BytesIO()
+    pgconn = raw.pgconn
+    pgconn.send_query(f"COPY ({query}) TO STDOUT (FORMAT csv{', HEADER' if header else ''})".encode())
+    result = pgconn.get_result()
+    if result.status != pq.ExecStatus.COPY_OUT:
+        while pgconn.get_result() is not None:
+            pass
+        raise psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
+    rows = 0
+    while True:
+        size, data = pgconn.get_copy_data(0)
+        if size < 0:
+            break
+        buffer.write(data)
+        rows += 1
+        if bar is not None and rows % 65536 == 0:
+            bar.update(65536)
+    final, failed = pgconn.get_result(), None
+    if final is not None and final.status != pq.ExecStatus.COMMAND_OK:
+        failed = final
+    while pgconn.get_result() is not None:
+        pass
+    if failed is not None:
+        raise psycopg.errors.error_from_result(failed, encoding=raw.info.encoding)
+    if bar is not None:
+        bar.update(rows % 65536)
+    buffer.seek(0)
+    return buffer, oids
+
+
+def read_columns(conn: Connection, sql: str, params: dict | None = None, columns: list[str] | None = None, *,
+                 label: str | None = None, total: int | None = None, progress: bool = False):
+    """The rows of ``sql`` (psycopg ``%(name)s`` parameters) as a DataFrame of ``columns`` holding Python
+    values (``None`` for NULL; floats as float64 with NaN): the same values a cursor would give, but read
+    through ``COPY … TO STDOUT`` and pyarrow's CSV reader — no Python object per value on the way, ten
+    times faster than a cursor at a million rows. bytea arrives as ``bytes``, bigint[] as tuples. Without
+    ``columns`` the query's own column names are used."""
+    import numpy as np
     import pandas as pd
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
 
     from .progress import progress_bar
 
-    raw = conn.connection.driver_connection
-    values: list[list] = [[] for _ in columns]
-    with progress_bar(total or 0, label or "rows", enabled=progress and bool(total)) as bar, \
-            raw.cursor(name="geoland_read") as cur:
-        cur.execute(sql, params, binary=True)
-        while rows := cur.fetchmany(fetch):
-            for column, got in zip(values, zip(*rows)):
-                column.extend(got)
-            bar.update(len(rows))
-    return pd.DataFrame({name: pd.Series(v, dtype=object) for name, v in zip(columns, values)})
+    with progress_bar(total or 0, label or "rows", enabled=progress and bool(total)) as bar:
+        buffer, described = _copy_out(conn, sql, params, header=False, describe=True, bar=bar)
+    columns = columns or [name for name, _ in described]
+    oids = [oid for _, oid in described]
+    if len(oids) != len(columns):
+        raise ValueError(f"the query gives {len(oids)} columns, {len(columns)} names were given")
+    types = {}
+    for name, oid in zip(columns, oids):
+        types[name] = (pa.int64() if oid in _INTEGERS else pa.float64() if oid in _FLOATS
+                       else pa.bool_() if oid == _BOOLEAN else pa.date32() if oid == _DATE else pa.string())
+    if buffer.getbuffer().nbytes == 0:
+        return pd.DataFrame({name: pd.Series([], dtype=object if types[name] != pa.float64() else float)
+                             for name in columns})
+    table = pacsv.read_csv(buffer, read_options=pacsv.ReadOptions(column_names=columns, block_size=1 << 26),
+                           convert_options=pacsv.ConvertOptions(
+                               column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False,
+                               null_values=[""], true_values=["t"], false_values=["f"]))
+    frame = {}
+    for name, oid in zip(columns, oids):
+        column = table.column(name)
+        if oid in _FLOATS:
+            frame[name] = column.to_pandas()
+            continue
+        if oid in _INTEGERS and column.null_count:
+            values = column.to_pandas(integer_object_nulls=True).to_numpy(dtype=object)
+        elif oid == _DATE:
+            values = np.array(column.to_pylist(), dtype=object)
+        else:
+            values = column.to_numpy(zero_copy_only=False).astype(object)
+        if oid == _BYTEA:
+            values = _from_hex(values)
+        elif oid in _BIGINT_ARRAYS:
+            values = _bigint_arrays(values)
+        frame[name] = pd.Series(values, dtype=object)
+    return pd.DataFrame(frame)
+
+
+def _from_hex(values):
+    """bytea as COPY writes it (``\\x0103…``) → bytes."""
+    import numpy as np
+
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        out[i] = None if v is None else bytes.fromhex(v[2:])
+    return out
+
+
+def _bigint_arrays(values):
+    """``{1,2}`` → (1, 2); each distinct text is parsed once (most are ``{}``)."""
+    import numpy as np
+
+    parsed = {}
+    out = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        if v is None:
+            out[i] = None
+            continue
+        got = parsed.get(v)
+        if got is None:
+            got = parsed[v] = tuple(int(x) for x in v.strip("{}").split(",") if x)
+        out[i] = got
+    return out
 
 
 def read_csv_table(conn: Connection, sql: str, params: dict | None = None):
     """The rows of ``sql`` as a pyarrow Table, through ``COPY (…) TO STDOUT`` and pyarrow's CSV reader: no
     Python object per value, for exports of a million rows. Text columns stay text (no type guessing);
     ``column_types`` of the reader may be passed as ``params['_types']``."""
-    import io
-
     import pyarrow.csv as pacsv
 
     params = dict(params or {})
     types = params.pop("_types", {})
-    import psycopg
-
-    raw = conn.connection.driver_connection
-    buffer = io.BytesIO()
-    query = psycopg.ClientCursor(raw).mogrify(sql, params) if params else sql
-    with raw.cursor() as cur:
-        with cur.copy(f"COPY ({query}) TO STDOUT (FORMAT csv, HEADER)") as copy:
-            for block in copy:
-                buffer.write(block)
-    buffer.seek(0)
+    buffer, _ = _copy_out(conn, sql, params, header=True)
     return pacsv.read_csv(buffer, convert_options=pacsv.ConvertOptions(
         column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False,
         null_values=[""], auto_dict_encode=False))

@@ -7,6 +7,8 @@ is what a user would get by typing the commands one by one. Running it again cha
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+import time
 from pathlib import Path
 
 import geopandas as gpd
@@ -16,7 +18,8 @@ from boundaries.coverage import DEFAULT_MIN_AREA_M2
 
 from . import config
 from .db import connect, migrate
-from .output import format_coverage, format_reassignment, table
+from .errors import GeolandError
+from .output import format_coverage, format_reassignment, table, write_csv
 from .units import check_units, load_boundaries, load_conversion
 
 NEW = dt.date(2025, 7, 1)
@@ -72,6 +75,75 @@ def demo_plots(folder: Path, n_plots: int, *, synthetic: bool, data_dir=None, se
     return path
 
 
+class _BackgroundExport:
+    """``export_province`` and ``verify_export`` in a forked process (the export reads only what steps 4–7
+    wrote). ``result()`` waits for its report (with its own duration) or raises its error; ``cancel()``
+    stops it when the demo fails meanwhile."""
+
+    def __init__(self, url, province: str, out: Path):
+        ctx = multiprocessing.get_context("fork")
+        self._receive, send = ctx.Pipe(duplex=False)
+        self._process = ctx.Process(target=self._run, args=(send, url, province, out), name="geoland-export")
+        self._process.start()
+        send.close()
+
+    @staticmethod
+    def _run(send, url, province, out) -> None:
+        from .export import export_province, verify_export
+
+        start = time.perf_counter()
+        try:
+            with connect(url) as conn:
+                exported = export_province(conn, province=province, commune=None,
+                                           formats=["csv", "geojson", "gpkg"], out=out)
+            verify_export(out)
+            send.send(("ok", exported | {"seconds": time.perf_counter() - start}))
+        except BaseException as exc:  # noqa: BLE001 — handed to the parent, which raises it
+            send.send(("error", exc if isinstance(exc, GeolandError) else GeolandError(f"export failed: {exc!r}")))
+
+    def result(self) -> dict:
+        try:
+            status, value = self._receive.recv()
+        except EOFError:
+            status, value = "error", GeolandError(f"the export process ended without a result "
+                                                  f"(exit code {self._process.exitcode})")
+        self._process.join()
+        if status == "error":
+            raise value
+        return value
+
+    def cancel(self) -> None:
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+
+
+class _Steps:
+    """Prints each step's heading and keeps how long every step took (seconds, wall clock)."""
+
+    def __init__(self, echo):
+        self.echo, self.seconds = echo, {}
+        self._name, self._start = "set-up and migrations", time.perf_counter()
+
+    def __call__(self, heading: str) -> None:
+        self.echo(f"\n== {heading}")
+        self.part(heading.split(" (")[0].split(":")[0].split(". ", 1)[-1])
+
+    def part(self, name: str) -> None:
+        """Count the time from now on under ``name``, without a heading."""
+        self._close()
+        self._name = name
+
+    def _close(self) -> None:
+        now = time.perf_counter()
+        self.seconds[self._name] = self.seconds.get(self._name, 0.0) + now - self._start
+        self._start = now
+
+    def finish(self) -> dict:
+        self._close()
+        return self.seconds
+
+
 def run_demo(url: str | None = None, *, data_dir=None, synthetic: bool = False, n_plots: int = 50_000,
              echo=print, progress: bool = False) -> dict:
     found = None if synthetic else config.sample_data_dir(data_dir)
@@ -82,6 +154,7 @@ def run_demo(url: str | None = None, *, data_dir=None, synthetic: bool = False, 
                  "running on a synthetic province instead")
         synthetic = True
         inputs = synthetic_inputs(config.home() / "synthetic")
+    step = _Steps(echo)
     echo(f"== geoland demo: {inputs['source']}")
     before, after = migrate(url)
     if before != after:
@@ -89,7 +162,7 @@ def run_demo(url: str | None = None, *, data_dir=None, synthetic: bool = False, 
     province = inputs["province"]
     report: dict = {"source": inputs["source"], "province": province}
 
-    echo("\n== 1. conversion table (bảng chuyển đổi đơn vị hành chính)")
+    step("1. conversion table (bảng chuyển đổi đơn vị hành chính)")
     with connect(url) as conn:
         conv = load_conversion(conn, inputs["conversion"], effective=NEW)
     report["conversion"] = conv
@@ -97,7 +170,7 @@ def run_demo(url: str | None = None, *, data_dir=None, synthetic: bool = False, 
          f"communes, {conv['provinces']} provinces; kinds {conv['kinds']}"
          + ("; already loaded" if conv["unchanged"] else f"; job {conv['job_id']}"))
 
-    echo("\n== 2. boundaries (ranh giới xã) of both vintages")
+    step("2. boundaries (ranh giới xã) of both vintages")
     for key, day, field in (("new", NEW, inputs["new_code_field"]), ("old", OLD, inputs["old_code_field"])):
         with connect(url) as conn:
             layer = load_boundaries(conn, inputs[key], effective=day, code_field=field, name_field="name",
@@ -107,17 +180,19 @@ def run_demo(url: str | None = None, *, data_dir=None, synthetic: bool = False, 
              f"{len(layer['no_code'])} without code, {len(layer['unknown_code'])} unknown codes, "
              f"{len(layer['repairs'])} repaired" + ("; already loaded" if layer["unchanged"] else ""))
 
-    echo("\n== 3. coverage QA (khoảng hở / chồng lấn giữa các xã)")
+    step("3. coverage QA (khoảng hở / chồng lấn giữa các xã)")
     for key, day in (("new", NEW), ("old", OLD)):
         with connect(url) as conn:
             cov = check_units(conn, effective=day, province=province, min_area_m2=DEFAULT_MIN_AREA_M2)
         report[f"coverage_{key}"] = cov
         echo(format_coverage(cov, limit=15))
 
-    echo(f"\n== 4. land plots (thửa đất): {n_plots:,} synthetic plots on the old communes, imported")
+    step(f"4. land plots (thửa đất): {n_plots:,} synthetic plots on the old communes, imported")
     from .plots import import_plots
 
+    step.part("synthetic plots")
     plots_file = demo_plots(config.home() / "demo", n_plots, synthetic=synthetic, data_dir=data_dir)
+    step.part("land plots")
     with connect(url) as conn:
         imported = import_plots(conn, plots_file, province=province, progress=progress)
     report["plots"] = imported
@@ -125,7 +200,7 @@ def run_demo(url: str | None = None, *, data_dir=None, synthetic: bool = False, 
          f"{imported['quarantined']:,} quarantined" + ("; already imported" if imported["unchanged"] else
                                                        f"; {imported['repaired']:,} repaired, job {imported['job_id']}"))
 
-    echo("\n== 5. reassignment to the new communes (gán thửa đất vào xã mới)")
+    step("5. reassignment to the new communes (gán thửa đất vào xã mới)")
     from .assignments import flagged_plots, reassign
 
     reassigned = reassign(url, province=province, effective=NEW, progress=progress)
@@ -136,41 +211,63 @@ def run_demo(url: str | None = None, *, data_dir=None, synthetic: bool = False, 
     report["reassign"] = reassigned | {"flagged_file": str(flagged_file), "flagged": len(flagged)}
     echo(format_reassignment(reassigned, limit=10))
     echo(f"{len(flagged):,} plots to review (straddling, outside or legal mismatch): {flagged_file}")
-    _rest_of_pipeline(url, report, province, plots_file, echo=echo, progress=progress)
+    _rest_of_pipeline(url, report, province, plots_file, echo=echo, step=step, progress=progress)
     return report
 
 
-def _rest_of_pipeline(url, report: dict, province: str, plots_file: Path, *, echo, progress: bool) -> None:
-    """Steps 6–12: codes, recoding, population-database answers and checks, the report, maps of the
+def _rest_of_pipeline(url, report: dict, province: str, plots_file: Path, *, echo, step: _Steps,
+                      progress: bool) -> None:
+    """Steps 6–11: codes, recoding, population-database answers and checks, the report, maps of the
     communes with the most findings, and the identifier export; then the summary."""
-    from web.maps import write_map
-
     from .codes import issue_codes
-    from .export import export_province, verify_export
-    from .quality import check, import_verification
     from .recode import crosswalk_frame, recode_province
-    from .report import build_report
-    from .review import commune_plots
 
     folder = config.home() / "demo"
-    echo("\n== 6. identification codes (mã định danh thửa đất)")
+    step("6. identification codes (mã định danh thửa đất)")
     codes = issue_codes(url, province=province, progress=progress)
     report["codes"] = codes
     echo(f"job {codes['job_id']}: {codes['issued']:,} codes issued; {codes['with_code']:,} plots have a code; "
          f"conflicts {codes['conflicts'] or 'none'}")
 
-    echo("\n== 7. MX.SB.ST recoding, policy prefix (mã thửa mới)")
+    step("7. MX.SB.ST recoding, policy prefix (mã thửa mới)")
     recoded = recode_province(url, province=province, policy="prefix", effective=NEW, progress=progress)
     with connect(url) as conn:
         crosswalk_file = folder / f"crosswalk-{province}.csv"
-        crosswalk_frame(conn, province=province, effective=NEW).to_csv(crosswalk_file, index=False)
+        write_csv(crosswalk_frame(conn, province=province, effective=NEW), crosswalk_file)
     report["recode"] = recoded | {"crosswalk_file": str(crosswalk_file)}
     echo(f"job {recoded['job_id']}: {recoded['recoded']:,} plots recoded in {recoded['communes']} new communes "
          f"({recoded['communes_done_before']} done before); crosswalk {crosswalk_file}")
 
-    echo("\n== 8. population-database answers and data-quality checks (đúng – đủ – sạch)")
+    # The export reads only what steps 4–7 wrote: it runs in a second process alongside steps 8–10 (two
+    # cores: the checks are mostly one), and step 11 collects it.
+    exporting = _BackgroundExport(url, province, folder / f"export-{province}")
+    try:
+        _checks_report_maps(url, report, province, plots_file, folder, echo=echo, step=step, progress=progress)
+    except BaseException:
+        exporting.cancel()
+        raise
+    step("11. identifier export for the national address platform (xuất mã định danh)")
+    exported = exporting.result()
+    report["export"] = exported
+    echo(f"export {exported['export_id']}: {exported['rows']:,} identifiers, verified → {exported['out']} "
+         f"({exported['seconds']:.1f} s, alongside steps 8–10)")
+    _summary(report, echo=echo, step=step)
+
+
+def _checks_report_maps(url, report: dict, province: str, plots_file: Path, folder: Path, *, echo, step: _Steps,
+                        progress: bool) -> None:
+    """Steps 8–10: population-database answers and checks, the report, maps of the worst communes."""
+    from web.maps import write_map
+
+    from .quality import check, import_verification
+    from .report import build_report
+    from .review import commune_plots
+
+    step("8. population-database answers and data-quality checks (đúng – đủ – sạch)")
+    step.part("population-database answers")
     with connect(url) as conn:
         answers = import_verification(conn, Path(str(plots_file) + ".verification.csv"), progress=progress)
+    step.part("data-quality checks")
     with connect(url) as conn:
         checked = check(conn, province=province, progress=progress)
     report["verification"], report["check"] = answers, checked
@@ -178,13 +275,13 @@ def _rest_of_pipeline(url, report: dict, province: str, plots_file: Path, *, ech
          f"{checked['plots_with_findings']:,} with findings ({checked['by_category'].get('missing', 0):,} missing "
          f"data, {checked['by_category'].get('conflict', 0):,} in conflict)")
 
-    echo("\n== 9. province report (báo cáo)")
+    step("9. province report (báo cáo)")
     with connect(url) as conn:
         built = build_report(conn, province=province, out=folder / f"report-{province}")
     report["report"] = built
     echo(built["files"][0])
 
-    echo("\n== 10. review maps of the communes with the most findings (bản đồ rà soát)")
+    step("10. review maps of the communes with the most findings (bản đồ rà soát)")
     with connect(url) as conn:
         worst = [r[0] for r in conn.execute(sa.text("""
             SELECT a.commune_code FROM geoland.finding_current f JOIN geoland.plot_assignment_current a USING (plot_id)
@@ -198,16 +295,11 @@ def _rest_of_pipeline(url, report: dict, province: str, plots_file: Path, *, ech
         echo(f"{m['file']}: {m['commune']} {m['name'] or ''}, {m['plots']:,} plots ({m['conflict']:,} in conflict, "
              f"{m['missing']:,} missing data)")
 
-    echo("\n== 11. identifier export for the national address platform (xuất mã định danh)")
-    with connect(url) as conn:
-        exported = export_province(conn, province=province, commune=None, formats=["csv", "geojson", "gpkg"],
-                                   out=folder / f"export-{province}")
-    verify_export(folder / f"export-{province}")
-    report["export"] = exported
-    echo(f"export {exported['export_id']}: {exported['rows']:,} identifiers, verified → {exported['out']}")
 
+def _summary(report: dict, *, echo, step: _Steps) -> None:
+    built, codes, exported, maps = report["report"], report["codes"], report["export"], report["maps"]
     c = built["campaign"]
-    echo("\n== summary (tổng hợp)")
+    step("summary (tổng hợp)")
     echo(table(["", "plots"], [
         ["plots (thửa đất)", c["plots"]], ["full data (đủ thông tin)", c["full_data"]],
         ["  authenticated (đã xác thực)", c["authenticated"]], ["  incorrect (sai thông tin)", c["incorrect"]],
@@ -221,3 +313,8 @@ def _rest_of_pipeline(url, report: dict, province: str, plots_file: Path, *, ech
     echo(f"report:  {built['files'][0]}")
     echo("maps:    " + ", ".join(m["file"] for m in maps))
     echo(f"export:  {exported['out']}")
+    seconds = step.finish()
+    report["seconds"] = seconds
+    echo("\n== time per step (thời gian)")
+    echo(table(["step", "seconds"], [[name, f"{s:.1f}"] for name, s in seconds.items()]
+               + [["total", f"{sum(seconds.values()):.1f}"]], right={1}))

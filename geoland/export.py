@@ -103,7 +103,7 @@ def _source_jobs(conn: Connection, frame: pd.DataFrame) -> tuple[list[int], str 
                    if frame[c].notna().any()})
     newest = conn.execute(sa.text("SELECT max(coalesce(finished_at, started_at)) FROM geoland.job WHERE id = ANY(:j)"),
                           {"j": jobs}).scalar()
-    return jobs, newest.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if newest else None
+    return jobs, newest.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if newest else None
 
 
 def _row_hashes(csv: bytes) -> np.ndarray:
@@ -191,18 +191,18 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
     for _, writer in writers:
         writer.start()
     files |= {name: {"rows": len(frame)} for name, _ in geo}
-    crosswalk = pd.DataFrame(conn.execute(sa.text("""
+    crosswalk = read_csv_table(conn, """
         SELECT x.old_code, x.new_code, x.new_commune, x.effective::text AS effective, x.policy, x.job_id
         FROM geoland.mx_crosswalk x JOIN geoland.plot_code c ON c.plot_id = x.plot_id
         JOIN geoland.plot p ON p.id = x.plot_id
-        LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = :e
-        WHERE (CAST(:provinces AS text[]) IS NULL OR p.province_code = ANY(:provinces))
-          AND (CAST(:commune AS text) IS NULL OR a.commune_code = :commune)
-        ORDER BY x.old_code, x.new_code, x.plot_id"""),
-        {"e": info["effective"], "provinces": info["provinces"], "commune": commune}).all(),
-        columns=["old_code", "new_code", "new_commune", "effective", "policy", "job_id"])
-    crosswalk.to_csv(out / "crosswalk.csv", index=False, lineterminator="\n")
-    files["crosswalk.csv"] = {"rows": len(crosswalk)}
+        LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = %(e)s
+        WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s::text[]))
+          AND (%(commune)s::text IS NULL OR a.commune_code = %(commune)s)
+        ORDER BY x.old_code, x.new_code, x.plot_id""",
+        {"e": info["effective"], "provinces": info["provinces"], "commune": commune,
+         "_types": {c: pa.string() for c in ("old_code", "new_code", "new_commune", "effective", "policy")}})
+    (out / "crosswalk.csv").write_bytes(_csv(crosswalk))
+    files["crosswalk.csv"] = {"rows": crosswalk.num_rows}
     hashes = _row_hashes(csv)
     delta_counts = None
     if previous is not None:

@@ -80,3 +80,13 @@ def format_reassignment(report: dict, limit: int = 20) -> str:
     for e in report["examples"][: 10 if report["dry_run"] else 0]:
         lines.append(f"  plot {e['plot_id']}: {e['was'] or '—'} → {e['now'] or '—'} ({e['status']}, {e['change']})")
     return "\n".join(lines)
+
+
+def write_csv(frame, path) -> None:
+    """A DataFrame as a UTF-8 CSV file with a header row, written by pyarrow (text quoted, numbers bare,
+    NULL empty): several times faster than pandas at a million rows."""
+    from pathlib import Path
+
+    from .db import csv_bytes
+
+    Path(path).write_bytes(csv_bytes(dict(frame.items()), header=True))

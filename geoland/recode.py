@@ -18,7 +18,7 @@ from identifiers import normalize_unit_code, recode
 from identifiers.mx import POLICIES
 
 from .assignments import plot_provinces
-from .db import copy_csv, csv_bytes, make_engine, require_migrated
+from .db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
 from .errors import GeolandError
 from .jobs import batch_job
 from .progress import progress_bar
@@ -26,9 +26,10 @@ from .progress import progress_bar
 _PLOTS = """
     SELECT a.commune_code AS new_commune, p.id AS plot_id, p.old_commune_code, p.sheet, p.plot_number
     FROM geoland.plot_assignment_current a JOIN geoland.plot p ON p.id = a.plot_id
-    WHERE a.effective = :e AND a.commune_code IS NOT NULL
+    WHERE a.effective = %(e)s AND a.commune_code IS NOT NULL
       AND p.old_commune_code IS NOT NULL AND p.sheet IS NOT NULL AND p.plot_number IS NOT NULL
-      AND (CAST(:p AS text) IS NULL OR p.province_code = ANY(:provinces))
+      AND (%(p)s::text IS NULL OR p.province_code = ANY(%(provinces)s::text[]))
+    ORDER BY 1, 2
 """
 
 
@@ -50,13 +51,13 @@ def recode_province(url: str | None = None, *, province: str | None, policy: str
             if any(u != policy for u in used) and not dry_run:     # a dry run may still show the other policy
                 raise GeolandError(f"these plots were already recoded for {effective} with policy {used[0]!r}; "
                                    f"a crosswalk is kept as history and is not redone with {policy!r}")
-            plots = pd.DataFrame(conn.execute(sa.text(_PLOTS + " ORDER BY 1, 2"), params).all(),
-                                 columns=["new_commune", "plot_id", "old_commune_code", "sheet", "plot_number"])
+            plots = read_columns(conn, _PLOTS, params)
             done = set(conn.execute(sa.text(
                 "SELECT DISTINCT new_commune FROM geoland.mx_crosswalk WHERE effective = :e AND policy = :policy"),
                 {"e": effective, "policy": policy}).scalars())
         if plots.empty:
             raise GeolandError("no assigned plots with a complete MX.SB.ST code: run `geoland reassign` first")
+        plots["plot_id"] = plots["plot_id"].astype(np.int64)
         plots["old_code"] = (plots["old_commune_code"] + "." + plots["sheet"].astype(str) + "."
                              + plots["plot_number"].astype(str))
         legacy_collisions = int(plots.duplicated(["new_commune", "sheet", "plot_number"], keep=False).sum())
@@ -72,12 +73,17 @@ def recode_province(url: str | None = None, *, province: str | None, policy: str
                                   zip(plots.loc[changed, "old_code"].head(20), new[changed].head(20))]
             report.update(job_id=None, recoded=0, remaining_communes=report["communes"] - len(done))
             return report
-        todo = [c for c in sorted(plots["new_commune"].unique()) if c not in done]
+        # The rows come sorted by new commune: each commune is one slice.
+        communes = plots["new_commune"].to_numpy(dtype=object)
+        starts = np.flatnonzero(np.r_[True, communes[1:] != communes[:-1]])
+        slices = {communes[a]: slice(a, b) for a, b in zip(starts, np.r_[starts[1:], len(plots)])}
+        todo = [c for c in sorted(slices) if c not in done]
         with batch_job(engine, "recode", province, {"policy": policy, "effective": effective}) as job:
-            with progress_bar(len(plots[plots["new_commune"].isin(todo)]), "plots recoded", enabled=progress) as bar:
+            with progress_bar(sum(slices[c].stop - slices[c].start for c in todo), "plots recoded",
+                              enabled=progress) as bar:
                 recoded = 0
                 for commune in todo:
-                    group = plots[plots["new_commune"] == commune]
+                    group = plots.iloc[slices[commune]]
                     with engine.begin() as conn:      # one new commune per transaction: the unit of resumption
                         _write(conn, group, _new_codes(group, policy), policy, effective, job.id)
                     recoded += len(group)
@@ -112,9 +118,8 @@ def crosswalk_frame(conn, *, province: str | None, effective: dt.date) -> pd.Dat
     """The crosswalk of a province (old code → new code), in a stable order, without job or time: the same
     data always gives the same file."""
     province = normalize_unit_code(province, "province") if province else None
-    rows = conn.execute(sa.text(
+    return read_columns(conn,
         "SELECT x.old_code, x.new_code, x.new_commune, x.policy, x.effective FROM geoland.mx_crosswalk x "
-        "JOIN geoland.plot p ON p.id = x.plot_id WHERE x.effective = :e "
-        "AND (CAST(:p AS text) IS NULL OR p.province_code = ANY(:provinces)) ORDER BY x.new_code, x.old_code"),
-        {"e": effective, "p": province, "provinces": plot_provinces(conn, province, effective) or []}).all()
-    return pd.DataFrame(rows, columns=["old_code", "new_code", "new_commune", "policy", "effective"])
+        "JOIN geoland.plot p ON p.id = x.plot_id WHERE x.effective = %(e)s "
+        "AND (%(p)s::text IS NULL OR p.province_code = ANY(%(provinces)s::text[])) ORDER BY x.new_code, x.old_code",
+        {"e": effective, "p": province, "provinces": plot_provinces(conn, province, effective) or []})

@@ -28,6 +28,7 @@ from identifiers.cccd import mask_cccd, mask_name
 from .checks import FINDING_TYPES
 from .db import read_columns
 from .errors import GeolandError
+from .output import write_csv
 from .quality import STATUSES, campaign_categories
 
 UNASSIGNED = "—"
@@ -225,10 +226,10 @@ def build_report(conn: Connection, *, province: str | None, out: Path, language:
         "tolerance": detail["tolerance"], "review_state": detail["review_state"],
         "land_user": mask_name(detail["user_name"].to_numpy(dtype=object)),
         "id_number": mask_cccd(detail["id_number"].to_numpy(dtype=object))})
-    rows.to_csv(out / "findings.csv", index=False, lineterminator="\n")
+    write_csv(rows, out / "findings.csv")
     total = table[table["commune"] == ""].iloc[0]
     return {"province": province, "out": str(out), "effective": effective.isoformat() if effective else None,
             "files": [str(out / n) for n in ("index.html", "communes.csv", "findings.csv")],
-            "communes": int(len(table) - 1), "findings": int(len(found)),
+            "communes": int(len(table) - 1), "findings": len(found),
             "campaign": {k: int(total[k]) for k in CAMPAIGN},
             "by_type": {k: int(total[k]) for k in FINDING_TYPES if total[k]}}

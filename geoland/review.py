@@ -11,7 +11,6 @@ import datetime as dt
 
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -19,9 +18,9 @@ from sqlalchemy.engine import Connection
 from identifiers import normalize_unit_code
 from identifiers.cccd import mask_cccd, mask_name
 
+from .assignments import latest_effective
 from .db import read_columns
 from .errors import GeolandError
-from .assignments import latest_effective
 from .units import current_boundaries, units_valid_on
 
 
@@ -53,13 +52,12 @@ def commune_plots(conn: Connection, commune: str, *, unmasked: bool = False) -> 
         frame["user_name"] = mask_name(frame["user_name"].to_numpy(dtype=object))
         frame["id_number"] = mask_cccd(frame["id_number"].to_numpy(dtype=object))
     geoms = shapely.from_wkb(frame.pop("wkb").to_numpy())
-    findings = pd.DataFrame(conn.execute(sa.text("""
+    findings = read_columns(conn, """
         SELECT f.id, f.plot_id, f.type, f.category, f.severity, f.value, f.tolerance, f.review_state, f.assigned_to
         FROM geoland.finding_current f JOIN geoland.plot_assignment_current a ON a.plot_id = f.plot_id
-        WHERE a.effective = :e AND a.commune_code = :c ORDER BY f.plot_id, f.type, f.id"""),
-        {"e": effective, "c": commune}).all(),
-        columns=["finding_id", "plot_id", "type", "category", "severity", "value", "tolerance", "review_state",
-                 "assigned_to"])
+        WHERE a.effective = %(e)s AND a.commune_code = %(c)s ORDER BY f.plot_id, f.type, f.id""",
+        {"e": effective, "c": commune}, ["finding_id", "plot_id", "type", "category", "severity", "value", "tolerance",
+                                         "review_state", "assigned_to"])
     new, _, _ = current_boundaries(conn, effective=effective)
     boundary = new[new["code"] == commune]
     old_codes = conn.execute(sa.text("""

@@ -129,10 +129,11 @@ def _offline(m: folium.Map, asset_url: str | None) -> None:
 
 
 def build_map(review: dict, *, language: str = "vi", asset_url: str | None = None,
-              tile_url: str | None = None, plot_url: str | None = None) -> folium.Map:
-    """The folium map of a commune review (:func:`geoland.review.commune_plots`)."""
+              tile_url: str | None = None, plot_url: str | None = None, data: dict | None = None) -> folium.Map:
+    """The folium map of a commune review (:func:`geoland.review.commune_plots`); ``data`` is its
+    :func:`map_data` when the caller has it already."""
     words = WORDS[language]
-    bounds = shapely.bounds(shapely.union_all(review["geometry"])) if len(review["geometry"]) else None
+    bounds = shapely.total_bounds(review["geometry"]) if len(review["geometry"]) else None
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_control=True)
     _offline(m, asset_url)
     tile_url = tile_url if tile_url is not None else os.environ.get("GEOLAND_TILE_URL")
@@ -155,7 +156,7 @@ def build_map(review: dict, *, language: str = "vi", asset_url: str | None = Non
                "title": f"{review['commune']} {review.get('name') or ''}".strip(), "plotUrl": plot_url}
     if bounds is not None:       # the view first, so that the plots are drawn once
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
-    _PlotLayers(map_data(review, language), options).add_to(m)
+    _PlotLayers(data if data is not None else map_data(review, language), options).add_to(m)
     m.get_root().header.add_child(Element(
         f"<title>{options['title']} — geoland</title>"))
     return m
@@ -192,13 +193,13 @@ def _css_with_inline_images() -> str:
 
 def write_map(review: dict, out: Path, *, language: str = "vi") -> dict:
     """``geoland map``: the standalone map file; returns what it shows."""
-    m = build_map(review, language=language)
-    html = standalone_html(m)
+    data = map_data(review, language)
+    html = standalone_html(build_map(review, language=language, data=data))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     counts = {"clean": 0, "missing": 0, "conflict": 0}
-    for c in map_data(review, language)["category"]:
+    for c in data["category"]:
         counts[("clean", "missing", "conflict")[c]] += 1
     return {"commune": review["commune"], "name": review.get("name"), "file": str(out), "bytes": out.stat().st_size,
             "plots": int(len(review["plots"])), **counts}
