@@ -218,8 +218,9 @@ class EmbeddedCluster:
         log = self.data_dir / "server.log"
         options = (
             f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories='{socket_dir}' "
-            "-c max_connections=50 -c shared_buffers=256MB -c work_mem=64MB "
-            "-c maintenance_work_mem=256MB -c fsync=on -c max_wal_size=2GB"
+            "-c max_connections=50 -c shared_buffers=1GB -c work_mem=128MB "
+            "-c maintenance_work_mem=512MB -c fsync=on -c max_wal_size=8GB -c checkpoint_timeout=30min "
+            "-c wal_buffers=64MB"
         )
         self._run(bindir, ["pg_ctl", "start", "-D", str(self.data_dir), "-l", str(log), "-w", "-t", "60",
                            "-o", options], timeout=90)

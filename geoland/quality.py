@@ -137,6 +137,10 @@ def _store(conn: Connection, found: pd.DataFrame, plot_ids: np.ndarray, job_id: 
     if len(close):
         conn.execute(sa.text("UPDATE geoland.finding SET closed_by = :job WHERE id = ANY(:ids)"),
                      {"job": job_id, "ids": close.tolist()})
+    # Findings of plots that no longer exist (geoland deletes none; someone else may have) are closed too.
+    orphans = conn.execute(sa.text(
+        "UPDATE geoland.finding f SET closed_by = :job WHERE f.closed_by IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM geoland.plot p WHERE p.id = f.plot_id)"), {"job": job_id}).rowcount
     new = merged[(merged["_merge"] == "left_only") | changed]
     if len(new):
         copy_csv(conn, "geoland.finding (plot_id, type, category, severity, value, tolerance, related, job_id)",
@@ -147,7 +151,7 @@ def _store(conn: Connection, found: pd.DataFrame, plot_ids: np.ndarray, job_id: 
                              "related": [_pg_array(r) for r in new["related"]],
                              "job_id": np.full(len(new), job_id)})])
     return {"opened": int((merged["_merge"] == "left_only").sum()), "reopened_changed": int(changed.sum()),
-            "closed": int(gone.sum()), "unchanged": int(unchanged.sum())}
+            "closed": int(gone.sum()) + orphans, "unchanged": int(unchanged.sum())}
 
 
 def campaign_categories(found: pd.DataFrame, plots: pd.DataFrame) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -63,9 +64,10 @@ def _read(conn: Connection, province: str | None):
     plots = read_columns(conn, f"""
         SELECT p.id, coalesce(a.commune_code, '{UNASSIGNED}'), v.status, c.code,
                p.old_commune_code || '.' || coalesce(p.sheet::text, '?') || '.' || coalesce(p.plot_number::text, '?'),
-               (SELECT x.new_code FROM geoland.mx_crosswalk x WHERE x.plot_id = p.id ORDER BY x.effective DESC LIMIT 1),
-               u.name, u.id_number
+               x.new_code, u.name, u.id_number
         FROM geoland.plot p
+        LEFT JOIN (SELECT DISTINCT ON (plot_id) plot_id, new_code FROM geoland.mx_crosswalk
+                   ORDER BY plot_id, effective DESC) x ON x.plot_id = p.id
         LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = %(e)s
         LEFT JOIN geoland.land_user u ON u.plot_id = p.id
         LEFT JOIN geoland.verification v ON v.id_number = u.id_number
@@ -88,16 +90,21 @@ def commune_table(plots: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
     categories = campaign_categories(found, plots)
     frame = pd.DataFrame({"commune": plots["commune"].to_numpy(), "plots": 1,
                           "full_data": categories["full_data"].to_numpy().astype(int)})
-    for status in STATUSES:
-        frame[status] = (categories["verification"] == status).to_numpy().astype(int)
+    answer = pd.Categorical(categories["verification"].to_numpy(), categories=list(STATUSES)).codes
+    for i, status in enumerate(STATUSES):
+        frame[status] = (answer == i).astype(int)
     frame["not_checked"] = frame["full_data"] - frame[list(STATUSES)].sum(axis=1)
     frame["missing_1_plus"] = 1 - frame["full_data"]
-    for category in ("missing", "conflict"):
-        hit = plots["plot_id"].isin(found.loc[found["category"] == category, "plot_id"])
-        frame[f"category_{category}"] = hit.to_numpy().astype(int)
-    present = found.drop_duplicates(["plot_id", "type"])
-    for kind in FINDING_TYPES:
-        frame[kind] = plots["plot_id"].isin(present.loc[present["type"] == kind, "plot_id"]).to_numpy().astype(int)
+    # Plots × (categories, finding types) as one 0/1 matrix: a finding sets its plot's cells.
+    row = pd.Index(plots["plot_id"].to_numpy()).get_indexer(found["plot_id"].to_numpy())
+    kinds, groups = list(FINDING_TYPES), ["missing", "conflict"]
+    hits = np.zeros((len(plots), len(groups) + len(kinds)), dtype=np.int64)
+    for column, names, first in (("category", groups, 0), ("type", kinds, len(groups))):
+        code = pd.Categorical(found[column].to_numpy(), categories=names).codes
+        ok = (row >= 0) & (code >= 0)
+        hits[row[ok], first + code[ok]] = 1
+    for j, name in enumerate([f"category_{g}" for g in groups] + kinds):
+        frame[name] = hits[:, j]
     table = frame.groupby("commune", sort=True).sum().reset_index()
     total = table.drop(columns="commune").sum().to_frame().T
     total.insert(0, "commune", "")

@@ -152,6 +152,16 @@ def test_rerun_keeps_review_states_and_follows_the_data(db_url, load_province, g
                             "type = 'area_mismatch'", p=area[0][1]) == [("open",)]
     jobs = db_query(db_url, "SELECT count(*) FROM geoland.job WHERE kind = 'check' AND state = 'succeeded'")
     assert jobs == [(3,)]
+    # A plot deleted behind geoland's back: its open findings are closed by the next check, not left open
+    # (no cascade either: the history stays).
+    gone = area[1][1]
+    open_before = db_query(db_url, "SELECT count(*) FROM geoland.finding_current WHERE plot_id = :p", p=gone)[0][0]
+    db_query(db_url, "DELETE FROM geoland.plot WHERE id = :p RETURNING id", p=gone)
+    fourth = json.loads(_run(geoland_cli, "check", "--province", "99", "--json"))
+    assert open_before > 0 and fourth["changes"]["closed"] == open_before
+    assert db_query(db_url, "SELECT count(*) FROM geoland.finding_current WHERE plot_id = :p", p=gone) == [(0,)]
+    assert db_query(db_url, "SELECT count(*) FROM geoland.finding WHERE plot_id = :p AND closed_by = :j",
+                    p=gone, j=fourth["job_id"]) == [(open_before,)]
 
 
 def test_commune_scope(db_url, load_province, geoland_cli, db_query):
