@@ -75,47 +75,83 @@ def demo_plots(folder: Path, n_plots: int, *, synthetic: bool, data_dir=None, se
     return path
 
 
-class _BackgroundExport:
-    """``export_province`` and ``verify_export`` in a forked process (the export reads only what steps 4–7
-    wrote). ``result()`` waits for its report (with its own duration) or raises its error; ``cancel()``
-    stops it when the demo fails meanwhile."""
+class _Background:
+    """A step in a forked process while the demo goes on with steps that do not read what it writes (two
+    cores: most steps keep one busy). ``result()`` waits for the step's report, with its own duration as
+    ``seconds``, or raises its error; ``cancel()`` stops it when the demo fails meanwhile."""
 
-    def __init__(self, url, province: str, out: Path):
+    def __init__(self, name: str, target, *args):
         ctx = multiprocessing.get_context("fork")
+        self.name = name
         self._receive, send = ctx.Pipe(duplex=False)
-        self._process = ctx.Process(target=self._run, args=(send, url, province, out), name="geoland-export")
+        self._process = ctx.Process(target=self._run, args=(send, target, args), name=f"geoland-{name}")
         self._process.start()
         send.close()
 
     @staticmethod
-    def _run(send, url, province, out) -> None:
-        from .export import export_province, verify_export
-
+    def _run(send, target, args) -> None:
         start = time.perf_counter()
         try:
-            with connect(url) as conn:
-                exported = export_province(conn, province=province, commune=None,
-                                           formats=["csv", "geojson", "gpkg"], out=out)
-            verify_export(out)
-            send.send(("ok", exported | {"seconds": time.perf_counter() - start}))
+            send.send(("ok", target(*args) | {"seconds": time.perf_counter() - start}))
         except BaseException as exc:  # noqa: BLE001 — handed to the parent, which raises it
-            send.send(("error", exc if isinstance(exc, GeolandError) else GeolandError(f"export failed: {exc!r}")))
+            send.send(("error", exc if isinstance(exc, GeolandError) else GeolandError(repr(exc))))
 
     def result(self) -> dict:
         try:
             status, value = self._receive.recv()
         except EOFError:
-            status, value = "error", GeolandError(f"the export process ended without a result "
-                                                  f"(exit code {self._process.exitcode})")
+            status, value = "error", GeolandError(f"ended without a result (exit code {self._process.exitcode})")
         self._process.join()
         if status == "error":
-            raise value
+            raise GeolandError(f"{self.name}: {value}") from value
         return value
 
     def cancel(self) -> None:
         if self._process.is_alive():
             self._process.terminate()
         self._process.join()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        if kind is not None:
+            self.cancel()
+
+
+def _recode(url, province: str, crosswalk_file: Path) -> dict:
+    """Step 7: the prefix policy, and the crosswalk as CSV."""
+    from .recode import crosswalk_frame, recode_province
+
+    recoded = recode_province(url, province=province, policy="prefix", effective=NEW, progress=False)
+    with connect(url) as conn:
+        write_csv(crosswalk_frame(conn, province=province, effective=NEW), crosswalk_file)
+    return recoded | {"crosswalk_file": str(crosswalk_file)}
+
+
+def _maps(url, folder: Path) -> dict:
+    """Step 10: review maps of the three communes with the most open findings."""
+    from web.maps import write_map
+
+    from .review import commune_plots
+
+    with connect(url) as conn:
+        worst = conn.execute(sa.text("""
+            SELECT a.commune_code FROM geoland.finding_current f JOIN geoland.plot_assignment_current a USING (plot_id)
+            WHERE a.effective = :e AND a.commune_code IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 3"""),
+            {"e": NEW}).scalars().all()
+        return {"maps": [write_map(commune_plots(conn, c), folder / f"map-{c}.html") for c in worst]}
+
+
+def _export(url, province: str, out: Path) -> dict:
+    """Step 11: the identifier files, then their verification."""
+    from .export import export_province, verify_export
+
+    with connect(url) as conn:
+        exported = export_province(conn, province=province, commune=None, formats=["csv", "geojson", "gpkg"],
+                                   out=out)
+    verify_export(out)
+    return exported
 
 
 class _Steps:
@@ -220,35 +256,26 @@ def _rest_of_pipeline(url, report: dict, province: str, plots_file: Path, *, ech
     """Steps 6–11: codes, recoding, population-database answers and checks, the report, maps of the
     communes with the most findings, and the identifier export; then the summary."""
     from .codes import issue_codes
-    from .recode import crosswalk_frame, recode_province
 
     folder = config.home() / "demo"
-    step("6. identification codes (mã định danh thửa đất)")
-    codes = issue_codes(url, province=province, progress=progress)
-    report["codes"] = codes
-    echo(f"job {codes['job_id']}: {codes['issued']:,} codes issued; {codes['with_code']:,} plots have a code; "
-         f"conflicts {codes['conflicts'] or 'none'}")
-
-    step("7. MX.SB.ST recoding, policy prefix (mã thửa mới)")
-    recoded = recode_province(url, province=province, policy="prefix", effective=NEW, progress=progress)
-    with connect(url) as conn:
-        crosswalk_file = folder / f"crosswalk-{province}.csv"
-        write_csv(crosswalk_frame(conn, province=province, effective=NEW), crosswalk_file)
-    report["recode"] = recoded | {"crosswalk_file": str(crosswalk_file)}
+    # Codes read plots and write codes; recoding reads assignments and writes the crosswalk: they run side
+    # by side. The export reads what both wrote and runs alongside the checks, the report and the maps.
+    with _Background("recoding", _recode, url, province, folder / f"crosswalk-{province}.csv") as recoding:
+        step("6. identification codes (mã định danh thửa đất)")
+        codes = issue_codes(url, province=province, progress=progress)
+        report["codes"] = codes
+        echo(f"job {codes['job_id']}: {codes['issued']:,} codes issued; {codes['with_code']:,} plots have a code; "
+             f"conflicts {codes['conflicts'] or 'none'}")
+        step("7. MX.SB.ST recoding, policy prefix (mã thửa mới)")
+        recoded = report["recode"] = recoding.result()
     echo(f"job {recoded['job_id']}: {recoded['recoded']:,} plots recoded in {recoded['communes']} new communes "
-         f"({recoded['communes_done_before']} done before); crosswalk {crosswalk_file}")
+         f"({recoded['communes_done_before']} done before); crosswalk {recoded['crosswalk_file']} "
+         f"({recoded['seconds']:.1f} s, alongside step 6)")
 
-    # The export reads only what steps 4–7 wrote: it runs in a second process alongside steps 8–10 (two
-    # cores: the checks are mostly one), and step 11 collects it.
-    exporting = _BackgroundExport(url, province, folder / f"export-{province}")
-    try:
+    with _Background("export", _export, url, province, folder / f"export-{province}") as exporting:
         _checks_report_maps(url, report, province, plots_file, folder, echo=echo, step=step, progress=progress)
-    except BaseException:
-        exporting.cancel()
-        raise
-    step("11. identifier export for the national address platform (xuất mã định danh)")
-    exported = exporting.result()
-    report["export"] = exported
+        step("11. identifier export for the national address platform (xuất mã định danh)")
+        exported = report["export"] = exporting.result()
     echo(f"export {exported['export_id']}: {exported['rows']:,} identifiers, verified → {exported['out']} "
          f"({exported['seconds']:.1f} s, alongside steps 8–10)")
     _summary(report, echo=echo, step=step)
@@ -257,11 +284,8 @@ def _rest_of_pipeline(url, report: dict, province: str, plots_file: Path, *, ech
 def _checks_report_maps(url, report: dict, province: str, plots_file: Path, folder: Path, *, echo, step: _Steps,
                         progress: bool) -> None:
     """Steps 8–10: population-database answers and checks, the report, maps of the worst communes."""
-    from web.maps import write_map
-
     from .quality import check, import_verification
     from .report import build_report
-    from .review import commune_plots
 
     step("8. population-database answers and data-quality checks (đúng – đủ – sạch)")
     step.part("population-database answers")
@@ -275,21 +299,15 @@ def _checks_report_maps(url, report: dict, province: str, plots_file: Path, fold
          f"{checked['plots_with_findings']:,} with findings ({checked['by_category'].get('missing', 0):,} missing "
          f"data, {checked['by_category'].get('conflict', 0):,} in conflict)")
 
-    step("9. province report (báo cáo)")
-    with connect(url) as conn:
-        built = build_report(conn, province=province, out=folder / f"report-{province}")
-    report["report"] = built
-    echo(built["files"][0])
-
-    step("10. review maps of the communes with the most findings (bản đồ rà soát)")
-    with connect(url) as conn:
-        worst = [r[0] for r in conn.execute(sa.text("""
-            SELECT a.commune_code FROM geoland.finding_current f JOIN geoland.plot_assignment_current a USING (plot_id)
-            WHERE a.effective = :e AND a.commune_code IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 3"""),
-            {"e": NEW})]
-        maps = []
-        for commune in worst:
-            maps.append(write_map(commune_plots(conn, commune), folder / "maps" / f"map-{commune}.html"))
+    # The maps read the findings the report reads too, and write only files: side by side.
+    with _Background("maps", _maps, url, folder / "maps") as drawing:
+        step("9. province report (báo cáo)")
+        with connect(url) as conn:
+            built = build_report(conn, province=province, out=folder / f"report-{province}")
+        report["report"] = built
+        echo(built["files"][0])
+        step("10. review maps of the communes with the most findings (bản đồ rà soát)")
+        maps = drawing.result()["maps"]
     report["maps"] = maps
     for m in maps:
         echo(f"{m['file']}: {m['commune']} {m['name'] or ''}, {m['plots']:,} plots ({m['conflict']:,} in conflict, "

@@ -90,7 +90,7 @@ def commune_table(plots: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
     categories = campaign_categories(found, plots)
     frame = pd.DataFrame({"commune": plots["commune"].to_numpy(), "plots": 1,
                           "full_data": categories["full_data"].to_numpy().astype(int)})
-    answer = pd.Categorical(categories["verification"].to_numpy(), categories=list(STATUSES)).codes
+    answer = pd.Index(STATUSES).get_indexer(categories["verification"].to_numpy())        # -1: none
     for i, status in enumerate(STATUSES):
         frame[status] = (answer == i).astype(int)
     frame["not_checked"] = frame["full_data"] - frame[list(STATUSES)].sum(axis=1)
@@ -100,7 +100,7 @@ def commune_table(plots: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
     kinds, groups = list(FINDING_TYPES), ["missing", "conflict"]
     hits = np.zeros((len(plots), len(groups) + len(kinds)), dtype=np.int64)
     for column, names, first in (("category", groups, 0), ("type", kinds, len(groups))):
-        code = pd.Categorical(found[column].to_numpy(), categories=names).codes
+        code = pd.Index(names).get_indexer(found[column].to_numpy())
         ok = (row >= 0) & (code >= 0)
         hits[row[ok], first + code[ok]] = 1
     for j, name in enumerate([f"category_{g}" for g in groups] + kinds):
