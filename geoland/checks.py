@@ -168,7 +168,8 @@ def geometry_findings(plots: pd.DataFrame, geoms: np.ndarray) -> pd.DataFrame:
     valid = shapely.is_valid(geoms) & ~shapely.is_empty(geoms)
     repaired = plots["repaired"].to_numpy(dtype=bool)
     bad = ~valid | repaired
-    reasons = np.where(valid, None, shapely.is_valid_reason(geoms))
+    reasons = np.full(len(geoms), None, dtype=object)
+    reasons[~valid] = shapely.is_valid_reason(geoms[~valid])
     note = plots["repair_note"].astype(object).to_numpy()
     value = [r if r is not None else (n or "repaired on import") for r, n in zip(reasons[bad], note[bad])]
     return _findings(plots["plot_id"].to_numpy()[bad], "invalid_geometry", value)
@@ -181,7 +182,9 @@ def overlaps(plots: pd.DataFrame, geoms: np.ndarray, min_area_m2: float = DEFAUL
     plots whose interiors overlap by more than a millimetre's width remain, and their intersection areas are
     computed array-wise. Each plot of a pair is a finding, the other related, the area the value."""
     ids = plots["plot_id"].to_numpy()
-    geoms = np.where(shapely.is_valid(geoms), geoms, shapely.make_valid(geoms))
+    geoms = geoms.copy()
+    invalid = ~shapely.is_valid(geoms)
+    geoms[invalid] = shapely.make_valid(geoms[invalid])
     tree = shapely.STRtree(geoms)
 
     def candidates(part):

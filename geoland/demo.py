@@ -119,14 +119,18 @@ class _Background:
             self.cancel()
 
 
-def _recode(url, province: str, crosswalk_file: Path) -> dict:
-    """Step 7: the prefix policy, and the crosswalk as CSV."""
+def _recode_and_answers(url, province: str, crosswalk_file: Path, answers_file: Path) -> dict:
+    """Step 7, the prefix policy and the crosswalk as CSV; then the first half of step 8, the population
+    database's answers (the checks need them, nothing before does)."""
+    from .quality import import_verification
     from .recode import crosswalk_frame, recode_province
 
     recoded = recode_province(url, province=province, policy="prefix", effective=NEW, progress=False)
     with connect(url) as conn:
         write_csv(crosswalk_frame(conn, province=province, effective=NEW), crosswalk_file)
-    return recoded | {"crosswalk_file": str(crosswalk_file)}
+    with connect(url) as conn:
+        answers = import_verification(conn, answers_file, progress=False)
+    return recoded | {"crosswalk_file": str(crosswalk_file), "answers": answers}
 
 
 def _maps(url, folder: Path) -> dict:
@@ -260,20 +264,22 @@ def _rest_of_pipeline(url, report: dict, province: str, plots_file: Path, *, ech
     folder = config.home() / "demo"
     # Codes read plots and write codes; recoding reads assignments and writes the crosswalk: they run side
     # by side. The export reads what both wrote and runs alongside the checks, the report and the maps.
-    with _Background("recoding", _recode, url, province, folder / f"crosswalk-{province}.csv") as recoding:
+    with _Background("recoding", _recode_and_answers, url, province, folder / f"crosswalk-{province}.csv",
+                     Path(str(plots_file) + ".verification.csv")) as recoding:
         step("6. identification codes (mã định danh thửa đất)")
         codes = issue_codes(url, province=province, progress=progress)
         report["codes"] = codes
         echo(f"job {codes['job_id']}: {codes['issued']:,} codes issued; {codes['with_code']:,} plots have a code; "
              f"conflicts {codes['conflicts'] or 'none'}")
         step("7. MX.SB.ST recoding, policy prefix (mã thửa mới)")
-        recoded = report["recode"] = recoding.result()
+        recoded = recoding.result()
+        report["recode"], report["verification"] = recoded, recoded.pop("answers")
     echo(f"job {recoded['job_id']}: {recoded['recoded']:,} plots recoded in {recoded['communes']} new communes "
          f"({recoded['communes_done_before']} done before); crosswalk {recoded['crosswalk_file']} "
-         f"({recoded['seconds']:.1f} s, alongside step 6)")
+         f"({recoded['seconds']:.1f} s with the population-database answers, alongside step 6)")
 
     with _Background("export", _export, url, province, folder / f"export-{province}") as exporting:
-        _checks_report_maps(url, report, province, plots_file, folder, echo=echo, step=step, progress=progress)
+        _checks_report_maps(url, report, province, folder, echo=echo, step=step, progress=progress)
         step("11. identifier export for the national address platform (xuất mã định danh)")
         exported = report["export"] = exporting.result()
     echo(f"export {exported['export_id']}: {exported['rows']:,} identifiers, verified → {exported['out']} "
@@ -281,20 +287,17 @@ def _rest_of_pipeline(url, report: dict, province: str, plots_file: Path, *, ech
     _summary(report, echo=echo, step=step)
 
 
-def _checks_report_maps(url, report: dict, province: str, plots_file: Path, folder: Path, *, echo, step: _Steps,
+def _checks_report_maps(url, report: dict, province: str, folder: Path, *, echo, step: _Steps,
                         progress: bool) -> None:
-    """Steps 8–10: population-database answers and checks, the report, maps of the worst communes."""
-    from .quality import check, import_verification
+    """Steps 8–10: the checks (the answers are in), the report, maps of the worst communes."""
+    from .quality import check
     from .report import build_report
 
     step("8. population-database answers and data-quality checks (đúng – đủ – sạch)")
-    step.part("population-database answers")
-    with connect(url) as conn:
-        answers = import_verification(conn, Path(str(plots_file) + ".verification.csv"), progress=progress)
-    step.part("data-quality checks")
     with connect(url) as conn:
         checked = check(conn, province=province, progress=progress)
-    report["verification"], report["check"] = answers, checked
+    answers = report["verification"]
+    report["check"] = checked
     echo(f"{answers['loaded']:,} answers loaded; job {checked['job_id']}: {checked['plots']:,} plots checked, "
          f"{checked['plots_with_findings']:,} with findings ({checked['by_category'].get('missing', 0):,} missing "
          f"data, {checked['by_category'].get('conflict', 0):,} in conflict)")

@@ -148,7 +148,7 @@ def _store(conn: Connection, found: pd.DataFrame, plot_ids: np.ndarray, job_id: 
                              "category": new["category"].to_numpy(), "severity": new["severity"].to_numpy(),
                              "value": new["value"].astype(object).to_numpy(),
                              "tolerance": new["tolerance"].astype(object).to_numpy(),
-                             "related": [_pg_array(r) for r in new["related"]],
+                             "related": new["related"].map(_pg_array).to_numpy(dtype=object),
                              "job_id": np.full(len(new), job_id)})])
     return {"opened": int((merged["_merge"] == "left_only").sum()), "reopened_changed": int(changed.sum()),
             "closed": int(gone.sum()) + orphans, "unchanged": int(unchanged.sum())}

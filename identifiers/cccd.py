@@ -44,8 +44,8 @@ def check_cccd(numbers, birth_years=None) -> np.ndarray:
     numbers = _strings(numbers)
     n = len(numbers)
     years = np.full(n, np.nan) if birth_years is None else np.array(
-        [np.nan if y is None else float(y) for y in birth_years], dtype=float)
-    present = np.array([v is not None and v != "" for v in numbers], dtype=bool)
+        [np.nan if y is None else y for y in birth_years], dtype=float)
+    present = (numbers != None) & (numbers != "")  # noqa: E711 — element-wise on an object array
     text = np.where(present, numbers, "").astype(str)
     digits = np.char.isdigit(text) if n else np.zeros(0, bool)
     length = np.char.str_len(text) if n else np.zeros(0, int)
@@ -53,13 +53,16 @@ def check_cccd(numbers, birth_years=None) -> np.ndarray:
     twelve = digits & (length == 12)
     reason[~twelve] = NOT_12_DIGITS
     reason[digits & (length == 9)] = LEGACY_CMND
-    province = np.array([t[:3] for t in text], dtype=object)
-    bad_province = twelve & ~np.isin(province, list(BIRTH_PROVINCES))
+    # The first six characters as digit values (a shorter number is padded with NUL, not a digit).
+    head = (text.astype("U6").view(np.uint32).reshape(n, 6).astype(np.int64) - ord("0")) if n \
+        else np.zeros((0, 6), np.int64)
+    is_digit = (head >= 0) & (head <= 9)
+    bad_province = twelve & ~np.isin(text.astype("U3"), list(BIRTH_PROVINCES))
     reason[bad_province] = UNKNOWN_BIRTH_PROVINCE
     checkable = twelve & ~bad_province & ~np.isnan(years)
     if checkable.any():
-        g = np.array([int(t[3]) if len(t) > 3 and t[3].isdigit() else 0 for t in text])
-        yy = np.array([int(t[4:6]) if len(t) > 5 and t[4:6].isdigit() else -1 for t in text])
+        g = np.where(is_digit[:, 3], head[:, 3], 0)
+        yy = np.where(is_digit[:, 4] & is_digit[:, 5], 10 * head[:, 4] + head[:, 5], -1)
         safe = np.where(np.isnan(years), 0, years).astype(int)
         century = 1900 + 100 * (g // 2)
         reason[checkable & (century != safe // 100 * 100)] = CENTURY_MISMATCH
