@@ -24,7 +24,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -123,13 +122,30 @@ def _csv(table: pa.Table) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
+_POINT_WKB = np.dtype([("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])   # 21 bytes, packed
+
+
+def point_wkb(lon: np.ndarray, lat: np.ndarray) -> pa.BinaryArray:
+    """2-D points as little-endian WKB, the bytes ``shapely.to_wkb`` writes, built as one numpy buffer
+    (a million points in milliseconds, not seconds)."""
+    n = len(lon)
+    packed = np.empty(n, dtype=_POINT_WKB)
+    packed["order"], packed["type"], packed["x"], packed["y"] = 1, 1, lon, lat
+    offsets = np.arange(0, (n + 1) * _POINT_WKB.itemsize, _POINT_WKB.itemsize, dtype=np.int32)
+    return pa.Array.from_buffers(pa.binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(packed.tobytes())])
+
+
+def _with_points(table: pa.Table) -> pa.Table:
+    """lon/lat replaced by a GeoArrow WKB point column."""
+    field = pa.field("geometry", pa.binary(), metadata={b"ARROW:extension:name": b"geoarrow.wkb"})
+    points = point_wkb(table["lon"].to_numpy(), table["lat"].to_numpy())
+    return table.drop_columns(["lon", "lat"]).append_column(field, points)
+
+
 def _write_geo(table: pa.Table, path: Path, driver: str, stamp: str | None) -> None:
-    """The identifier points through GDAL's Arrow interface (no Python loop per row)."""
+    """The identifier points (:func:`_with_points`) through GDAL's Arrow interface."""
     import pyogrio
 
-    points = shapely.to_wkb(shapely.points(table["lon"].to_numpy(), table["lat"].to_numpy()))
-    field = pa.field("geometry", pa.binary(), metadata={b"ARROW:extension:name": b"geoarrow.wkb"})
-    table = table.drop_columns(["lon", "lat"]).append_column(field, pa.array(points, pa.binary()))
     if path.exists():
         path.unlink()
     if driver == "GPKG":      # GDAL stamps GeoPackages with the current time unless told which
@@ -186,7 +202,8 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
                                                     ("gpkg", "identifiers.gpkg", "GPKG")) if fmt in formats]
     # GDAL writes the GeoJSON and the GeoPackage in two forked processes while this one goes on.
     fork = multiprocessing.get_context("fork")
-    writers = [(name, fork.Process(target=_write_geo, args=(table, out / name, driver, stamp), daemon=True))
+    located = _with_points(table) if geo else None
+    writers = [(name, fork.Process(target=_write_geo, args=(located, out / name, driver, stamp), daemon=True))
                for name, driver in geo]
     for _, writer in writers:
         writer.start()

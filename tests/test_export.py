@@ -93,3 +93,16 @@ def test_the_point_is_the_codes_cell_centre(db_url, load_province, geoland_cli, 
     lon, lat = decode(table["identification_code"].to_numpy(dtype=object))
     assert (abs(table["lon"] - lon) < 1e-8).all() and (abs(table["lat"] - lat) < 1e-8).all()
     assert table["commune_code"].isna().all()                    # not reassigned: no commune, still exported
+
+
+def test_point_wkb_is_the_wkb_shapely_writes():
+    import numpy as np
+    import shapely
+
+    from geoland.export import point_wkb
+
+    rng = np.random.default_rng(3)
+    lon, lat = rng.uniform(102.1, 109.5, 500), rng.uniform(8.5, 23.4, 500)
+    lon[:3] = [-180.0, 0.0, 180.0]
+    assert point_wkb(lon, lat).to_pylist() == list(shapely.to_wkb(shapely.points(lon, lat)))
+    assert point_wkb(np.empty(0), np.empty(0)).to_pylist() == []
