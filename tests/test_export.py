@@ -106,3 +106,33 @@ def test_point_wkb_is_the_wkb_shapely_writes():
     lon[:3] = [-180.0, 0.0, 180.0]
     assert point_wkb(lon, lat).to_pylist() == list(shapely.to_wkb(shapely.points(lon, lat)))
     assert point_wkb(np.empty(0), np.empty(0)).to_pylist() == []
+
+
+def test_geojson_writer_escapes_and_keeps_every_value(tmp_path):
+    import numpy as np
+    import pyarrow as pa
+
+    from geoland.export import _write_geojson
+
+    table = pa.table({
+        "identification_code": ["w7cckhr2bqyg", None, 'a"b\\c', "tab\there\nline\x01"],
+        "commune_name": ["Xã Mường Lèo", "Phường Tô Hiệu", None, ""],
+        "area_m2": [1200.0, 13349.2, None, float("nan")],
+        "lon": [103.2603108, 104.0, 21.03999996, 180.0], "lat": [20.82699115, -0.5, 21.03999996, -90.0]})
+    path = tmp_path / "points.geojson"
+    _write_geojson(table, path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["type"] == "FeatureCollection" and len(data["features"]) == 4
+    props = [f["properties"] for f in data["features"]]
+    assert [p["identification_code"] for p in props] == table["identification_code"].to_pylist()
+    assert [p["commune_name"] for p in props] == table["commune_name"].to_pylist()
+    assert [p["area_m2"] for p in props] == [1200.0, 13349.2, None, None]        # NaN is no JSON number
+    assert isinstance(props[0]["area_m2"], float)                                  # 1200.0, not 1200
+    coords = np.array([f["geometry"]["coordinates"] for f in data["features"]])
+    assert coords.tolist() == np.column_stack([table["lon"], table["lat"]]).tolist()   # exact, no rounding
+    read = pyogrio.read_dataframe(path)
+    assert read["commune_name"].tolist()[:2] == ["Xã Mường Lèo", "Phường Tô Hiệu"] and len(read) == 4
+    empty = tmp_path / "empty.geojson"
+    _write_geojson(table.slice(0, 0), empty)
+    assert json.loads(empty.read_text()) == {"type": "FeatureCollection", "xy_coordinate_resolution": 1e-08,
+                                             "features": []}
