@@ -65,7 +65,16 @@ def _findings(plot_ids, kind, values=None, tolerance=None, related=None) -> pd.D
 
 def _blank(series: pd.Series) -> np.ndarray:
     """Missing, or text that is only white space."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     values = series.astype(object)
+    try:                                   # text only (the usual case): pyarrow's kernels, column-wise
+        text = pa.array(values.to_numpy(), pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    else:
+        return pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), True).to_numpy(zero_copy_only=False)
     blank = values.isna().to_numpy(dtype=bool).copy()
     text = values[~blank]
     is_text = text.map(type).to_numpy() == str
@@ -96,13 +105,23 @@ def cccd_findings(plots: pd.DataFrame) -> pd.DataFrame:
                       _findings(ids[legacy], "legacy_cmnd", reason[legacy])], ignore_index=True)
 
 
+def _folded_names(names: pd.Series) -> np.ndarray:
+    """Names compared without case or spacing: lower case, runs of white space as one space, trimmed
+    ('' for none); pyarrow's Unicode kernels, column-wise."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array(names.astype(object).where(names.notna(), None).to_numpy(dtype=object), pa.string())
+    text = pc.utf8_trim_whitespace(pc.replace_substring_regex(pc.utf8_lower(text), r"[\s\pZ]+", " "))
+    return pc.fill_null(text, "").to_numpy(zero_copy_only=False).astype(object)
+
+
 def cccd_conflicts(plots: pd.DataFrame) -> pd.DataFrame:
     """One number, several people: the same CCCD with different names (compared without case or spacing)
     or different birth years across plots. Each plot of the group is a finding, the others related."""
     users = plots.loc[~_blank(plots["id_number"]), ["plot_id", "id_number", "user_name", "birth_year"]].copy()
     users["id_number"] = users["id_number"].astype(str).str.strip()
-    users["who"] = users["user_name"].astype(object).where(users["user_name"].notna(), "").astype(str) \
-        .str.lower().str.split().str.join(" ")
+    users["who"] = _folded_names(users["user_name"])
     named = users[users["who"] != ""]
     names = users["id_number"].map(named.groupby("id_number")["who"].nunique()).fillna(0).astype(int)
     years = users.groupby("id_number")["birth_year"].transform("nunique")
@@ -162,10 +181,10 @@ def area_mismatch(plots: pd.DataFrame, map_scale: int = DEFAULT_MAP_SCALE) -> pd
                      [f"±{t:.1f} m² (1:{map_scale})" for t in tolerance[off]])
 
 
-def geometry_findings(plots: pd.DataFrame, geoms: np.ndarray) -> pd.DataFrame:
+def geometry_findings(plots: pd.DataFrame, geoms: np.ndarray, valid: np.ndarray | None = None) -> pd.DataFrame:
     """Invalid, empty or self-overlapping geometry: what the import had to repair (its note), or what is
-    invalid now."""
-    valid = shapely.is_valid(geoms) & ~shapely.is_empty(geoms)
+    invalid now (``valid``: ``shapely.is_valid(geoms)`` when the caller has it)."""
+    valid = (shapely.is_valid(geoms) if valid is None else valid) & ~shapely.is_empty(geoms)
     repaired = plots["repaired"].to_numpy(dtype=bool)
     bad = ~valid | repaired
     reasons = np.full(len(geoms), None, dtype=object)
@@ -175,7 +194,8 @@ def geometry_findings(plots: pd.DataFrame, geoms: np.ndarray) -> pd.DataFrame:
     return _findings(plots["plot_id"].to_numpy()[bad], "invalid_geometry", value)
 
 
-def overlaps(plots: pd.DataFrame, geoms: np.ndarray, min_area_m2: float = DEFAULT_MIN_OVERLAP_M2) -> pd.DataFrame:
+def overlaps(plots: pd.DataFrame, geoms: np.ndarray, min_area_m2: float = DEFAULT_MIN_OVERLAP_M2,
+             valid: np.ndarray | None = None) -> pd.DataFrame:
     """Pairs of plots whose intersection is larger than ``min_area_m2``. Neighbours that share a boundary
     touch along a line (area 0) and are most pairs of a cadastral map, so candidates are found by querying
     each plot shrunk by :data:`OVERLAP_SHRINK_M` (1 mm) against the others (STRtree, both cores): only
@@ -183,7 +203,7 @@ def overlaps(plots: pd.DataFrame, geoms: np.ndarray, min_area_m2: float = DEFAUL
     computed array-wise. Each plot of a pair is a finding, the other related, the area the value."""
     ids = plots["plot_id"].to_numpy()
     geoms = geoms.copy()
-    invalid = ~shapely.is_valid(geoms)
+    invalid = ~(shapely.is_valid(geoms) if valid is None else valid)
     geoms[invalid] = shapely.make_valid(geoms[invalid])
     tree = shapely.STRtree(geoms)
 
@@ -255,9 +275,10 @@ def run_checks(plots: pd.DataFrame, geoms: np.ndarray, conflicts: pd.DataFrame |
                map_scale: int = DEFAULT_MAP_SCALE, min_overlap_m2: float = DEFAULT_MIN_OVERLAP_M2) -> pd.DataFrame:
     """Every check on the plots; findings sorted by plot, type and related plots, with category and
     severity."""
+    valid = shapely.is_valid(geoms)
     parts = [missing_fields(plots), cccd_findings(plots), cccd_conflicts(plots), verification_findings(plots),
-             land_use_findings(plots), area_mismatch(plots, map_scale), geometry_findings(plots, geoms),
-             overlaps(plots, geoms, min_overlap_m2), duplicate_mx(plots), assignment_findings(plots)]
+             land_use_findings(plots), area_mismatch(plots, map_scale), geometry_findings(plots, geoms, valid),
+             overlaps(plots, geoms, min_overlap_m2, valid), duplicate_mx(plots), assignment_findings(plots)]
     if conflicts is not None and len(conflicts):
         parts.append(code_findings(conflicts, plots["plot_id"]))
     found = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) \
