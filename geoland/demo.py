@@ -278,20 +278,20 @@ def _rest_of_pipeline(url, report: dict, province: str, plots_file: Path, *, ech
          f"({recoded['communes_done_before']} done before); crosswalk {recoded['crosswalk_file']} "
          f"({recoded['seconds']:.1f} s with the population-database answers, alongside step 6)")
 
+    _check(url, report, province, echo=echo, step=step, progress=progress)
+    # The report, the maps and the export read what is stored now and write only files: side by side.
     with _Background("export", _export, url, province, folder / f"export-{province}") as exporting:
-        _checks_report_maps(url, report, province, folder, echo=echo, step=step, progress=progress)
+        _report_and_maps(url, report, province, folder, echo=echo, step=step)
         step("11. identifier export for the national address platform (xuất mã định danh)")
         exported = report["export"] = exporting.result()
     echo(f"export {exported['export_id']}: {exported['rows']:,} identifiers, verified → {exported['out']} "
-         f"({exported['seconds']:.1f} s, alongside steps 8–10)")
+         f"({exported['seconds']:.1f} s, alongside steps 9–10)")
     _summary(report, echo=echo, step=step)
 
 
-def _checks_report_maps(url, report: dict, province: str, folder: Path, *, echo, step: _Steps,
-                        progress: bool) -> None:
-    """Steps 8–10: the checks (the answers are in), the report, maps of the worst communes."""
+def _check(url, report: dict, province: str, *, echo, step: _Steps, progress: bool) -> None:
+    """Step 8: the checks (the population database's answers are in)."""
     from .quality import check
-    from .report import build_report
 
     step("8. population-database answers and data-quality checks (đúng – đủ – sạch)")
     with connect(url) as conn:
@@ -302,7 +302,11 @@ def _checks_report_maps(url, report: dict, province: str, folder: Path, *, echo,
          f"{checked['plots_with_findings']:,} with findings ({checked['by_category'].get('missing', 0):,} missing "
          f"data, {checked['by_category'].get('conflict', 0):,} in conflict)")
 
-    # The maps read the findings the report reads too, and write only files: side by side.
+
+def _report_and_maps(url, report: dict, province: str, folder: Path, *, echo, step: _Steps) -> None:
+    """Steps 9 and 10: the province report, and (in a second process) maps of the worst communes."""
+    from .report import build_report
+
     with _Background("maps", _maps, url, folder / "maps") as drawing:
         step("9. province report (báo cáo)")
         with connect(url) as conn:
