@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from boundaries.coverage import DEFAULT_MIN_AREA_M2
 
 from . import config
-from .db import connect, migrate
+from .db import connect, migrate, without_parallel_workers
 from .errors import GeolandError
 from .output import format_coverage, format_reassignment, table, write_csv
 from .units import check_units, load_boundaries, load_conversion
@@ -196,6 +196,7 @@ def run_demo(url: str | None = None, *, data_dir=None, synthetic: bool = False, 
         inputs = synthetic_inputs(config.home() / "synthetic")
     step = _Steps(echo)
     echo(f"== geoland demo: {inputs['source']}")
+    without_parallel_workers()      # the demo runs steps side by side: the cores are busy already
     before, after = migrate(url)
     if before != after:
         echo(f"schema migrated to revision {after}")
@@ -278,14 +279,15 @@ def _rest_of_pipeline(url, report: dict, province: str, plots_file: Path, *, ech
          f"({recoded['communes_done_before']} done before); crosswalk {recoded['crosswalk_file']} "
          f"({recoded['seconds']:.1f} s with the population-database answers, alongside step 6)")
 
-    _check(url, report, province, echo=echo, step=step, progress=progress)
-    # The report, the maps and the export read what is stored now and write only files: side by side.
+    # The export reads what steps 4–7 wrote and writes only files: alongside the checks, the report and
+    # the maps (the checks keep one core busy, the other mostly idle).
     with _Background("export", _export, url, province, folder / f"export-{province}") as exporting:
+        _check(url, report, province, echo=echo, step=step, progress=progress)
         _report_and_maps(url, report, province, folder, echo=echo, step=step)
         step("11. identifier export for the national address platform (xuất mã định danh)")
         exported = report["export"] = exporting.result()
     echo(f"export {exported['export_id']}: {exported['rows']:,} identifiers, verified → {exported['out']} "
-         f"({exported['seconds']:.1f} s, alongside steps 9–10)")
+         f"({exported['seconds']:.1f} s, alongside steps 8–10)")
     _summary(report, echo=echo, step=step)
 
 
