@@ -21,7 +21,7 @@ from identifiers.vn2000 import transformer
 
 from .db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
 from .jobs import batch_job
-from .progress import progress_bar
+from .progress import progress_bar, shown
 
 
 def issue_codes(url: str | None = None, *, province: str | None = None, progress: bool = True) -> dict:
@@ -65,11 +65,11 @@ def _plots_without_code(conn, province: str | None, progress: bool) -> pd.DataFr
     where = "AND p.province_code = %(p)s" if province else ""
     total = conn.execute(sa.text("SELECT count(*) FROM geoland.plot p LEFT JOIN geoland.plot_code c "
                                  "ON c.plot_id = p.id WHERE c.plot_id IS NULL AND (CAST(:p AS text) IS NULL "
-                                 "OR p.province_code = :p)"), {"p": province}).scalar()
+                                 "OR p.province_code = :p)"), {"p": province}).scalar() if shown(progress) else None
     frame = read_columns(conn, f"""
         SELECT p.id, coalesce(p.old_commune_code, ''), ST_SRID(p.geom), ST_AsBinary(p.geom)
         FROM geoland.plot p LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
-        WHERE c.plot_id IS NULL {where} ORDER BY 2, 1""", {"p": province}, ["plot_id", "commune", "srid", "wkb"],
+        WHERE c.plot_id IS NULL {where}""", {"p": province}, ["plot_id", "commune", "srid", "wkb"],
                          label="plots read", total=total, progress=progress)
     return frame.astype({"plot_id": np.int64, "srid": np.int64})
 
@@ -97,7 +97,8 @@ def _record_conflicts(conn, province: str | None, job_id: int, outside: list[tup
     duplicates = conn.execute(sa.text(f"""
         INSERT INTO geoland.code_conflict (kind, code, plot_ids, job_id)
         SELECT 'duplicate_code', c.code, array_agg(c.plot_id ORDER BY c.plot_id), :job
-        FROM geoland.plot_code c JOIN geoland.plot p ON p.id = c.plot_id WHERE true {where}
+        FROM geoland.plot_code c JOIN geoland.plot p ON p.id = c.plot_id
+        WHERE c.code IN (SELECT code FROM geoland.plot_code GROUP BY code HAVING count(*) > 1) {where}
         GROUP BY c.code HAVING count(*) > 1
         ON CONFLICT (kind, code, plot_ids) DO NOTHING"""), {"p": province, "job": job_id}).rowcount
     frame = read_columns(conn, """

@@ -13,8 +13,13 @@ def progress_bar(total: int | None, unit: str, *, enabled: bool = True, desc: st
     GEOLAND_PROGRESS=1 forces it, e.g. for a batch log)."""
     from tqdm import tqdm
 
-    forced = os.environ.get("GEOLAND_PROGRESS") == "1"
-    show = enabled and (forced or sys.stderr.isatty())
+    show = shown(enabled)
     with tqdm(total=total, unit=f" {unit}", unit_scale=True, disable=not show, desc=desc, file=sys.stderr,
               dynamic_ncols=True, smoothing=0.1) as bar:
         yield bar
+
+
+def shown(enabled: bool = True) -> bool:
+    """Whether a bar would be drawn: asked for, and stderr a terminal (or GEOLAND_PROGRESS=1). Callers
+    skip the count a bar needs when it would not be drawn."""
+    return enabled and (os.environ.get("GEOLAND_PROGRESS") == "1" or sys.stderr.isatty())
