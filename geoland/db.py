@@ -26,14 +26,19 @@ def sqlalchemy_url(url: str) -> str:
 SESSION_OPTIONS = "-c jit=off"
 
 
-def without_parallel_workers() -> None:
-    """Plan the queries of this process (and of those it forks) from now on without parallel workers: for
-    runs that already keep every core busy with steps side by side (the demo), where workers only add CPU
-    time — each builds its own copy of a join's hash table (export's read at 1 M plots: 8.3 s of CPU in
-    three processes against 6.9 s in one)."""
+@contextlib.contextmanager
+def without_parallel_workers():
+    """Within the block, plan the queries of this process (and of those it forks) without parallel
+    workers: for runs that already keep every core busy with steps side by side (the demo), where workers
+    only add CPU time — each builds its own copy of a join's hash table (the export's read at 1 M plots:
+    8.3 s of server CPU in three processes against 6.9 s in one)."""
     global SESSION_OPTIONS
-    if "max_parallel_workers_per_gather" not in SESSION_OPTIONS:
-        SESSION_OPTIONS += " -c max_parallel_workers_per_gather=0"
+    before = SESSION_OPTIONS
+    SESSION_OPTIONS = before + " -c max_parallel_workers_per_gather=0"
+    try:
+        yield
+    finally:
+        SESSION_OPTIONS = before
 
 
 def make_engine(url: str | None = None) -> Engine:

@@ -182,6 +182,12 @@ class _Steps:
 
 def run_demo(url: str | None = None, *, data_dir=None, synthetic: bool = False, n_plots: int = 50_000,
              echo=print, progress: bool = False) -> dict:
+    with without_parallel_workers():      # the demo runs steps side by side: the cores are busy already
+        return _run_demo(url, data_dir=data_dir, synthetic=synthetic, n_plots=n_plots, echo=echo,
+                         progress=progress)
+
+
+def _run_demo(url, *, data_dir, synthetic: bool, n_plots: int, echo, progress: bool) -> dict:
     found = None if synthetic else config.sample_data_dir(data_dir)
     inputs = None if synthetic else sample_inputs(found)
     if inputs is None:
@@ -192,7 +198,6 @@ def run_demo(url: str | None = None, *, data_dir=None, synthetic: bool = False, 
         inputs = synthetic_inputs(config.home() / "synthetic")
     step = _Steps(echo)
     echo(f"== geoland demo: {inputs['source']}")
-    without_parallel_workers()      # the demo runs steps side by side: the cores are busy already
     before, after = migrate(url)
     if before != after:
         echo(f"schema migrated to revision {after}")
