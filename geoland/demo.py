@@ -122,11 +122,15 @@ class _Background:
             self.cancel()
 
 
-def _codes(url, province: str) -> dict:
-    """Step 8: identification codes for every plot."""
+def _codes_and_answers(url, province: str, answers_file: Path) -> dict:
+    """Steps 7 and 8: identification codes for every plot; the population database's answers."""
     from .codes import issue_codes
+    from .quality import import_verification
 
-    return issue_codes(url, province=province, progress=False)
+    codes = issue_codes(url, province=province, progress=False)
+    with connect(url) as conn:
+        answers = import_verification(conn, answers_file, progress=False)
+    return {"codes": codes, "answers": answers}
 
 
 def _maps(url, folder: Path) -> dict:
@@ -242,15 +246,20 @@ def _run_demo(url, *, data_dir, synthetic: bool, n_plots: int, echo, progress: b
          f"{imported['quarantined']:,} quarantined" + ("; already imported" if imported["unchanged"] else
                                                        f"; {imported['repaired']:,} repaired, job {imported['job_id']}"))
 
-    # Codes need only the plots: they are issued in a second process while the plots are reassigned and
-    # recoded here (which needs the assignments). Then the population database's answers are loaded.
-    with _Background("codes", _codes, url, province) as coding:
+    # Codes need only the plots, the population database's answers nothing: both are loaded in a second
+    # process while the plots are reassigned and recoded here (recoding needs the assignments).
+    with _Background("codes", _codes_and_answers, url, province,
+                     Path(str(plots_file) + ".verification.csv")) as coding:
         _reassign(url, report, province, echo=echo, step=step, progress=progress)
-        _recode_and_answers(url, report, province, plots_file, echo=echo, step=step, progress=progress)
-        step("8. identification codes (mã định danh thửa đất)")
-        codes = report["codes"] = coding.result()
+        _recode(url, report, province, echo=echo, step=step, progress=progress)
+        step("7. identification codes (mã định danh thửa đất)")
+        done = coding.result()
+    codes = report["codes"] = done["codes"] | {"seconds": done["seconds"]}
     echo(f"job {codes['job_id']}: {codes['issued']:,} codes issued; {codes['with_code']:,} plots have a code; "
-         f"conflicts {codes['conflicts'] or 'none'} ({codes['seconds']:.1f} s, alongside steps 5–7)")
+         f"conflicts {codes['conflicts'] or 'none'} (with step 8: {done['seconds']:.1f} s, alongside steps 5–6)")
+    step("8. population-database answers (kết quả xác thực từ CSDL dân cư)")
+    answers = report["verification"] = done["answers"]
+    echo(f"{answers['loaded']:,} answers loaded ({answers['matching_land_users']:,} land users match)")
     _rest_of_pipeline(url, report, province, echo=echo, step=step, progress=progress)
     return report
 
@@ -270,10 +279,8 @@ def _reassign(url, report: dict, province: str, *, echo, step: _Steps, progress:
     echo(f"{len(flagged):,} plots to review (straddling, outside or legal mismatch): {flagged_file}")
 
 
-def _recode_and_answers(url, report: dict, province: str, plots_file: Path, *, echo, step: _Steps,
-                        progress: bool) -> None:
-    """Steps 6 and 7: the MX.SB.ST recoding with its crosswalk file; the population database's answers."""
-    from .quality import import_verification
+def _recode(url, report: dict, province: str, *, echo, step: _Steps, progress: bool) -> None:
+    """Step 6: the MX.SB.ST recoding, with its crosswalk file."""
     from .recode import crosswalk_frame, recode_province
 
     step("6. MX.SB.ST recoding, policy prefix (mã thửa mới)")
@@ -284,18 +291,13 @@ def _recode_and_answers(url, report: dict, province: str, plots_file: Path, *, e
     report["recode"] = recoded | {"crosswalk_file": str(crosswalk_file)}
     echo(f"job {recoded['job_id']}: {recoded['recoded']:,} plots recoded in {recoded['communes']} new communes "
          f"({recoded['communes_done_before']} done before); crosswalk {crosswalk_file}")
-    step("7. population-database answers (kết quả xác thực từ CSDL dân cư)")
-    with connect(url) as conn:
-        answers = report["verification"] = import_verification(
-            conn, Path(str(plots_file) + ".verification.csv"), progress=progress)
-    echo(f"{answers['loaded']:,} answers loaded ({answers['matching_land_users']:,} land users match)")
 
 
 def _rest_of_pipeline(url, report: dict, province: str, *, echo, step: _Steps, progress: bool) -> None:
     """Steps 9–12: the checks, the report, maps of the communes with the most findings, and the
     identifier export; then the summary."""
     folder = config.home() / "demo"
-    # The export reads what steps 4–8 wrote and writes only files: alongside the checks, the report and
+    # The export reads what steps 4–7 wrote and writes only files: alongside the checks, the report and
     # the maps (the checks keep one core busy, the other mostly idle).
     with _Background("export", _export, url, province, folder / f"export-{province}") as exporting:
         _check(url, report, province, echo=echo, step=step, progress=progress)
