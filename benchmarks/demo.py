@@ -51,8 +51,8 @@ def main() -> None:
     print(table(["step", "seconds"], rows, right={1}))
     print(f"total {wall:.1f} s ({wall / TARGET_S:.2f} × the {TARGET_S:.0f} s target); without the synthesis "
           f"of the plot file {wall - synthesis:.1f} s ({(wall - synthesis) / TARGET_S:.2f} ×)")
-    print(f"in a second process, their own time: codes {report['codes']['seconds']:.1f} s (beside steps 5–7), "
-          f"export {report['export']['seconds']:.1f} s (beside steps 9–11)")
+    print(f"in a second process, their own time: codes and answers {report['codes']['seconds']:.1f} s "
+          f"(beside steps 5–6), export {report['export']['seconds']:.1f} s (beside steps 9–11)")
 
 
 if __name__ == "__main__":

@@ -201,7 +201,7 @@ def flagged_plots(conn: Connection, *, province: str | None = None, effective: d
           AND (%(p)s::text IS NULL OR p.province_code = ANY(%(provinces)s::text[]))
         ORDER BY a.plot_id""", {"e": effective, "p": province,
                                  "provinces": plot_provinces(conn, province, effective) or []},
-                         ["plot_id", "mx", "status", "commune_code", "overlap_share", "second_code",
-                                       "second_share", "legal_mismatch", "allowed"])
+        ["plot_id", "mx", "status", "commune_code", "overlap_share", "second_code", "second_share",
+         "legal_mismatch", "allowed"])
     frame["plot_id"] = frame["plot_id"].astype(np.int64)
     return frame
