@@ -27,7 +27,7 @@ from identifiers import normalize_unit_code
 from .db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
 from .errors import GeolandError
 from .jobs import audit, job_lock, locked_job, mark_interrupted
-from .progress import progress_bar
+from .progress import progress_bar, shown
 from .units import current_boundaries
 
 _FIELDS = ["commune_code", "overlap_share", "status", "second_code", "second_share", "legal_mismatch"]
@@ -131,7 +131,8 @@ def plot_provinces(conn: Connection, province: str | None, effective: dt.date | 
 def _read_plots(conn: Connection, provinces: list[str] | None, progress: bool) -> pd.DataFrame:
     """Plot ids, old commune codes, SRIDs and WKB, streamed from a server-side cursor in binary."""
     total = conn.execute(sa.text("SELECT count(*) FROM geoland.plot WHERE CAST(:p AS text[]) IS NULL "
-                                 "OR province_code = ANY(:p)"), {"p": provinces}).scalar()
+                                 "OR province_code = ANY(:p)"), {"p": provinces}).scalar() \
+        if shown(progress) else None          # the bar's count only when a bar is drawn
     where = "WHERE province_code = ANY(%(p)s)" if provinces else ""
     frame = read_columns(conn, f"SELECT id, old_commune_code, ST_SRID(geom), ST_AsBinary(geom) FROM geoland.plot "
                                f"{where} ORDER BY id", {"p": provinces}, ["plot_id", "old_commune_code", "srid", "wkb"],

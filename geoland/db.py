@@ -118,15 +118,15 @@ def server_versions(conn: Connection) -> dict[str, str]:
     return dict(zip(("postgresql", "postgis", "geos", "proj"), row))
 
 
-def csv_bytes(columns: dict, *, header: bool = False) -> bytes:
-    """Columns (name → array, pandas Series or pyarrow array) as CSV: for ``COPY … (FORMAT csv)`` (NULL as
-    an unquoted empty field, text quoted) or, with ``header``, as a file. pyarrow's writer: no Python loop
-    per row."""
+def csv_bytes(columns, *, header: bool = False) -> bytes:
+    """Columns (a pyarrow Table, or name → array, pandas Series or pyarrow array) as CSV: for ``COPY …
+    (FORMAT csv)`` (NULL as an unquoted empty field, text quoted) or, with ``header``, as a file.
+    pyarrow's writer: no Python loop per row."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    table = pa.table({k: v if isinstance(v, pa.Array) else pa.array(v, from_pandas=True)
-                      for k, v in columns.items()})
+    table = columns if isinstance(columns, pa.Table) else pa.table(
+        {k: v if isinstance(v, pa.Array) else pa.array(v, from_pandas=True) for k, v in columns.items()})
     sink = pa.BufferOutputStream()
     pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=header, quoting_style="needed"))
     return sink.getvalue().to_pybytes()

@@ -2,9 +2,9 @@
 
 Each step goes through the same functions as the matching command, in its own transaction, so the demo
 is what a user would get by typing the commands one by one. Running it again changes nothing. Steps that do
-not read what another writes run side by side in forked processes (the codes beside the reassignment,
-recoding and answers; the export beside the checks, report and maps; the maps beside the report): on two
-cores, a million plots go through in under two minutes.
+not read what another writes run side by side in forked processes (the codes and the population
+database's answers beside the reassignment and recoding; the export beside the checks, report and maps;
+the maps beside the report): on two cores, a million plots go through in under two minutes.
 """
 
 from __future__ import annotations

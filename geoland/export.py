@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -30,9 +29,10 @@ from sqlalchemy.engine import Connection
 from identifiers import normalize_unit_code
 
 from .assignments import latest_effective, plot_provinces
-from .db import read_csv_table
+from .db import csv_bytes, read_csv_table
 from .errors import GeolandError
 from .jobs import audit, finish_job, start_job
+from .output import write_csv
 from .units import units_valid_on
 
 SCHEMA_VERSION = "1.0"
@@ -50,8 +50,7 @@ SELECT p.id AS plot_id, c.code AS identification_code, a.commune_code, p.provinc
 FROM geoland.plot_code c JOIN geoland.plot p ON p.id = c.plot_id
 JOIN geoland.plot_import i ON i.id = p.import_id
 LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = %(e)s
-LEFT JOIN (SELECT DISTINCT ON (plot_id) plot_id, new_code, job_id FROM geoland.mx_crosswalk
-           ORDER BY plot_id, effective DESC) x ON x.plot_id = p.id
+LEFT JOIN geoland.mx_crosswalk_current x ON x.plot_id = p.id
 {people_join}
 WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s))
   AND (%(commune)s::text IS NULL OR a.commune_code = %(commune)s)
@@ -114,12 +113,6 @@ def _row_hashes(csv: bytes) -> np.ndarray:
 
 def _table(frame: pd.DataFrame) -> pa.Table:
     return pa.table({c: pa.array(frame[c], from_pandas=True) for c in COLUMNS})
-
-
-def _csv(table: pa.Table) -> bytes:
-    sink = pa.BufferOutputStream()
-    pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=True, quoting_style="needed"))
-    return sink.getvalue().to_pybytes()
 
 
 _POINT_WKB = np.dtype([("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])   # 21 bytes, packed
@@ -238,7 +231,7 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
     out.mkdir(parents=True, exist_ok=True)
     files: dict[str, dict] = {}
     table = _table(frame)
-    csv = _csv(table)
+    csv = csv_bytes(table, header=True)
     if "csv" in formats:
         (out / "identifiers.csv").write_bytes(csv)
         files["identifiers.csv"] = {"rows": len(frame)}
@@ -264,7 +257,7 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
         ORDER BY x.old_code, x.new_code, x.plot_id""",
         {"e": info["effective"], "provinces": info["provinces"], "commune": commune,
          "_types": {c: pa.string() for c in ("old_code", "new_code", "new_commune", "effective", "policy")}})
-    (out / "crosswalk.csv").write_bytes(_csv(crosswalk))
+    (out / "crosswalk.csv").write_bytes(csv_bytes(crosswalk, header=True))
     files["crosswalk.csv"] = {"rows": crosswalk.num_rows}
     hashes = _row_hashes(csv)
     delta_counts = None
@@ -279,14 +272,14 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
         gone = pd.DataFrame({"change": "retired", "identification_code": retired["identification_code"]})
         delta = pd.concat([rows[["change", *COLUMNS]], gone], ignore_index=True).sort_values(
             ["change", "identification_code"], ignore_index=True)
-        delta.to_csv(out / "delta.csv", index=False, lineterminator="\n")
+        write_csv(delta, out / "delta.csv")
         delta_counts = {"added": len(added), "changed": len(changed), "retired": len(retired)}
         files["delta.csv"] = {"rows": len(delta)}
     elif (out / "delta.csv").exists():
         (out / "delta.csv").unlink()
     if people_by:
         people = frame[["identification_code", "user_name", "id_number", "birth_year"]]
-        people.to_csv(out / "people.csv", index=False, lineterminator="\n")
+        write_csv(people, out / "people.csv")
         files["people.csv"] = {"rows": len(people), "personal_data": True}
     elif (out / "people.csv").exists():
         (out / "people.csv").unlink()

@@ -27,6 +27,7 @@ from .checks import CAMPAIGN_FIELDS, DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2, 
 from .db import copy_csv, csv_bytes, read_columns
 from .errors import GeolandError, InputFileError
 from .jobs import audit, finish_job, lock_key, start_job
+from .progress import shown
 
 STATUSES = ("authenticated", "incorrect", "unverifiable")
 # The status as the population database writes it, English or Vietnamese, compared without diacritics.
@@ -60,7 +61,8 @@ def read_plots(conn: Connection, province: str | None, *, progress: bool = False
     effective = latest_effective(conn)
     provinces = plot_provinces(conn, province, effective)
     total = conn.execute(sa.text("SELECT count(*) FROM geoland.plot WHERE CAST(:p AS text[]) IS NULL "
-                                 "OR province_code = ANY(:p)"), {"p": provinces}).scalar()
+                                 "OR province_code = ANY(:p)"), {"p": provinces}).scalar() \
+        if shown(progress) else None          # the bar's count only when a bar is drawn
     frame = read_columns(conn, _PLOTS, {"effective": effective, "provinces": provinces}, COLUMNS,
                          label="plots read", total=total, progress=progress)
     for column in ("area_m2", "overlap_share", "second_share"):
@@ -126,7 +128,6 @@ def _store(conn: Connection, found: pd.DataFrame, plot_ids: np.ndarray, job_id: 
                                  "JOIN check_scope s USING (plot_id) WHERE f.closed_by IS NULL",
                            {}, ["id", "plot_id", "type", "related", "value"])
     current["plot_id"] = current["plot_id"].astype(np.int64)
-    current["related"] = [tuple(r) for r in current["related"]]
     merged = found.merge(current, on=["plot_id", "type", "related"], how="outer", suffixes=("", "_was"),
                          indicator=True)
     same_value = _text(merged["value"]) == _text(merged["value_was"])

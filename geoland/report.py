@@ -66,8 +66,7 @@ def _read(conn: Connection, province: str | None):
                p.old_commune_code || '.' || coalesce(p.sheet::text, '?') || '.' || coalesce(p.plot_number::text, '?'),
                x.new_code, u.name, u.id_number
         FROM geoland.plot p
-        LEFT JOIN (SELECT DISTINCT ON (plot_id) plot_id, new_code FROM geoland.mx_crosswalk
-                   ORDER BY plot_id, effective DESC) x ON x.plot_id = p.id
+        LEFT JOIN geoland.mx_crosswalk_current x ON x.plot_id = p.id
         LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = %(e)s
         LEFT JOIN geoland.land_user u ON u.plot_id = p.id
         LEFT JOIN geoland.verification v ON v.id_number = u.id_number

@@ -35,12 +35,13 @@ def commune_plots(conn: Connection, commune: str, *, unmasked: bool = False) -> 
         SELECT p.id, c.code,
                CASE WHEN p.old_commune_code IS NOT NULL AND p.sheet IS NOT NULL AND p.plot_number IS NOT NULL
                     THEN p.old_commune_code || '.' || p.sheet || '.' || p.plot_number END,
-               (SELECT x.new_code FROM geoland.mx_crosswalk x WHERE x.plot_id = p.id ORDER BY x.effective DESC LIMIT 1),
+               x.new_code,
                p.area_m2, p.legal_area_m2, p.land_use, u.name, u.id_number, a.status,
                ST_AsBinary(ST_Transform(p.geom, 4326))
         FROM geoland.plot_assignment_current a JOIN geoland.plot p ON p.id = a.plot_id
         LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
         LEFT JOIN geoland.land_user u ON u.plot_id = p.id
+        LEFT JOIN geoland.mx_crosswalk_current x ON x.plot_id = p.id
         WHERE a.effective = %(e)s AND a.commune_code = %(c)s ORDER BY p.id""", {"e": effective, "c": commune},
                          ["plot_id", "code", "legacy_mx", "mx", "area_m2",
                           "legal_area_m2", "land_use", "user_name", "id_number", "status", "wkb"])
@@ -69,7 +70,8 @@ def commune_plots(conn: Connection, commune: str, *, unmasked: bool = False) -> 
         old = gpd.GeoDataFrame({"code": [], "name": []}, geometry=[], crs="EPSG:4326")
     else:
         old = old[old["code"].isin(old_codes)]
-    return {"commune": commune, "name": units_valid_on(conn, effective).get(commune, {}).get("name"), "effective": effective,
+    name = units_valid_on(conn, effective).get(commune, {}).get("name")
+    return {"commune": commune, "name": name, "effective": effective,
             "plots": frame, "geometry": geoms, "findings": findings,
             "boundary": boundary[["code", "name", "geometry"]].reset_index(drop=True),
             "old_communes": old[["code", "name", "geometry"]].reset_index(drop=True)}

@@ -23,11 +23,11 @@ from flask import Flask, Response, abort, g, redirect, render_template, request,
 from werkzeug.exceptions import HTTPException
 
 from geoland import config
+from geoland.assignments import latest_effective
 from geoland.checks import FINDING_TYPES
 from geoland.db import make_engine
 from geoland.errors import DatabaseError, GeolandError
 from geoland.lookup import lookup_code, plot_record
-from geoland.assignments import latest_effective
 from geoland.review import commune_plots
 from geoland.users import authenticate, role_at_least, user_for_token
 from identifiers.cccd import mask_cccd, mask_name

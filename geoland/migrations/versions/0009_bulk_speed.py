@@ -13,6 +13,8 @@
 - ``plot_assignment_current``: the latest assignment of each plot and date, written as "no later job
   assigned it" instead of ``DISTINCT ON``, so that a condition on the commune reaches the table's index:
   one commune's plots at 1 M plots in 40 ms instead of 460 ms (the review page and the maps).
+- ``mx_crosswalk_current``: each plot's latest recoding, written the same way — one definition for the
+  report, the export and the review page, which each wrote their own before.
 
 Revision ID: 0009
 Revises: 0008
@@ -40,9 +42,15 @@ CREATE OR REPLACE VIEW geoland.plot_assignment_current AS
     WHERE NOT EXISTS (SELECT 1 FROM geoland.plot_assignment later
                       WHERE later.plot_id = a.plot_id AND later.effective = a.effective
                         AND later.job_id > a.job_id);
+
+CREATE VIEW geoland.mx_crosswalk_current AS
+    SELECT x.* FROM geoland.mx_crosswalk x
+    WHERE NOT EXISTS (SELECT 1 FROM geoland.mx_crosswalk later
+                      WHERE later.plot_id = x.plot_id AND later.effective > x.effective);
 """
 
 DOWNGRADE = r"""
+DROP VIEW geoland.mx_crosswalk_current;
 CREATE OR REPLACE VIEW geoland.plot_assignment_current AS
     SELECT DISTINCT ON (plot_id, effective) *
     FROM geoland.plot_assignment
