@@ -5,7 +5,7 @@
 Synthetic Sơn La plots are imported into a fresh database, reassigned to the real 2025 communes, coded,
 and the synthetic population-database answers loaded; then `geoland check --province 14` is timed (read,
 all checks, store the findings), and a second, unchanged run (read, checks, compare, nothing written).
-The per-check times come from running :func:`geoland.checks.run_checks`' parts on the frame it read.
+The per-check times come from running :func:`geoland.rules.checks.run_checks`' parts on the frame it read.
 Target at 1 M plots: ≤ 2 min on 2 cores.
 """
 
@@ -17,9 +17,9 @@ from pathlib import Path
 import shapely
 from common import coded_province, plots_file, province_arguments, sample_data, scratch_database
 
-from geoland import checks
-from geoland.db import connect
-from geoland.quality import check, import_verification, read_plots
+from geoland.rules import checks
+from geoland.store.db import connect
+from geoland.pipeline.quality import check, import_verification, read_plots
 
 
 def main() -> None:

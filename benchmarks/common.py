@@ -14,7 +14,7 @@ import sqlalchemy as sa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from geoland import config  # noqa: E402
-from geoland.db import migrate, sqlalchemy_url  # noqa: E402
+from geoland.store.db import migrate, sqlalchemy_url  # noqa: E402
 
 
 def _admin(server_url: str):
@@ -44,7 +44,7 @@ def scratch_database():
 def plots_file(keep: Path | None, n_plots: int, seed: int):
     """A synthetic Sơn La plot GeoPackage: ``keep`` when it exists (written there when it does not),
     else a temporary file."""
-    from geoland.synth import synth_inputs, synthesize, write_synthetic
+    from geoland.sample.cadastre import synth_inputs, synthesize, write_synthetic
 
     workdir = Path(tempfile.mkdtemp(prefix="geoland-bench-"))
     path = keep or workdir / "plots.gpkg"
@@ -79,11 +79,11 @@ def coded_province(url: str, data: Path, plots: Path) -> None:
     """Sơn La's conversion table and 2025 communes, the plots imported, reassigned and coded."""
     import datetime as dt
 
-    from geoland.assignments import reassign
-    from geoland.codes import issue_codes
-    from geoland.db import connect
-    from geoland.plots import import_plots
-    from geoland.units import load_boundaries, load_conversion
+    from geoland.pipeline.assignments import reassign
+    from geoland.pipeline.codes import issue_codes
+    from geoland.store.db import connect
+    from geoland.pipeline.plots import import_plots
+    from geoland.pipeline.units import load_boundaries, load_conversion
 
     with connect(url) as conn:
         load_conversion(conn, data / "admin_units_2025_conversion.csv")

@@ -33,7 +33,7 @@ def main() -> None:
     os.environ["GEOLAND_DATABASE_URL"] = config.database_url()      # found before GEOLAND_HOME moves
     home = args.home or Path(tempfile.mkdtemp(prefix="geoland-bench-demo-"))
     os.environ["GEOLAND_HOME"] = str(home.absolute())
-    from geoland.demo import run_demo
+    from geoland.sample.demo import run_demo
     from geoland.output import table
 
     try:

@@ -22,8 +22,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from common import plots_file, scratch_database
 
-from geoland.db import connect
-from geoland.plots import import_plots
+from geoland.store.db import connect
+from geoland.pipeline.plots import import_plots
 
 
 def _ogr_conn(url: str) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoland.checks import FINDING_TYPES
+from geoland.rules.checks import FINDING_TYPES
 from web.maps import VENDOR, _offline, build_map, standalone_html
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

@@ -26,9 +26,9 @@ import numpy as np
 import shapely
 from common import plots_file, scratch_database
 
-from geoland.codes import issue_codes
-from geoland.db import connect
-from geoland.plots import import_plots
+from geoland.pipeline.codes import issue_codes
+from geoland.store.db import connect
+from geoland.pipeline.plots import import_plots
 from identifiers.plotcode import TOLERANCE, plot_identification_codes, poles_of_inaccessibility
 
 

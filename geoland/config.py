@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import ConfigError
+from geoland.errors import ConfigError
 
 _CHECKOUT = Path(__file__).resolve().parents[1]
 
@@ -56,7 +56,7 @@ def database_url(explicit: str | None = None) -> str:
     url = explicit or os.environ.get("GEOLAND_DATABASE_URL")
     if url:
         return url
-    from .embedded import EmbeddedCluster
+    from geoland.store.embedded import EmbeddedCluster
 
     cluster = EmbeddedCluster(default_data_dir())
     found = cluster.url() if cluster.running() else None

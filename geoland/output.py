@@ -87,6 +87,6 @@ def write_csv(frame, path) -> None:
     NULL empty): several times faster than pandas at a million rows."""
     from pathlib import Path
 
-    from .db import csv_bytes
+    from geoland.store.db import csv_bytes
 
     Path(path).write_bytes(csv_bytes(dict(frame.items()), header=True))

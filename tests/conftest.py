@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from geoland import config
-from geoland.db import migrate, sqlalchemy_url
+from geoland.store.db import migrate, sqlalchemy_url
 
 SAMPLE_REASON = ("sample data not found: put the public data in ../shared/data beside the checkout or set "
                  "GEOLAND_SAMPLE_DATA (see ../shared/data/README.md)")
@@ -43,7 +43,7 @@ def _server_url() -> str:
     url = os.environ.get("GEOLAND_DATABASE_URL")
     if url:
         return url
-    from geoland.embedded import EmbeddedCluster
+    from geoland.store.embedded import EmbeddedCluster
 
     cluster = EmbeddedCluster(config.default_data_dir())
     cluster.start()
@@ -180,7 +180,7 @@ def load_province(tmp_path, geoland_cli):
 
     from boundaries.crs import transform_geometries
     from boundaries.synthetic import synthetic_reorganisation
-    from geoland.synth import synthesize, write_synthetic
+    from geoland.sample.cadastre import synthesize, write_synthetic
 
     def load(province="99", first_code=90001, origin=(485_000.0, 2_345_000.0), n_plots=2000, seed=0, n_old=24):
         folder = tmp_path / f"province-{province}"
@@ -297,7 +297,7 @@ def running_job(db_url):
     its advisory lock for the block (as a job in progress does); then the session dies."""
     import contextlib
 
-    from geoland.jobs import lock_key
+    from geoland.store.jobs import lock_key
 
     @contextlib.contextmanager
     def hold(kind, scope, actor):

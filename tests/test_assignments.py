@@ -8,8 +8,8 @@ import pandas as pd
 import shapely
 
 from boundaries.crs import transform_geometries
-from geoland.assignments import flagged_plots
-from geoland.db import connect
+from geoland.pipeline.assignments import flagged_plots
+from geoland.store.db import connect
 
 
 def test_dry_run_then_run_then_again(db_url, load_province, geoland_cli, db_snapshot, db_query):

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from geoland import checks
+from geoland.rules import checks
 from identifiers.cccd import BIRTH_PROVINCES, check_cccd, mask_cccd, mask_name
 from identifiers.landuse import classify_land_use
 

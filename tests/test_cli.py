@@ -6,7 +6,7 @@ import click
 import pytest
 
 from geoland.cli import cli
-from geoland.db import head_revision
+from geoland.store.db import head_revision
 
 
 def _commands(group, path=()):
@@ -46,7 +46,7 @@ def test_errors_are_one_line_with_exit_1(db_url, geoland_cli, tmp_path):
 
 def test_unmigrated_database_says_to_migrate(server_url, geoland_cli, db_query):
     import sqlalchemy as sa
-    from geoland.db import sqlalchemy_url
+    from geoland.store.db import sqlalchemy_url
 
     admin = sa.create_engine(sqlalchemy_url(server_url).rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from boundaries import ConversionTableError, classify_change, parse_conversion_table
-from geoland.units import read_conversion_table
+from geoland.pipeline.units import read_conversion_table
 
 HEADER = ["province_code", "province_name", "commune_code", "commune_name", "old_commune_code",
           "old_commune_name", "change", "old_district_code", "old_district_name", "old_province_code",

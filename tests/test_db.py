@@ -9,7 +9,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from geoland.db import connect, read_columns
+from geoland.store.db import connect, read_columns
 
 _SQL = """
 SELECT * FROM (VALUES

@@ -6,8 +6,8 @@ import shutil
 import pytest
 import sqlalchemy as sa
 
-from geoland.db import sqlalchemy_url
-from geoland.embedded import EmbeddedCluster, mask_url
+from geoland.store.db import sqlalchemy_url
+from geoland.store.embedded import EmbeddedCluster, mask_url
 
 pytestmark = pytest.mark.skipif(bool(os.environ.get("GEOLAND_DATABASE_URL")),
                                 reason="GEOLAND_DATABASE_URL points at an external server")

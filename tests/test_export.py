@@ -8,8 +8,8 @@ import json
 import pandas as pd
 import pyogrio
 
-from geoland.db import connect
-from geoland.users import add_user
+from geoland.store.db import connect
+from geoland.review.users import add_user
 
 
 def _run(geoland_cli, *args):
@@ -99,7 +99,7 @@ def test_point_wkb_is_the_wkb_shapely_writes():
     import numpy as np
     import shapely
 
-    from geoland.export import point_wkb
+    from geoland.pipeline.export import point_wkb
 
     rng = np.random.default_rng(3)
     lon, lat = rng.uniform(102.1, 109.5, 500), rng.uniform(8.5, 23.4, 500)
@@ -112,7 +112,7 @@ def test_geojson_writer_escapes_and_keeps_every_value(tmp_path):
     import numpy as np
     import pyarrow as pa
 
-    from geoland.export import _write_geojson
+    from geoland.pipeline.export import _write_geojson
 
     table = pa.table({
         "identification_code": ["w7cckhr2bqyg", None, 'a"b\\c', "tab\there\nline\x01"],

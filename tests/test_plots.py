@@ -17,7 +17,7 @@ import pytest
 import shapely
 
 from boundaries.synthetic import synthetic_reorganisation
-from geoland.synth import synthesize, write_synthetic
+from geoland.sample.cadastre import synthesize, write_synthetic
 
 ATTRS = ["commune_code", "sheet", "plot_number", "legal_area", "land_use", "certificate_serial", "user_name",
          "id_number", "birth_year"]

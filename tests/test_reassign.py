@@ -81,7 +81,7 @@ def test_bad_arguments_name_the_problem(plots):
 
 @pytest.fixture(scope="module")
 def province():
-    from geoland.synth import synthesize
+    from geoland.sample.cadastre import synthesize
 
     reorg = synthetic_reorganisation(seed=3)
     made = synthesize(reorg.old[["code", "name", "geometry"]], 3000, seed=4)

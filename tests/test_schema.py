@@ -3,7 +3,7 @@
 import pytest
 import sqlalchemy as sa
 
-from geoland.db import sqlalchemy_url
+from geoland.store.db import sqlalchemy_url
 
 
 def _exec(url, sql):

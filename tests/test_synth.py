@@ -10,7 +10,7 @@ import pytest
 import shapely
 
 from boundaries.synthetic import synthetic_reorganisation
-from geoland.synth import FULL_DATA_SHARE, VERIFICATION_SHARES, synthesize, write_synthetic
+from geoland.sample.cadastre import FULL_DATA_SHARE, VERIFICATION_SHARES, synthesize, write_synthetic
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from boundaries.synthetic import synthetic_reorganisation
-from geoland.db import connect
-from geoland.units import load_conversion, lookup_unit
+from geoland.store.db import connect
+from geoland.pipeline.units import load_conversion, lookup_unit
 
 NEW = dt.date(2025, 7, 1)
 

@@ -8,8 +8,8 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from geoland.db import connect
-from geoland.users import add_user
+from geoland.store.db import connect
+from geoland.review.users import add_user
 from web.app import create_app
 
 PASSWORD = "mat-khau-123"

@@ -23,13 +23,13 @@ from flask import Flask, Response, abort, g, redirect, render_template, request,
 from werkzeug.exceptions import HTTPException
 
 from geoland import config
-from geoland.assignments import latest_effective
-from geoland.checks import FINDING_TYPES
-from geoland.db import make_engine
+from geoland.pipeline.assignments import latest_effective
+from geoland.rules.checks import FINDING_TYPES
+from geoland.store.db import make_engine
 from geoland.errors import DatabaseError, GeolandError
-from geoland.lookup import lookup_code, plot_record
-from geoland.review import commune_plots
-from geoland.users import authenticate, role_at_least, user_for_token
+from geoland.review.lookup import lookup_code, plot_record
+from geoland.review.communes import commune_plots
+from geoland.review.users import authenticate, role_at_least, user_for_token
 from identifiers.cccd import mask_cccd, mask_name
 
 from .maps import build_map

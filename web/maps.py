@@ -27,7 +27,7 @@ import shapely
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-from geoland.checks import FINDING_TYPES
+from geoland.rules.checks import FINDING_TYPES
 
 VENDOR = Path(__file__).parent / "static" / "vendor" / "leaflet"
 SCRIPT = Path(__file__).parent / "static" / "plotlayer.js"
@@ -130,7 +130,7 @@ def _offline(m: folium.Map, asset_url: str | None) -> None:
 
 def build_map(review: dict, *, language: str = "vi", asset_url: str | None = None,
               tile_url: str | None = None, plot_url: str | None = None, data: dict | None = None) -> folium.Map:
-    """The folium map of a commune review (:func:`geoland.review.commune_plots`); ``data`` is its
+    """The folium map of a commune review (:func:`geoland.review.communes.commune_plots`); ``data`` is its
     :func:`map_data` when the caller has it already."""
     words = WORDS[language]
     bounds = shapely.total_bounds(review["geometry"]) if len(review["geometry"]) else None

@@ -26,11 +26,11 @@ from sqlalchemy.engine import Connection
 from identifiers import normalize_unit_code
 from identifiers.cccd import mask_cccd, mask_name
 
-from .checks import FINDING_TYPES
-from .db import read_columns
-from .errors import GeolandError
-from .output import write_csv
-from .quality import STATUSES, campaign_categories
+from geoland.rules.checks import FINDING_TYPES
+from geoland.store.db import read_columns
+from geoland.errors import GeolandError
+from geoland.output import write_csv
+from geoland.pipeline.quality import STATUSES, campaign_categories
 
 UNASSIGNED = "—"
 CAMPAIGN = ("plots", "full_data", *STATUSES, "not_checked", "missing_1_plus")
@@ -55,8 +55,8 @@ COLOURS = {"authenticated": "#2e7d32", "incorrect": "#c62828", "unverifiable": "
 
 
 def _read(conn: Connection, province: str | None):
-    from .assignments import latest_effective, plot_provinces
-    from .units import units_valid_on
+    from geoland.pipeline.assignments import latest_effective, plot_provinces
+    from geoland.pipeline.units import units_valid_on
 
     effective = latest_effective(conn)
     provinces = plot_provinces(conn, province, effective)

@@ -1,6 +1,6 @@
 """The data-quality checks (DESIGN §6): "sufficient" (missing data) and "correct – clean" (conflicts).
 
-Each check is a vectorised function of a plot frame (one row per plot, columns as :func:`geoland.quality`
+Each check is a vectorised function of a plot frame (one row per plot, columns as :func:`geoland.pipeline.quality`
 reads them) and returns findings: ``plot_id``, ``type``, ``value`` (the measured value, never personal
 data), ``tolerance`` and ``related`` (the other plots involved, sorted). Category and severity come with
 the type (:data:`FINDING_TYPES`). No database here: the same functions run on any frame.

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from identifiers.geohash import InvalidGeohashError, validate
 from identifiers.mx import InvalidMXError, parse_mx
 
-from .errors import GeolandError
+from geoland.errors import GeolandError
 
 
 def lookup_code(conn: Connection, code: str, *, at: dt.date | None = None) -> dict:

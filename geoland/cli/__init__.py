@@ -13,10 +13,10 @@ import click
 from boundaries.coverage import DEFAULT_MIN_AREA_M2
 from boundaries.reassign import DEFAULT_MIN_SHARE, DEFAULT_SLIVER_M2
 
-from . import config
-from .checks import DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2
-from .errors import GeolandError
-from .output import emit_json, format_coverage, format_reassignment, table
+from geoland import config
+from geoland.rules.checks import DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2
+from geoland.errors import GeolandError
+from geoland.output import emit_json, format_coverage, format_reassignment, table
 
 
 def _date(ctx, param, value):
@@ -46,7 +46,7 @@ def cli(ctx, database_url, debug):
 
 
 def _connect(ctx):
-    from .db import connect
+    from geoland.store.db import connect
 
     return connect(ctx.obj["url"])
 
@@ -65,7 +65,7 @@ data_dir_option = click.option(
 
 
 def _cluster(data_dir):
-    from .embedded import EmbeddedCluster
+    from geoland.store.embedded import EmbeddedCluster
 
     return EmbeddedCluster(data_dir)
 
@@ -126,7 +126,7 @@ def url(ctx):
 @click.pass_context
 def migrate(ctx, as_json):
     """Create or upgrade the schema `geoland` (Alembic migrations; PostGIS and btree_gist extensions)."""
-    from .db import migrate as run
+    from geoland.store.db import migrate as run
 
     before, after = run(ctx.obj["url"])
     if as_json:
@@ -158,7 +158,7 @@ def load_conversion(ctx, path, effective, replace, as_json):
     The free-text `change` column is classified as whole / partial / unchanged / renamed / retyped / other
     and kept as written. Reloading the same file changes nothing. A malformed file stops with the line and
     the reason, and the database is left as it was."""
-    from .units import load_conversion as run
+    from geoland.pipeline.units import load_conversion as run
 
     with _connect(ctx) as conn:
         report = run(conn, path, effective=effective, replace=replace)
@@ -200,7 +200,7 @@ def load_boundaries(ctx, path, effective, code_field, name_field, province_field
     Invalid polygons are repaired with make_valid and the repair is recorded; features whose code is blank
     or not a unit on that date are kept and reported. Geometry is stored in EPSG:4326 and in the VN-2000
     TM-3 zone nearest the layer (for areas and the reassignment)."""
-    from .units import load_boundaries as run
+    from geoland.pipeline.units import load_boundaries as run
 
     with _connect(ctx) as conn:
         report = run(conn, path, effective=effective, code_field=code_field, name_field=name_field,
@@ -241,7 +241,7 @@ def load_boundaries(ctx, path, effective, code_field, name_field, province_field
 def check(ctx, province, effective, min_area_m2, limit, as_json):
     """Coverage QA of the commune boundaries: gaps and overlaps with their area (m², in a VN-2000 TM-3
     zone) and location. A report: it exits 0 whatever it finds."""
-    from .units import check_units
+    from geoland.pipeline.units import check_units
 
     with _connect(ctx) as conn:
         report = check_units(conn, effective=effective, province=province, min_area_m2=min_area_m2)
@@ -261,7 +261,7 @@ def lookup(ctx, code, at, level, as_json):
     """What a unit code names on a date, what it was formed from and what it became.
 
     Codes are reused: 03646 is Phường Chiềng Lề until 2025-06-30 and Phường Tô Hiệu from 2025-07-01."""
-    from .units import lookup_unit
+    from geoland.pipeline.units import lookup_unit
 
     with _connect(ctx) as conn:
         report = lookup_unit(conn, code, at=at, level=level)
@@ -301,7 +301,7 @@ def import_(ctx, path, layer, crs, meridian, province, fields_file, as_json):
     NAMSINH, SOPHATHANH, ...); TCVN3 and VNI text is converted to Unicode. Names, ID numbers and birth years
     go to their own table. Rows that cannot be stored are quarantined with their row number and reason;
     the import is one transaction: all of it or nothing. Importing the same file again changes nothing."""
-    from .plots import import_plots
+    from geoland.pipeline.plots import import_plots
 
     with _connect(ctx) as conn:
         report = import_plots(conn, path, layer=layer, crs=crs, meridian=meridian, province=province,
@@ -348,7 +348,7 @@ def reassign_command(ctx, province, effective, dry_run, min_share, sliver_m2, li
     the conversion table allows for the plot's old commune (MAXA). Only new or changed answers are written,
     with the job id, one old commune per transaction (a stopped job resumes when run again); earlier
     answers stay as history. --dry-run shows what would change."""
-    from .assignments import reassign
+    from geoland.pipeline.assignments import reassign
 
     report = reassign(ctx.obj["url"], province=province, effective=effective, dry_run=dry_run,
                       min_share=min_share, sliver_m2=sliver_m2, progress=not as_json)
@@ -375,7 +375,7 @@ def codes_issue(ctx, province, as_json):
     A code is issued once and never recomputed. Work is committed commune by commune: a job that was
     stopped resumes where it stopped when run again. Two plots with one code, or a code whose cell is no
     longer inside its plot, are recorded as conflicts for review."""
-    from .codes import issue_codes
+    from geoland.pipeline.codes import issue_codes
 
     report = issue_codes(ctx.obj["url"], province=province, progress=not as_json)
     if as_json:
@@ -396,7 +396,7 @@ def codes_issue(ctx, province, as_json):
 def codes_lookup(ctx, code, at, as_json):
     """Find a plot by its identification code or by any current or past MX.SB.ST code; shows its codes
     and their history, and its communes. No personal data is shown."""
-    from .lookup import lookup_code
+    from geoland.review.lookup import lookup_code
 
     with _connect(ctx) as conn:
         report = lookup_code(conn, code, at=at)
@@ -429,13 +429,13 @@ def recode_command(ctx, province, policy, effective, dry_run, crosswalk_path, as
     with a crosswalk old code → new code kept as history, so that any past code still finds its plot.
 
     Work is committed one new commune at a time: a stopped job resumes where it stopped."""
-    from .recode import crosswalk_frame, recode_province
+    from geoland.pipeline.recode import crosswalk_frame, recode_province
 
     report = recode_province(ctx.obj["url"], province=province, policy=policy, effective=effective,
                              dry_run=dry_run, progress=not as_json)
     if crosswalk_path and not dry_run:
-        from .db import connect
-        from .output import write_csv
+        from geoland.store.db import connect
+        from geoland.output import write_csv
 
         with connect(ctx.obj["url"]) as conn:
             write_csv(crosswalk_frame(conn, province=province, effective=effective), crosswalk_path)
@@ -472,7 +472,7 @@ def people_import_verification(ctx, path, as_json):
     """Load the national population database's answers: a UTF-8 CSV with the columns cccd, status
     (authenticated / incorrect / unverifiable) and checked_at. A later answer for a number replaces the
     earlier one. Every line must be readable or nothing is loaded; then run `geoland check`."""
-    from .quality import import_verification
+    from geoland.pipeline.quality import import_verification
 
     with _connect(ctx) as conn:
         report = import_verification(conn, path, progress=not as_json)
@@ -502,8 +502,8 @@ def check_command(ctx, province, commune, map_scale, min_overlap_m2, english, as
     overlaps, duplicate MX.SB.ST, code conflicts, and the reassignment's straddling / outside / legal
     mismatch. A rerun keeps the findings that still hold (and their review state), reopens those whose
     measured value changed and closes those that are gone."""
-    from .checks import FINDING_TYPES
-    from .quality import check
+    from geoland.rules.checks import FINDING_TYPES
+    from geoland.pipeline.quality import check
 
     with _connect(ctx) as conn:
         report = check(conn, province=province, commune=commune, map_scale=map_scale,
@@ -534,7 +534,7 @@ def report_command(ctx, province, out, english, as_json):
     and findings.csv (each open finding, land users masked)."""
     from pathlib import Path
 
-    from .report import build_report
+    from geoland.pipeline.report import build_report
 
     with _connect(ctx) as conn:
         report = build_report(conn, province=province, out=Path(out), language="en" if english else "vi")
@@ -563,7 +563,7 @@ def map_command(ctx, commune, out, english, as_json):
 
     from web.maps import write_map
 
-    from .review import commune_plots
+    from geoland.review.communes import commune_plots
 
     with _connect(ctx) as conn:
         review = commune_plots(conn, commune)
@@ -600,8 +600,8 @@ def export_group(ctx, province, commune, formats, out, since, with_people, usern
         raise click.UsageError("--out DIR is required")
     from pathlib import Path
 
-    from .export import export_province
-    from .users import authenticate
+    from geoland.pipeline.export import export_province
+    from geoland.review.users import authenticate
 
     people_by = None
     with _connect(ctx) as conn:
@@ -632,7 +632,7 @@ def export_group(ctx, province, commune, formats, out, since, with_people, usern
 @json_option
 def export_verify(folder, as_json):
     """Check an export folder against its manifest.json (SHA-256 and size of every file, nothing added)."""
-    from .export import verify_export
+    from geoland.pipeline.export import verify_export
 
     report = verify_export(folder)
     if as_json:
@@ -670,7 +670,7 @@ def users():
 @click.pass_context
 def users_add(ctx, username, role, password_stdin, with_token, as_json):
     """Add a user, or change an existing user's role and password."""
-    from .users import add_user
+    from geoland.review.users import add_user
 
     password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt(
         "password", hide_input=True, confirmation_prompt=True)
@@ -688,7 +688,7 @@ def users_add(ctx, username, role, password_stdin, with_token, as_json):
 @click.pass_context
 def users_list(ctx, as_json):
     """The users, their roles and whether they have an API token."""
-    from .users import list_users
+    from geoland.review.users import list_users
 
     with _connect(ctx) as conn:
         rows = list_users(conn)
@@ -731,7 +731,7 @@ def synth(province, n_plots, seed, out, fmt, encoding, old_communes, new_commune
     import time
     from pathlib import Path
 
-    from .synth import FORMATS, synth_inputs, synthesize, write_synthetic
+    from geoland.sample.cadastre import FORMATS, synth_inputs, synthesize, write_synthetic
 
     started = time.monotonic()
     out = Path(out)
@@ -774,7 +774,7 @@ def demo(ctx, data_dir, synthetic, n_plots, as_json):
     data): units and conversion table, boundaries of both vintages, coverage reports, synthetic plots
     imported, reassigned, coded and recoded, population-database answers and checks, the report, maps
     of the communes with the most findings, the identifier export; then a summary with the paths."""
-    from .demo import run_demo
+    from geoland.sample.demo import run_demo
 
     report = run_demo(ctx.obj["url"], data_dir=data_dir, synthetic=synthetic, n_plots=n_plots,
                       echo=(lambda *a: None) if as_json else click.echo, progress=not as_json)

@@ -1,4 +1,4 @@
-"""``geoland check`` and ``geoland people import-verification``: the checks of :mod:`geoland.checks` run on
+"""``geoland check`` and ``geoland people import-verification``: the checks of :mod:`geoland.rules.checks` run on
 the plots in PostGIS, their findings stored with the job id.
 
 A check job reads the plots of a province (with their land users, codes, current assignment and the
@@ -23,11 +23,11 @@ from sqlalchemy.engine import Connection
 from boundaries.conversion import fold_vietnamese
 from identifiers import normalize_unit_code
 
-from .checks import CAMPAIGN_FIELDS, DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2, FINDING_TYPES, run_checks
-from .db import copy_csv, csv_bytes, read_columns
-from .errors import GeolandError, InputFileError
-from .jobs import audit, finish_job, lock_key, start_job
-from .progress import shown
+from geoland.rules.checks import CAMPAIGN_FIELDS, DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2, FINDING_TYPES, run_checks
+from geoland.store.db import copy_csv, csv_bytes, read_columns
+from geoland.errors import GeolandError, InputFileError
+from geoland.store.jobs import audit, finish_job, lock_key, start_job
+from geoland.progress import shown
 
 STATUSES = ("authenticated", "incorrect", "unverifiable")
 # The status as the population database writes it, English or Vietnamese, compared without diacritics.
@@ -56,7 +56,7 @@ COLUMNS = ["plot_id", "province_code", "old_commune_code", "sheet", "plot_number
 def read_plots(conn: Connection, province: str | None, *, progress: bool = False) -> tuple[pd.DataFrame, dt.date | None]:
     """The plot frame the checks need (personal data included: it stays in memory) and the date of the
     assignments used (the latest reorganisation with assignments)."""
-    from .assignments import latest_effective, plot_provinces
+    from geoland.pipeline.assignments import latest_effective, plot_provinces
 
     effective = latest_effective(conn)
     provinces = plot_provinces(conn, province, effective)

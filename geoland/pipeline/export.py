@@ -28,12 +28,12 @@ from sqlalchemy.engine import Connection
 
 from identifiers import normalize_unit_code
 
-from .assignments import latest_effective, plot_provinces
-from .db import csv_bytes, read_csv_table
-from .errors import GeolandError
-from .jobs import audit, finish_job, start_job
-from .output import write_csv
-from .units import units_valid_on
+from geoland.pipeline.assignments import latest_effective, plot_provinces
+from geoland.store.db import csv_bytes, read_csv_table
+from geoland.errors import GeolandError
+from geoland.store.jobs import audit, finish_job, start_job
+from geoland.output import write_csv
+from geoland.pipeline.units import units_valid_on
 
 SCHEMA_VERSION = "1.0"
 FORMATS = ("csv", "geojson", "gpkg")

@@ -18,10 +18,10 @@ from sqlalchemy.engine import Connection
 from identifiers import normalize_unit_code
 from identifiers.cccd import mask_cccd, mask_name
 
-from .assignments import latest_effective
-from .db import read_columns
-from .errors import GeolandError
-from .units import current_boundaries, units_valid_on
+from geoland.pipeline.assignments import latest_effective
+from geoland.store.db import read_columns
+from geoland.errors import GeolandError
+from geoland.pipeline.units import current_boundaries, units_valid_on
 
 
 def commune_plots(conn: Connection, commune: str, *, unmasked: bool = False) -> dict:

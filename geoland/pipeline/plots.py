@@ -29,13 +29,13 @@ from boundaries.crs import (
 from boundaries.layers import polygonal_parts
 from identifiers import normalize_unit_code
 
-from . import vntext
-from .db import copy_csv, csv_bytes
-from .errors import ConfigError, InputFileError
-from .fields import PERSONAL, read_field_file, resolve_field_map
-from .io import file_sha256
-from .jobs import audit, finish_job, start_job
-from .progress import progress_bar
+from geoland.rules import vntext
+from geoland.store.db import copy_csv, csv_bytes
+from geoland.errors import ConfigError, InputFileError
+from geoland.rules.fields import PERSONAL, read_field_file, resolve_field_map
+from geoland.pipeline.files import file_sha256
+from geoland.store.jobs import audit, finish_job, start_job
+from geoland.progress import progress_bar
 
 BATCH_SIZE = 50_000
 # Plausible VN-2000 TM-3 coordinates for Vietnam (8°–24° N): anything else is a wrong CRS or garbage.

@@ -19,9 +19,9 @@ from identifiers.geohash import decode
 from identifiers.plotcode import TOLERANCE, plot_identification_codes
 from identifiers.vn2000 import transformer
 
-from .db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
-from .jobs import batch_job
-from .progress import progress_bar, shown
+from geoland.store.db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
+from geoland.store.jobs import batch_job
+from geoland.progress import progress_bar, shown
 
 
 def issue_codes(url: str | None = None, *, province: str | None = None, progress: bool = True) -> dict:

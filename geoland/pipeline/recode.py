@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from identifiers import normalize_unit_code, recode
 from identifiers.mx import POLICIES
 
-from .assignments import plot_provinces
-from .db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
-from .errors import GeolandError
-from .jobs import batch_job
-from .progress import progress_bar
+from geoland.pipeline.assignments import plot_provinces
+from geoland.store.db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
+from geoland.errors import GeolandError
+from geoland.store.jobs import batch_job
+from geoland.progress import progress_bar
 
 _PLOTS = """
     SELECT a.commune_code AS new_commune, p.id AS plot_id, p.old_commune_code, p.sheet, p.plot_number

@@ -1,4 +1,4 @@
-"""Alembic environment: geoland passes its own connection (see geoland.db.migrate)."""
+"""Alembic environment: geoland passes its own connection (see geoland.store.db.migrate)."""
 
 from alembic import context
 

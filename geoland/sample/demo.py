@@ -19,11 +19,11 @@ import sqlalchemy as sa
 
 from boundaries.coverage import DEFAULT_MIN_AREA_M2
 
-from . import config
-from .db import connect, migrate, without_parallel_workers
-from .errors import GeolandError
-from .output import format_coverage, format_reassignment, table, write_csv
-from .units import check_units, load_boundaries, load_conversion
+from geoland import config
+from geoland.store.db import connect, migrate, without_parallel_workers
+from geoland.errors import GeolandError
+from geoland.output import format_coverage, format_reassignment, table, write_csv
+from geoland.pipeline.units import check_units, load_boundaries, load_conversion
 
 NEW = dt.date(2025, 7, 1)
 OLD = NEW - dt.timedelta(days=1)
@@ -64,7 +64,7 @@ def synthetic_inputs(folder: Path) -> dict:
 def demo_plots(folder: Path, n_plots: int, *, synthetic: bool, data_dir=None, seed: int = 0) -> Path:
     """The demo's plot file, generated once per (size, seed, source): rerunning the demo imports the very
     same file, which the importer recognises and skips."""
-    from .synth import synth_inputs, synthesize, write_synthetic
+    from geoland.sample.cadastre import synth_inputs, synthesize, write_synthetic
 
     path = folder / f"plots-{'synthetic' if synthetic else 'son-la'}-{n_plots}-seed{seed}.gpkg"
     if not path.exists():
@@ -124,8 +124,8 @@ class _Background:
 
 def _codes_and_answers(url, province: str, answers_file: Path) -> dict:
     """Steps 7 and 8: identification codes for every plot; the population database's answers."""
-    from .codes import issue_codes
-    from .quality import import_verification
+    from geoland.pipeline.codes import issue_codes
+    from geoland.pipeline.quality import import_verification
 
     codes = issue_codes(url, province=province, progress=False)
     with connect(url) as conn:
@@ -137,7 +137,7 @@ def _maps(url, folder: Path) -> dict:
     """Step 11: review maps of the three communes with the most open findings."""
     from web.maps import write_map
 
-    from .review import commune_plots
+    from geoland.review.communes import commune_plots
 
     with connect(url) as conn:
         worst = conn.execute(sa.text("""
@@ -149,7 +149,7 @@ def _maps(url, folder: Path) -> dict:
 
 def _export(url, province: str, out: Path) -> dict:
     """Step 12: the identifier files, then their verification."""
-    from .export import export_province, verify_export
+    from geoland.pipeline.export import export_province, verify_export
 
     with connect(url) as conn:
         exported = export_province(conn, province=province, commune=None, formats=["csv", "geojson", "gpkg"],
@@ -234,7 +234,7 @@ def _run_demo(url, *, data_dir, synthetic: bool, n_plots: int, echo, progress: b
         echo(format_coverage(cov, limit=15))
 
     step(f"4. land plots (thửa đất): {n_plots:,} synthetic plots on the old communes, imported")
-    from .plots import import_plots
+    from geoland.pipeline.plots import import_plots
 
     step.part("synthetic plots")
     plots_file = demo_plots(config.home() / "demo", n_plots, synthetic=synthetic, data_dir=data_dir)
@@ -266,7 +266,7 @@ def _run_demo(url, *, data_dir, synthetic: bool, n_plots: int, echo, progress: b
 
 def _reassign(url, report: dict, province: str, *, echo, step: _Steps, progress: bool) -> None:
     """Step 5: every plot to its 2025 commune, and the list of plots to review."""
-    from .assignments import flagged_plots, reassign
+    from geoland.pipeline.assignments import flagged_plots, reassign
 
     step("5. reassignment to the new communes (gán thửa đất vào xã mới)")
     reassigned = reassign(url, province=province, effective=NEW, progress=progress)
@@ -281,7 +281,7 @@ def _reassign(url, report: dict, province: str, *, echo, step: _Steps, progress:
 
 def _recode(url, report: dict, province: str, *, echo, step: _Steps, progress: bool) -> None:
     """Step 6: the MX.SB.ST recoding, with its crosswalk file."""
-    from .recode import crosswalk_frame, recode_province
+    from geoland.pipeline.recode import crosswalk_frame, recode_province
 
     step("6. MX.SB.ST recoding, policy prefix (mã thửa mới)")
     recoded = recode_province(url, province=province, policy="prefix", effective=NEW, progress=progress)
@@ -311,7 +311,7 @@ def _rest_of_pipeline(url, report: dict, province: str, *, echo, step: _Steps, p
 
 def _check(url, report: dict, province: str, *, echo, step: _Steps, progress: bool) -> None:
     """Step 9: the data-quality checks."""
-    from .quality import check
+    from geoland.pipeline.quality import check
 
     step("9. data-quality checks (đúng – đủ – sạch)")
     with connect(url) as conn:
@@ -324,7 +324,7 @@ def _check(url, report: dict, province: str, *, echo, step: _Steps, progress: bo
 
 def _report_and_maps(url, report: dict, province: str, folder: Path, *, echo, step: _Steps) -> None:
     """Steps 10 and 11: the province report, and (in a second process) maps of the worst communes."""
-    from .report import build_report
+    from geoland.pipeline.report import build_report
 
     with _Background("maps", _maps, url, folder / "maps") as drawing:
         step("10. province report (báo cáo)")

@@ -30,7 +30,7 @@ from boundaries.conversion import fold_vietnamese
 from boundaries.crs import is_metric, tm3_zone_for_longitude, transform_geometries
 from identifiers.cccd import BIRTH_PROVINCES
 
-from . import vntext
+from geoland.rules import vntext
 
 FULL_DATA_SHARE = 0.357
 VERIFICATION_SHARES = {"authenticated": 0.705, "incorrect": 0.141, "unverifiable": 0.154}
@@ -453,8 +453,8 @@ def synth_inputs(*, old_communes=None, new_communes=None, data_dir=None, code_fi
                  use_synthetic: bool = False) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None, str]:
     """(old communes with ``code``/``name``, new communes or None, description) for :func:`synthesize`:
     the files given, else the Sơn La sample layers, else geoland's own synthetic communes."""
-    from . import config
-    from .io import read_vector
+    from geoland import config
+    from geoland.pipeline.files import read_vector
 
     conversion = None
     if old_communes is None and not use_synthetic:
@@ -471,7 +471,7 @@ def synth_inputs(*, old_communes=None, new_communes=None, data_dir=None, code_fi
     layer = read_vector(old_communes)
     field = code_field or ("old_code" if "old_code" in layer.columns else "code")
     if field not in layer.columns or "name" not in layer.columns:
-        from .errors import InputFileError
+        from geoland.errors import InputFileError
 
         raise InputFileError(old_communes, f"needs a code field ({field!r}) and 'name'; it has {list(layer.columns)}")
     table = None

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputFileError
+from geoland.errors import InputFileError
 
 # Files that travel with a Shapefile and change what it means.
 _SIDECARS = (".shp", ".shx", ".dbf", ".prj", ".cpg")

@@ -27,10 +27,10 @@ from boundaries import (
 from boundaries.units import unit_type_of
 from identifiers import InvalidCodeError, normalize_unit_code
 
-from .db import copy_csv, csv_bytes
-from .errors import DatabaseError, GeolandError, InputFileError
-from .io import file_sha256, read_csv_text, read_vector
-from .jobs import audit, finish_job, start_job
+from geoland.store.db import copy_csv, csv_bytes
+from geoland.errors import DatabaseError, GeolandError, InputFileError
+from geoland.pipeline.files import file_sha256, read_csv_text, read_vector
+from geoland.store.jobs import audit, finish_job, start_job
 
 DEFAULT_EFFECTIVE = dt.date(2025, 7, 1)
 

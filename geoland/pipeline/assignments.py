@@ -24,11 +24,11 @@ from boundaries.reassign import (
 )
 from identifiers import normalize_unit_code
 
-from .db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
-from .errors import GeolandError
-from .jobs import audit, job_lock, locked_job, mark_interrupted
-from .progress import progress_bar, shown
-from .units import current_boundaries
+from geoland.store.db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
+from geoland.errors import GeolandError
+from geoland.store.jobs import audit, job_lock, locked_job, mark_interrupted
+from geoland.progress import progress_bar, shown
+from geoland.pipeline.units import current_boundaries
 
 _FIELDS = ["commune_code", "overlap_share", "status", "second_code", "second_share", "legal_mismatch"]
 

@@ -12,7 +12,7 @@ import zlib
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .errors import GeolandError
+from geoland.errors import GeolandError
 
 
 def current_actor() -> str:

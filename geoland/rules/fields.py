@@ -18,7 +18,7 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from .errors import InputFileError
+from geoland.errors import InputFileError
 
 # Canonical attribute → source names, most common first.
 DEFAULT_ALIASES = {

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .errors import GeolandError
-from .jobs import audit
+from geoland.errors import GeolandError
+from geoland.store.jobs import audit
 
 ROLES = ("viewer", "reviewer", "admin")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,39}$")

@@ -10,8 +10,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from . import config
-from .errors import DatabaseError
+from geoland import config
+from geoland.errors import DatabaseError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -208,7 +208,7 @@ def read_columns(conn: Connection, sql: str, params: dict | None = None, columns
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    from .progress import progress_bar
+    from geoland.progress import progress_bar
 
     with progress_bar(total or 0, label or "rows", enabled=progress and bool(total)) as bar:
         buffer, described = _copy_out(conn, sql, params, header=False, describe=True, bar=bar)

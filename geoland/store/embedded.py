@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .errors import ConfigError, DatabaseError
+from geoland.errors import ConfigError, DatabaseError
 
 SUPERUSER = "geoland"
 DATABASE = "geoland"

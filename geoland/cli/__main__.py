@@ -1,0 +1,5 @@
+"""`python -m geoland.cli`."""
+
+from geoland.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The batch pipeline: units, plot import, reassignment, codes, recoding, checks, exports, report."""

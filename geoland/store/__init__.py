@@ -1,0 +1,1 @@
+"""The PostGIS store: connections, COPY, migrations, job records and the embedded cluster."""
