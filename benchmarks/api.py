@@ -23,8 +23,8 @@ import numpy as np
 import sqlalchemy as sa
 
 from geoland import config
-from geoland.store.db import connect
 from geoland.review.users import add_user
+from geoland.store.db import connect
 
 
 def main() -> None:

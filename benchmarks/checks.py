@@ -17,9 +17,9 @@ from pathlib import Path
 import shapely
 from common import coded_province, plots_file, province_arguments, sample_data, scratch_database
 
+from geoland.pipeline.quality import check, import_verification, read_plots
 from geoland.rules import checks
 from geoland.store.db import connect
-from geoland.pipeline.quality import check, import_verification, read_plots
 
 
 def main() -> None:

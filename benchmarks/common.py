@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from geoland import config  # noqa: E402
-from geoland.store.db import migrate, sqlalchemy_url  # noqa: E402
+from geoland import config
+from geoland.store.db import migrate, sqlalchemy_url
 
 
 def _admin(server_url: str):
@@ -81,9 +81,9 @@ def coded_province(url: str, data: Path, plots: Path) -> None:
 
     from geoland.pipeline.assignments import reassign
     from geoland.pipeline.codes import issue_codes
-    from geoland.store.db import connect
     from geoland.pipeline.plots import import_plots
     from geoland.pipeline.units import load_boundaries, load_conversion
+    from geoland.store.db import connect
 
     with connect(url) as conn:
         load_conversion(conn, data / "admin_units_2025_conversion.csv")

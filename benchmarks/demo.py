@@ -33,8 +33,8 @@ def main() -> None:
     os.environ["GEOLAND_DATABASE_URL"] = config.database_url()      # found before GEOLAND_HOME moves
     home = args.home or Path(tempfile.mkdtemp(prefix="geoland-bench-demo-"))
     os.environ["GEOLAND_HOME"] = str(home.absolute())
-    from geoland.sample.demo import run_demo
     from geoland.output import table
+    from geoland.sample.demo import run_demo
 
     try:
         with scratch_database() as url:

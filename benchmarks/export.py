@@ -19,8 +19,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from common import coded_province, plots_file, province_arguments, sample_data, scratch_database
 
-from geoland.store.db import connect
 from geoland.pipeline.export import export_province
+from geoland.store.db import connect
 
 SQL = """SELECT c.code AS identification_code, a.commune_code, u.name AS commune_name, u.province_code,
   p.old_commune_code || '.' || p.sheet || '.' || p.plot_number AS mx,

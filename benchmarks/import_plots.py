@@ -22,8 +22,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from common import plots_file, scratch_database
 
-from geoland.store.db import connect
 from geoland.pipeline.plots import import_plots
+from geoland.store.db import connect
 
 
 def _ogr_conn(url: str) -> str:

@@ -27,8 +27,8 @@ import shapely
 from common import plots_file, scratch_database
 
 from geoland.pipeline.codes import issue_codes
-from geoland.store.db import connect
 from geoland.pipeline.plots import import_plots
+from geoland.store.db import connect
 from identifiers.plotcode import TOLERANCE, plot_identification_codes, poles_of_inaccessibility
 
 

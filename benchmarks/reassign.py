@@ -30,9 +30,9 @@ from common import plots_file, scratch_database
 from boundaries.reassign import reassign_plots
 from geoland import config
 from geoland.pipeline.assignments import reassign
-from geoland.store.db import connect
 from geoland.pipeline.plots import import_plots
 from geoland.pipeline.units import load_boundaries, load_conversion
+from geoland.store.db import connect
 
 
 def geopandas_baseline(plots: gpd.GeoDataFrame, communes: gpd.GeoDataFrame) -> pd.Series:

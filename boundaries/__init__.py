@@ -1,8 +1,8 @@
 """Administrative units and their change over time: the conversion table, boundary layers, coverage QA
-(and, later, the reassignment engine). GeoDataFrames in, DataFrames out; no database, no file paths."""
+(and, later, the reassignment engine). GeoDataFrames in, DataFrames out; no database, no file paths.
+"""
 
-from .conversion import (CHANGE_KINDS, ConversionTable, ConversionTableError, classify_change,
-                         parse_conversion_table)
+from .conversion import CHANGE_KINDS, ConversionTable, ConversionTableError, classify_change, parse_conversion_table
 from .coverage import coverage_defects
 from .layers import BoundaryLayerError, PreparedLayer, prepare_boundary_layer
 

@@ -114,7 +114,7 @@ class ConversionTable:
         code = normalize_unit_code(new_code)
         return tuple(sorted(self.rows.loc[self.rows["commune_code"] == code, "old_commune_code"].unique()))
 
-    def for_province(self, province_code: str) -> "ConversionTable":
+    def for_province(self, province_code: str) -> ConversionTable:
         code = normalize_unit_code(province_code, "province")
         return dataclasses.replace(self, rows=self.rows[self.rows["province_code"] == code])
 

@@ -16,6 +16,7 @@ from pyproj import CRS
 
 from identifiers.vn2000 import TM3_ZONES, VN2000_TO_WGS84, transformer  # noqa: F401  (re-exported)
 
+
 def tm3_zone_for_longitude(longitude: float) -> int:
     """EPSG code of the TM-3 zone whose central meridian is nearest to ``longitude``.
 
@@ -75,7 +76,8 @@ def parse_meridian(value) -> float:
 
 def vn2000_zone(crs) -> int | None:
     """EPSG code of a VN-2000 TM-3 zone or UTM 48N/49N that ``crs`` is, by code or by its parameters
-    (a .prj written without an EPSG code), else None."""
+    (a .prj written without an EPSG code), else None.
+    """
     crs = CRS.from_user_input(crs)
     epsg = crs.to_epsg(min_confidence=90)
     if epsg in TM3_ZONES or epsg in UTM_ZONES:

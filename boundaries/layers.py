@@ -141,7 +141,8 @@ def _repair_polygons(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[st
 
 def polygonal_parts(geom):
     """Only the polygonal parts of a geometry, as a MultiPolygon (empty when there are none): what is
-    left of a polygon that make_valid turned into a collection."""
+    left of a polygon that make_valid turned into a collection.
+    """
     parts = shapely.get_parts(geom)
     polys = [p for p in parts if p.geom_type in ("Polygon", "MultiPolygon")]
     flat = [q for p in polys for q in (p.geoms if p.geom_type == "MultiPolygon" else [p])]

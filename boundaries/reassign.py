@@ -113,7 +113,8 @@ def _metric_geometries(plots, communes) -> tuple[np.ndarray, np.ndarray]:
 
 def _subdivide(geoms: np.ndarray, max_vertices: int = _MAX_PIECE_VERTICES) -> tuple[np.ndarray, np.ndarray]:
     """Cut each polygon into pieces of at most ``max_vertices`` vertices (halving bounding boxes, as
-    PostGIS's ST_Subdivide does); returns (pieces, index of the polygon each came from)."""
+    PostGIS's ST_Subdivide does); returns (pieces, index of the polygon each came from).
+    """
     pieces, owner = [], []
     stack = [(g, i) for i, g in enumerate(geoms) if g is not None and not g.is_empty]
     while stack:

@@ -24,7 +24,8 @@ _SYLLABLES = ("Nà", "Bó", "Mường", "Chiềng", "Pá", "Huổi", "Nậm", "P
 @dataclasses.dataclass
 class SyntheticReorganisation:
     """``old`` and ``new`` communes (code, name, geometry in ``crs``) and the ``conversion`` table in the
-    official CSV's columns."""
+    official CSV's columns.
+    """
 
     old: gpd.GeoDataFrame
     new: gpd.GeoDataFrame
@@ -104,7 +105,8 @@ def _groups(rng, old: pd.DataFrame, k: int) -> np.ndarray:
 
 def _parts(old: pd.DataFrame, group: np.ndarray) -> pd.DataFrame:
     """(old index, group, geometry, partial) pieces: whole communes, and two old communes split in two
-    along the vertical through their centroid, the far half going to the neighbouring group."""
+    along the vertical through their centroid, the far half going to the neighbouring group.
+    """
     geoms = old["geometry"].to_numpy()
     pieces = [(i, group[i], geoms[i], False) for i in range(len(old))]
     tree = shapely.STRtree(geoms)
@@ -118,7 +120,7 @@ def _parts(old: pd.DataFrame, group: np.ndarray) -> pd.DataFrame:
             continue
         j = min(neighbours)
         cx = geoms[i].centroid.x
-        xmin, ymin, xmax, ymax = geoms[i].bounds
+        xmin, ymin, _xmax, ymax = geoms[i].bounds
         west = shapely.intersection(geoms[i], shapely.box(xmin - 1, ymin - 1, cx, ymax + 1))
         east = shapely.difference(geoms[i], west)
         near_west = geoms[j].centroid.x < cx

@@ -38,7 +38,8 @@ def sample_data_dir(explicit: str | os.PathLike | None = None) -> Path | None:
     """The folder with the public sample data, or None when there is none.
 
     An explicit folder (``--data``) or ``GEOLAND_SAMPLE_DATA`` that does not exist is an error rather than
-    a silent fall-back: the user asked for that data."""
+    a silent fall-back: the user asked for that data.
+    """
     chosen = explicit or os.environ.get("GEOLAND_SAMPLE_DATA")
     if chosen:
         path = Path(chosen).absolute()

@@ -84,7 +84,8 @@ def format_reassignment(report: dict, limit: int = 20) -> str:
 
 def write_csv(frame, path) -> None:
     """A DataFrame as a UTF-8 CSV file with a header row, written by pyarrow (text quoted, numbers bare,
-    NULL empty): several times faster than pandas at a million rows."""
+    NULL empty): several times faster than pandas at a million rows.
+    """
     from pathlib import Path
 
     from geoland.store.db import csv_bytes

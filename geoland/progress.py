@@ -10,7 +10,8 @@ import sys
 @contextlib.contextmanager
 def progress_bar(total: int | None, unit: str, *, enabled: bool = True, desc: str | None = None):
     """A tqdm bar on stderr; silent when not enabled or stderr is not a terminal (unless
-    GEOLAND_PROGRESS=1 forces it, e.g. for a batch log)."""
+    GEOLAND_PROGRESS=1 forces it, e.g. for a batch log).
+    """
     from tqdm import tqdm
 
     show = shown(enabled)
@@ -21,5 +22,6 @@ def progress_bar(total: int | None, unit: str, *, enabled: bool = True, desc: st
 
 def shown(enabled: bool = True) -> bool:
     """Whether a bar would be drawn: asked for, and stderr a terminal (or GEOLAND_PROGRESS=1). Callers
-    skip the count a bar needs when it would not be drawn."""
+    skip the count a bar needs when it would not be drawn.
+    """
     return enabled and (os.environ.get("GEOLAND_PROGRESS") == "1" or sys.stderr.isatty())

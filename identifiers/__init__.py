@@ -1,6 +1,7 @@
 """Pure code schemes of geoland: administrative unit codes, GeoHash, the plot identification code (with
 VN-2000 and its datum shift), and legacy MX.SB.ST codes with their recoding policies. No I/O, no
-database, no pandas needed to import it."""
+database, no pandas needed to import it.
+"""
 
 from .admin import InvalidCodeError, normalize_unit_code
 from .geohash import InvalidGeohashError

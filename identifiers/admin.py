@@ -1,5 +1,6 @@
 """Administrative unit codes: 2-digit province, 3-digit district, 5-digit commune (nationwide unique at
-one date, but reused over time: a code names a unit only together with a date)."""
+one date, but reused over time: a code names a unit only together with a date).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""The plot identification code (mã định danh thửa đất), DESIGN §4:
+"""The plot identification code (mã định danh thửa đất), DESIGN §4.
+
+The steps:
 
 1. the plot polygon in its VN-2000 TM-3 coordinates;
 2. its pole of inaccessibility: the centre of the largest circle inscribed in it, to within
@@ -40,7 +42,8 @@ def poles_of_inaccessibility(polygons: np.ndarray, *, tolerance: float = TOLERAN
                              with_radius: bool = False) -> np.ndarray:
     """(x, y) of each polygon's pole of inaccessibility, as an (n, 2) array ((n, 3) with the inscribed
     radius when ``with_radius``); NaN for empty or missing geometries. Both cores where it pays (the
-    compiled search releases the GIL)."""
+    compiled search releases the GIL).
+    """
     from .polylabel import poles
 
     polygons = np.asarray(polygons, dtype=object)

@@ -119,7 +119,8 @@ _MAX_CONVEX_EDGES = 24
 @njit(cache=True, nogil=True)
 def _convex_edges(xs, ys, start, end, lines):
     """The edges of a convex ring as lines ``a·x + b·y + c = distance inside`` (unit inward normals),
-    or 0 when the ring is not convex or has too many edges for the exact solver."""
+    or 0 when the ring is not convex or has too many edges for the exact solver.
+    """
     turn = 0.0
     n = 0
     for i in range(start, end - 1):
@@ -170,7 +171,8 @@ def _convex_pole(lines, n, tolerance):
     centres of radius within ``tolerance`` of the largest (several when two edges are nearly parallel and
     the best centres lie along a ridge), the mean of the distinct ones is returned: its radius is also
     within ``tolerance`` of the largest (the distance is concave), and it does not jump from one end of a
-    ridge to the other when a vertex moves by a millimetre."""
+    ridge to the other when a vertex moves by a millimetre.
+    """
     m = n * (n - 1) * (n - 2) // 6
     cand = np.empty((m, 3))
     k = 0
@@ -267,8 +269,8 @@ def _pole(xs, ys, ring_starts, ring_ends, tolerance, heap):
     # Square cells of side min(width, height) cover the box.
     h = cell / 2.0
     size = 0
-    nx = int(math.ceil(width / cell))
-    ny = int(math.ceil(height / cell))
+    nx = math.ceil(width / cell)
+    ny = math.ceil(height / cell)
     for i in range(nx):
         for j in range(ny):
             x = minx + i * cell + h
@@ -337,7 +339,8 @@ def poles(coords: np.ndarray, ring_offsets: np.ndarray, geom_ring_offsets: np.nd
           tolerance: float) -> np.ndarray:
     """Poles of geometries given as rings: ``coords`` (m, 2); ring ``r`` is ``coords[ring_offsets[r]:
     ring_offsets[r + 1]]`` (closed); geometry ``g`` has rings ``geom_ring_offsets[g]`` to
-    ``geom_ring_offsets[g + 1]``. Returns (n, 3): x, y and the inscribed radius (NaN for empty ones)."""
+    ``geom_ring_offsets[g + 1]``. Returns (n, 3): x, y and the inscribed radius (NaN for empty ones).
+    """
     out = np.empty((len(geom_ring_offsets) - 1, 3))
     _poles(np.ascontiguousarray(coords, dtype=np.float64), np.asarray(ring_offsets, dtype=np.int64),
            np.asarray(geom_ring_offsets, dtype=np.int64), float(tolerance), out)

@@ -23,7 +23,8 @@ VN2000_TO_WGS84 = "EPSG:6960"
 @functools.lru_cache(maxsize=64)
 def transformer(source, target) -> Transformer:
     """A transformer between two CRSs that uses EPSG:6960 whenever one side is VN-2000 and the other
-    WGS 84, rather than whatever PROJ ranks first; always (x, y) = (lon, lat) / (easting, northing)."""
+    WGS 84, rather than whatever PROJ ranks first; always (x, y) = (lon, lat) / (easting, northing).
+    """
     src, dst = CRS.from_user_input(source), CRS.from_user_input(target)
     group = TransformerGroup(src, dst, always_xy=True)
     for candidate in group.transformers:

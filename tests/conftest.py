@@ -18,6 +18,21 @@ SAMPLE_REASON = ("sample data not found: put the public data in ../shared/data b
                  "GEOLAND_SAMPLE_DATA (see ../shared/data/README.md)")
 
 
+DB_FIXTURES = {"server_url", "db_url", "module_db", "template_db"}
+DB_MODULES = {"test_embedded.py", "test_db.py"}       # they start clusters or connect on their own
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark the tests by what they need, from the fixtures they use: ``db`` (PostgreSQL/PostGIS) and
+    ``browser`` (Chromium); ``pytest -m "not db"`` then runs without a database."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        if names & DB_FIXTURES or item.path.name in DB_MODULES:
+            item.add_marker(pytest.mark.db)
+        if "browser" in names or "page" in names:
+            item.add_marker(pytest.mark.browser)
+
+
 def pytest_report_header(config):
     import geopandas
     import pyproj
@@ -34,7 +49,7 @@ def pytest_report_header(config):
                 "SELECT default_version FROM pg_available_extensions WHERE name = 'postgis'")).scalar()
         engine.dispose()
         lines.append(f"geoland: PostgreSQL {pg}, PostGIS {postgis} available")
-    except Exception as exc:  # noqa: BLE001 - a header never fails the run
+    except Exception as exc:
         lines.append(f"geoland: no database yet ({type(exc).__name__})")
     return lines
 

@@ -54,7 +54,7 @@ def test_son_la_both_vintages(db_url, sample_data, geoland_cli, db_query):
 
 
 def test_repaired_polygon_is_recorded(db_url, tmp_path, synthetic_files, geoland_cli, db_query):
-    r, paths = synthetic_files
+    _r, paths = synthetic_files
     assert geoland_cli("units", "load-conversion", paths["conversion"])[0] == 0
     frame = gpd.read_file(paths["new"])
     x0, y0, x1, y1 = frame.geometry[0].bounds
@@ -94,7 +94,7 @@ def test_broken_files_are_refused_and_change_nothing(db_url, tmp_path, synthetic
     before = db_snapshot(db_url)
     broken = tmp_path / "broken.geojson"
     broken.write_text(content, encoding="utf-8")
-    code, out, err = geoland_cli("units", "load-boundaries", broken, "--effective", "2025-07-01")
+    code, _out, err = geoland_cli("units", "load-boundaries", broken, "--effective", "2025-07-01")
     assert code == 1 and "broken.geojson" in err and message in err, err
     assert len(err.strip().splitlines()) == 1
     assert db_snapshot(db_url) == before
@@ -109,7 +109,7 @@ def test_missing_field_lists_the_fields(db_url, synthetic_files, geoland_cli):
 
 def test_reload_is_a_no_op_and_a_new_file_supersedes(db_url, tmp_path, synthetic_files, geoland_cli,
                                                      db_snapshot, db_query):
-    r, paths = synthetic_files
+    _r, paths = synthetic_files
     assert geoland_cli("units", "load-conversion", paths["conversion"])[0] == 0
     assert geoland_cli("units", "load-boundaries", paths["new"], "--effective", "2025-07-01")[0] == 0
     before = db_snapshot(db_url)

@@ -77,7 +77,7 @@ def test_one_cccd_several_people():
 
 
 def test_land_use_codes():
-    current, legacy, unknown = classify_land_use(["LUC", "bhk", "NHK", "ONT+CLN", "ONT, XYZ", "Q", None])
+    current, _legacy, unknown = classify_land_use(["LUC", "bhk", "NHK", "ONT+CLN", "ONT, XYZ", "Q", None])
     assert current.tolist() == ["LUC", "HNK", "HNK", "ONT+CLN", "ONT", None, None]
     assert unknown.tolist() == ["", "", "", "", "XYZ", "Q", ""]
     plots = frame(4, land_use=["LUC", "BHK", "ONT+CLN", "ABC"])

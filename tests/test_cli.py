@@ -46,6 +46,7 @@ def test_errors_are_one_line_with_exit_1(db_url, geoland_cli, tmp_path):
 
 def test_unmigrated_database_says_to_migrate(server_url, geoland_cli, db_query):
     import sqlalchemy as sa
+
     from geoland.store.db import sqlalchemy_url
 
     admin = sa.create_engine(sqlalchemy_url(server_url).rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")

@@ -35,7 +35,7 @@ def test_start_is_idempotent_and_local_only(cluster, geoland_cli, tmp_path):
         assert conn.execute(sa.text("SHOW password_encryption")).scalar() == "scram-sha-256"
     engine.dispose()
     hba = (cluster.data_dir / "pg_hba.conf").read_text() if os.access(cluster.data_dir, os.R_OK) else ""
-    assert "trust" not in "".join(l for l in hba.splitlines() if not l.startswith("#"))
+    assert "trust" not in "".join(line for line in hba.splitlines() if not line.startswith("#"))
     # A wrong password is refused.
     bad = sa.create_engine(sqlalchemy_url(cluster.url().replace(cluster.password(), "wrong")))
     with pytest.raises(sa.exc.OperationalError):

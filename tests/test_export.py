@@ -8,8 +8,8 @@ import json
 import pandas as pd
 import pyogrio
 
-from geoland.store.db import connect
 from geoland.review.users import add_user
+from geoland.store.db import connect
 
 
 def _run(geoland_cli, *args):

@@ -7,8 +7,8 @@ import folium
 import geopandas as gpd
 import pytest
 
-from geoland.store.db import connect
 from geoland.review.communes import commune_plots
+from geoland.store.db import connect
 from web.maps import _offline, build_map
 
 

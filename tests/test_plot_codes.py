@@ -83,7 +83,7 @@ def test_codes_are_deterministic_whatever_the_batch():
 
 
 def test_codes_need_tm3_coordinates():
-    with pytest.raises(UnsuitableCRSError, match="VN-2000 TM-3 coordinates .* got WGS 84"):
+    with pytest.raises(UnsuitableCRSError, match=r"VN-2000 TM-3 coordinates .* got WGS 84"):
         plot_identification_codes([shapely.box(104, 21, 104.001, 21.001)], "EPSG:4326")
     with pytest.raises(UnsuitableCRSError, match="9206"):
         plot_identification_codes([shapely.box(0, 0, 1, 1)], "EPSG:32648")

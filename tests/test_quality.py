@@ -43,7 +43,7 @@ def test_findings_match_the_synthetic_truth(db_url, load_province, geoland_cli, 
     defect = truth["defects"]
     # Missing fields: exactly the rows the generator blanked, field by field.
     for field, kind in TRUTH_FIELDS.items():
-        assert got(kind) == _rows(truth, truth["missing_fields"].str.split("|").map(lambda f: field in f)), kind
+        assert got(kind) == _rows(truth, truth["missing_fields"].str.split("|").map(lambda f, field=field: field in f)), kind
     assert got("missing_code") == got("missing_commune") == set()
     # CCCD: every malformed number is found; a number taken from someone else also reads wrong against its
     # new holder's birth year, so those may be flagged too; nothing else.

@@ -73,7 +73,7 @@ def test_geographic_input_gives_the_same_answer(plots):
 def test_bad_arguments_name_the_problem(plots):
     with pytest.raises(ValueError, match="`code_column` was 'ma'"):
         reassign_plots(plots, COMMUNES, code_column="ma")
-    with pytest.raises(ValueError, match="`min_share` was 1.5"):
+    with pytest.raises(ValueError, match=r"`min_share` was 1\.5"):
         reassign_plots(plots, COMMUNES, min_share=1.5)
     with pytest.raises(ValueError, match="`old_code_column` was 'MAXA'"):
         reassign_plots(plots, COMMUNES, old_code_column="MAXA", conversion=CONVERSION)

@@ -8,7 +8,7 @@ from identifiers.mx import parse_mx
 
 
 def test_policies_crosswalk_and_lookup(db_url, load_province, geoland_cli, db_query, tmp_path):
-    reorg, _ = load_province("99", n_plots=2500)
+    _reorg, _ = load_province("99", n_plots=2500)
     assert geoland_cli("reassign", "--province", "99")[0] == 0
     code, out, err = geoland_cli("recode", "--province", "99", "--policy", "renumber", "--dry-run", "--json")
     assert code == 0, err
@@ -56,7 +56,7 @@ def test_policies_crosswalk_and_lookup(db_url, load_province, geoland_cli, db_qu
 def test_prefix_policy_keeps_the_old_code_readable(db_url, load_province, geoland_cli, db_query):
     load_province("99", n_plots=1500)
     assert geoland_cli("reassign")[0] == 0
-    code, out, err = geoland_cli("recode", "--policy", "prefix", "--json")
+    code, _out, err = geoland_cli("recode", "--policy", "prefix", "--json")
     assert code == 0, err
     rows = db_query(db_url, "SELECT old_code, new_code, new_commune FROM geoland.mx_crosswalk")
     for old, new, commune in rows:

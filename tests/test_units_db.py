@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from boundaries.synthetic import synthetic_reorganisation
-from geoland.store.db import connect
 from geoland.pipeline.units import load_conversion, lookup_unit
+from geoland.store.db import connect
 
 NEW = dt.date(2025, 7, 1)
 
@@ -91,7 +91,7 @@ def test_corrupted_csv_names_file_and_line_and_changes_nothing(db_url, tmp_path,
 
     bad = table.copy()
     bad.loc[5, "old_commune_code"] = "9X001"
-    code, out, err = geoland_cli("units", "load-conversion", _write(tmp_path, bad, "bad.csv"))
+    code, _out, err = geoland_cli("units", "load-conversion", _write(tmp_path, bad, "bad.csv"))
     assert code == 1 and "bad.csv" in err and "line 7" in err and "'9X001'" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
 

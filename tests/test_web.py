@@ -8,8 +8,8 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from geoland.store.db import connect
 from geoland.review.users import add_user
+from geoland.store.db import connect
 from web.app import create_app
 
 PASSWORD = "mat-khau-123"
@@ -116,7 +116,7 @@ def test_api_routes(site, db_url, db_query):
 
 def test_roles_review_actions_and_audit(site, db_url, db_query):
     app, commune = site["app"], site["commune"]
-    finding_id, plot_id = db_query(db_url, "SELECT f.id, f.plot_id FROM geoland.finding_current f JOIN "
+    finding_id, _plot_id = db_query(db_url, "SELECT f.id, f.plot_id FROM geoland.finding_current f JOIN "
                                            "geoland.plot_assignment_current a USING (plot_id) WHERE a.commune_code = :c "
                                            "AND f.type = 'missing_certificate' ORDER BY f.id LIMIT 1", c=commune)[0]
     viewer = app.test_client()

@@ -23,13 +23,13 @@ from flask import Flask, Response, abort, g, redirect, render_template, request,
 from werkzeug.exceptions import HTTPException
 
 from geoland import config
+from geoland.errors import DatabaseError, GeolandError
 from geoland.pipeline.assignments import latest_effective
+from geoland.review.communes import commune_plots
+from geoland.review.lookup import lookup_code, plot_record
+from geoland.review.users import authenticate, role_at_least, user_for_token
 from geoland.rules.checks import FINDING_TYPES
 from geoland.store.db import make_engine
-from geoland.errors import DatabaseError, GeolandError
-from geoland.review.lookup import lookup_code, plot_record
-from geoland.review.communes import commune_plots
-from geoland.review.users import authenticate, role_at_least, user_for_token
 from identifiers.cccd import mask_cccd, mask_name
 
 from .maps import build_map
@@ -255,7 +255,8 @@ def plot_detail(conn, plot_id: int, *, unmasked: bool) -> dict:
 
 def plots_at(conn, lon: float, lat: float) -> dict:
     """The plots containing a WGS 84 point (each in its own TM-3 zone, through the GiST index) and the
-    current commune there."""
+    current commune there.
+    """
     srids = conn.execute(sa.text("SELECT DISTINCT srid FROM geoland.plot_import")).scalars().all()
     plots = []
     for srid in sorted(set(srids)):

@@ -51,7 +51,8 @@ COLOURS = {"conflict": "#d32f2f", "missing": "#f9a825", "clean": "#9e9e9e"}
 def encode_rings(geoms: np.ndarray) -> tuple[list[int], list[int], list[int]]:
     """Polygons (lon/lat) as integer micro-degrees: the first vertex of each ring absolute, the others as
     differences; ``ring_offsets`` (vertex index of each ring's start, and the end) and ``plot_rings`` (ring
-    index of each plot's first ring, and the end). Rings are written without their closing vertex."""
+    index of each plot's first ring, and the end). Rings are written without their closing vertex.
+    """
     parts = shapely.get_parts(geoms, return_index=True)
     polygons, owner = parts
     rings, ring_poly = shapely.get_rings(polygons, return_index=True)
@@ -131,7 +132,8 @@ def _offline(m: folium.Map, asset_url: str | None) -> None:
 def build_map(review: dict, *, language: str = "vi", asset_url: str | None = None,
               tile_url: str | None = None, plot_url: str | None = None, data: dict | None = None) -> folium.Map:
     """The folium map of a commune review (:func:`geoland.review.communes.commune_plots`); ``data`` is its
-    :func:`map_data` when the caller has it already."""
+    :func:`map_data` when the caller has it already.
+    """
     words = WORDS[language]
     bounds = shapely.total_bounds(review["geometry"]) if len(review["geometry"]) else None
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_control=True)
@@ -178,7 +180,8 @@ def standalone_html(m: folium.Map) -> str:
 
 def _css_with_inline_images() -> str:
     """Leaflet's stylesheet with its images (layer control icon, markers) as data URIs: a standalone page
-    must not ask for ``images/…`` beside itself."""
+    must not ask for ``images/…`` beside itself.
+    """
     import base64
     import re
 
@@ -202,4 +205,4 @@ def write_map(review: dict, out: Path, *, language: str = "vi") -> dict:
     for c in data["category"]:
         counts[("clean", "missing", "conflict")[c]] += 1
     return {"commune": review["commune"], "name": review.get("name"), "file": str(out), "bytes": out.stat().st_size,
-            "plots": int(len(review["plots"])), **counts}
+            "plots": len(review["plots"]), **counts}

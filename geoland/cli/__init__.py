@@ -1,5 +1,6 @@
 """The ``geoland`` command line: one click group, a sub-command per task, ``--json`` wherever counts are
-reported. Errors print one line on stderr and exit non-zero; ``--debug`` shows the traceback."""
+reported. Errors print one line on stderr and exit non-zero; ``--debug`` shows the traceback.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +13,10 @@ import click
 
 from boundaries.coverage import DEFAULT_MIN_AREA_M2
 from boundaries.reassign import DEFAULT_MIN_SHARE, DEFAULT_SLIVER_M2
-
 from geoland import config
-from geoland.rules.checks import DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2
 from geoland.errors import GeolandError
 from geoland.output import emit_json, format_coverage, format_reassignment, table
+from geoland.rules.checks import DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2
 
 
 def _date(ctx, param, value):
@@ -41,7 +41,8 @@ def cli(ctx, database_url, debug):
     """geoland: clean a provincial land database after the 2025 reorganisation of communes.
 
     Start with `geoland db start` and `geoland db migrate`, then load the administrative units
-    (`geoland units --help`)."""
+    (`geoland units --help`).
+    """
     ctx.obj = {"url": database_url}
 
 
@@ -77,7 +78,8 @@ def start(data_dir, as_json):
     """Create (first time) and start the embedded PostgreSQL + PostGIS cluster; a no-op when it runs.
 
     It listens on 127.0.0.1 and a unix socket only. Prints the URL with the password hidden
-    (`geoland db url` prints it whole)."""
+    (`geoland db url` prints it whole).
+    """
     cluster = _cluster(data_dir)
     started = cluster.start()
     status = cluster.status().as_dict() | {"started": started}
@@ -157,7 +159,8 @@ def load_conversion(ctx, path, effective, replace, as_json):
 
     The free-text `change` column is classified as whole / partial / unchanged / renamed / retyped / other
     and kept as written. Reloading the same file changes nothing. A malformed file stops with the line and
-    the reason, and the database is left as it was."""
+    the reason, and the database is left as it was.
+    """
     from geoland.pipeline.units import load_conversion as run
 
     with _connect(ctx) as conn:
@@ -199,7 +202,8 @@ def load_boundaries(ctx, path, effective, code_field, name_field, province_field
 
     Invalid polygons are repaired with make_valid and the repair is recorded; features whose code is blank
     or not a unit on that date are kept and reported. Geometry is stored in EPSG:4326 and in the VN-2000
-    TM-3 zone nearest the layer (for areas and the reassignment)."""
+    TM-3 zone nearest the layer (for areas and the reassignment).
+    """
     from geoland.pipeline.units import load_boundaries as run
 
     with _connect(ctx) as conn:
@@ -240,7 +244,8 @@ def load_boundaries(ctx, path, effective, code_field, name_field, province_field
 @click.pass_context
 def check(ctx, province, effective, min_area_m2, limit, as_json):
     """Coverage QA of the commune boundaries: gaps and overlaps with their area (m², in a VN-2000 TM-3
-    zone) and location. A report: it exits 0 whatever it finds."""
+    zone) and location. A report: it exits 0 whatever it finds.
+    """
     from geoland.pipeline.units import check_units
 
     with _connect(ctx) as conn:
@@ -260,7 +265,8 @@ def check(ctx, province, effective, min_area_m2, limit, as_json):
 def lookup(ctx, code, at, level, as_json):
     """What a unit code names on a date, what it was formed from and what it became.
 
-    Codes are reused: 03646 is Phường Chiềng Lề until 2025-06-30 and Phường Tô Hiệu from 2025-07-01."""
+    Codes are reused: 03646 is Phường Chiềng Lề until 2025-06-30 and Phường Tô Hiệu from 2025-07-01.
+    """
     from geoland.pipeline.units import lookup_unit
 
     with _connect(ctx) as conn:
@@ -300,7 +306,8 @@ def import_(ctx, path, layer, crs, meridian, province, fields_file, as_json):
     Fields are recognised by their usual names (MAXA, SHBANDO, SOTHUA, DIENTICH, LOAIDAT, TENCHU, SOCCCD,
     NAMSINH, SOPHATHANH, ...); TCVN3 and VNI text is converted to Unicode. Names, ID numbers and birth years
     go to their own table. Rows that cannot be stored are quarantined with their row number and reason;
-    the import is one transaction: all of it or nothing. Importing the same file again changes nothing."""
+    the import is one transaction: all of it or nothing. Importing the same file again changes nothing.
+    """
     from geoland.pipeline.plots import import_plots
 
     with _connect(ctx) as conn:
@@ -347,7 +354,8 @@ def reassign_command(ctx, province, effective, dry_run, min_share, sliver_m2, li
     boundary: review it), or outside (no commune). legal mismatch: the commune found is not one of those
     the conversion table allows for the plot's old commune (MAXA). Only new or changed answers are written,
     with the job id, one old commune per transaction (a stopped job resumes when run again); earlier
-    answers stay as history. --dry-run shows what would change."""
+    answers stay as history. --dry-run shows what would change.
+    """
     from geoland.pipeline.assignments import reassign
 
     report = reassign(ctx.obj["url"], province=province, effective=effective, dry_run=dry_run,
@@ -374,7 +382,8 @@ def codes_issue(ctx, province, as_json):
 
     A code is issued once and never recomputed. Work is committed commune by commune: a job that was
     stopped resumes where it stopped when run again. Two plots with one code, or a code whose cell is no
-    longer inside its plot, are recorded as conflicts for review."""
+    longer inside its plot, are recorded as conflicts for review.
+    """
     from geoland.pipeline.codes import issue_codes
 
     report = issue_codes(ctx.obj["url"], province=province, progress=not as_json)
@@ -395,7 +404,8 @@ def codes_issue(ctx, province, as_json):
 @click.pass_context
 def codes_lookup(ctx, code, at, as_json):
     """Find a plot by its identification code or by any current or past MX.SB.ST code; shows its codes
-    and their history, and its communes. No personal data is shown."""
+    and their history, and its communes. No personal data is shown.
+    """
     from geoland.review.lookup import lookup_code
 
     with _connect(ctx) as conn:
@@ -428,14 +438,15 @@ def recode_command(ctx, province, policy, effective, dry_run, crosswalk_path, as
     """New MX.SB.ST codes for the plots after the merger (their commune comes from `geoland reassign`),
     with a crosswalk old code → new code kept as history, so that any past code still finds its plot.
 
-    Work is committed one new commune at a time: a stopped job resumes where it stopped."""
+    Work is committed one new commune at a time: a stopped job resumes where it stopped.
+    """
     from geoland.pipeline.recode import crosswalk_frame, recode_province
 
     report = recode_province(ctx.obj["url"], province=province, policy=policy, effective=effective,
                              dry_run=dry_run, progress=not as_json)
     if crosswalk_path and not dry_run:
-        from geoland.store.db import connect
         from geoland.output import write_csv
+        from geoland.store.db import connect
 
         with connect(ctx.obj["url"]) as conn:
             write_csv(crosswalk_frame(conn, province=province, effective=effective), crosswalk_path)
@@ -471,7 +482,8 @@ def people():
 def people_import_verification(ctx, path, as_json):
     """Load the national population database's answers: a UTF-8 CSV with the columns cccd, status
     (authenticated / incorrect / unverifiable) and checked_at. A later answer for a number replaces the
-    earlier one. Every line must be readable or nothing is loaded; then run `geoland check`."""
+    earlier one. Every line must be readable or nothing is loaded; then run `geoland check`.
+    """
     from geoland.pipeline.quality import import_verification
 
     with _connect(ctx) as conn:
@@ -501,9 +513,10 @@ def check_command(ctx, province, commune, map_scale, min_overlap_m2, english, as
     (incorrect, unverifiable), unknown or legacy land-use codes, legal vs computed area, invalid geometry,
     overlaps, duplicate MX.SB.ST, code conflicts, and the reassignment's straddling / outside / legal
     mismatch. A rerun keeps the findings that still hold (and their review state), reopens those whose
-    measured value changed and closes those that are gone."""
-    from geoland.rules.checks import FINDING_TYPES
+    measured value changed and closes those that are gone.
+    """
     from geoland.pipeline.quality import check
+    from geoland.rules.checks import FINDING_TYPES
 
     with _connect(ctx) as conn:
         report = check(conn, province=province, commune=commune, map_scale=map_scale,
@@ -531,7 +544,8 @@ def report_command(ctx, province, out, english, as_json):
     """The data-quality report of a province from the findings of the last `geoland check`: index.html
     (the campaign's numbers — full data, authenticated, incorrect, unverifiable, missing ≥ 1 field — a bar
     chart per commune, plots per finding type; one offline page), communes.csv (per commune and in total)
-    and findings.csv (each open finding, land users masked)."""
+    and findings.csv (each open finding, land users masked).
+    """
     from pathlib import Path
 
     from geoland.pipeline.report import build_report
@@ -558,12 +572,12 @@ def map_command(ctx, commune, out, english, as_json):
     """A review map of a new commune's plots: one HTML file that opens offline (Leaflet inlined, no tiles
     unless GEOLAND_TILE_URL is set). Layers: the commune's boundary and its old communes, plots with missing
     data, plots in conflict, one layer per finding type, plots without findings (faint). Click a plot for its
-    codes, areas, land use, findings and land user (masked). Run `geoland check` first."""
+    codes, areas, land use, findings and land user (masked). Run `geoland check` first.
+    """
     from pathlib import Path
 
-    from web.maps import write_map
-
     from geoland.review.communes import commune_plots
+    from web.maps import write_map
 
     with _connect(ctx) as conn:
         review = commune_plots(conn, commune)
@@ -593,7 +607,8 @@ def map_command(ctx, commune, out, english, as_json):
 def export_group(ctx, province, commune, formats, out, since, with_people, username, as_json):
     """Identifier files for the national digital address platform: identifiers.csv / .geojson / .gpkg
     (columns in docs/export-schema.md), crosswalk.csv and manifest.json with the SHA-256 of every file.
-    Rerun on unchanged data, the files are byte-identical. `geoland export verify DIR` checks a package."""
+    Rerun on unchanged data, the files are byte-identical. `geoland export verify DIR` checks a package.
+    """
     if ctx.invoked_subcommand is not None:
         return
     if not out:
@@ -649,7 +664,8 @@ def export_verify(folder, as_json):
 def serve_command(ctx, host, port):
     """The review web app and the JSON API: province overview, commune review pages with the map and the
     findings, plot pages, review actions (reviewer role), /api/… and /collections/plots/items. Users come
-    from `geoland users add`."""
+    from `geoland users add`.
+    """
     from web.app import serve
 
     click.echo(f"geoland web app on http://{host}:{port}/ (Ctrl+C to stop)")
@@ -727,7 +743,8 @@ def synth(province, n_plots, seed, out, fmt, encoding, old_communes, new_commune
     Plots tile the old communes (never crossing their boundaries) with settlements of small residential
     plots, paddy and crops around them and forest further out; sheets and plot numbers are numbered per
     commune. Defects are injected at the rates of the Sơn La campaign and recorded in OUT.truth.csv (keyed
-    by row number); the population database's answers are in OUT.verification.csv."""
+    by row number); the population database's answers are in OUT.verification.csv.
+    """
     import time
     from pathlib import Path
 
@@ -773,7 +790,8 @@ def demo(ctx, data_dir, synthetic, n_plots, as_json):
     """Run the whole pipeline on the Sơn La sample (or on a synthetic province when there is no sample
     data): units and conversion table, boundaries of both vintages, coverage reports, synthetic plots
     imported, reassigned, coded and recoded, population-database answers and checks, the report, maps
-    of the communes with the most findings, the identifier export; then a summary with the paths."""
+    of the communes with the most findings, the identifier export; then a summary with the paths.
+    """
     from geoland.sample.demo import run_demo
 
     report = run_demo(ctx.obj["url"], data_dir=data_dir, synthetic=synthetic, n_plots=n_plots,
@@ -802,7 +820,7 @@ def main(argv=None) -> None:
             traceback.print_exc()
         click.echo(f"geoland: error: {exc.message}", err=True)
         sys.exit(exc.exit_code)
-    except Exception as exc:  # noqa: BLE001 — last resort: one line, no data, traceback only on request
+    except Exception as exc:
         if debug:
             traceback.print_exc()
         click.echo(f"geoland: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"

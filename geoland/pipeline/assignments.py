@@ -22,13 +22,12 @@ from boundaries.reassign import (
     reassign_plots,
     summarise,
 )
-from identifiers import normalize_unit_code
-
-from geoland.store.db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
 from geoland.errors import GeolandError
-from geoland.store.jobs import audit, job_lock, locked_job, mark_interrupted
-from geoland.progress import progress_bar, shown
 from geoland.pipeline.units import current_boundaries
+from geoland.progress import progress_bar, shown
+from geoland.store.db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
+from geoland.store.jobs import audit, job_lock, locked_job, mark_interrupted
+from identifiers import normalize_unit_code
 
 _FIELDS = ["commune_code", "overlap_share", "status", "second_code", "second_share", "legal_mismatch"]
 
@@ -41,7 +40,8 @@ def reassign(url: str | None = None, *, province: str | None = None, effective: 
     A batch job: one at a time per province (advisory lock); the answers are computed for all plots at
     once, then written one old commune per transaction, so a killed run loses at most the commune it was
     writing and running it again writes the rest (what was written is then unchanged) and ends as an
-    uninterrupted run would."""
+    uninterrupted run would.
+    """
     province = normalize_unit_code(province, "province") if province else None
     engine = make_engine(url)
     try:
@@ -65,7 +65,7 @@ def reassign(url: str | None = None, *, province: str | None = None, effective: 
                 written = 0
                 units = writes.groupby(writes["old_commune_code"].fillna(""), sort=True)
                 with progress_bar(len(writes), "assignments written", enabled=progress) as bar:
-                    for commune, rows in units:
+                    for _commune, rows in units:
                         with engine.begin() as conn:      # one old commune per transaction: the unit of resumption
                             written += _write(conn, rows, job.id, effective)
                         bar.update(len(rows))
@@ -118,7 +118,8 @@ def latest_effective(conn: Connection) -> dt.date | None:
 
 def plot_provinces(conn: Connection, province: str | None, effective: dt.date | None) -> list[str] | None:
     """The province codes carried by the plots of new province ``province``: itself and the old
-    provinces merged into it on ``effective``."""
+    provinces merged into it on ``effective``.
+    """
     if province is None:
         return None
     rows = conn.execute(sa.text("""
@@ -187,7 +188,8 @@ def _write(conn: Connection, rows: pd.DataFrame, job_id: int, effective: dt.date
 
 def flagged_plots(conn: Connection, *, province: str | None = None, effective: dt.date) -> pd.DataFrame:
     """The plots a reviewer must look at after a reassignment: straddling, outside, or in a commune the
-    conversion table does not allow for their old commune; with their MX.SB.ST and the allowed communes."""
+    conversion table does not allow for their old commune; with their MX.SB.ST and the allowed communes.
+    """
     province = normalize_unit_code(province, "province") if province else None
     frame = read_columns(conn, """
         SELECT a.plot_id, p.old_commune_code || '.' || coalesce(p.sheet::text, '?') || '.'

@@ -14,14 +14,13 @@ import pandas as pd
 import shapely
 import sqlalchemy as sa
 
+from geoland.progress import progress_bar, shown
+from geoland.store.db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
+from geoland.store.jobs import batch_job
 from identifiers import normalize_unit_code
 from identifiers.geohash import decode
 from identifiers.plotcode import TOLERANCE, plot_identification_codes
 from identifiers.vn2000 import transformer
-
-from geoland.store.db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
-from geoland.store.jobs import batch_job
-from geoland.progress import progress_bar, shown
 
 
 def issue_codes(url: str | None = None, *, province: str | None = None, progress: bool = True) -> dict:
@@ -92,7 +91,8 @@ def _cells_outside(plot_ids: np.ndarray, codes: np.ndarray, geoms: np.ndarray, s
 def _record_conflicts(conn, province: str | None, job_id: int, outside: list[tuple[int, str]]) -> dict:
     """Record duplicate codes, and the cells outside their plot: ``outside`` for the codes this job issued
     (checked on the geometries it had read), the others — earlier jobs', an interrupted attempt's included —
-    checked again on the stored geometries, which an editor may have changed since their code was issued."""
+    checked again on the stored geometries, which an editor may have changed since their code was issued.
+    """
     where = "AND p.province_code = :p" if province else ""
     duplicates = conn.execute(sa.text(f"""
         INSERT INTO geoland.code_conflict (kind, code, plot_ids, job_id)

@@ -26,14 +26,13 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from identifiers import normalize_unit_code
-
-from geoland.pipeline.assignments import latest_effective, plot_provinces
-from geoland.store.db import csv_bytes, read_csv_table
 from geoland.errors import GeolandError
-from geoland.store.jobs import audit, finish_job, start_job
 from geoland.output import write_csv
+from geoland.pipeline.assignments import latest_effective, plot_provinces
 from geoland.pipeline.units import units_valid_on
+from geoland.store.db import csv_bytes, read_csv_table
+from geoland.store.jobs import audit, finish_job, start_job
+from identifiers import normalize_unit_code
 
 SCHEMA_VERSION = "1.0"
 FORMATS = ("csv", "geojson", "gpkg")
@@ -96,7 +95,8 @@ def identifier_rows(conn: Connection, province: str | None, commune: str | None,
 def _source_jobs(conn: Connection, frame: pd.DataFrame) -> tuple[list[int], str | None]:
     """The jobs that wrote the exported data (the plots' import, assignment, codes and recoding: the
     latest of each), and the newest one's end — not the jobs that only read it, so that checking or
-    exporting again does not make unchanged data look new."""
+    exporting again does not make unchanged data look new.
+    """
     jobs = sorted({int(frame[c].dropna().max()) for c in ("import_job", "assign_job", "code_job", "recode_job")
                    if frame[c].notna().any()})
     newest = conn.execute(sa.text("SELECT max(coalesce(finished_at, started_at)) FROM geoland.job WHERE id = ANY(:j)"),
@@ -106,7 +106,8 @@ def _source_jobs(conn: Connection, frame: pd.DataFrame) -> tuple[list[int], str 
 
 def _row_hashes(csv: bytes) -> np.ndarray:
     """A digest of each exported row — its line in identifiers.csv — to tell changed rows in a later
-    ``--since`` export."""
+    ``--since`` export.
+    """
     lines = csv.split(b"\n")[1:-1]
     return np.array([hashlib.blake2b(line, digest_size=8).hexdigest() for line in lines], dtype=object)
 
@@ -120,7 +121,8 @@ _POINT_WKB = np.dtype([("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f
 
 def point_wkb(lon: np.ndarray, lat: np.ndarray) -> pa.BinaryArray:
     """2-D points as little-endian WKB, the bytes ``shapely.to_wkb`` writes, built as one numpy buffer
-    (a million points in milliseconds, not seconds)."""
+    (a million points in milliseconds, not seconds).
+    """
     n = len(lon)
     packed = np.empty(n, dtype=_POINT_WKB)
     packed["order"], packed["type"], packed["x"], packed["y"] = 1, 1, lon, lat
@@ -160,7 +162,8 @@ def _write_geojson(table: pa.Table, path: Path) -> None:
     """The identifier points as an RFC 7946 FeatureCollection, one feature per line, laid out as GDAL's
     GeoJSON driver writes it — but built column-wise with pyarrow (1 M features in about two seconds
     where GDAL takes eight), and with every coordinate as stored: GDAL shortens some to fewer decimals
-    (21.03999996 → 21.04) when they end in a run of nines."""
+    (21.03999996 → 21.04) when they end in a run of nines.
+    """
     import pyarrow.compute as pc
 
     head = b'{\n"type": "FeatureCollection",\n"xy_coordinate_resolution": 1e-08,\n"features": [\n'
@@ -210,7 +213,8 @@ def pyogrio_config(**options):
 def export_province(conn: Connection, *, province: str | None, commune: str | None, formats: list[str], out: Path,
                     since: str | None = None, people_by: str | None = None) -> dict:
     """Write an export (see the module docstring); ``people_by`` is the admin user who asked for the land
-    users' personal data (the caller checked the role)."""
+    users' personal data (the caller checked the role).
+    """
     province = normalize_unit_code(province, "province") if province else None
     commune = normalize_unit_code(commune, "commune") if commune else None
     bad = [f for f in formats if f not in FORMATS]

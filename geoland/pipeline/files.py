@@ -18,7 +18,8 @@ def read_csv_text(path: str | Path) -> tuple[pd.DataFrame, list[int]]:
     """All cells as stripped strings (blank for empty) and the line each row starts on.
 
     UTF-8 with or without BOM. Errors name the file and line: not UTF-8, a row with the wrong number of
-    cells, no header."""
+    cells, no header.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputFileError(path, "no such file")
@@ -50,7 +51,8 @@ def read_csv_text(path: str | Path) -> tuple[pd.DataFrame, list[int]]:
 
 def file_sha256(path: str | Path) -> str:
     """SHA-256 of a file; for a Shapefile, of its .shp/.shx/.dbf/.prj/.cpg together; for a folder
-    (FileGDB), of every file in it in name order."""
+    (FileGDB), of every file in it in name order.
+    """
     path = Path(path)
     if path.is_dir():
         parts = sorted(p for p in path.rglob("*") if p.is_file())
@@ -69,7 +71,8 @@ def file_sha256(path: str | Path) -> str:
 def read_vector(path: str | Path, *, layer: str | None = None, crs: str | None = None):
     """A vector layer (GeoJSON, GeoPackage, Shapefile, ...) as a GeoDataFrame, via pyogrio.
 
-    ``crs`` assigns a CRS to a layer that has none, or overrides a wrong one."""
+    ``crs`` assigns a CRS to a layer that has none, or overrides a wrong one.
+    """
     import geopandas as gpd
     import pyogrio.errors
 

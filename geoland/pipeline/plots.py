@@ -27,15 +27,14 @@ from boundaries.crs import (
     vn2000_zone,
 )
 from boundaries.layers import polygonal_parts
-from identifiers import normalize_unit_code
-
-from geoland.rules import vntext
-from geoland.store.db import copy_csv, csv_bytes
 from geoland.errors import ConfigError, InputFileError
-from geoland.rules.fields import PERSONAL, read_field_file, resolve_field_map
 from geoland.pipeline.files import file_sha256
-from geoland.store.jobs import audit, finish_job, start_job
 from geoland.progress import progress_bar
+from geoland.rules import vntext
+from geoland.rules.fields import PERSONAL, read_field_file, resolve_field_map
+from geoland.store.db import copy_csv, csv_bytes
+from geoland.store.jobs import audit, finish_job, start_job
+from identifiers import normalize_unit_code
 
 BATCH_SIZE = 50_000
 # Plausible VN-2000 TM-3 coordinates for Vietnam (8°–24° N): anything else is a wrong CRS or garbage.
@@ -177,7 +176,8 @@ def _plan(path: Path, layer, crs_option, meridian, fields_file) -> _Plan:
 def _dbf_open_options(path: Path) -> dict:
     """Read a Shapefile's DBF as ISO-8859-1 (each byte to the code point of the same value, losslessly)
     unless its .cpg says UTF-8, so that legacy TCVN3/VNI text reaches the detector intact instead of
-    being mangled by a guessed code page."""
+    being mangled by a guessed code page.
+    """
     if path.suffix.lower() != ".shp":
         return {}
     cpg = path.with_suffix(".cpg")
@@ -215,7 +215,8 @@ def _resolve_crs(path, info, crs_option, meridian) -> tuple[CRS, int]:
 
 def _province_of_codes(conn: Connection) -> dict[str, str]:
     """Commune code → province, from the units stored (the earliest period of each code wins: plot maps
-    carry the codes of before the reorganisation)."""
+    carry the codes of before the reorganisation).
+    """
     rows = conn.execute(sa.text("""SELECT DISTINCT ON (code) code, province_code FROM geoland.admin_unit
         WHERE level = 'commune' ORDER BY code, valid_to NULLS LAST""")).all()
     return dict(rows)
@@ -413,7 +414,8 @@ def _blank(series: pd.Series) -> pd.Series:
 
 def _numbers(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(values as float, NaN when blank or unreadable; mask of unreadable non-blank cells). Text accepts a
-    decimal comma (``123,5``) as offices write it."""
+    decimal comma (``123,5``) as offices write it.
+    """
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         values = series.astype("float64")
         return values, pd.Series(False, index=series.index)
@@ -519,7 +521,8 @@ def _plot_csv(import_id: int, srid: int, rows: _Rows, ids: np.ndarray) -> bytes:
 
 def _hex_ewkb(geoms: np.ndarray, srid: int):
     """Hex EWKB as a pyarrow string array: binary WKB from GEOS, hexlified in one call and cut by offsets
-    (twice as fast as GEOS's own hex writer, and no Python string per plot)."""
+    (twice as fast as GEOS's own hex writer, and no Python string per plot).
+    """
     import binascii
 
     import pyarrow as pa
@@ -589,7 +592,8 @@ _BULK_CREATE = (
 
 def _drop_indexes_for_bulk(conn: Connection, incoming: int) -> bool:
     """Switch to bulk mode when the import at least doubles the table (and is large): drop what
-    :data:`_BULK_CREATE` restores at the end of the same transaction."""
+    :data:`_BULK_CREATE` restores at the end of the same transaction.
+    """
     existing = conn.execute(sa.text("SELECT count(*) FROM (SELECT 1 FROM geoland.plot LIMIT :n) t"),
                             {"n": incoming + 1}).scalar()
     if incoming < 50_000 or incoming < existing:

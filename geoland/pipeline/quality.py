@@ -21,13 +21,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from boundaries.conversion import fold_vietnamese
-from identifiers import normalize_unit_code
-
+from geoland.errors import GeolandError, InputFileError
+from geoland.progress import shown
 from geoland.rules.checks import CAMPAIGN_FIELDS, DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2, FINDING_TYPES, run_checks
 from geoland.store.db import copy_csv, csv_bytes, read_columns
-from geoland.errors import GeolandError, InputFileError
 from geoland.store.jobs import audit, finish_job, lock_key, start_job
-from geoland.progress import shown
+from identifiers import normalize_unit_code
 
 STATUSES = ("authenticated", "incorrect", "unverifiable")
 # The status as the population database writes it, English or Vietnamese, compared without diacritics.
@@ -55,7 +54,8 @@ COLUMNS = ["plot_id", "province_code", "old_commune_code", "sheet", "plot_number
 
 def read_plots(conn: Connection, province: str | None, *, progress: bool = False) -> tuple[pd.DataFrame, dt.date | None]:
     """The plot frame the checks need (personal data included: it stays in memory) and the date of the
-    assignments used (the latest reorganisation with assignments)."""
+    assignments used (the latest reorganisation with assignments).
+    """
     from geoland.pipeline.assignments import latest_effective, plot_provinces
 
     effective = latest_effective(conn)
@@ -76,7 +76,8 @@ def check(conn: Connection, *, province: str | None = None, commune: str | None 
           map_scale: int = DEFAULT_MAP_SCALE, min_overlap_m2: float = DEFAULT_MIN_OVERLAP_M2,
           progress: bool = True) -> dict:
     """Run every check on the plots of ``province`` (or all); with ``commune``, store and report only the
-    findings of the plots assigned to that new commune (its neighbours are still read, for overlaps)."""
+    findings of the plots assigned to that new commune (its neighbours are still read, for overlaps).
+    """
     province = normalize_unit_code(province, "province") if province else None
     commune = normalize_unit_code(commune, "commune") if commune else None
     scope = f"{province or '*'}/{commune or '*'}"
@@ -102,10 +103,10 @@ def check(conn: Connection, *, province: str | None = None, commune: str | None 
                                     "effective": effective, "map_scale": map_scale, "min_overlap_m2": min_overlap_m2})
     changes = _store(conn, found, in_scope.to_numpy(), job.id)
     counts = _counts(found, plots[plots["plot_id"].isin(in_scope)])
-    report = {"job_id": job.id, "province": province, "commune": commune, "plots": int(len(in_scope)),
+    report = {"job_id": job.id, "province": province, "commune": commune, "plots": len(in_scope),
               "effective": effective.isoformat() if effective else None, **counts, "changes": changes}
     audit(conn, job, "plots.checked", entity="province", entity_id=province,
-          detail={"commune": commune, "findings": int(len(found)), **changes})
+          detail={"commune": commune, "findings": len(found), **changes})
     finish_job(conn, job, {k: report[k] for k in ("plots", "findings", "plots_with_findings", "changes")})
     return report
 
@@ -158,7 +159,8 @@ def _store(conn: Connection, found: pd.DataFrame, plot_ids: np.ndarray, job_id: 
 def campaign_categories(found: pd.DataFrame, plots: pd.DataFrame) -> pd.DataFrame:
     """The campaign's categories per plot: ``full_data`` (none of the five campaign fields missing), and for
     those the population database's answer (``authenticated`` / ``incorrect`` / ``unverifiable``, empty
-    when not asked), else ``missing`` (≥ 1 field). Indexed like ``plots``."""
+    when not asked), else ``missing`` (≥ 1 field). Indexed like ``plots``.
+    """
     missing = found.loc[found["type"].isin(CAMPAIGN_FIELDS), "plot_id"].unique()
     full = ~plots["plot_id"].isin(missing).to_numpy()
     answer = plots["verification"].astype(object).where(plots["verification"].notna(), "").to_numpy()
@@ -175,7 +177,7 @@ def campaign_totals(categories: pd.DataFrame) -> dict:
 
 def _counts(found: pd.DataFrame, plots: pd.DataFrame) -> dict:
     by_type = found.groupby("type")["plot_id"].nunique()
-    return {"campaign": campaign_totals(campaign_categories(found, plots)),"findings": int(len(found)), "plots_with_findings": int(found["plot_id"].nunique()),
+    return {"campaign": campaign_totals(campaign_categories(found, plots)),"findings": len(found), "plots_with_findings": int(found["plot_id"].nunique()),
             "by_type": {t: int(by_type.get(t, 0)) for t in FINDING_TYPES if by_type.get(t, 0)},
             "by_category": {c: int(found.loc[found["category"] == c, "plot_id"].nunique())
                             for c in ("missing", "conflict")}}
@@ -184,7 +186,8 @@ def _counts(found: pd.DataFrame, plots: pd.DataFrame) -> dict:
 def import_verification(conn: Connection, path, *, progress: bool = True) -> dict:
     """Load the population database's answers: a CSV with the columns ``cccd`` (or ``id_number``/``so_cccd``),
     ``status`` (authenticated / incorrect / unverifiable, English or Vietnamese) and ``checked_at``
-    (optional). Every row must be readable or nothing is loaded; errors name the line, never the number."""
+    (optional). Every row must be readable or nothing is loaded; errors name the line, never the number.
+    """
     path = Path(path)
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")

@@ -14,14 +14,13 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from geoland.errors import GeolandError
+from geoland.pipeline.assignments import plot_provinces
+from geoland.progress import progress_bar
+from geoland.store.db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
+from geoland.store.jobs import batch_job
 from identifiers import normalize_unit_code, recode
 from identifiers.mx import POLICIES
-
-from geoland.pipeline.assignments import plot_provinces
-from geoland.store.db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
-from geoland.errors import GeolandError
-from geoland.store.jobs import batch_job
-from geoland.progress import progress_bar
 
 _PLOTS = """
     SELECT a.commune_code AS new_commune, p.id AS plot_id, p.old_commune_code, p.sheet, p.plot_number
@@ -116,7 +115,8 @@ def _write(conn, plots: pd.DataFrame, new_codes: pd.Series, policy: str, effecti
 
 def crosswalk_frame(conn, *, province: str | None, effective: dt.date) -> pd.DataFrame:
     """The crosswalk of a province (old code → new code), in a stable order, without job or time: the same
-    data always gives the same file."""
+    data always gives the same file.
+    """
     province = normalize_unit_code(province, "province") if province else None
     return read_columns(conn,
         "SELECT x.old_code, x.new_code, x.new_commune, x.policy, x.effective FROM geoland.mx_crosswalk x "

@@ -23,14 +23,13 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from identifiers import normalize_unit_code
-from identifiers.cccd import mask_cccd, mask_name
-
-from geoland.rules.checks import FINDING_TYPES
-from geoland.store.db import read_columns
 from geoland.errors import GeolandError
 from geoland.output import write_csv
 from geoland.pipeline.quality import STATUSES, campaign_categories
+from geoland.rules.checks import FINDING_TYPES
+from geoland.store.db import read_columns
+from identifiers import normalize_unit_code
+from identifiers.cccd import mask_cccd, mask_name
 
 UNASSIGNED = "—"
 CAMPAIGN = ("plots", "full_data", *STATUSES, "not_checked", "missing_1_plus")
@@ -112,7 +111,8 @@ def commune_table(plots: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
 
 def _bar_chart(table: pd.DataFrame, names: dict, words: dict) -> str:
     """A horizontal stacked bar per commune: full data split by the population database's answer, then
-    missing ≥ 1 field. Inline SVG."""
+    missing ≥ 1 field. Inline SVG.
+    """
     rows = table[table["commune"] != ""].sort_values("plots", ascending=False)
     parts = ("authenticated", "incorrect", "unverifiable", "not_checked", "missing_1_plus")
     scale = 560 / max(1, rows["plots"].max()) if len(rows) else 1

@@ -25,12 +25,11 @@ from boundaries import (
     prepare_boundary_layer,
 )
 from boundaries.units import unit_type_of
-from identifiers import InvalidCodeError, normalize_unit_code
-
-from geoland.store.db import copy_csv, csv_bytes
 from geoland.errors import DatabaseError, GeolandError, InputFileError
 from geoland.pipeline.files import file_sha256, read_csv_text, read_vector
+from geoland.store.db import copy_csv, csv_bytes
 from geoland.store.jobs import audit, finish_job, start_job
+from identifiers import InvalidCodeError, normalize_unit_code
 
 DEFAULT_EFFECTIVE = dt.date(2025, 7, 1)
 
@@ -58,7 +57,8 @@ def load_conversion(conn: Connection, path: str | Path, *, effective: dt.date = 
     Old units are those valid the day before ``effective`` (created when unknown, closed at
     ``effective`` when still open); new units start on ``effective``. Province and district rows come
     from the table's province and old-district columns. Pairs already stored for the file's provinces
-    at that date but absent from the file make the load fail unless ``replace`` is true."""
+    at that date but absent from the file make the load fail unless ``replace`` is true.
+    """
     table = read_conversion_table(path)
     report = {"file": str(path), "sha256": file_sha256(path), "effective": effective.isoformat(),
               **table.summary(), "warnings": list(table.warnings)}
@@ -234,7 +234,8 @@ def load_boundaries(conn: Connection, path: str | Path, *, effective: dt.date, c
 
     Invalid polygons are repaired (make_valid) and the repair recorded; features whose code is blank or
     unknown on that date are stored and reported, never dropped. Reloading the same file for the same date
-    is a no-op; another file for the same date and provinces supersedes the earlier layer (kept as history)."""
+    is a no-op; another file for the same date and provinces supersedes the earlier layer (kept as history).
+    """
     frame = read_vector(path, layer=layer, crs=crs)
     try:
         prepared = prepare_boundary_layer(frame, code_field=code_field, name_field=name_field,
@@ -330,7 +331,8 @@ def _copy_features(conn: Connection, layer_id: int, feats: gpd.GeoDataFrame, met
 def current_boundaries(conn: Connection, *, effective: dt.date | None = None,
                        province: str | None = None) -> tuple[gpd.GeoDataFrame, dt.date | None, int | None]:
     """The current (not superseded) boundary features of one effective date (default: the latest loaded),
-    optionally of one province; returns (features in EPSG:4326, the date, the layers' metric EPSG)."""
+    optionally of one province; returns (features in EPSG:4326, the date, the layers' metric EPSG).
+    """
     if effective is None:
         effective = conn.execute(sa.text(
             "SELECT max(effective) FROM geoland.boundary_layer WHERE superseded_by IS NULL")).scalar()

@@ -15,18 +15,18 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from geoland.errors import GeolandError
+from geoland.pipeline.assignments import latest_effective
+from geoland.pipeline.units import current_boundaries, units_valid_on
+from geoland.store.db import read_columns
 from identifiers import normalize_unit_code
 from identifiers.cccd import mask_cccd, mask_name
-
-from geoland.pipeline.assignments import latest_effective
-from geoland.store.db import read_columns
-from geoland.errors import GeolandError
-from geoland.pipeline.units import current_boundaries, units_valid_on
 
 
 def commune_plots(conn: Connection, commune: str, *, unmasked: bool = False) -> dict:
     """The plots of new commune ``commune`` (current assignment) in WGS 84, their attributes and open
-    findings, the commune's boundary and the old communes it came from."""
+    findings, the commune's boundary and the old communes it came from.
+    """
     commune = normalize_unit_code(commune, "commune")
     effective = latest_effective(conn)
     if effective is None:

@@ -7,15 +7,15 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from geoland.errors import GeolandError
 from identifiers.geohash import InvalidGeohashError, validate
 from identifiers.mx import InvalidMXError, parse_mx
-
-from geoland.errors import GeolandError
 
 
 def lookup_code(conn: Connection, code: str, *, at: dt.date | None = None) -> dict:
     """The plots a code names. A legacy MX.SB.ST code is read as the map's code before the reorganisation
-    and as a recoded one from it on; ``at`` picks one reading where a reused commune code makes both exist."""
+    and as a recoded one from it on; ``at`` picks one reading where a reused commune code makes both exist.
+    """
     code = code.strip()
     matches: list[tuple[int, str]] = []
     try:

@@ -77,7 +77,7 @@ def _blank(series: pd.Series) -> np.ndarray:
         return pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), True).to_numpy(zero_copy_only=False)
     blank = values.isna().to_numpy(dtype=bool).copy()
     text = values[~blank]
-    is_text = text.map(type).to_numpy() == str
+    is_text = text.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
     if is_text.any():
         empty = text[is_text].astype(str).str.strip().to_numpy(dtype=object) == ""
         blank[np.flatnonzero(~blank)[is_text]] = empty
@@ -96,7 +96,8 @@ def missing_fields(plots: pd.DataFrame) -> pd.DataFrame:
 
 def cccd_findings(plots: pd.DataFrame) -> pd.DataFrame:
     """A number that is not a CCCD (12 digits, known birth province, century and year digits agreeing with
-    the birth year when known); a 9-digit CMND is accepted and flagged as legacy."""
+    the birth year when known); a 9-digit CMND is accepted and flagged as legacy.
+    """
     reason = check_cccd(plots["id_number"].to_numpy(dtype=object), plots["birth_year"].to_numpy(dtype=object))
     ids = plots["plot_id"].to_numpy()
     bad = np.array([r not in (None, "", LEGACY_CMND) for r in reason], dtype=bool)
@@ -107,7 +108,8 @@ def cccd_findings(plots: pd.DataFrame) -> pd.DataFrame:
 
 def _folded_names(names: pd.Series) -> np.ndarray:
     """Names compared without case or spacing: lower case, runs of white space as one space, trimmed
-    ('' for none); pyarrow's Unicode kernels, column-wise."""
+    ('' for none); pyarrow's Unicode kernels, column-wise.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -118,7 +120,8 @@ def _folded_names(names: pd.Series) -> np.ndarray:
 
 def cccd_conflicts(plots: pd.DataFrame) -> pd.DataFrame:
     """One number, several people: the same CCCD with different names (compared without case or spacing)
-    or different birth years across plots. Each plot of the group is a finding, the others related."""
+    or different birth years across plots. Each plot of the group is a finding, the others related.
+    """
     users = plots.loc[~_blank(plots["id_number"]), ["plot_id", "id_number", "user_name", "birth_year"]].copy()
     users["id_number"] = users["id_number"].astype(str).str.strip()
     users["who"] = _folded_names(users["user_name"])
@@ -147,7 +150,8 @@ def verification_findings(plots: pd.DataFrame) -> pd.DataFrame:
 
 def land_use_findings(plots: pd.DataFrame) -> pd.DataFrame:
     """A land-use value with a part that is no current or legacy code; legacy codes and combinations are
-    mapped (``BHK`` → ``HNK``; ``ONT+CLN`` split) and flagged for information."""
+    mapped (``BHK`` → ``HNK``; ``ONT+CLN`` split) and flagged for information.
+    """
     current, legacy, unknown = classify_land_use(plots["land_use"].to_numpy(dtype=object))
     ids = plots["plot_id"].to_numpy()
     bad = unknown != ""
@@ -183,7 +187,8 @@ def area_mismatch(plots: pd.DataFrame, map_scale: int = DEFAULT_MAP_SCALE) -> pd
 
 def geometry_findings(plots: pd.DataFrame, geoms: np.ndarray, valid: np.ndarray | None = None) -> pd.DataFrame:
     """Invalid, empty or self-overlapping geometry: what the import had to repair (its note), or what is
-    invalid now (``valid``: ``shapely.is_valid(geoms)`` when the caller has it)."""
+    invalid now (``valid``: ``shapely.is_valid(geoms)`` when the caller has it).
+    """
     valid = (shapely.is_valid(geoms) if valid is None else valid) & ~shapely.is_empty(geoms)
     repaired = plots["repaired"].to_numpy(dtype=bool)
     bad = ~valid | repaired
@@ -200,7 +205,8 @@ def overlaps(plots: pd.DataFrame, geoms: np.ndarray, min_area_m2: float = DEFAUL
     touch along a line (area 0) and are most pairs of a cadastral map, so candidates are found by querying
     each plot shrunk by :data:`OVERLAP_SHRINK_M` (1 mm) against the others (STRtree, both cores): only
     plots whose interiors overlap by more than a millimetre's width remain, and their intersection areas are
-    computed array-wise. Each plot of a pair is a finding, the other related, the area the value."""
+    computed array-wise. Each plot of a pair is a finding, the other related, the area the value.
+    """
     ids = plots["plot_id"].to_numpy()
     geoms = geoms.copy()
     invalid = ~(shapely.is_valid(geoms) if valid is None else valid)
@@ -255,7 +261,8 @@ def code_findings(conflicts: pd.DataFrame, plot_ids) -> pd.DataFrame:
 
 def assignment_findings(plots: pd.DataFrame) -> pd.DataFrame:
     """From the reassignment: straddling (value: the share in the commune found and the second commune),
-    outside, and legal mismatch (the commune found is not one the conversion table allows)."""
+    outside, and legal mismatch (the commune found is not one the conversion table allows).
+    """
     status = plots["status"].astype(object)
     ids = plots["plot_id"]
     straddle = (status == "straddling").to_numpy()
@@ -274,7 +281,8 @@ def assignment_findings(plots: pd.DataFrame) -> pd.DataFrame:
 def run_checks(plots: pd.DataFrame, geoms: np.ndarray, conflicts: pd.DataFrame | None = None, *,
                map_scale: int = DEFAULT_MAP_SCALE, min_overlap_m2: float = DEFAULT_MIN_OVERLAP_M2) -> pd.DataFrame:
     """Every check on the plots; findings sorted by plot, type and related plots, with category and
-    severity."""
+    severity.
+    """
     valid = shapely.is_valid(geoms)
     parts = [missing_fields(plots), cccd_findings(plots), cccd_conflicts(plots), verification_findings(plots),
              land_use_findings(plots), area_mismatch(plots, map_scale), geometry_findings(plots, geoms, valid),

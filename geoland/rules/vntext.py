@@ -124,7 +124,8 @@ def detect_encoding(samples: Iterable[str]) -> str:
 
 def to_unicode(text, encoding: str):
     """Convert one value read in ``encoding`` (see :func:`detect_encoding`) to Unicode NFC; non-strings
-    pass through."""
+    pass through.
+    """
     if not isinstance(text, str):
         return text
     if encoding == "tcvn3":

@@ -28,9 +28,8 @@ import shapely
 
 from boundaries.conversion import fold_vietnamese
 from boundaries.crs import is_metric, tm3_zone_for_longitude, transform_geometries
-from identifiers.cccd import BIRTH_PROVINCES
-
 from geoland.rules import vntext
+from identifiers.cccd import BIRTH_PROVINCES
 
 FULL_DATA_SHARE = 0.357
 VERIFICATION_SHARES = {"authenticated": 0.705, "incorrect": 0.141, "unverifiable": 0.154}
@@ -73,7 +72,7 @@ def _commune_plots(args) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     shapely.prepare(commune)
     xmin, ymin, xmax, ymax = commune.bounds
-    n_centres = max(1, int(round(commune.area / 15e6)))
+    n_centres = max(1, round(commune.area / 15e6))
     centres = _points_inside(commune, rng, n_centres, xmin, ymin, xmax, ymax)
     # Share of seed points per band: residential, crops, perennial, forest (uniform).
     sigma = np.array([90.0, 450.0, 1100.0])
@@ -134,7 +133,8 @@ def tessellate(communes: gpd.GeoDataFrame, n_plots: int, seed: int, processes: i
 
 def _number_sheets(plots: gpd.GeoDataFrame) -> pd.DataFrame:
     """SB and ST inside each commune: 1 km sheets for plots under 1 ha, 5 km sheets (numbered after them)
-    for larger ones; plots in reading order (north to south, west to east) within a sheet."""
+    for larger ones; plots in reading order (north to south, west to east) within a sheet.
+    """
     rp = shapely.point_on_surface(plots.geometry.to_numpy())
     x, y = shapely.get_x(rp), shapely.get_y(rp)
     big = plots.area.to_numpy() >= 10_000
@@ -286,7 +286,8 @@ def _statuses(rng, truth, person) -> dict:
 def _verification(data, truth, person, status_of) -> pd.DataFrame:
     """The database's answer file, one row per CCCD sent (those of full-data plots, as they stand after the
     defects): the holder's status, and "incorrect" for a malformed number, which matches no citizen. The
-    truth's ``verification`` is the answer for the plot's own number, as a check joining on it reads it."""
+    truth's ``verification`` is the answer for the plot's own number, as a check joining on it reads it.
+    """
     full = truth["full_data"].to_numpy()
     malformed = truth["defects"].str.contains("malformed_cccd").to_numpy()
     status = np.array([status_of.get(p, "") for p in person], dtype=object)
@@ -307,7 +308,7 @@ def _inject_defects(rng, data, truth, geoms, people) -> np.ndarray:
     take = {}
     start = 0
     for defect, share in DEFECT_SHARES.items():
-        k = max(1, int(round(share * n))) if n >= 200 else 0
+        k = max(1, round(share * n)) if n >= 200 else 0
         take[defect] = np.sort(order[start:start + k])
         start += k
     defects = [[] for _ in range(n)]
@@ -374,7 +375,8 @@ def _split_line(line) -> np.ndarray:
 
 def old_communes_from_sample(layer: gpd.GeoDataFrame, conversion: pd.DataFrame | None) -> gpd.GeoDataFrame:
     """The Sơn La pre-2025 layer with a ``code`` per polygon: its ``old_code``, else the old commune of the
-    conversion table with the same name (without diacritics) that no other polygon has; None otherwise."""
+    conversion table with the same name (without diacritics) that no other polygon has; None otherwise.
+    """
     out = layer.rename(columns={"old_code": "code"})[["code", "name", "geometry"]].copy()
     if conversion is not None:
         used = set(out["code"].dropna())
@@ -452,7 +454,8 @@ def _remove(path: Path) -> None:
 def synth_inputs(*, old_communes=None, new_communes=None, data_dir=None, code_field=None, province="14",
                  use_synthetic: bool = False) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None, str]:
     """(old communes with ``code``/``name``, new communes or None, description) for :func:`synthesize`:
-    the files given, else the Sơn La sample layers, else geoland's own synthetic communes."""
+    the files given, else the Sơn La sample layers, else geoland's own synthetic communes.
+    """
     from geoland import config
     from geoland.pipeline.files import read_vector
 

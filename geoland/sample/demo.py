@@ -18,12 +18,11 @@ import geopandas as gpd
 import sqlalchemy as sa
 
 from boundaries.coverage import DEFAULT_MIN_AREA_M2
-
 from geoland import config
-from geoland.store.db import connect, migrate, without_parallel_workers
 from geoland.errors import GeolandError
 from geoland.output import format_coverage, format_reassignment, table, write_csv
 from geoland.pipeline.units import check_units, load_boundaries, load_conversion
+from geoland.store.db import connect, migrate, without_parallel_workers
 
 NEW = dt.date(2025, 7, 1)
 OLD = NEW - dt.timedelta(days=1)
@@ -63,7 +62,8 @@ def synthetic_inputs(folder: Path) -> dict:
 
 def demo_plots(folder: Path, n_plots: int, *, synthetic: bool, data_dir=None, seed: int = 0) -> Path:
     """The demo's plot file, generated once per (size, seed, source): rerunning the demo imports the very
-    same file, which the importer recognises and skips."""
+    same file, which the importer recognises and skips.
+    """
     from geoland.sample.cadastre import synth_inputs, synthesize, write_synthetic
 
     path = folder / f"plots-{'synthetic' if synthetic else 'son-la'}-{n_plots}-seed{seed}.gpkg"
@@ -81,7 +81,8 @@ def demo_plots(folder: Path, n_plots: int, *, synthetic: bool, data_dir=None, se
 class _Background:
     """A step in a forked process while the demo goes on with steps that do not read what it writes (two
     cores: most steps keep one busy). ``result()`` waits for the step's report, with its own duration as
-    ``seconds``, or raises its error; ``cancel()`` stops it when the demo fails meanwhile."""
+    ``seconds``, or raises its error; ``cancel()`` stops it when the demo fails meanwhile.
+    """
 
     def __init__(self, name: str, target, *args):
         ctx = multiprocessing.get_context("fork")
@@ -96,7 +97,7 @@ class _Background:
         start = time.perf_counter()
         try:
             send.send(("ok", target(*args) | {"seconds": time.perf_counter() - start}))
-        except BaseException as exc:  # noqa: BLE001 — handed to the parent, which raises it
+        except BaseException as exc:
             send.send(("error", exc if isinstance(exc, GeolandError) else GeolandError(repr(exc))))
 
     def result(self) -> dict:
@@ -135,9 +136,8 @@ def _codes_and_answers(url, province: str, answers_file: Path) -> dict:
 
 def _maps(url, folder: Path) -> dict:
     """Step 11: review maps of the three communes with the most open findings."""
-    from web.maps import write_map
-
     from geoland.review.communes import commune_plots
+    from web.maps import write_map
 
     with connect(url) as conn:
         worst = conn.execute(sa.text("""
@@ -295,7 +295,8 @@ def _recode(url, report: dict, province: str, *, echo, step: _Steps, progress: b
 
 def _rest_of_pipeline(url, report: dict, province: str, *, echo, step: _Steps, progress: bool) -> None:
     """Steps 9–12: the checks, the report, maps of the communes with the most findings, and the
-    identifier export; then the summary."""
+    identifier export; then the summary.
+    """
     folder = config.home() / "demo"
     # The export reads what steps 4–7 wrote and writes only files: alongside the checks, the report and
     # the maps (the checks keep one core busy, the other mostly idle).

@@ -31,7 +31,8 @@ def without_parallel_workers():
     """Within the block, plan the queries of this process (and of those it forks) without parallel
     workers: for runs that already keep every core busy with steps side by side (the demo), where workers
     only add CPU time — each builds its own copy of a join's hash table (the export's read at 1 M plots:
-    8.3 s of server CPU in three processes against 6.9 s in one)."""
+    8.3 s of server CPU in three processes against 6.9 s in one).
+    """
     global SESSION_OPTIONS
     before = SESSION_OPTIONS
     SESSION_OPTIONS = before + " -c max_parallel_workers_per_gather=0"
@@ -49,7 +50,8 @@ def make_engine(url: str | None = None) -> Engine:
 @contextlib.contextmanager
 def connect(url: str | None = None, *, migrated: bool = True) -> Iterator[Connection]:
     """A connection in one transaction: committed when the block ends, rolled back on any error, so a
-    failed command leaves the database as it was."""
+    failed command leaves the database as it was.
+    """
     engine = make_engine(url)
     try:
         with engine.begin() as conn:
@@ -121,7 +123,8 @@ def server_versions(conn: Connection) -> dict[str, str]:
 def csv_bytes(columns, *, header: bool = False) -> bytes:
     """Columns (a pyarrow Table, or name → array, pandas Series or pyarrow array) as CSV: for ``COPY …
     (FORMAT csv)`` (NULL as an unquoted empty field, text quoted) or, with ``header``, as a file.
-    pyarrow's writer: no Python loop per row."""
+    pyarrow's writer: no Python loop per row.
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -153,7 +156,8 @@ _BOOLEAN, _DATE, _BYTEA, _BIGINT_ARRAYS = 16, 1082, 17, {1016, 1007}
 def _copy_out(conn: Connection, sql: str, params: dict | None, *, header: bool, describe: bool = False, bar=None):
     """``COPY (sql) TO STDOUT`` as CSV into memory, and with ``describe`` the type OIDs of its columns; the
     parameters are bound on the client (psycopg). The COPY rows are taken straight from libpq: the server
-    sends one message per row, and psycopg's generator costs 5 µs each, half the time of a large read."""
+    sends one message per row, and psycopg's generator costs 5 µs each, half the time of a large read.
+    """
     import io
 
     import psycopg
@@ -202,7 +206,8 @@ def read_columns(conn: Connection, sql: str, params: dict | None = None, columns
     values (``None`` for NULL; floats as float64 with NaN): the same values a cursor would give, but read
     through ``COPY … TO STDOUT`` and pyarrow's CSV reader — no Python object per value on the way, ten
     times faster than a cursor at a million rows. bytea arrives as ``bytes``, bigint[] as tuples. Without
-    ``columns`` the query's own column names are used."""
+    ``columns`` the query's own column names are used.
+    """
     import numpy as np
     import pandas as pd
     import pyarrow as pa
@@ -248,7 +253,7 @@ def read_columns(conn: Connection, sql: str, params: dict | None = None, columns
 
 
 def _from_hex(values):
-    """bytea as COPY writes it (``\\x0103…``) → bytes."""
+    r"""Bytea as COPY writes it (``\x0103…``) → bytes."""
     import numpy as np
 
     out = np.empty(len(values), dtype=object)
@@ -277,7 +282,8 @@ def _bigint_arrays(values):
 def read_csv_table(conn: Connection, sql: str, params: dict | None = None):
     """The rows of ``sql`` as a pyarrow Table, through ``COPY (…) TO STDOUT`` and pyarrow's CSV reader: no
     Python object per value, for exports of a million rows. Text columns stay text (no type guessing);
-    ``column_types`` of the reader may be passed as ``params['_types']``."""
+    ``column_types`` of the reader may be passed as ``params['_types']``.
+    """
     import pyarrow.csv as pacsv
 
     params = dict(params or {})

@@ -90,7 +90,8 @@ class EmbeddedCluster:
     def _usable_data_dir(self, requested: Path) -> Path:
         """As root the server runs as ``postgres``, which may not be able to reach the project's folder
         (a clone under /root, say). Then the cluster lives under /var/lib/postgresql instead, keyed by
-        the requested path, and the state files stay in the project."""
+        the requested path, and the state files stay in the project.
+        """
         if not self._as_postgres:
             return requested
         state = self._read_state()
@@ -206,7 +207,8 @@ class EmbeddedCluster:
     def start(self) -> bool:
         """Start the server (creating the cluster first if needed); a no-op when it runs already.
 
-        Returns whether it started the server."""
+        Returns whether it started the server.
+        """
         self.init()
         if self.running():
             return False

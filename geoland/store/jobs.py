@@ -72,7 +72,8 @@ class BatchJob(Job):
 @contextlib.contextmanager
 def job_lock(engine: Engine, kind: str, scope: str | None):
     """Hold the advisory lock of a batch job kind on one province (``scope``) or all (None) for the block;
-    refused, with the running job's number, when another session holds it."""
+    refused, with the running job's number, when another session holds it.
+    """
     with engine.connect() as lock_conn:
         key = lock_key(kind, scope)
         if not lock_conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
@@ -92,7 +93,8 @@ def job_lock(engine: Engine, kind: str, scope: str | None):
 
 def mark_interrupted(conn: Connection, kind: str, scope: str | None) -> list[int]:
     """Jobs of this kind and scope still marked running while their lock is free were killed: mark them
-    failed ("interrupted"); returns their ids. Call it holding the lock."""
+    failed ("interrupted"); returns their ids. Call it holding the lock.
+    """
     return sorted(conn.execute(sa.text(
         "UPDATE geoland.job SET state = 'failed', finished_at = clock_timestamp(), message = 'interrupted' "
         "WHERE kind = :kind AND state = 'running' AND params->>'scope' IS NOT DISTINCT FROM :s "
@@ -104,7 +106,8 @@ def locked_job(engine: Engine, kind: str, scope: str | None, params: dict):
     """The job row of a batch job whose lock the caller holds (:func:`job_lock`): earlier jobs that were
     killed are marked interrupted and the new job records that it resumes them. The row is committed at
     once (the work commits in its own transactions, unit by unit); the caller sets ``job.counts`` and the
-    job is marked succeeded when the block ends without error."""
+    job is marked succeeded when the block ends without error.
+    """
     with engine.begin() as conn:
         resumes = mark_interrupted(conn, kind, scope)
         job = start_job(conn, kind, {**params, "scope": scope, "resumes": resumes})
@@ -118,6 +121,7 @@ def locked_job(engine: Engine, kind: str, scope: str | None, params: dict):
 def batch_job(engine: Engine, kind: str, scope: str | None, params: dict):
     """A resumable batch job on one province (``scope``) or all (None): :func:`job_lock` for its whole
     life, a second job of the same kind and scope being refused with the running job's number, and
-    :func:`locked_job` for its row."""
+    :func:`locked_job` for its row.
+    """
     with job_lock(engine, kind, scope), locked_job(engine, kind, scope, params) as job:
         yield job
