@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoland.rules.checks import FINDING_TYPES
-from web.maps import VENDOR, _offline, build_map, standalone_html
+from geoland.rules.vocab import FINDING_TYPES
+from geoland.review.maps import VENDOR, _offline, build_map, standalone_html
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -38,7 +38,7 @@ def synthetic_review(n: int, seed: int = 0) -> dict:
     geoms = shapely.polygons(np.concatenate([rings, rings[:, :1]], axis=1))
     kinds = list(FINDING_TYPES)
     findings = pd.DataFrame({"plot_id": rng.choice(n, size=n), "type": rng.choice(kinds, size=n)})
-    findings["category"] = findings["type"].map(lambda t: FINDING_TYPES[t][0])
+    findings["category"] = findings["type"].map(lambda t: FINDING_TYPES[t].group)
     findings["value"] = "12.3 m²"
     plots = pd.DataFrame({"plot_id": np.arange(n), "code": [f"w7cc{k:08d}" for k in range(n)],
                           "mx": [f"04231.{k // 300 + 1}.{k % 300 + 1}" for k in range(n)],

@@ -17,8 +17,15 @@ def _default(value):
     return str(value)
 
 
+def json_text(obj) -> str:
+    """``obj`` as JSON text: UTF-8 letters kept, dates as ISO text, numpy scalars as numbers, anything
+    else as its string; used by the CLI's ``--json`` and by the web app."""
+    return json.dumps(obj, ensure_ascii=False, default=_default)
+
+
 def emit_json(obj) -> None:
-    click.echo(json.dumps(obj, ensure_ascii=False, default=_default, sort_keys=False))
+    """Print ``obj`` as one JSON object (``--json``)."""
+    click.echo(json_text(obj))
 
 
 def _width(text: str) -> int:

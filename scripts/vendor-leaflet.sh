@@ -4,7 +4,7 @@
 set -euo pipefail
 VERSION="${1:-1.9.4}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-DEST="$ROOT/web/static/vendor/leaflet"
+DEST="$ROOT/geoland/review/static/vendor/leaflet"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 (cd "$work" && npm pack "leaflet@$VERSION" >/dev/null && tar xzf "leaflet-$VERSION.tgz")

@@ -9,7 +9,7 @@ import pytest
 
 from geoland.review.communes import commune_plots
 from geoland.store.db import connect
-from web.maps import _offline, build_map
+from geoland.review.maps import _offline, build_map
 
 
 @pytest.fixture

@@ -168,7 +168,7 @@ def test_pages_need_a_login_and_list_the_communes(site, db_url):
     overview = client.get("/").get_data(as_text=True)
     assert f'href="/communes/{site["commune"]}"' in overview and "sortable" in overview
     page = client.get(f"/communes/{site['commune']}?category=conflict").get_data(as_text=True)
-    assert "<iframe" in page and "geolandReview" in page and "/static/vendor/leaflet/leaflet.js" in page
+    assert "<iframe" in page and "geolandReview" in page and "/assets/map/vendor/leaflet/leaflet.js" in page
     assert client.get("/communes/12345").status_code == 404
     assert client.get(f"/communes/{site['commune']}?type=nope").status_code == 400
 

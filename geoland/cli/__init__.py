@@ -14,7 +14,7 @@ import click
 from boundaries.coverage import DEFAULT_MIN_AREA_M2
 from boundaries.reassign import DEFAULT_MIN_SHARE, DEFAULT_SLIVER_M2
 from geoland import config
-from geoland.errors import GeolandError
+from geoland.errors import Forbidden, GeolandError, InvalidInput
 from geoland.output import emit_json, format_coverage, format_reassignment, table
 from geoland.rules.checks import DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2
 
@@ -516,19 +516,19 @@ def check_command(ctx, province, commune, map_scale, min_overlap_m2, english, as
     measured value changed and closes those that are gone.
     """
     from geoland.pipeline.quality import check
-    from geoland.rules.checks import FINDING_TYPES
+    from geoland.rules.vocab import FINDING_TYPES, words
 
     with _connect(ctx) as conn:
         report = check(conn, province=province, commune=commune, map_scale=map_scale,
                        min_overlap_m2=min_overlap_m2, progress=not as_json)
     if as_json:
         return emit_json(report)
-    label = 3 if english else 2
+    language = "en" if english else "vi"
     click.echo(f"job {report['job_id']}: {report['plots']:,} plots checked, {report['plots_with_findings']:,} with "
                f"findings ({report['by_category'].get('missing', 0):,} missing data, "
                f"{report['by_category'].get('conflict', 0):,} in conflict)")
-    rows = [[t, FINDING_TYPES[t][label], FINDING_TYPES[t][0], n] for t, n in report["by_type"].items()]
-    click.echo(table(["finding", "tên" if not english else "name", "category", "plots"], rows, right={3}))
+    rows = [[t, FINDING_TYPES[t].label(language), FINDING_TYPES[t].group, n] for t, n in report["by_type"].items()]
+    click.echo(table(["finding", words("cli", language)["name"], "category", "plots"], rows, right={3}))
     c = report["changes"]
     click.echo(f"against the last check: {c['opened']:,} new, {c['reopened_changed']:,} changed, {c['closed']:,} "
                f"gone, {c['unchanged']:,} unchanged (review states kept)")
@@ -577,7 +577,7 @@ def map_command(ctx, commune, out, english, as_json):
     from pathlib import Path
 
     from geoland.review.communes import commune_plots
-    from web.maps import write_map
+    from geoland.review.maps import write_map
 
     with _connect(ctx) as conn:
         review = commune_plots(conn, commune)
@@ -622,11 +622,11 @@ def export_group(ctx, province, commune, formats, out, since, with_people, usern
     with _connect(ctx) as conn:
         if with_people:
             if not username:
-                raise GeolandError("--with-people needs --user NAME (an admin) and the password on standard input")
+                raise InvalidInput("--with-people needs --user NAME (an admin) and the password on standard input")
             password = sys.stdin.readline().rstrip("\n")
             user = authenticate(conn, username, password)
             if user is None or user["role"] != "admin":
-                raise GeolandError(f"--with-people needs an admin user: {username!r} is not one, or the password "
+                raise Forbidden(f"--with-people needs an admin user: {username!r} is not one, or the password "
                                    "is wrong")
             people_by = username
         report = export_province(conn, province=province, commune=commune,
@@ -655,22 +655,7 @@ def export_verify(folder, as_json):
     click.echo(f"export {report['export_id']}: {report['files']} files verified")
 
 
-# --- web ------------------------------------------------------------------------------------------
-
-@cli.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (127.0.0.1: this machine only).")
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.pass_context
-def serve_command(ctx, host, port):
-    """The review web app and the JSON API: province overview, commune review pages with the map and the
-    findings, plot pages, review actions (reviewer role), /api/… and /collections/plots/items. Users come
-    from `geoland users add`.
-    """
-    from web.app import serve
-
-    click.echo(f"geoland web app on http://{host}:{port}/ (Ctrl+C to stop)")
-    serve(host=host, port=port, database_url=ctx.obj["url"])
-
+# --- users ----------------------------------------------------------------------------------------
 
 @cli.group()
 def users():
@@ -802,10 +787,20 @@ def demo(ctx, data_dir, synthetic, n_plots, as_json):
 
 # --- entry point --------------------------------------------------------------------------------------
 
+def _plugins() -> None:
+    """Add the commands other installed packages register (entry point group ``geoland.commands``)."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="geoland.commands"):
+        if entry.name not in cli.commands:
+            cli.add_command(entry.load(), entry.name)
+
+
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv or os.environ.get("GEOLAND_DEBUG") == "1"
     try:
+        _plugins()
         cli.main(args=argv, prog_name="geoland", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("geoland: aborted", err=True)

@@ -22,7 +22,7 @@ from boundaries.reassign import (
     reassign_plots,
     summarise,
 )
-from geoland.errors import GeolandError
+from geoland.errors import NotFound
 from geoland.pipeline.units import current_boundaries
 from geoland.progress import progress_bar, shown
 from geoland.store.db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
@@ -86,10 +86,10 @@ def _compute(conn: Connection, province, effective, min_share, sliver_m2, progre
     communes, effective, _ = current_boundaries(conn, effective=effective)
     communes = communes[communes["code"].notna()]
     if effective is None or communes.empty:
-        raise GeolandError("no commune boundaries loaded: run `geoland units load-boundaries` first")
+        raise NotFound("no commune boundaries loaded: run `geoland units load-boundaries` first")
     plots = _read_plots(conn, plot_provinces(conn, province, effective), progress)
     if not len(plots):
-        raise GeolandError(f"no plots{' of province ' + province if province else ''} to reassign: "
+        raise NotFound(f"no plots{' of province ' + province if province else ''} to reassign: "
                            "import some with `geoland plots import`")
     conversion = _conversion(conn, effective)
     parts = []

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from geoland.errors import GeolandError
+from geoland.errors import Conflict, GeolandError, InvalidInput, NotFound
 from geoland.output import write_csv
 from geoland.pipeline.assignments import latest_effective, plot_provinces
 from geoland.pipeline.units import units_valid_on
@@ -219,15 +219,15 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
     commune = normalize_unit_code(commune, "commune") if commune else None
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
-        raise GeolandError(f"--format {','.join(formats)}: choose among {', '.join(FORMATS)}")
+        raise InvalidInput(f"--format {','.join(formats)}: choose among {', '.join(FORMATS)}")
     frame, info = identifier_rows(conn, province, commune, people=bool(people_by))
     if frame.empty:
-        raise GeolandError("no plot with an identification code to export: run `geoland codes issue` first")
+        raise NotFound("no plot with an identification code to export: run `geoland codes issue` first")
     previous = None
     if since:
         found = conn.execute(sa.text("SELECT export_id FROM geoland.export WHERE export_id = :i"), {"i": since}).scalar()
         if found is None:
-            raise GeolandError(f"no export {since!r} to compare with (see `manifest.json` of an earlier export)")
+            raise NotFound(f"no export {since!r} to compare with (see `manifest.json` of an earlier export)")
         blob = conn.execute(sa.text("SELECT row_digests FROM geoland.export WHERE export_id = :i"), {"i": since}).scalar()
         previous = pq.read_table(pa.BufferReader(bytes(blob))).to_pandas()
     jobs, stamp = _source_jobs(conn, frame)
@@ -327,7 +327,7 @@ def verify_export(folder: Path) -> dict:
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise GeolandError(f"{manifest_path}: not a readable manifest ({type(exc).__name__})") from exc
+        raise InvalidInput(f"{manifest_path}: not a readable manifest ({type(exc).__name__})") from exc
     problems = []
     for name, entry in manifest.get("files", {}).items():
         path = folder / name
@@ -338,5 +338,5 @@ def verify_export(folder: Path) -> dict:
     extra = sorted(p.name for p in folder.iterdir() if p.name != "manifest.json" and p.name not in manifest["files"])
     problems += [f"{name}: not in the manifest" for name in extra]
     if problems:
-        raise GeolandError(f"export {manifest.get('export_id')} in {folder} does not verify: " + "; ".join(problems))
+        raise Conflict(f"export {manifest.get('export_id')} in {folder} does not verify: " + "; ".join(problems))
     return {"export_id": manifest["export_id"], "files": len(manifest["files"]), "ok": True}

@@ -21,9 +21,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from boundaries.conversion import fold_vietnamese
-from geoland.errors import GeolandError, InputFileError
+from geoland.errors import Conflict, InputFileError, NotFound
 from geoland.progress import shown
-from geoland.rules.checks import CAMPAIGN_FIELDS, DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2, FINDING_TYPES, run_checks
+from geoland.rules.checks import CAMPAIGN_FIELDS, DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2, run_checks
+from geoland.rules.vocab import FINDING_TYPES
 from geoland.store.db import copy_csv, csv_bytes, read_columns
 from geoland.store.jobs import audit, finish_job, lock_key, start_job
 from identifiers import normalize_unit_code
@@ -82,11 +83,11 @@ def check(conn: Connection, *, province: str | None = None, commune: str | None 
     commune = normalize_unit_code(commune, "commune") if commune else None
     scope = f"{province or '*'}/{commune or '*'}"
     if not conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": lock_key("check", province)}).scalar():
-        raise GeolandError(f"a check of {'province ' + province if province else 'all plots'} is already running "
+        raise Conflict(f"a check of {'province ' + province if province else 'all plots'} is already running "
                            "(see `geoland.job`, kind check): wait for it to finish")
     plots, effective = read_plots(conn, province, progress=progress)
     if plots.empty:
-        raise GeolandError(f"no plots{' of province ' + province if province else ''} to check: "
+        raise NotFound(f"no plots{' of province ' + province if province else ''} to check: "
                            "import some with `geoland plots import`")
     geoms = shapely.from_wkb(plots["wkb"].to_numpy())
     conflicts = pd.DataFrame(conn.execute(sa.text(
@@ -96,7 +97,7 @@ def check(conn: Connection, *, province: str | None = None, commune: str | None 
                        min_overlap_m2=min_overlap_m2)
     in_scope = plots["plot_id"] if commune is None else plots.loc[plots["commune_code"] == commune, "plot_id"]
     if commune is not None and in_scope.empty:
-        raise GeolandError(f"no plots assigned to commune {commune}: run `geoland reassign` first, or check "
+        raise NotFound(f"no plots assigned to commune {commune}: run `geoland reassign` first, or check "
                            "the code with `geoland units lookup`")
     found = found[found["plot_id"].isin(in_scope)]
     job = start_job(conn, "check", {"province": province, "commune": commune, "scope": scope,

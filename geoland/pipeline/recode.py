@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from geoland.errors import GeolandError
+from geoland.errors import Conflict, InvalidInput, NotFound
 from geoland.pipeline.assignments import plot_provinces
 from geoland.progress import progress_bar
 from geoland.store.db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
@@ -35,7 +35,7 @@ _PLOTS = """
 def recode_province(url: str | None = None, *, province: str | None, policy: str, effective: dt.date,
                     dry_run: bool = False, progress: bool = True) -> dict:
     if policy not in POLICIES:
-        raise GeolandError(f"policy {policy!r} is not one of {list(POLICIES)}")
+        raise InvalidInput(f"policy {policy!r} is not one of {list(POLICIES)}")
     province = normalize_unit_code(province, "province") if province else None
     engine = make_engine(url)
     try:
@@ -48,14 +48,14 @@ def recode_province(url: str | None = None, *, province: str | None, policy: str
                 "WHERE x.effective = :e AND (CAST(:p AS text) IS NULL OR p.province_code = ANY(:provinces))"),
                 params).scalars().all()
             if any(u != policy for u in used) and not dry_run:     # a dry run may still show the other policy
-                raise GeolandError(f"these plots were already recoded for {effective} with policy {used[0]!r}; "
+                raise Conflict(f"these plots were already recoded for {effective} with policy {used[0]!r}; "
                                    f"a crosswalk is kept as history and is not redone with {policy!r}")
             plots = read_columns(conn, _PLOTS, params)
             done = set(conn.execute(sa.text(
                 "SELECT DISTINCT new_commune FROM geoland.mx_crosswalk WHERE effective = :e AND policy = :policy"),
                 {"e": effective, "policy": policy}).scalars())
         if plots.empty:
-            raise GeolandError("no assigned plots with a complete MX.SB.ST code: run `geoland reassign` first")
+            raise NotFound("no assigned plots with a complete MX.SB.ST code: run `geoland reassign` first")
         plots["plot_id"] = plots["plot_id"].astype(np.int64)
         plots["old_code"] = (plots["old_commune_code"] + "." + plots["sheet"].astype(str) + "."
                              + plots["plot_number"].astype(str))

@@ -23,32 +23,17 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from geoland.errors import GeolandError
+from geoland.errors import NotFound
 from geoland.output import write_csv
 from geoland.pipeline.quality import STATUSES, campaign_categories
-from geoland.rules.checks import FINDING_TYPES
+from geoland.rules import vocab
+from geoland.rules.vocab import FINDING_TYPES
 from geoland.store.db import read_columns
 from identifiers import normalize_unit_code
 from identifiers.cccd import mask_cccd, mask_name
 
 UNASSIGNED = "—"
 CAMPAIGN = ("plots", "full_data", *STATUSES, "not_checked", "missing_1_plus")
-LABELS = {
-    "vi": {"plots": "Số thửa", "full_data": "Đủ thông tin", "authenticated": "Đã xác thực", "incorrect": "Sai thông tin",
-           "unverifiable": "Không xác thực được", "not_checked": "Chưa xác thực", "missing_1_plus": "Thiếu ≥ 1 trường",
-           "commune": "Xã/phường", "title": "Báo cáo chất lượng dữ liệu đất đai", "province": "Tỉnh",
-           "check": "Kiểm tra", "findings": "Số thửa theo loại lỗi", "per_commune": "Theo xã/phường",
-           "category_missing": "Thiếu thông tin", "category_conflict": "Xung đột", "type": "Loại",
-           "unassigned": "chưa gán xã", "total": "Tổng", "chart": "Thửa đất theo xã/phường (đủ / thiếu thông tin)",
-           "note": "Số liệu theo tiêu chí chiến dịch “đúng – đủ – sạch – sống”. Thông tin cá nhân đã được che."},
-    "en": {"plots": "Plots", "full_data": "Full data", "authenticated": "Authenticated", "incorrect": "Incorrect",
-           "unverifiable": "Unverifiable", "not_checked": "Not yet checked", "missing_1_plus": "Missing ≥ 1 field",
-           "commune": "Commune", "title": "Land data quality report", "province": "Province", "check": "Check",
-           "findings": "Plots per finding type", "per_commune": "Per commune",
-           "category_missing": "Missing data", "category_conflict": "Conflict", "type": "Type",
-           "unassigned": "no commune", "total": "Total", "chart": "Plots per commune (full / missing data)",
-           "note": "Counted the way the campaign counts. Personal data is masked."},
-}
 COLOURS = {"authenticated": "#2e7d32", "incorrect": "#c62828", "unverifiable": "#ef6c00", "not_checked": "#90a4ae",
            "missing_1_plus": "#fbc02d"}
 
@@ -148,11 +133,11 @@ def _type_chart(total: pd.Series, language: str) -> str:
     top = max([total[k] for k in kinds], default=1)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="900" height="{22 * len(kinds) + 10}" role="img">']
     for i, kind in enumerate(kinds):
-        category, _, vi, en = FINDING_TYPES[kind]
+        category = FINDING_TYPES[kind].group
         width = total[kind] / top * 560
         colour = "#fbc02d" if category == "missing" else "#c62828"
         out.append(f'<text x="300" y="{22 * i + 15}" text-anchor="end" font-size="12">'
-                   f'{html.escape(vi if language == "vi" else en)}</text>'
+                   f'{html.escape(FINDING_TYPES[kind].label(language))}</text>'
                    f'<rect class="bar type" x="306" y="{22 * i + 3}" width="{width:.1f}" height="16" fill="{colour}">'
                    f'<title>{kind}: {total[kind]:,}</title></rect>'
                    f'<text x="{310 + width:.1f}" y="{22 * i + 15}" font-size="11">{total[kind]:,}</text>')
@@ -208,15 +193,15 @@ def build_report(conn: Connection, *, province: str | None, out: Path, language:
     province = normalize_unit_code(province, "province") if province else None
     plots, found, names, effective = _read(conn, province)
     if plots.empty:
-        raise GeolandError(f"no plots{' of province ' + province if province else ''}: nothing to report")
+        raise NotFound(f"no plots{' of province ' + province if province else ''}: nothing to report")
     if found.empty:
-        raise GeolandError("no findings stored: run `geoland check` first")
+        raise NotFound("no findings stored: run `geoland check` first")
     last = conn.execute(sa.text("SELECT id, finished_at FROM geoland.job WHERE id = :j"),
                         {"j": int(found["job_id"].max())}).one()
     table = commune_table(plots, found)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    words = LABELS[language]
+    words = vocab.words("report", language)
     stamp = f"job {last.id}, {last.finished_at:%Y-%m-%d %H:%M}" if last.finished_at else f"job {last.id}"
     (out / "index.html").write_text(_html(province, table, names, words, language, stamp), encoding="utf-8")
     csv_table = table.copy()
@@ -227,7 +212,7 @@ def build_report(conn: Connection, *, province: str | None, out: Path, language:
     rows = pd.DataFrame({
         "plot_id": detail["plot_id"], "identification_code": detail["code"], "mx": detail["mx"],
         "legacy_mx": detail["legacy_mx"], "commune": detail["commune"], "type": detail["type"],
-        "label": detail["type"].map(lambda t: FINDING_TYPES[t][2 if language == "vi" else 3]),
+        "label": detail["type"].map(vocab.labels(language)),
         "category": detail["category"], "severity": detail["severity"], "value": detail["value"],
         "tolerance": detail["tolerance"], "review_state": detail["review_state"],
         "land_user": mask_name(detail["user_name"].to_numpy(dtype=object)),

@@ -25,7 +25,7 @@ from boundaries import (
     prepare_boundary_layer,
 )
 from boundaries.units import unit_type_of
-from geoland.errors import DatabaseError, GeolandError, InputFileError
+from geoland.errors import Conflict, DatabaseError, InputFileError, InvalidInput, NotFound
 from geoland.pipeline.files import file_sha256, read_csv_text, read_vector
 from geoland.store.db import copy_csv, csv_bytes
 from geoland.store.jobs import audit, finish_job, start_job
@@ -202,7 +202,7 @@ def _store_conversion(conn: Connection, table: ConversionTable, effective: dt.da
           AND NOT EXISTS (SELECT 1 FROM _resolved r WHERE r.old_id = ch.old_unit_id AND r.new_id = ch.new_unit_id)"""
     stale = q("SELECT count(*) " + stale_filter).scalar_one()
     if stale and not replace:
-        raise GeolandError(
+        raise Conflict(
             f"{stale} old → new pairs are already stored for {effective} in these provinces but are not in "
             f"this file: it is a different conversion table. Pass --replace to replace the stored one.")
     removed = q("DELETE FROM geoland.unit_change WHERE id IN (SELECT ch.id " + stale_filter + ")").rowcount
@@ -358,7 +358,7 @@ def check_units(conn: Connection, *, effective: dt.date | None = None, province:
     """Coverage QA (gaps and overlaps) of the boundaries in force on one date; a report, never a failure."""
     frame, effective, metric_epsg = current_boundaries(conn, effective=effective, province=province)
     if effective is None or frame.empty:
-        raise GeolandError("no boundary layer loaded" + (f" for province {province}" if province else "")
+        raise NotFound("no boundary layer loaded" + (f" for province {province}" if province else "")
                            + ": run `geoland units load-boundaries` first")
     defects = coverage_defects(frame, code_column="code", min_area_m2=min_area_m2, metric_epsg=metric_epsg)
     counts = defects["kind"].value_counts()
@@ -381,7 +381,7 @@ def lookup_unit(conn: Connection, code: str, *, at: dt.date | None = None, level
     try:
         code = normalize_unit_code(code, level)
     except InvalidCodeError as exc:
-        raise GeolandError(str(exc)) from None
+        raise InvalidInput(str(exc)) from None
     at = at or dt.date.today()
     unit = conn.execute(sa.text("""
         SELECT id, level, code, name, unit_type, province_code, district_name, valid_from, valid_to
@@ -393,7 +393,7 @@ def lookup_unit(conn: Connection, code: str, *, at: dt.date | None = None, level
         "ORDER BY valid_from NULLS FIRST"), {"level": level, "code": code}).mappings().all()
     if unit is None:
         known = "; ".join(f"{_period(p)}: {p['name']}" for p in periods) or "never"
-        raise GeolandError(f"no {level} has code {code} on {at} (code {code} was used: {known})")
+        raise NotFound(f"no {level} has code {code} on {at} (code {code} was used: {known})")
     related = """
         SELECT u.code, u.name, ch.kind, ch.note, ch.effective FROM geoland.unit_change ch
         JOIN geoland.admin_unit u ON u.id = ch.{other}

@@ -15,7 +15,7 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from geoland.errors import GeolandError
+from geoland.errors import NotFound
 from geoland.pipeline.assignments import latest_effective
 from geoland.pipeline.units import current_boundaries, units_valid_on
 from geoland.store.db import read_columns
@@ -30,7 +30,7 @@ def commune_plots(conn: Connection, commune: str, *, unmasked: bool = False) -> 
     commune = normalize_unit_code(commune, "commune")
     effective = latest_effective(conn)
     if effective is None:
-        raise GeolandError("no plot is assigned to a new commune yet: run `geoland reassign` first")
+        raise NotFound("no plot is assigned to a new commune yet: run `geoland reassign` first")
     frame = read_columns(conn, """
         SELECT p.id, c.code,
                CASE WHEN p.old_commune_code IS NOT NULL AND p.sheet IS NOT NULL AND p.plot_number IS NOT NULL
@@ -46,7 +46,7 @@ def commune_plots(conn: Connection, commune: str, *, unmasked: bool = False) -> 
                          ["plot_id", "code", "legacy_mx", "mx", "area_m2",
                           "legal_area_m2", "land_use", "user_name", "id_number", "status", "wkb"])
     if frame.empty:
-        raise GeolandError(f"no plots assigned to commune {commune} on {effective}: check the code "
+        raise NotFound(f"no plots assigned to commune {commune} on {effective}: check the code "
                            "(`geoland units lookup`) or run `geoland reassign`")
     frame["plot_id"] = frame["plot_id"].astype(np.int64)
     if not unmasked:

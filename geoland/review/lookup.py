@@ -1,13 +1,19 @@
-"""``geoland codes lookup``: any identification code, or any current or past MX.SB.ST code → the plot."""
+"""Finding plots: by any identification code or current or past MX.SB.ST code (``geoland codes lookup``,
+``/api/plots/<code>``), by a WGS 84 point (``/api/plots?lon=&lat=``), by a bounding box (the OGC API
+Features items), and one plot's page with its land user (masked unless the caller may see it)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from geoland.errors import GeolandError
+from geoland.errors import InvalidInput, NotFound
+from geoland.review.findings import plot_findings
+from geoland.store.jobs import audit
+from identifiers.cccd import mask_cccd, mask_name
 from identifiers.geohash import InvalidGeohashError, validate
 from identifiers.mx import InvalidMXError, parse_mx
 
@@ -29,7 +35,7 @@ def lookup_code(conn: Connection, code: str, *, at: dt.date | None = None) -> di
         try:
             commune, prefix, sheet, number = parse_mx(code)
         except InvalidMXError:
-            raise GeolandError(f"{code!r} is neither a 12-character identification code nor an MX.SB.ST code "
+            raise InvalidInput(f"{code!r} is neither a 12-character identification code nor an MX.SB.ST code "
                                "(e.g. 03646.25.112)") from None
         for plot_id, effective in conn.execute(sa.text(
                 "SELECT plot_id, effective FROM geoland.mx_crosswalk WHERE new_code = :c ORDER BY plot_id"),
@@ -44,7 +50,7 @@ def lookup_code(conn: Connection, code: str, *, at: dt.date | None = None) -> di
                 if at is None or until is None or at < until:
                     matches.append((plot_id, "legacy MX.SB.ST" + (f" until {until}" if until else "")))
     if not matches:
-        raise GeolandError(f"no plot has code {code}" + (f" on {at}" if at else ""))
+        raise NotFound(f"no plot has code {code}" + (f" on {at}" if at else ""))
     return {"code": code, "at": at.isoformat() if at else None,
             "plots": [plot_record(conn, plot_id) | {"matched_as": how} for plot_id, how in matches]}
 
@@ -76,3 +82,106 @@ def plot_record(conn: Connection, plot_id: int) -> dict:
 def _plain(row) -> dict:
     """A database row as JSON-ready values (dates and times as ISO text)."""
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+
+
+def plot_detail(conn: Connection, plot_id: int, *, unmasked: bool) -> dict:
+    """One plot's fields, code, current commune, land user and findings.
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection.
+    plot_id : int
+        The plot.
+    unmasked : bool
+        Show the land user's name, ID number and birth year in clear (the caller checks the role and
+        audits the access); masked otherwise.
+
+    Raises
+    ------
+    NotFound
+        No plot has that id.
+    """
+    row = conn.execute(sa.text("""
+        SELECT p.id, p.province_code, p.old_commune_code, p.sheet, p.plot_number, p.area_m2, p.legal_area_m2,
+               p.land_use, p.certificate_serial, p.repaired, p.repair_note, c.code, u.name, u.id_number,
+               u.birth_year, a.commune_code, a.status, v.status AS verification
+        FROM geoland.plot p LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
+        LEFT JOIN geoland.land_user u ON u.plot_id = p.id
+        LEFT JOIN geoland.verification v ON v.id_number = u.id_number
+        LEFT JOIN LATERAL (SELECT commune_code, status FROM geoland.plot_assignment_current x
+                           WHERE x.plot_id = p.id ORDER BY effective DESC LIMIT 1) a ON true
+        WHERE p.id = :i"""), {"i": plot_id}).mappings().first()
+    if row is None:
+        raise NotFound(f"no plot {plot_id}")
+    out = dict(row)
+    if not unmasked:
+        out["name"] = mask_name([row["name"]])[0]
+        out["id_number"] = mask_cccd([row["id_number"]])[0]
+        out["birth_year"] = None
+    out["findings"] = plot_findings(conn, plot_id)
+    return out
+
+
+def plots_at(conn: Connection, lon: float, lat: float) -> dict:
+    """The plots containing a WGS 84 point (each in its own TM-3 zone, through the GiST index) and the
+    current commune there."""
+    srids = conn.execute(sa.text("SELECT DISTINCT srid FROM geoland.plot_import")).scalars().all()
+    plots = []
+    for srid in sorted(set(srids)):
+        plots += [dict(r) for r in conn.execute(sa.text("""
+            SELECT p.id AS plot_id, c.code AS identification_code, p.area_m2, p.land_use,
+                   p.old_commune_code || '.' || p.sheet || '.' || p.plot_number AS legacy_mx
+            FROM geoland.plot p LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
+            WHERE p.geom && ST_Transform(ST_SetSRID(ST_MakePoint(:x, :y), 4326), :srid)
+              AND ST_SRID(p.geom) = :srid
+              AND ST_Intersects(p.geom, ST_Transform(ST_SetSRID(ST_MakePoint(:x, :y), 4326), ST_SRID(p.geom)))
+            ORDER BY p.id"""), {"x": lon, "y": lat, "srid": srid}).mappings()]
+    commune = conn.execute(sa.text("""
+        SELECT b.code, b.name FROM geoland.unit_boundary b JOIN geoland.boundary_layer l ON l.id = b.layer_id
+        WHERE l.superseded_by IS NULL AND l.effective = (SELECT max(effective) FROM geoland.boundary_layer
+                                                           WHERE superseded_by IS NULL)
+          AND ST_Intersects(b.geom, ST_SetSRID(ST_MakePoint(:x, :y), 4326)) ORDER BY b.code LIMIT 1"""),
+        {"x": lon, "y": lat}).mappings().first()
+    return {"lon": lon, "lat": lat, "commune": dict(commune) if commune else None, "plots": plots}
+
+
+def plot_features(conn: Connection, *, bbox: tuple[float, float, float, float] | None, limit: int,
+                  offset: int) -> tuple[list[dict], int]:
+    """One page of plots as GeoJSON features in WGS 84 (the OGC API Features items), and how many match.
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection.
+    bbox : (minlon, minlat, maxlon, maxlat), optional
+        Only plots that intersect it.
+    limit, offset : int
+        The page, in plot id order.
+    """
+    params = {"n": limit, "o": offset, "b": bbox is not None, "x0": 0, "y0": 0, "x1": 0, "y1": 0}
+    if bbox is not None:
+        params |= dict(zip(("x0", "y0", "x1", "y1"), bbox))
+    where = ("WHERE NOT CAST(:b AS boolean) OR ST_Intersects(ST_Transform(p.geom, 4326), "
+             "ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))")
+    matched = conn.execute(sa.text(f"SELECT count(*) FROM geoland.plot p {where}"), params).scalar()
+    rows = conn.execute(sa.text(f"""
+        SELECT p.id, c.code, a.commune_code,
+               p.old_commune_code || '.' || p.sheet || '.' || p.plot_number AS legacy_mx,
+               round(p.area_m2::numeric, 1) AS area_m2, p.land_use,
+               ST_AsGeoJSON(ST_Transform(p.geom, 4326), 7) AS geometry
+        FROM geoland.plot p LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
+        LEFT JOIN LATERAL (SELECT commune_code FROM geoland.plot_assignment_current x WHERE x.plot_id = p.id
+                           ORDER BY effective DESC LIMIT 1) a ON true
+        {where} ORDER BY p.id LIMIT :n OFFSET :o"""), params).mappings().all()
+    features = [{"type": "Feature", "id": r["id"], "geometry": json.loads(r["geometry"]),
+                 "properties": {"identification_code": r["code"], "commune_code": r["commune_code"],
+                                "legacy_mx": r["legacy_mx"], "area_m2": float(r["area_m2"]),
+                                "land_use": r["land_use"]}} for r in rows]
+    return features, int(matched)
+
+
+def record_personal_view(conn: Connection, plot_id: int, *, actor: str, path: str, reason: str = "") -> None:
+    """The audit event of someone seeing a plot's land user in clear (name, ID number, birth year)."""
+    audit(conn, None, "personal_data.viewed", entity="plot", entity_id=plot_id, actor=actor,
+          detail={"path": path, "reason": reason})

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from geoland.errors import GeolandError
+from geoland.errors import InvalidInput
 from geoland.store.jobs import audit
 
 ROLES = ("viewer", "reviewer", "admin")
@@ -22,6 +22,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,39}$")
 
 
 def role_at_least(role: str | None, needed: str) -> bool:
+    """Whether ``role`` includes the rights of ``needed`` (an unknown or missing role includes none)."""
     return role in ROLES and ROLES.index(role) >= ROLES.index(needed)
 
 
@@ -34,11 +35,11 @@ def add_user(conn: Connection, username: str, role: str, password: str, *, with_
     when asked for (shown once: only its hash is kept).
     """
     if not _NAME.match(username or ""):
-        raise GeolandError(f"user name {username!r}: 2–40 lower-case letters, digits, '.', '_' or '-'")
+        raise InvalidInput(f"user name {username!r}: 2–40 lower-case letters, digits, '.', '_' or '-'")
     if role not in ROLES:
-        raise GeolandError(f"role {role!r} is not one of {list(ROLES)}")
+        raise InvalidInput(f"role {role!r} is not one of {list(ROLES)}")
     if len(password or "") < 8:
-        raise GeolandError("the password needs at least 8 characters")
+        raise InvalidInput("the password needs at least 8 characters")
     token = secrets.token_urlsafe(32) if with_token else None
     existed = conn.execute(sa.text("SELECT role FROM geoland.app_user WHERE username = :u"), {"u": username}).scalar()
     conn.execute(sa.text("""
@@ -53,6 +54,7 @@ def add_user(conn: Connection, username: str, role: str, password: str, *, with_
 
 
 def authenticate(conn: Connection, username: str, password: str) -> dict | None:
+    """The active user with this name and password (``username``, ``role``), or None."""
     row = conn.execute(sa.text("SELECT username, role, password_hash FROM geoland.app_user "
                                "WHERE username = :u AND NOT disabled"), {"u": username}).first()
     if row is None or not check_password_hash(row.password_hash, password or ""):
@@ -61,12 +63,19 @@ def authenticate(conn: Connection, username: str, password: str) -> dict | None:
 
 
 def user_for_token(conn: Connection, token: str) -> dict | None:
+    """The active user holding this API token, or None."""
     row = conn.execute(sa.text("SELECT username, role FROM geoland.app_user WHERE token_hash = :t AND NOT disabled"),
                        {"t": _token_hash(token)}).first()
     return {"username": row.username, "role": row.role} if row else None
 
 
+def record_login(conn: Connection, username: str) -> None:
+    """The audit event of a successful login to the web app."""
+    audit(conn, None, "user.login", entity="user", entity_id=username, actor=username)
+
+
 def list_users(conn: Connection) -> list[dict]:
+    """Every user with role, state and whether an API token exists (never a hash)."""
     return [dict(r._mapping) for r in conn.execute(sa.text(
         "SELECT username, role, disabled, token_hash IS NOT NULL AS has_token, created_at FROM geoland.app_user "
         "ORDER BY username"))]

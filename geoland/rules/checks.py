@@ -3,7 +3,7 @@
 Each check is a vectorised function of a plot frame (one row per plot, columns as :func:`geoland.pipeline.quality`
 reads them) and returns findings: ``plot_id``, ``type``, ``value`` (the measured value, never personal
 data), ``tolerance`` and ``related`` (the other plots involved, sorted). Category and severity come with
-the type (:data:`FINDING_TYPES`). No database here: the same functions run on any frame.
+the type (:data:`geoland.rules.vocab.FINDING_TYPES`). No database here: the same functions run on any frame.
 """
 
 from __future__ import annotations
@@ -17,32 +17,7 @@ import shapely
 from identifiers.cccd import LEGACY_CMND, check_cccd
 from identifiers.landuse import classify_land_use
 
-# type → (category, severity, Vietnamese label, English label)
-FINDING_TYPES = {
-    "missing_certificate": ("missing", "warning", "Thiếu số phát hành GCN", "No certificate serial"),
-    "missing_user_name": ("missing", "warning", "Thiếu tên người sử dụng đất", "No land-user name"),
-    "missing_id_number": ("missing", "warning", "Thiếu số CCCD/CMND", "No CCCD/ID number"),
-    "missing_land_use": ("missing", "warning", "Thiếu loại đất", "No land-use type"),
-    "missing_legal_area": ("missing", "warning", "Thiếu diện tích pháp lý", "No legal area"),
-    "missing_code": ("missing", "warning", "Chưa có mã định danh", "No identification code"),
-    "missing_commune": ("missing", "warning", "Chưa gán xã mới", "No new commune"),
-    "invalid_cccd": ("conflict", "error", "Sai CCCD", "Invalid CCCD"),
-    "legacy_cmnd": ("conflict", "info", "CMND 9 số (cũ)", "Legacy 9-digit CMND"),
-    "cccd_conflict": ("conflict", "error", "Một CCCD, nhiều người", "One CCCD, several people"),
-    "verification_incorrect": ("conflict", "error", "Thông tin sai (CSDL dân cư)", "Incorrect per population DB"),
-    "verification_unverifiable": ("conflict", "warning", "Không xác thực được", "Unverifiable per population DB"),
-    "unknown_land_use": ("conflict", "error", "Loại đất không có trong danh mục", "Unknown land-use code"),
-    "legacy_land_use": ("conflict", "info", "Loại đất mã cũ / ghép", "Legacy or combined land-use code"),
-    "area_mismatch": ("conflict", "error", "Sai lệch diện tích", "Legal vs computed area"),
-    "invalid_geometry": ("conflict", "error", "Hình thửa không hợp lệ", "Invalid geometry"),
-    "overlap": ("conflict", "error", "Chồng lấn thửa", "Overlapping plots"),
-    "duplicate_mx": ("conflict", "error", "Trùng mã thửa MX.SB.ST", "Duplicate MX.SB.ST"),
-    "duplicate_code": ("conflict", "error", "Trùng mã định danh", "Duplicate identification code"),
-    "cell_outside_plot": ("conflict", "error", "Mã định danh nằm ngoài thửa", "Code cell outside plot"),
-    "straddling": ("conflict", "warning", "Nằm vắt ranh giới xã", "Straddles a commune boundary"),
-    "outside": ("conflict", "error", "Nằm ngoài các xã", "Outside every commune"),
-    "legal_mismatch": ("conflict", "error", "Trái bảng chuyển đổi", "Against the conversion table"),
-}
+from geoland.rules.vocab import FINDING_TYPES
 
 MISSING = {"certificate_serial": "missing_certificate", "user_name": "missing_user_name",
            "id_number": "missing_id_number", "land_use": "missing_land_use", "legal_area_m2": "missing_legal_area"}
@@ -292,8 +267,8 @@ def run_checks(plots: pd.DataFrame, geoms: np.ndarray, conflicts: pd.DataFrame |
     found = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) \
         else _findings([], "none")
     found["related"] = [tuple(map(int, r)) if r else () for r in found["related"]]
-    found["category"] = found["type"].map({t: v[0] for t, v in FINDING_TYPES.items()})
-    found["severity"] = found["type"].map({t: v[1] for t, v in FINDING_TYPES.items()})
+    found["category"] = found["type"].map({t: v.group for t, v in FINDING_TYPES.items()})
+    found["severity"] = found["type"].map({t: v.severity for t, v in FINDING_TYPES.items()})
     found["_key"] = [r[0] if r else -1 for r in found["related"]]
     found = found.sort_values(["plot_id", "type", "_key"], ignore_index=True).drop(columns="_key")
     return found.drop_duplicates(["plot_id", "type", "related"], ignore_index=True)

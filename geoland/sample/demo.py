@@ -137,7 +137,7 @@ def _codes_and_answers(url, province: str, answers_file: Path) -> dict:
 def _maps(url, folder: Path) -> dict:
     """Step 11: review maps of the three communes with the most open findings."""
     from geoland.review.communes import commune_plots
-    from web.maps import write_map
+    from geoland.review.maps import write_map
 
     with connect(url) as conn:
         worst = conn.execute(sa.text("""

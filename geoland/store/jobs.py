@@ -12,7 +12,7 @@ import zlib
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from geoland.errors import GeolandError
+from geoland.errors import Conflict
 
 
 def current_actor() -> str:
@@ -49,12 +49,29 @@ def finish_job(conn: Connection, job: Job, counts: dict, message: str | None = N
 
 
 def audit(conn: Connection, job: Job | None, action: str, *, entity: str | None = None,
-          entity_id: str | None = None, detail: dict | None = None) -> None:
+          entity_id: str | None = None, detail: dict | None = None, actor: str | None = None) -> None:
+    """Append one event to the audit trail (``geoland.audit_event``, append-only).
+
+    Parameters
+    ----------
+    conn : Connection
+        The caller's transaction: the event commits or rolls back with the change it records.
+    job : Job or None
+        The batch job the event belongs to; None for an action of a web user or a single command.
+    action : str
+        What happened, dotted (``finding.resolved``, ``personal_data.viewed`` …).
+    entity, entity_id : str, optional
+        What it happened to.
+    detail : dict, optional
+        Before/after values and counts (never personal data unless the event is the audited access itself).
+    actor : str, optional
+        Who acted; default the job's actor, else :func:`current_actor`.
+    """
     conn.execute(
         sa.text("INSERT INTO geoland.audit_event (actor, action, entity, entity_id, job_id, detail) "
                 "VALUES (:actor, :action, :entity, :entity_id, :job_id, CAST(:detail AS jsonb))"),
-        {"actor": job.actor if job else current_actor(), "action": action, "entity": entity,
-         "entity_id": entity_id, "job_id": job.id if job else None,
+        {"actor": actor or (job.actor if job else current_actor()), "action": action, "entity": entity,
+         "entity_id": None if entity_id is None else str(entity_id), "job_id": job.id if job else None,
          "detail": json.dumps(detail or {}, default=str, ensure_ascii=False)},
     )
 
@@ -82,7 +99,7 @@ def job_lock(engine: Engine, kind: str, scope: str | None):
                 "AND params->>'scope' IS NOT DISTINCT FROM :s ORDER BY id DESC LIMIT 1"), {"kind": kind, "s": scope}).first()
             who = (f"job {running.id} ({running.actor}, since {running.started_at:%Y-%m-%d %H:%M})" if running
                    else "another job")
-            raise GeolandError(f"{kind} is already running for {'province ' + scope if scope else 'all plots'} "
+            raise Conflict(f"{kind} is already running for {'province ' + scope if scope else 'all plots'} "
                                f"as {who}: wait for it to finish")
         try:
             yield

@@ -1,9 +1,9 @@
 """Review maps of a commune's plots: Folium, offline, compact, one implementation for ``geoland map`` and
 the web app.
 
-- Offline: Leaflet is vendored in ``web/static/vendor/leaflet`` (npm package ``leaflet``; no plugin is
+- Offline: Leaflet is vendored in ``geoland/review/static/vendor/leaflet`` (npm package ``leaflet``; no plugin is
   used) and folium's CDN defaults (Leaflet, jQuery, Bootstrap, Font Awesome …) are replaced by it:
-  inlined into a standalone file, or served from ``/static`` by the web app. No tiles unless a tile URL is
+  inlined into a standalone file, or served by the web app from the URL it passes as ``asset_url``. No tiles unless a tile URL is
   configured (``GEOLAND_TILE_URL``); no fonts.
 - Compact: plots are not GeoJSON features but one data block: coordinates in micro-degrees (≈ 0.1 m,
   fit for display), delta-encoded per ring; attributes as parallel arrays; findings as indexes.
@@ -27,24 +27,13 @@ import shapely
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-from geoland.rules.checks import FINDING_TYPES
+from geoland.rules.vocab import FINDING_TYPES, describe_value, words
 
-VENDOR = Path(__file__).parent / "static" / "vendor" / "leaflet"
-SCRIPT = Path(__file__).parent / "static" / "plotlayer.js"
+ASSETS = Path(__file__).parent / "static"      # served by the web app at the URL it passes as asset_url
+VENDOR = ASSETS / "vendor" / "leaflet"
+SCRIPT = ASSETS / "plotlayer.js"
 SCALE = 1_000_000          # micro-degrees: ≈ 0.11 m in latitude, ≈ 0.10 m in longitude at 21° N
 
-WORDS = {
-    "vi": {"boundary": "Ranh giới xã mới", "old": "Xã cũ (trước 01/7/2025)", "missing": "Thiếu thông tin",
-           "conflict": "Xung đột", "clean": "Không có lỗi", "code": "Mã định danh", "mx": "Mã thửa mới",
-           "legacy": "Mã thửa cũ", "area": "Diện tích (pháp lý / tính toán)", "use": "Loại đất",
-           "user": "Người sử dụng đất", "cccd": "CCCD", "findings": "Lỗi", "none": "không có", "plot": "Thửa",
-           "legend": "Chú giải", "type": "Theo loại lỗi"},
-    "en": {"boundary": "New commune boundary", "old": "Old communes (before 1 Jul 2025)", "missing": "Missing data",
-           "conflict": "Conflict", "clean": "No finding", "code": "Identification code", "mx": "New MX.SB.ST",
-           "legacy": "Legacy MX.SB.ST", "area": "Area (legal / computed)", "use": "Land use",
-           "user": "Land user", "cccd": "CCCD", "findings": "Findings", "none": "none", "plot": "Plot",
-           "legend": "Legend", "type": "By finding type"},
-}
 COLOURS = {"conflict": "#d32f2f", "missing": "#f9a825", "clean": "#9e9e9e"}
 
 
@@ -80,10 +69,10 @@ def map_data(review: dict, language: str = "vi") -> dict:
     per_plot: list[list] = [[] for _ in range(len(plots))]
     for plot_id, kind, value in findings[["plot_id", "type", "value"]].itertuples(index=False):
         if plot_id in position:
-            per_plot[position[plot_id]].append([index[kind], value or ""])
+            per_plot[position[plot_id]].append([index[kind], describe_value(value, language) or ""])
     category = []
     for items in per_plot:
-        kinds = {FINDING_TYPES[types[i]][0] for i, _ in items}
+        kinds = {FINDING_TYPES[types[i]].group for i, _ in items}
         category.append(2 if "conflict" in kinds else 1 if "missing" in kinds else 0)
 
     def text(column):
@@ -92,13 +81,13 @@ def map_data(review: dict, language: str = "vi") -> dict:
     def number(column):
         return [None if v is None or np.isnan(v) else round(float(v), 1) for v in plots[column].astype(float)]
 
-    label = 2 if language == "vi" else 3
     return {
         "scale": SCALE, "coords": coords, "ringOffsets": ring_offsets, "plotRings": plot_rings,
         "id": plots["plot_id"].tolist(), "code": text("code"), "mx": text("mx"), "legacy": text("legacy_mx"),
         "area": number("area_m2"), "legal": number("legal_area_m2"), "use": text("land_use"),
         "user": text("user_name"), "cccd": text("id_number"), "category": category, "findings": per_plot,
-        "types": [{"type": t, "label": FINDING_TYPES[t][label], "category": FINDING_TYPES[t][0]} for t in types],
+        "types": [{"type": t, "label": FINDING_TYPES[t].label(language), "category": FINDING_TYPES[t].group}
+                  for t in types],
     }
 
 
@@ -134,7 +123,7 @@ def build_map(review: dict, *, language: str = "vi", asset_url: str | None = Non
     """The folium map of a commune review (:func:`geoland.review.communes.commune_plots`); ``data`` is its
     :func:`map_data` when the caller has it already.
     """
-    words = WORDS[language]
+    terms = words("map", language)
     bounds = shapely.total_bounds(review["geometry"]) if len(review["geometry"]) else None
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_control=True)
     _offline(m, asset_url)
@@ -143,18 +132,18 @@ def build_map(review: dict, *, language: str = "vi", asset_url: str | None = Non
         folium.TileLayer(tile_url, attr="tiles", name="tiles", overlay=False).add_to(m)
     layers = {}
     if len(review["old_communes"]):
-        old = folium.GeoJson(review["old_communes"].to_json(drop_id=True), name=words["old"],
+        old = folium.GeoJson(review["old_communes"].to_json(drop_id=True), name=terms["old"],
                              style_function=lambda f: {"color": "#5c6bc0", "weight": 1, "dashArray": "4 4",
                                                        "fill": False, "opacity": 0.6},
                              tooltip=folium.GeoJsonTooltip(["code", "name"], labels=False))
         old.add_to(m)
         layers["old"] = old.get_name()
     if len(review["boundary"]):
-        boundary = folium.GeoJson(review["boundary"].to_json(drop_id=True), name=words["boundary"],
+        boundary = folium.GeoJson(review["boundary"].to_json(drop_id=True), name=terms["boundary"],
                                   style_function=lambda f: {"color": "#1a237e", "weight": 3, "fill": False})
         boundary.add_to(m)
         layers["boundary"] = boundary.get_name()
-    options = {"words": words, "colours": COLOURS, "layers": layers, "language": language,
+    options = {"words": terms, "colours": COLOURS, "layers": layers, "language": language,
                "title": f"{review['commune']} {review.get('name') or ''}".strip(), "plotUrl": plot_url}
     if bounds is not None:       # the view first, so that the plots are drawn once
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])

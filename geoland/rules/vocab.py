@@ -1,0 +1,191 @@
+"""The words geoland shows to people, in Vietnamese and English, in one place.
+
+Every finding type is one :class:`FindingType` record (code, group, severity, Vietnamese and English
+label); the reasons a check stores as a finding's value (``not_12_digits`` …) and the other words of the
+pages, the maps, the report and the CLI are ``key: (vi, en)`` pairs. Vietnamese is the default language;
+anything else asked for falls back to it.
+
+Examples
+--------
+>>> FINDING_TYPES["invalid_cccd"].label("en")
+'Invalid CCCD'
+>>> describe_value("not_12_digits", "vi")
+'không đủ 12 chữ số'
+>>> words("page", "en")["resolved"]
+'Resolved'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LANGUAGES = ("vi", "en")
+
+
+def language_or_default(language: str | None) -> str:
+    """``language`` when geoland speaks it, else Vietnamese."""
+    return language if language in LANGUAGES else "vi"
+
+
+@dataclass(frozen=True)
+class FindingType:
+    """One kind of finding of the data-quality checks.
+
+    Attributes
+    ----------
+    code : str
+        Stable identifier stored in the database (``finding.type``).
+    group : str
+        ``missing`` (a field to supplement) or ``conflict`` (data that contradicts itself or a register).
+    severity : str
+        ``error``, ``warning`` or ``info``.
+    vi, en : str
+        The label shown to users.
+    """
+
+    code: str
+    group: str
+    severity: str
+    vi: str
+    en: str
+
+    def label(self, language: str = "vi") -> str:
+        """The label in ``language`` (Vietnamese unless ``"en"``)."""
+        return self.en if language == "en" else self.vi
+
+
+def _types(*rows) -> dict[str, FindingType]:
+    return {r[0]: FindingType(*r) for r in rows}
+
+
+FINDING_TYPES: dict[str, FindingType] = _types(
+    ("missing_certificate", "missing", "warning", "Thiếu số phát hành GCN", "No certificate serial"),
+    ("missing_user_name", "missing", "warning", "Thiếu tên người sử dụng đất", "No land-user name"),
+    ("missing_id_number", "missing", "warning", "Thiếu số CCCD/CMND", "No CCCD/ID number"),
+    ("missing_land_use", "missing", "warning", "Thiếu loại đất", "No land-use type"),
+    ("missing_legal_area", "missing", "warning", "Thiếu diện tích pháp lý", "No legal area"),
+    ("missing_code", "missing", "warning", "Chưa có mã định danh", "No identification code"),
+    ("missing_commune", "missing", "warning", "Chưa gán xã mới", "No new commune"),
+    ("invalid_cccd", "conflict", "error", "Sai CCCD", "Invalid CCCD"),
+    ("legacy_cmnd", "conflict", "info", "CMND 9 số (cũ)", "Legacy 9-digit CMND"),
+    ("cccd_conflict", "conflict", "error", "Một CCCD, nhiều người", "One CCCD, several people"),
+    ("verification_incorrect", "conflict", "error", "Thông tin sai (CSDL dân cư)", "Incorrect per population DB"),
+    ("verification_unverifiable", "conflict", "warning", "Không xác thực được", "Unverifiable per population DB"),
+    ("unknown_land_use", "conflict", "error", "Loại đất không có trong danh mục", "Unknown land-use code"),
+    ("legacy_land_use", "conflict", "info", "Loại đất mã cũ / ghép", "Legacy or combined land-use code"),
+    ("area_mismatch", "conflict", "error", "Sai lệch diện tích", "Legal vs computed area"),
+    ("invalid_geometry", "conflict", "error", "Hình thửa không hợp lệ", "Invalid geometry"),
+    ("overlap", "conflict", "error", "Chồng lấn thửa", "Overlapping plots"),
+    ("duplicate_mx", "conflict", "error", "Trùng mã thửa MX.SB.ST", "Duplicate MX.SB.ST"),
+    ("duplicate_code", "conflict", "error", "Trùng mã định danh", "Duplicate identification code"),
+    ("cell_outside_plot", "conflict", "error", "Mã định danh nằm ngoài thửa", "Code cell outside plot"),
+    ("straddling", "conflict", "warning", "Nằm vắt ranh giới xã", "Straddles a commune boundary"),
+    ("outside", "conflict", "error", "Nằm ngoài các xã", "Outside every commune"),
+    ("legal_mismatch", "conflict", "error", "Trái bảng chuyển đổi", "Against the conversion table"),
+)
+GROUPS = ("missing", "conflict")
+
+# Reasons a check stores as a finding's value (identifiers.cccd's codes), shown in words.
+REASONS: dict[str, tuple[str, str]] = {
+    "not_12_digits": ("không đủ 12 chữ số", "not 12 digits"),
+    "unknown_birth_province": ("mã tỉnh nơi đăng ký khai sinh không tồn tại", "unknown birth-province code"),
+    "century_mismatch": ("mã thế kỷ – giới tính không khớp năm sinh", "century/gender digit does not match the birth year"),
+    "birth_year_mismatch": ("hai số cuối năm sinh không khớp", "birth-year digits do not match the birth year"),
+    "legacy_cmnd": ("CMND 9 số, cần đổi sang CCCD", "9-digit CMND, to be replaced by a CCCD"),
+}
+
+
+def label(finding_type: str, language: str = "vi") -> str:
+    """The label of a finding type; an unknown type is shown as its code."""
+    found = FINDING_TYPES.get(finding_type)
+    return found.label(language) if found else finding_type
+
+
+def labels(language: str = "vi") -> dict[str, str]:
+    """Every finding type's label in ``language``."""
+    return {code: t.label(language) for code, t in FINDING_TYPES.items()}
+
+
+def describe_value(value, language: str = "vi"):
+    """A finding's stored value as shown to a user: a reason code in words, anything else unchanged."""
+    pair = REASONS.get(value) if isinstance(value, str) else None
+    return pair[language == "en"] if pair else value
+
+
+_COMMON = {
+    "missing": ("Thiếu thông tin", "Missing data"),
+    "conflict": ("Xung đột", "Conflict"),
+    "clean": ("Không có lỗi", "No finding"),
+    "commune": ("Xã/phường", "Commune"),
+    "plots": ("Số thửa", "Plots"),
+    "area": ("Diện tích", "Area"),
+    "land_use": ("Loại đất", "Land use"),
+    "land_user": ("Người sử dụng đất", "Land user"),
+    # Assignment statuses and review states.
+    "inside": ("Nằm trong xã", "Inside"),
+    "straddling": ("Vắt ranh giới xã", "Straddling"),
+    "outside": ("Ngoài các xã", "Outside"),
+    "open": ("Chưa xử lý", "Open"),
+    "assigned": ("Đã giao", "Assigned"),
+    "resolved": ("Đã xử lý", "Resolved"),
+    "not_a_problem": ("Không phải lỗi", "Not a problem"),
+}
+
+_SURFACES: dict[str, dict[str, tuple[str, str]]] = {
+    "page": {
+        "overview": ("Tổng quan tỉnh", "Province overview"),
+        "login": ("Đăng nhập", "Log in"), "logout": ("Đăng xuất", "Log out"),
+        "user": ("Tên đăng nhập", "User name"), "password": ("Mật khẩu", "Password"),
+        "findings": ("Lỗi", "Findings"), "type": ("Loại lỗi", "Type"), "value": ("Giá trị", "Value"),
+        "state": ("Trạng thái", "State"), "all": ("Tất cả", "All"), "filter": ("Lọc", "Filter"),
+        "assign": ("Giao cho", "Assign to"), "comment": ("Ghi chú", "Comment"), "resolve": ("Đã xử lý", "Resolved"),
+        "not_problem": ("Không phải lỗi", "Not a problem"), "reopen": ("Mở lại", "Reopen"),
+        "plot": ("Thửa đất", "Plot"), "codes": ("Mã", "Codes"), "history": ("Lịch sử", "History"),
+        "show_people": ("Xem thông tin cá nhân (ghi nhật ký)", "Show personal data (audited)"),
+        "map": ("Bản đồ", "Map"), "category": ("Nhóm", "Category"), "review": ("Xử lý", "Review"),
+    },
+    "map": {
+        "boundary": ("Ranh giới xã mới", "New commune boundary"),
+        "old": ("Xã cũ (trước 01/7/2025)", "Old communes (before 1 Jul 2025)"),
+        "code": ("Mã định danh", "Identification code"), "mx": ("Mã thửa mới", "New MX.SB.ST"),
+        "legacy": ("Mã thửa cũ", "Legacy MX.SB.ST"), "area": ("Diện tích (pháp lý / tính toán)", "Area (legal / computed)"),
+        "use": ("Loại đất", "Land use"), "user": ("Người sử dụng đất", "Land user"), "cccd": ("CCCD", "CCCD"),
+        "findings": ("Lỗi", "Findings"), "none": ("không có", "none"), "plot": ("Thửa", "Plot"),
+        "legend": ("Chú giải", "Legend"), "type": ("Theo loại lỗi", "By finding type"),
+    },
+    "report": {
+        "full_data": ("Đủ thông tin", "Full data"), "authenticated": ("Đã xác thực", "Authenticated"),
+        "incorrect": ("Sai thông tin", "Incorrect"), "unverifiable": ("Không xác thực được", "Unverifiable"),
+        "not_checked": ("Chưa xác thực", "Not yet checked"), "missing_1_plus": ("Thiếu ≥ 1 trường", "Missing ≥ 1 field"),
+        "title": ("Báo cáo chất lượng dữ liệu đất đai", "Land data quality report"), "province": ("Tỉnh", "Province"),
+        "check": ("Kiểm tra", "Check"), "findings": ("Số thửa theo loại lỗi", "Plots per finding type"),
+        "per_commune": ("Theo xã/phường", "Per commune"), "category_missing": ("Thiếu thông tin", "Missing data"),
+        "category_conflict": ("Xung đột", "Conflict"), "type": ("Loại", "Type"),
+        "unassigned": ("chưa gán xã", "no commune"), "total": ("Tổng", "Total"),
+        "chart": ("Thửa đất theo xã/phường (đủ / thiếu thông tin)", "Plots per commune (full / missing data)"),
+        "note": ("Số liệu theo tiêu chí chiến dịch “đúng – đủ – sạch – sống”. Thông tin cá nhân đã được che.",
+                 "Counted the way the campaign counts. Personal data is masked."),
+    },
+    "cli": {
+        "name": ("tên", "name"),
+    },
+}
+
+
+def words(surface: str, language: str = "vi") -> dict[str, str]:
+    """The words of one surface (``page``, ``map``, ``report``, ``cli``) in ``language``, with the common ones.
+
+    Parameters
+    ----------
+    surface : str
+        Which user interface the words are for.
+    language : str
+        ``"vi"`` (default) or ``"en"``.
+
+    Returns
+    -------
+    dict
+        ``key → text``; the surface's own words win over the common ones of the same key.
+    """
+    i = 1 if language == "en" else 0
+    return {k: v[i] for k, v in (_COMMON | _SURFACES[surface]).items()}

@@ -1,0 +1,81 @@
+"""Login, logout, the language switch, the role guard and the CSRF token of the forms."""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+
+from geoland.errors import Forbidden, Unauthorized
+from geoland.review.users import authenticate, record_login, role_at_least
+
+from .http import is_api
+
+bp = Blueprint("auth", __name__)
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+def check_csrf() -> None:
+    sent = request.form.get("csrf_token", "")
+    if not session.get("csrf") or not hmac.compare_digest(sent, session["csrf"]):
+        abort(400, "the form has expired or did not come from this site (CSRF token): reload the page")
+
+
+def local_target(target: str | None, default: str = "/") -> str:
+    """``target`` when it is a path on this site, else ``default``."""
+    return target if target and target.startswith("/") and not target.startswith("//") else default
+
+
+def require(role: str):
+    """Only users with ``role`` or above; others are sent to the login page (pages) or answered 401/403."""
+    def wrap(view):
+        @functools.wraps(view)
+        def inner(*args, **kwargs):
+            if g.user is None:
+                if is_api():
+                    raise Unauthorized("log in or send an API token (Authorization: Bearer …)")
+                return redirect(url_for("auth.login", next=request.path))
+            if not role_at_least(g.user["role"], role):
+                raise Forbidden(f"this needs the {role} role")
+            return view(*args, **kwargs)
+        return inner
+    return wrap
+
+
+@bp.get("/login")
+def login():
+    return render_template("login.html", next=request.args.get("next", "/"), error=None)
+
+
+@bp.post("/login")
+def login_post():
+    check_csrf()
+    user = authenticate(g.conn, request.form.get("username", ""), request.form.get("password", ""))
+    target = local_target(request.form.get("next"))
+    if user is None:
+        return render_template("login.html", next=target, error=True), 401
+    session.clear()
+    session["user"] = user
+    g.user = user
+    record_login(g.conn, user["username"])
+    return redirect(target)
+
+
+@bp.post("/logout")
+def logout():
+    check_csrf()
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/lang/<language>")
+def set_language(language):
+    session["lang"] = "en" if language == "en" else "vi"
+    return redirect(request.referrer if request.referrer and request.referrer.startswith(request.host_url) else "/")

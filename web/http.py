@@ -1,0 +1,24 @@
+"""Responses shared by the blueprints: JSON with geoland's encoder, and errors as JSON (API) or a page."""
+
+from __future__ import annotations
+
+from flask import Response, render_template, request
+
+from geoland.output import json_text
+
+API_PREFIXES = ("/api/", "/collections")
+MAP_ASSETS = "/assets/map"          # the vendored Leaflet and the plot layer script (geoland.review.maps)
+
+
+def is_api() -> bool:
+    return request.path.startswith(API_PREFIXES)
+
+
+def json_response(payload, status: int = 200, content_type: str = "application/json") -> Response:
+    return Response(json_text(payload), status=status, content_type=f"{content_type}; charset=utf-8")
+
+
+def error_response(status: int, message: str):
+    if is_api():
+        return json_response({"status": status, "message": message}, status)
+    return render_template("error.html", status=status, message=message), status
