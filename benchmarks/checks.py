@@ -35,8 +35,8 @@ def main() -> None:
             t = time.perf_counter()
             with connect(url) as conn:
                 report = check(conn, province="14", progress=False)
-            print(f"geoland check ({run}): {time.perf_counter() - t:6.1f} s   {report['plots']:,} plots, "
-                  f"{report['findings']:,} findings, changes {report['changes']}")
+            print(f"geoland check ({run}): {time.perf_counter() - t:6.1f} s   {report.plots:,} plots, "
+                  f"{report.findings:,} findings, changes {report.changes}")
         with connect(url) as conn:
             t = time.perf_counter()
             plots, _ = read_plots(conn, "14")

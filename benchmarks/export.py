@@ -49,7 +49,7 @@ def main() -> None:
         subprocess.run(["ogr2ogr", "-f", "GPKG", str(Path(tmp) / "ogr.gpkg"), pg, "-sql", SQL, "-nln", "identifiers"],
                        check=True)
         time_b = time.perf_counter() - t
-        print(f"{report['rows']:,} identifiers")
+        print(f"{report.rows:,} identifiers")
         print(f"(a) geoland export csv+geojson+gpkg+manifest: {time_a:6.1f} s")
         print(f"(b) ogr2ogr PostGIS → GPKG:                   {time_b:6.1f} s   ratio (a)/(b) {time_a / time_b:.2f} "
               "(target ≤ 1)")

@@ -49,8 +49,8 @@ def main() -> None:
         with connect(url) as conn:
             report = import_plots(conn, path, progress=False)
         ours = time.perf_counter() - t
-    print(f"rows: {report['rows_read']:,} read, {report['imported']:,} imported, "
-          f"{report['quarantined']:,} quarantined, {report['repaired']:,} repaired")
+    print(f"rows: {report.rows_read:,} read, {report.imported:,} imported, "
+          f"{report.quarantined:,} quarantined, {report.repaired:,} repaired")
     print(f"ogr2ogr (baseline): {ogr:6.1f} s")
     print(f"geoland import:     {ours:6.1f} s")
     print(f"ratio geoland / ogr2ogr: {ours / ogr:.2f} (target ≤ 2.0)")

@@ -78,8 +78,8 @@ def main() -> None:
             t = time.perf_counter()
             report = issue_codes(url, province="14", progress=False)
             time_c = time.perf_counter() - t
-            print(f"(c) geoland codes issue:       {time_c:7.1f} s   ({report['issued']:,} codes in "
-                  f"{report['communes']} communes, end to end)")
+            print(f"(c) geoland codes issue:       {time_c:7.1f} s   ({report.issued:,} codes in "
+                  f"{report.communes} communes, end to end)")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,22 @@ import unicodedata
 
 import click
 
+from geoland.results import (
+    BoundaryLoad,
+    Check,
+    CodeIssue,
+    ConversionLoad,
+    Coverage,
+    Export,
+    MapFile,
+    PlotImport,
+    Reassignment,
+    Recoding,
+    Report,
+    UnitLookup,
+    VerificationImport,
+)
+
 
 def _default(value):
     if isinstance(value, (dt.date, dt.datetime)):
@@ -48,44 +64,209 @@ def table(headers: list[str], rows: list[list], *, right: set[int] | None = None
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in cells)])
 
 
-def format_coverage(report: dict, limit: int = 30) -> str:
-    """Text of a coverage QA report (``geoland units check``)."""
-    scope = f"province {report['province']}" if report["province"] else "all provinces"
-    lines = [f"coverage of {report['units']} communes in force on {report['effective']} ({scope}), "
-             f"pieces ≥ {report['min_area_m2']:,.0f} m²: {report['gaps']} gaps "
-             f"({report['gap_area_m2'] / 1e4:,.2f} ha), {report['overlaps']} overlaps "
-             f"({report['overlap_area_m2'] / 1e4:,.2f} ha)"]
-    rows = [[d["kind"], d["codes"], f"{d['area_m2']:,.0f}", f"{d['lon']:.5f}", f"{d['lat']:.5f}"]
-            for d in report["defects"][:limit]]
-    if rows:
-        lines.append(table(["kind", "communes", "area m²", "lon", "lat"], rows, right={2, 3, 4}))
-    if len(report["defects"]) > limit:
-        lines.append(f"… and {len(report['defects']) - limit} more (--limit, or --json for all)")
+def _verb(dry_run: bool) -> str:
+    return "would be" if dry_run else "were"
+
+
+def format_conversion(r: ConversionLoad, *, brief: bool = False) -> str:
+    """Text of a conversion-table load (``geoland units load-conversion``, the demo's step 1)."""
+    head = (f"{r.file}: {r.rows:,} rows, {r.new_communes:,} new communes, {r.old_communes:,} old communes, "
+            f"{r.provinces} provinces (from {r.old_provinces}); effective {r.effective}")
+    done = ("already loaded: nothing changed" if r.unchanged else
+            f"job {r.job_id}: units +{r.units['inserted']:,} (closed {r.units['closed']:,}, renamed "
+            f"{r.units['renamed']:,}); pairs +{r.changes['inserted']:,}, updated {r.changes['updated']:,}, "
+            f"removed {r.changes['removed']:,}, unchanged {r.changes['unchanged']:,}")
+    if brief:
+        return f"{head}\n{done}"
+    lines = [head, table(["change", "rows"], [[k, v] for k, v in r.kinds.items()], right={1}),
+             f"old communes split among several new ones: {r.split_old_communes:,}",
+             *(f"warning: {w}" for w in r.warnings), done]
     return "\n".join(lines)
 
 
-def format_reassignment(report: dict, limit: int = 20) -> str:
-    """Text of a reassignment report (``geoland reassign``)."""
-    s = report["status"]
-    scope = f"province {report['province']}" if report["province"] else "all plots"
-    lines = [f"{report['plots']:,} plots ({scope}) → communes of {report['effective']}: {s['inside']:,} inside, "
+def format_boundaries(r: BoundaryLoad, *, brief: bool = False) -> str:
+    """Text of a boundary-layer load (``geoland units load-boundaries``, the demo's step 2)."""
+    lines = [f"{r.file}: {r.features} features, {r.area_km2:,} km², areas in EPSG:{r.metric_epsg}; "
+             f"{r.matched} matched to units of {r.effective}; {len(r.no_code)} without code, "
+             f"{len(r.unknown_code)} unknown codes, {len(r.repairs)} repaired"]
+    if not brief:
+        if r.unknown_code:
+            lines.append(f"codes not among the units of {r.effective} (kept): {', '.join(r.unknown_code)}")
+        if r.no_code:
+            lines.append(f"features without a code (kept): {len(r.no_code)}: "
+                         + ", ".join(f"#{f['feature']} {f['name']}" for f in r.no_code[:10])
+                         + (" …" if len(r.no_code) > 10 else ""))
+        if r.duplicate_codes:
+            lines.append(f"codes on several features: {', '.join(r.duplicate_codes)}")
+        if r.units_without_boundary:
+            lines.append(f"units of {r.effective} with no feature in this layer: {len(r.units_without_boundary)}")
+        lines += [f"repaired feature #{x['feature']} {x['code'] or ''} {x['name'] or ''}: {x['repair']}"
+                  for x in r.repairs]
+    lines.append(f"already loaded as layer {r.layer_id}: nothing changed" if r.unchanged else
+                 f"job {r.job_id}: stored as layer {r.layer_id}"
+                 + (f", superseding layer(s) {r.superseded}" if r.superseded else ""))
+    return "\n".join(lines)
+
+
+def format_coverage(r: Coverage, limit: int = 30) -> str:
+    """Text of a coverage QA report (``geoland units check``, the demo's step 3)."""
+    scope = f"province {r.province}" if r.province else "all provinces"
+    lines = [f"coverage of {r.units} communes in force on {r.effective} ({scope}), "
+             f"pieces ≥ {r.min_area_m2:,.0f} m²: {r.gaps} gaps ({r.gap_area_m2 / 1e4:,.2f} ha), "
+             f"{r.overlaps} overlaps ({r.overlap_area_m2 / 1e4:,.2f} ha)"]
+    rows = [[d["kind"], d["codes"], f"{d['area_m2']:,.0f}", f"{d['lon']:.5f}", f"{d['lat']:.5f}"]
+            for d in r.defects[:limit]]
+    if rows:
+        lines.append(table(["kind", "communes", "area m²", "lon", "lat"], rows, right={2, 3, 4}))
+    if len(r.defects) > limit:
+        lines.append(f"… and {len(r.defects) - limit} more (--limit, or --json for all)")
+    return "\n".join(lines)
+
+
+def format_unit_lookup(r: UnitLookup) -> str:
+    """Text of ``geoland units lookup``."""
+    lines = [f"{r.code} on {r.at}: {r.name} ({r.level}, province {r.province_code}, valid {r.valid})"]
+    for title, related in (("formed from", r.formed_from), ("became", r.became)):
+        lines += [f"  {title} {x['code']} {x['name']} on {x['effective']}: {x['kind']} ({x['note']})" for x in related]
+    return "\n".join(lines)
+
+
+def format_import(r: PlotImport, *, brief: bool = False) -> str:
+    """Text of a plot import (``geoland plots import``, the demo's step 4)."""
+    counts = (f"{r.rows_read:,} rows read, {r.imported:,} imported"
+              + (f" ({r.repaired:,} repaired)" if r.repaired is not None else "") + f", {r.quarantined:,} quarantined")
+    if r.unchanged:
+        done = f"already imported as import {r.import_id} (job {r.job_id}): nothing changed; {counts}"
+    else:
+        done = f"job {r.job_id}, import {r.import_id}: {counts}"
+    if brief:
+        return f"{r.file}: {done}"
+    mapping = ", ".join(f"{k}←{v}" for k, v in r.fields.items() if v)
+    unmapped = [k for k, v in r.fields.items() if not v]
+    lines = [f"{r.file}: {r.driver}, {r.source_crs} → stored in EPSG:{r.srid}",
+             f"fields: {mapping}" + (f"; not in the file: {', '.join(unmapped)}" if unmapped else "")]
+    if not r.unchanged:
+        lines.append(f"text: {r.text_encoding}" + (" (converted to Unicode)" if r.text_encoding in ("tcvn3", "vni")
+                                                    else ""))
+    lines.append(done)
+    if r.quarantine_reasons:
+        lines.append(table(["quarantine reason", "rows"], [[k, v] for k, v in r.quarantine_reasons.items()],
+                           right={1}))
+    return "\n".join(lines)
+
+
+def format_reassignment(r: Reassignment, limit: int = 20) -> str:
+    """Text of a reassignment (``geoland reassign``, the demo's step 5)."""
+    s = r.status
+    scope = f"province {r.province}" if r.province else "all plots"
+    lines = [f"{r.plots:,} plots ({scope}) → communes of {r.effective}: {s['inside']:,} inside, "
              f"{s['straddling']:,} straddling, {s['outside']:,} outside; legal mismatch "
-             f"{report.get('legal_mismatch', 0):,} (not checkable: {report.get('legal_unchecked', 0):,})"]
-    per = sorted(report["per_commune"].items(), key=lambda kv: (-sum(v for k, v in kv[1].items()
-                                                                       if k != "legal_mismatch"), kv[0]))
+             f"{r.legal_mismatch:,} (not checkable: {r.legal_unchecked:,})"]
+    per = sorted(r.per_commune.items(), key=lambda kv: (-sum(v for k, v in kv[1].items() if k != "legal_mismatch"),
+                                                        kv[0]))
     rows = [[code, c.get("inside", 0), c.get("straddling", 0), c.get("outside", 0), c.get("legal_mismatch", 0)]
             for code, c in per[:limit]]
     lines.append(table(["commune", "inside", "straddling", "outside", "legal mismatch"], rows, right={1, 2, 3, 4}))
     if len(per) > limit:
         lines.append(f"… and {len(per) - limit} more communes (--limit, or --json)")
-    c = report["changes"]
-    verb = "would be" if report["dry_run"] else "were"
+    c = r.changes
     lines.append(f"against the current assignment: {c['new']:,} new, {c['changed']:,} changed, "
-                 f"{c['unchanged']:,} unchanged; {c['new'] + c['changed']:,} rows {verb} written"
-                 + (f" (job {report['job_id']})" if report["job_id"] else "")
-                 + (f", resuming job {', '.join(map(str, report['resumed']))}" if report.get("resumed") else ""))
-    for e in report["examples"][: 10 if report["dry_run"] else 0]:
+                 f"{c['unchanged']:,} unchanged; {c['new'] + c['changed']:,} rows {_verb(r.dry_run)} written"
+                 + (f" (job {r.job_id})" if r.job_id else "")
+                 + (f", resuming job {', '.join(map(str, r.resumed))}" if r.resumed else ""))
+    for e in r.examples[: 10 if r.dry_run else 0]:
         lines.append(f"  plot {e['plot_id']}: {e['was'] or '—'} → {e['now'] or '—'} ({e['status']}, {e['change']})")
+    return "\n".join(lines)
+
+
+def format_codes(r: CodeIssue) -> str:
+    """Text of ``geoland codes issue`` (and the demo's step 7)."""
+    resumed = f" (resuming job {', '.join(map(str, r.resumed))})" if r.resumed else ""
+    return (f"job {r.job_id}{resumed}: {r.issued:,} codes issued in {r.communes} communes; {r.with_code:,} plots "
+            f"have a code\nconflicts: {r.conflicts or 'none'} ({r.new_conflicts} new)")
+
+
+def format_code_lookup(report: dict) -> str:
+    """Text of ``geoland codes lookup``: each plot found, its codes and communes over time."""
+    lines = []
+    for p in report["plots"]:
+        lines.append(f"plot {p['plot_id']} ({p['matched_as']}): identification code {p['identification_code'] or '—'}, "
+                     f"MX.SB.ST {p['current_mx'] or '—'} (legacy {p['legacy_mx'] or '—'}), {p['area_m2']:,} m², "
+                     f"{p['land_use'] or '—'}")
+        lines += [f"  {h['effective']}: {h['old_code']} → {h['new_code']} ({h['policy']}, job {h['job_id']})"
+                  for h in p["code_history"]]
+        lines += [f"  commune from {h['effective']}: {h['commune_code'] or '—'} ({h['status']}, job {h['job_id']})"
+                  for h in p["commune_history"]]
+    return "\n".join(lines)
+
+
+def format_recode(r: Recoding, *, brief: bool = False) -> str:
+    """Text of ``geoland recode`` (and the demo's step 6)."""
+    if r.dry_run:
+        lines = [f"would recode {r.plots:,} plots in {r.communes} new communes with policy {r.policy} "
+                 f"({r.changed:,} codes change)"]
+    else:
+        lines = [f"job {r.job_id}: {r.recoded:,} plots recoded with policy {r.policy}"
+                 + (f"; {r.communes_done_before} of {r.communes} new communes were already done"
+                    if r.communes_done_before else f" in {r.communes} new communes")]
+    if r.crosswalk_file:
+        lines.append(f"crosswalk: {r.crosswalk_file}")
+    if brief:
+        return "\n".join(lines)
+    lines.insert(1, f"{r.legacy_collisions:,} plots shared their legacy MX.SB.ST with another plot of the same "
+                    "new commune")
+    lines[2:2] = [f"  {e['old']} → {e['new']}" for e in (r.examples or [])[:10]]
+    return "\n".join(lines)
+
+
+def format_verification(r: VerificationImport) -> str:
+    """Text of ``geoland people import-verification`` (and the demo's step 8)."""
+    return (f"job {r.job_id}: {r.rows:,} answers read, {r.loaded:,} new or changed ({r.authenticated:,} "
+            f"authenticated, {r.incorrect:,} incorrect, {r.unverifiable:,} unverifiable); "
+            f"{r.matching_land_users:,} match land users")
+
+
+def format_check(r: Check, *, language: str = "vi", brief: bool = False) -> str:
+    """Text of ``geoland check`` (and the demo's step 9): counts, then findings per type in ``language``."""
+    from geoland.rules.vocab import FINDING_TYPES, words
+
+    lines = [f"job {r.job_id}: {r.plots:,} plots checked, {r.plots_with_findings:,} with findings "
+             f"({r.by_category.get('missing', 0):,} missing data, {r.by_category.get('conflict', 0):,} in conflict)"]
+    if brief:
+        return lines[0]
+    rows = [[t, FINDING_TYPES[t].label(language), FINDING_TYPES[t].group, n] for t, n in r.by_type.items()]
+    lines.append(table(["finding", words("cli", language)["name"], "category", "plots"], rows, right={3}))
+    c = r.changes
+    lines.append(f"against the last check: {c['opened']:,} new, {c['reopened_changed']:,} changed, "
+                 f"{c['closed']:,} gone, {c['unchanged']:,} unchanged (review states kept)")
+    return "\n".join(lines)
+
+
+def format_report(r: Report) -> str:
+    """Text of ``geoland report`` (and the demo's step 10)."""
+    c = r.campaign
+    return "\n".join([f"{c['plots']:,} plots in {r.communes} communes: full data {c['full_data']:,} (authenticated "
+                      f"{c['authenticated']:,}, incorrect {c['incorrect']:,}, unverifiable {c['unverifiable']:,}, "
+                      f"not yet checked {c['not_checked']:,}); missing ≥ 1 field {c['missing_1_plus']:,}",
+                      *r.files])
+
+
+def format_map(r: MapFile) -> str:
+    """Text of ``geoland map`` (and each map of the demo's step 11)."""
+    return (f"{r.file}: commune {r.commune} {r.name or ''}, {r.plots:,} plots ({r.conflict:,} in conflict, "
+            f"{r.missing:,} missing data, {r.clean:,} without findings), {r.bytes / 1e6:.1f} MB")
+
+
+def format_export(r: Export, *, since: str | None = None, brief: bool = False) -> str:
+    """Text of ``geoland export`` (and the demo's step 12)."""
+    lines = [f"export {r.export_id}: {r.rows:,} identifiers → {r.out}"]
+    if not brief:
+        lines += [f"  {name:22s} {e['rows']:>10,} rows  {e['bytes']:>12,} B  sha256 {e['sha256'][:16]}…"
+                  for name, e in r.files.items()]
+    if r.delta:
+        d = r.delta
+        lines.append(f"since {since or 'the earlier export'}: {d['added']:,} added, {d['changed']:,} changed, "
+                     f"{d['retired']:,} retired")
     return "\n".join(lines)
 
 

@@ -21,7 +21,7 @@ def national(module_db, sample_data):
 
 def test_national_table_in_the_database(national, db_query):
     url, report = national
-    assert report["job_id"] is not None and not report["unchanged"]
+    assert report.job_id is not None and not report.unchanged
     counts = dict(db_query(url, """
         SELECT level || ':' || CASE WHEN valid_to IS NOT NULL THEN 'old' ELSE 'new' END, count(*)
         FROM geoland.admin_unit GROUP BY 1"""))
@@ -45,8 +45,8 @@ def test_national_table_in_the_database(national, db_query):
     code, new_codes = splits[0]
     with connect(url) as conn:
         for new_code in new_codes:
-            assert code in {r["code"] for r in lookup_unit(conn, new_code, at=NEW)["formed_from"]}
-        assert {r["code"] for r in lookup_unit(conn, code, at=NEW - dt.timedelta(days=1))["became"]} == set(new_codes)
+            assert code in {r["code"] for r in lookup_unit(conn, new_code, at=NEW).formed_from}
+        assert {r["code"] for r in lookup_unit(conn, code, at=NEW - dt.timedelta(days=1)).became} == set(new_codes)
 
 
 def test_reused_code_resolves_by_date(national, geoland_cli):
@@ -54,9 +54,9 @@ def test_reused_code_resolves_by_date(national, geoland_cli):
     with connect(url) as conn:
         before = lookup_unit(conn, "03646", at=dt.date(2025, 6, 30))
         after = lookup_unit(conn, "3646", at=NEW)
-    assert before["name"] == "Phường Chiềng Lề" and after["name"] == "Phường Tô Hiệu"
-    assert [r["name"] for r in before["became"]] == ["Phường Tô Hiệu"]
-    formed = {r["code"]: r["name"] for r in after["formed_from"]}
+    assert before.name == "Phường Chiềng Lề" and after.name == "Phường Tô Hiệu"
+    assert [r["name"] for r in before.became] == ["Phường Tô Hiệu"]
+    formed = {r["code"]: r["name"] for r in after.formed_from}
     assert formed["03646"] == "Phường Chiềng Lề" and formed["03649"] == "Phường Tô Hiệu"
     code, out, err = geoland_cli("--database-url", url, "units", "lookup", "03646", "--at", "2025-06-30")
     assert code == 0 and "Phường Chiềng Lề" in out and "became 03646 Phường Tô Hiệu" in out

@@ -25,6 +25,7 @@ from boundaries.reassign import (
 from geoland.errors import NotFound
 from geoland.pipeline.units import current_boundaries
 from geoland.progress import progress_bar, shown
+from geoland.results import Reassignment, returns
 from geoland.store.db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
 from geoland.store.jobs import audit, job_lock, locked_job, mark_interrupted
 from identifiers import normalize_unit_code
@@ -32,9 +33,10 @@ from identifiers import normalize_unit_code
 _FIELDS = ["commune_code", "overlap_share", "status", "second_code", "second_share", "legal_mismatch"]
 
 
+@returns(Reassignment)
 def reassign(url: str | None = None, *, province: str | None = None, effective: dt.date | None = None,
              dry_run: bool = False, min_share: float = DEFAULT_MIN_SHARE, sliver_m2: float = DEFAULT_SLIVER_M2,
-             progress: bool = True) -> dict:
+             progress: bool = True) -> Reassignment:
     """Assign the plots (of one province, or all) to the communes in force on ``effective``.
 
     A batch job: one at a time per province (advisory lock); the answers are computed for all plots at

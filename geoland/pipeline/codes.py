@@ -15,6 +15,7 @@ import shapely
 import sqlalchemy as sa
 
 from geoland.progress import progress_bar, shown
+from geoland.results import CodeIssue, returns
 from geoland.store.db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
 from geoland.store.jobs import batch_job
 from identifiers import normalize_unit_code
@@ -23,7 +24,8 @@ from identifiers.plotcode import TOLERANCE, plot_identification_codes
 from identifiers.vn2000 import transformer
 
 
-def issue_codes(url: str | None = None, *, province: str | None = None, progress: bool = True) -> dict:
+@returns(CodeIssue)
+def issue_codes(url: str | None = None, *, province: str | None = None, progress: bool = True) -> CodeIssue:
     """Issue codes to the plots (of one province, or all) that have none; record conflicts."""
     province = normalize_unit_code(province, "province") if province else None
     engine = make_engine(url)

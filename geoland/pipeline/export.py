@@ -30,6 +30,7 @@ from geoland.errors import Conflict, GeolandError, InvalidInput, NotFound
 from geoland.output import write_csv
 from geoland.pipeline.assignments import latest_effective, plot_provinces
 from geoland.pipeline.units import units_valid_on
+from geoland.results import Export, ExportCheck, returns
 from geoland.store.db import csv_bytes, read_csv_table
 from geoland.store.jobs import audit, finish_job, start_job
 from identifiers import normalize_unit_code
@@ -210,8 +211,9 @@ def pyogrio_config(**options):
         pyogrio.set_gdal_config_options(before)
 
 
+@returns(Export)
 def export_province(conn: Connection, *, province: str | None, commune: str | None, formats: list[str], out: Path,
-                    since: str | None = None, people_by: str | None = None) -> dict:
+                    since: str | None = None, people_by: str | None = None) -> Export:
     """Write an export (see the module docstring); ``people_by`` is the admin user who asked for the land
     users' personal data (the caller checked the role).
     """
@@ -320,7 +322,8 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
     return report
 
 
-def verify_export(folder: Path) -> dict:
+@returns(ExportCheck)
+def verify_export(folder: Path) -> ExportCheck:
     """Check every file of an export against its manifest; raises naming the first file that differs."""
     folder = Path(folder)
     manifest_path = folder / "manifest.json"

@@ -30,6 +30,7 @@ from boundaries.layers import polygonal_parts
 from geoland.errors import ConfigError, InputFileError
 from geoland.pipeline.files import file_sha256
 from geoland.progress import progress_bar
+from geoland.results import PlotImport, returns
 from geoland.rules import vntext
 from geoland.rules.fields import PERSONAL, read_field_file, resolve_field_map
 from geoland.store.db import copy_csv, csv_bytes
@@ -62,8 +63,9 @@ class _Plan:
     wkt_column: str | None = None
 
 
+@returns(PlotImport)
 def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None, province=None,
-                 fields_file=None, batch_size: int = BATCH_SIZE, progress: bool = True) -> dict:
+                 fields_file=None, batch_size: int = BATCH_SIZE, progress: bool = True) -> PlotImport:
     """Import one plot layer (see the module docstring); returns the counts and the choices made."""
     path = Path(path)
     if not path.exists():

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from boundaries.conversion import fold_vietnamese
 from geoland.errors import Conflict, InputFileError, NotFound
 from geoland.progress import shown
+from geoland.results import Check, VerificationImport, returns
 from geoland.rules.checks import CAMPAIGN_FIELDS, DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2, run_checks
 from geoland.rules.vocab import FINDING_TYPES
 from geoland.store.db import copy_csv, csv_bytes, read_columns
@@ -73,9 +74,10 @@ def read_plots(conn: Connection, province: str | None, *, progress: bool = False
     return frame, effective
 
 
+@returns(Check)
 def check(conn: Connection, *, province: str | None = None, commune: str | None = None,
           map_scale: int = DEFAULT_MAP_SCALE, min_overlap_m2: float = DEFAULT_MIN_OVERLAP_M2,
-          progress: bool = True) -> dict:
+          progress: bool = True) -> Check:
     """Run every check on the plots of ``province`` (or all); with ``commune``, store and report only the
     findings of the plots assigned to that new commune (its neighbours are still read, for overlaps).
     """
@@ -184,7 +186,8 @@ def _counts(found: pd.DataFrame, plots: pd.DataFrame) -> dict:
                             for c in ("missing", "conflict")}}
 
 
-def import_verification(conn: Connection, path, *, progress: bool = True) -> dict:
+@returns(VerificationImport)
+def import_verification(conn: Connection, path, *, progress: bool = True) -> VerificationImport:
     """Load the population database's answers: a CSV with the columns ``cccd`` (or ``id_number``/``so_cccd``),
     ``status`` (authenticated / incorrect / unverifiable, English or Vietnamese) and ``checked_at``
     (optional). Every row must be readable or nothing is loaded; errors name the line, never the number.

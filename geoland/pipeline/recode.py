@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from geoland.errors import Conflict, InvalidInput, NotFound
 from geoland.pipeline.assignments import plot_provinces
 from geoland.progress import progress_bar
+from geoland.results import Recoding, returns
 from geoland.store.db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
 from geoland.store.jobs import batch_job
 from identifiers import normalize_unit_code, recode
@@ -32,8 +33,9 @@ _PLOTS = """
 """
 
 
+@returns(Recoding)
 def recode_province(url: str | None = None, *, province: str | None, policy: str, effective: dt.date,
-                    dry_run: bool = False, progress: bool = True) -> dict:
+                    dry_run: bool = False, progress: bool = True) -> Recoding:
     if policy not in POLICIES:
         raise InvalidInput(f"policy {policy!r} is not one of {list(POLICIES)}")
     province = normalize_unit_code(province, "province") if province else None

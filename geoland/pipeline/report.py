@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from geoland.errors import NotFound
 from geoland.output import write_csv
 from geoland.pipeline.quality import STATUSES, campaign_categories
+from geoland.results import Report, returns
 from geoland.rules import vocab
 from geoland.rules.vocab import FINDING_TYPES
 from geoland.store.db import read_columns
@@ -189,7 +190,8 @@ td {{ text-align: right; }} tr.total {{ font-weight: bold; background: #f4f4f4; 
 """
 
 
-def build_report(conn: Connection, *, province: str | None, out: Path, language: str = "vi") -> dict:
+@returns(Report)
+def build_report(conn: Connection, *, province: str | None, out: Path, language: str = "vi") -> Report:
     province = normalize_unit_code(province, "province") if province else None
     plots, found, names, effective = _read(conn, province)
     if plots.empty:

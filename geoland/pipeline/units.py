@@ -27,6 +27,7 @@ from boundaries import (
 from boundaries.units import unit_type_of
 from geoland.errors import Conflict, DatabaseError, InputFileError, InvalidInput, NotFound
 from geoland.pipeline.files import file_sha256, read_csv_text, read_vector
+from geoland.results import BoundaryLoad, ConversionLoad, Coverage, UnitLookup, returns
 from geoland.store.db import copy_csv, csv_bytes
 from geoland.store.jobs import audit, finish_job, start_job
 from identifiers import InvalidCodeError, normalize_unit_code
@@ -50,8 +51,9 @@ def read_conversion_table(path: str | Path) -> ConversionTable:
         raise InputFileError(path, str(exc)) from None
 
 
+@returns(ConversionLoad)
 def load_conversion(conn: Connection, path: str | Path, *, effective: dt.date = DEFAULT_EFFECTIVE,
-                    replace: bool = False) -> dict:
+                    replace: bool = False) -> ConversionLoad:
     """Load an official conversion table (old commune → new commune pairs) effective on ``effective``.
 
     Old units are those valid the day before ``effective`` (created when unknown, closed at
@@ -227,9 +229,10 @@ def _store_conversion(conn: Connection, table: ConversionTable, effective: dt.da
 
 # --- boundary layers --------------------------------------------------------------------------------
 
+@returns(BoundaryLoad)
 def load_boundaries(conn: Connection, path: str | Path, *, effective: dt.date, code_field: str = "code",
                     name_field: str = "name", province_field: str | None = None,
-                    province: str | None = None, layer: str | None = None, crs: str | None = None) -> dict:
+                    province: str | None = None, layer: str | None = None, crs: str | None = None) -> BoundaryLoad:
     """Load one boundary layer in force on ``effective`` and match its features to the units valid that day.
 
     Invalid polygons are repaired (make_valid) and the repair recorded; features whose code is blank or
@@ -353,8 +356,9 @@ def current_boundaries(conn: Connection, *, effective: dt.date | None = None,
     return frame, effective, (srids.pop() if len(srids) == 1 else None)
 
 
+@returns(Coverage)
 def check_units(conn: Connection, *, effective: dt.date | None = None, province: str | None = None,
-                min_area_m2: float) -> dict:
+                min_area_m2: float) -> Coverage:
     """Coverage QA (gaps and overlaps) of the boundaries in force on one date; a report, never a failure."""
     frame, effective, metric_epsg = current_boundaries(conn, effective=effective, province=province)
     if effective is None or frame.empty:
@@ -376,7 +380,8 @@ def check_units(conn: Connection, *, effective: dt.date | None = None, province:
 
 # --- look-ups -----------------------------------------------------------------------------------------
 
-def lookup_unit(conn: Connection, code: str, *, at: dt.date | None = None, level: str = "commune") -> dict:
+@returns(UnitLookup)
+def lookup_unit(conn: Connection, code: str, *, at: dt.date | None = None, level: str = "commune") -> UnitLookup:
     """The unit a code names on a date (default: today), with its predecessors and successors."""
     try:
         code = normalize_unit_code(code, level)

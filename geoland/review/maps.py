@@ -27,6 +27,7 @@ import shapely
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
+from geoland.results import MapFile, returns
 from geoland.rules.vocab import FINDING_TYPES, describe_value, words
 
 ASSETS = Path(__file__).parent / "static"      # served by the web app at the URL it passes as asset_url
@@ -183,7 +184,8 @@ def _css_with_inline_images() -> str:
     return re.sub(r"url\((images/[a-z0-9-]+\.png)\)", inline, css)
 
 
-def write_map(review: dict, out: Path, *, language: str = "vi") -> dict:
+@returns(MapFile)
+def write_map(review: dict, out: Path, *, language: str = "vi") -> MapFile:
     """``geoland map``: the standalone map file; returns what it shows."""
     data = map_data(review, language)
     html = standalone_html(build_map(review, language=language, data=data))

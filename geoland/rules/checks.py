@@ -14,10 +14,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geoland.rules.vocab import FINDING_TYPES
 from identifiers.cccd import LEGACY_CMND, check_cccd
 from identifiers.landuse import classify_land_use
-
-from geoland.rules.vocab import FINDING_TYPES
 
 MISSING = {"certificate_serial": "missing_certificate", "user_name": "missing_user_name",
            "id_number": "missing_id_number", "land_use": "missing_land_use", "legal_area_m2": "missing_legal_area"}

@@ -20,7 +20,21 @@ import sqlalchemy as sa
 from boundaries.coverage import DEFAULT_MIN_AREA_M2
 from geoland import config
 from geoland.errors import GeolandError
-from geoland.output import format_coverage, format_reassignment, table, write_csv
+from geoland.output import (
+    format_boundaries,
+    format_check,
+    format_codes,
+    format_conversion,
+    format_coverage,
+    format_export,
+    format_import,
+    format_map,
+    format_reassignment,
+    format_recode,
+    format_verification,
+    table,
+    write_csv,
+)
 from geoland.pipeline.units import check_units, load_boundaries, load_conversion
 from geoland.store.db import connect, migrate, without_parallel_workers
 
@@ -155,7 +169,7 @@ def _export(url, province: str, out: Path) -> dict:
         exported = export_province(conn, province=province, commune=None, formats=["csv", "geojson", "gpkg"],
                                    out=out)
     verify_export(out)
-    return exported
+    return {"export": exported}
 
 
 class _Steps:
@@ -211,26 +225,22 @@ def _run_demo(url, *, data_dir, synthetic: bool, n_plots: int, echo, progress: b
     step("1. conversion table (bảng chuyển đổi đơn vị hành chính)")
     with connect(url) as conn:
         conv = load_conversion(conn, inputs["conversion"], effective=NEW)
-    report["conversion"] = conv
-    echo(f"{conv['rows']:,} rows: {conv['new_communes']:,} new communes, {conv['old_communes']:,} old "
-         f"communes, {conv['provinces']} provinces; kinds {conv['kinds']}"
-         + ("; already loaded" if conv["unchanged"] else f"; job {conv['job_id']}"))
+    report["conversion"] = conv.as_dict()
+    echo(format_conversion(conv, brief=True))
 
     step("2. boundaries (ranh giới xã) of both vintages")
     for key, day, field in (("new", NEW, inputs["new_code_field"]), ("old", OLD, inputs["old_code_field"])):
         with connect(url) as conn:
             layer = load_boundaries(conn, inputs[key], effective=day, code_field=field, name_field="name",
                                     province=province)
-        report[f"boundaries_{key}"] = layer
-        echo(f"{Path(layer['file']).name} ({day}): {layer['features']} features, {layer['matched']} matched, "
-             f"{len(layer['no_code'])} without code, {len(layer['unknown_code'])} unknown codes, "
-             f"{len(layer['repairs'])} repaired" + ("; already loaded" if layer["unchanged"] else ""))
+        report[f"boundaries_{key}"] = layer.as_dict()
+        echo(format_boundaries(layer, brief=True))
 
     step("3. coverage QA (khoảng hở / chồng lấn giữa các xã)")
     for key, day in (("new", NEW), ("old", OLD)):
         with connect(url) as conn:
             cov = check_units(conn, effective=day, province=province, min_area_m2=DEFAULT_MIN_AREA_M2)
-        report[f"coverage_{key}"] = cov
+        report[f"coverage_{key}"] = cov.as_dict()
         echo(format_coverage(cov, limit=15))
 
     step(f"4. land plots (thửa đất): {n_plots:,} synthetic plots on the old communes, imported")
@@ -241,10 +251,8 @@ def _run_demo(url, *, data_dir, synthetic: bool, n_plots: int, echo, progress: b
     step.part("land plots")
     with connect(url) as conn:
         imported = import_plots(conn, plots_file, province=province, progress=progress)
-    report["plots"] = imported
-    echo(f"{plots_file.name}: {imported['rows_read']:,} rows, {imported['imported']:,} imported, "
-         f"{imported['quarantined']:,} quarantined" + ("; already imported" if imported["unchanged"] else
-                                                       f"; {imported['repaired']:,} repaired, job {imported['job_id']}"))
+    report["plots"] = imported.as_dict()
+    echo(format_import(imported, brief=True))
 
     # Codes need only the plots, the population database's answers nothing: both are loaded in a second
     # process while the plots are reassigned and recoded here (recoding needs the assignments).
@@ -254,12 +262,11 @@ def _run_demo(url, *, data_dir, synthetic: bool, n_plots: int, echo, progress: b
         _recode(url, report, province, echo=echo, step=step, progress=progress)
         step("7. identification codes (mã định danh thửa đất)")
         done = coding.result()
-    codes = report["codes"] = done["codes"] | {"seconds": done["seconds"]}
-    echo(f"job {codes['job_id']}: {codes['issued']:,} codes issued; {codes['with_code']:,} plots have a code; "
-         f"conflicts {codes['conflicts'] or 'none'} (with step 8: {done['seconds']:.1f} s, alongside steps 5–6)")
+    report["codes"] = done["codes"].as_dict() | {"seconds": done["seconds"]}
+    echo(format_codes(done["codes"]) + f"\n(with step 8: {done['seconds']:.1f} s, alongside steps 5–6)")
     step("8. population-database answers (kết quả xác thực từ CSDL dân cư)")
-    answers = report["verification"] = done["answers"]
-    echo(f"{answers['loaded']:,} answers loaded ({answers['matching_land_users']:,} land users match)")
+    report["verification"] = done["answers"].as_dict()
+    echo(format_verification(done["answers"]))
     _rest_of_pipeline(url, report, province, echo=echo, step=step, progress=progress)
     return report
 
@@ -274,7 +281,7 @@ def _reassign(url, report: dict, province: str, *, echo, step: _Steps, progress:
         flagged = flagged_plots(conn, province=province, effective=NEW)
     flagged_file = config.home() / "demo" / f"reassign-flagged-{province}.csv"
     flagged.to_csv(flagged_file, index=False)
-    report["reassign"] = reassigned | {"flagged_file": str(flagged_file), "flagged": len(flagged)}
+    report["reassign"] = reassigned.as_dict() | {"flagged_file": str(flagged_file), "flagged": len(flagged)}
     echo(format_reassignment(reassigned, limit=10))
     echo(f"{len(flagged):,} plots to review (straddling, outside or legal mismatch): {flagged_file}")
 
@@ -288,9 +295,9 @@ def _recode(url, report: dict, province: str, *, echo, step: _Steps, progress: b
     crosswalk_file = config.home() / "demo" / f"crosswalk-{province}.csv"
     with connect(url) as conn:
         write_csv(crosswalk_frame(conn, province=province, effective=NEW), crosswalk_file)
-    report["recode"] = recoded | {"crosswalk_file": str(crosswalk_file)}
-    echo(f"job {recoded['job_id']}: {recoded['recoded']:,} plots recoded in {recoded['communes']} new communes "
-         f"({recoded['communes_done_before']} done before); crosswalk {crosswalk_file}")
+    recoded.crosswalk_file = str(crosswalk_file)
+    report["recode"] = recoded.as_dict()
+    echo(format_recode(recoded, brief=True))
 
 
 def _rest_of_pipeline(url, report: dict, province: str, *, echo, step: _Steps, progress: bool) -> None:
@@ -304,9 +311,9 @@ def _rest_of_pipeline(url, report: dict, province: str, *, echo, step: _Steps, p
         _check(url, report, province, echo=echo, step=step, progress=progress)
         _report_and_maps(url, report, province, folder, echo=echo, step=step)
         step("12. identifier export for the national address platform (xuất mã định danh)")
-        exported = report["export"] = exporting.result()
-    echo(f"export {exported['export_id']}: {exported['rows']:,} identifiers, verified → {exported['out']} "
-         f"({exported['seconds']:.1f} s, alongside steps 9–11)")
+        done = exporting.result()
+    report["export"] = done["export"].as_dict() | {"seconds": done["seconds"]}
+    echo(format_export(done["export"], brief=True) + f", verified ({done['seconds']:.1f} s, alongside steps 9–11)")
     _summary(report, echo=echo, step=step)
 
 
@@ -317,10 +324,8 @@ def _check(url, report: dict, province: str, *, echo, step: _Steps, progress: bo
     step("9. data-quality checks (đúng – đủ – sạch)")
     with connect(url) as conn:
         checked = check(conn, province=province, progress=progress)
-    report["check"] = checked
-    echo(f"job {checked['job_id']}: {checked['plots']:,} plots checked, "
-         f"{checked['plots_with_findings']:,} with findings ({checked['by_category'].get('missing', 0):,} missing "
-         f"data, {checked['by_category'].get('conflict', 0):,} in conflict)")
+    report["check"] = checked.as_dict()
+    echo(format_check(checked, brief=True))
 
 
 def _report_and_maps(url, report: dict, province: str, folder: Path, *, echo, step: _Steps) -> None:
@@ -331,14 +336,13 @@ def _report_and_maps(url, report: dict, province: str, folder: Path, *, echo, st
         step("10. province report (báo cáo)")
         with connect(url) as conn:
             built = build_report(conn, province=province, out=folder / f"report-{province}")
-        report["report"] = built
-        echo(built["files"][0])
+        report["report"] = built.as_dict()
+        echo(built.files[0])
         step("11. review maps of the communes with the most findings (bản đồ rà soát)")
         maps = drawing.result()["maps"]
-    report["maps"] = maps
+    report["maps"] = [m.as_dict() for m in maps]
     for m in maps:
-        echo(f"{m['file']}: {m['commune']} {m['name'] or ''}, {m['plots']:,} plots ({m['conflict']:,} in conflict, "
-             f"{m['missing']:,} missing data)")
+        echo(format_map(m))
 
 
 def _summary(report: dict, *, echo, step: _Steps) -> None:

@@ -1,0 +1,95 @@
+"""``geoland db``: the embedded PostGIS cluster and the schema migrations."""
+
+from __future__ import annotations
+
+import click
+
+from geoland import config
+from geoland.output import emit_json
+
+from .base import cli, json_option
+
+
+@cli.group()
+def db():
+    """The database: the embedded PostGIS cluster and the schema migrations."""
+
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False), envvar="GEOLAND_PG_DIR", show_envvar=True,
+    default=lambda: str(config.default_data_dir()), show_default=".geoland/pg",
+    help="Folder of the embedded cluster.")
+
+
+def _cluster(data_dir):
+    from geoland.store.embedded import EmbeddedCluster
+
+    return EmbeddedCluster(data_dir)
+
+
+@db.command()
+@data_dir_option
+@json_option
+def start(data_dir, as_json):
+    """Create (first time) and start the embedded PostgreSQL + PostGIS cluster; a no-op when it runs.
+
+    It listens on 127.0.0.1 and a unix socket only. Prints the URL with the password hidden
+    (`geoland db url` prints it whole).
+    """
+    cluster = _cluster(data_dir)
+    started = cluster.start()
+    status = cluster.status().as_dict() | {"started": started}
+    if as_json:
+        emit_json(status)
+    else:
+        click.echo(f"embedded PostGIS {'started' if started else 'already running'}: {status['url']} "
+                   f"(data in {status['data_dir']})")
+
+
+@db.command()
+@data_dir_option
+@json_option
+def stop(data_dir, as_json):
+    """Stop the embedded cluster (a no-op when it is not running)."""
+    stopped = _cluster(data_dir).stop()
+    if as_json:
+        emit_json({"stopped": stopped})
+    else:
+        click.echo("embedded PostGIS stopped" if stopped else "embedded PostGIS was not running")
+
+
+@db.command()
+@data_dir_option
+@json_option
+def status(data_dir, as_json):
+    """Whether the embedded cluster exists and runs, where, and on which port."""
+    st = _cluster(data_dir).status().as_dict()
+    if as_json:
+        emit_json(st)
+    else:
+        state = "running" if st["running"] else "initialised, stopped" if st["initialised"] else "not created"
+        click.echo(f"embedded PostGIS: {state}; data dir {st['data_dir']}"
+                   + (f"; {st['url']}" if st["url"] else ""))
+
+
+@db.command()
+@click.pass_context
+def url(ctx):
+    """Print the database URL geoland uses (GEOLAND_DATABASE_URL, or the running embedded cluster)."""
+    click.echo(config.database_url(ctx.obj["url"]))
+
+
+@db.command()
+@json_option
+@click.pass_context
+def migrate(ctx, as_json):
+    """Create or upgrade the schema `geoland` (Alembic migrations; PostGIS and btree_gist extensions)."""
+    from geoland.store.db import migrate as run
+
+    before, after = run(ctx.obj["url"])
+    if as_json:
+        emit_json({"before": before, "after": after})
+    elif before == after:
+        click.echo(f"schema already at revision {after}")
+    else:
+        click.echo(f"schema migrated from {before or 'nothing'} to revision {after}")

@@ -1,0 +1,43 @@
+"""``geoland plots``: import cadastral plot layers."""
+
+from __future__ import annotations
+
+import click
+
+from geoland.output import format_import
+
+from .base import cli, connect, json_option, show
+
+
+@cli.group()
+def plots():
+    """Land plots (thửa đất): import cadastral layers."""
+
+
+@plots.command("import")
+@click.argument("path", type=click.Path())
+@click.option("--layer", help="Layer to read (GeoPackage, FileGDB, DGN with several layers).")
+@click.option("--crs", help="CRS of the coordinates when the file has none or a wrong one: EPSG:9206, 9206 or "
+                            "'VN-2000 / TM-3 104-00'.")
+@click.option("--meridian", help="Central meridian of the file's VN-2000 TM-3 zone, e.g. 104.00 or 105-45 "
+                                 "(instead of --crs).")
+@click.option("--province", metavar="P", help="Province code of the plots (default: from each plot's commune code).")
+@click.option("--fields", "fields_file", type=click.Path(dir_okay=False),
+              help="TOML file naming the source field of each attribute (see README).")
+@json_option
+@click.pass_context
+def import_(ctx, path, layer, crs, meridian, province, fields_file, as_json):
+    """Import a cadastral plot layer: Shapefile (DBF), GeoPackage, GeoJSON, FileGDB, DGN, FlatGeobuf, or CSV
+    with a WKT column, in VN-2000 TM-3 coordinates.
+
+    Fields are recognised by their usual names (MAXA, SHBANDO, SOTHUA, DIENTICH, LOAIDAT, TENCHU, SOCCCD,
+    NAMSINH, SOPHATHANH, ...); TCVN3 and VNI text is converted to Unicode. Names, ID numbers and birth years
+    go to their own table. Rows that cannot be stored are quarantined with their row number and reason;
+    the import is one transaction: all of it or nothing. Importing the same file again changes nothing.
+    """
+    from geoland.pipeline.plots import import_plots
+
+    with connect(ctx) as conn:
+        result = import_plots(conn, path, layer=layer, crs=crs, meridian=meridian, province=province,
+                              fields_file=fields_file, progress=not as_json)
+    show(result, as_json, format_import)

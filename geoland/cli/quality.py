@@ -1,0 +1,103 @@
+"""``geoland people``, ``check``, ``report`` and ``map``: data quality and what reviewers look at."""
+
+from __future__ import annotations
+
+import click
+
+from geoland.output import format_check, format_map, format_report, format_verification
+from geoland.rules.checks import DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2
+
+from .base import cli, connect, json_option, show
+
+
+@cli.group()
+def people():
+    """Land users (người sử dụng đất): the population database's verification results."""
+
+
+@people.command("import-verification")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@json_option
+@click.pass_context
+def people_import_verification(ctx, path, as_json):
+    """Load the national population database's answers: a UTF-8 CSV with the columns cccd, status
+    (authenticated / incorrect / unverifiable) and checked_at. A later answer for a number replaces the
+    earlier one. Every line must be readable or nothing is loaded; then run `geoland check`.
+    """
+    from geoland.pipeline.quality import import_verification
+
+    with connect(ctx) as conn:
+        result = import_verification(conn, path, progress=not as_json)
+    show(result, as_json, format_verification)
+
+
+@cli.command("check")
+@click.option("--province", metavar="P", help="Only the plots of this (new) province.")
+@click.option("--commune", metavar="C", help="Only store and report the findings of the plots of this new commune.")
+@click.option("--map-scale", type=click.IntRange(min=100), default=DEFAULT_MAP_SCALE, show_default=True, metavar="M",
+              help="Scale 1:M of the cadastral sheets, for the area tolerance ±2·0.0002·M·√area m².")
+@click.option("--min-overlap", "min_overlap_m2", type=click.FloatRange(min=0), default=DEFAULT_MIN_OVERLAP_M2,
+              show_default=True, metavar="M2", help="Overlaps between plots larger than this many m² are findings.")
+@click.option("--english", is_flag=True, help="Finding names in English (default: Vietnamese).")
+@json_option
+@click.pass_context
+def check_command(ctx, province, commune, map_scale, min_overlap_m2, english, as_json):
+    """Check the plots' data quality ("đúng – đủ – sạch") and store the findings with the job id.
+
+    Missing: certificate serial, land-user name, CCCD, land-use type, legal area, identification code, new
+    commune. Conflicts: invalid or legacy CCCD, one CCCD for several people, population-database answers
+    (incorrect, unverifiable), unknown or legacy land-use codes, legal vs computed area, invalid geometry,
+    overlaps, duplicate MX.SB.ST, code conflicts, and the reassignment's straddling / outside / legal
+    mismatch. A rerun keeps the findings that still hold (and their review state), reopens those whose
+    measured value changed and closes those that are gone.
+    """
+    from geoland.pipeline.quality import check
+
+    with connect(ctx) as conn:
+        result = check(conn, province=province, commune=commune, map_scale=map_scale,
+                       min_overlap_m2=min_overlap_m2, progress=not as_json)
+    show(result, as_json, lambda r: format_check(r, language="en" if english else "vi"))
+
+
+@cli.command("report")
+@click.option("--province", metavar="P", help="The (new) province to report on.")
+@click.option("--out", "out", type=click.Path(file_okay=False), required=True, help="Folder to write the report into.")
+@click.option("--english", is_flag=True, help="In English (default: Vietnamese).")
+@json_option
+@click.pass_context
+def report_command(ctx, province, out, english, as_json):
+    """The data-quality report of a province from the findings of the last `geoland check`: index.html
+    (the campaign's numbers — full data, authenticated, incorrect, unverifiable, missing ≥ 1 field — a bar
+    chart per commune, plots per finding type; one offline page), communes.csv (per commune and in total)
+    and findings.csv (each open finding, land users masked).
+    """
+    from pathlib import Path
+
+    from geoland.pipeline.report import build_report
+
+    with connect(ctx) as conn:
+        result = build_report(conn, province=province, out=Path(out), language="en" if english else "vi")
+    show(result, as_json, format_report)
+
+
+@cli.command("map")
+@click.option("--commune", metavar="C", required=True, help="The new commune to map (5-digit code).")
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True, help="HTML file to write.")
+@click.option("--english", is_flag=True, help="Labels in English (default: Vietnamese).")
+@json_option
+@click.pass_context
+def map_command(ctx, commune, out, english, as_json):
+    """A review map of a new commune's plots: one HTML file that opens offline (Leaflet inlined, no tiles
+    unless GEOLAND_TILE_URL is set). Layers: the commune's boundary and its old communes, plots with missing
+    data, plots in conflict, one layer per finding type, plots without findings (faint). Click a plot for its
+    codes, areas, land use, findings and land user (masked). Run `geoland check` first.
+    """
+    from pathlib import Path
+
+    from geoland.review.communes import commune_plots
+    from geoland.review.maps import write_map
+
+    with connect(ctx) as conn:
+        review = commune_plots(conn, commune)
+    result = write_map(review, Path(out), language="en" if english else "vi")
+    show(result, as_json, format_map)

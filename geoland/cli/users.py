@@ -1,0 +1,54 @@
+"""``geoland users``: users of the web app and API, their roles and tokens."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from geoland.output import emit_json, table
+
+from .base import cli, connect, json_option
+
+
+@cli.group()
+def users():
+    """Users of the web app and API: viewer, reviewer (review actions), admin (personal data, audited)."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["viewer", "reviewer", "admin"]), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (else prompted).")
+@click.option("--token", "with_token", is_flag=True, help="Also issue an API token (printed once, stored hashed).")
+@json_option
+@click.pass_context
+def users_add(ctx, username, role, password_stdin, with_token, as_json):
+    """Add a user, or change an existing user's role and password."""
+    from geoland.review.users import add_user
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt(
+        "password", hide_input=True, confirmation_prompt=True)
+    with connect(ctx) as conn:
+        token = add_user(conn, username, role, password, with_token=with_token)
+    if as_json:
+        return emit_json({"username": username, "role": role, "token": token})
+    click.echo(f"user {username}: {role}")
+    if token:
+        click.echo(f"API token (shown once): {token}")
+
+
+@users.command("list")
+@json_option
+@click.pass_context
+def users_list(ctx, as_json):
+    """The users, their roles and whether they have an API token."""
+    from geoland.review.users import list_users
+
+    with connect(ctx) as conn:
+        rows = list_users(conn)
+    if as_json:
+        return emit_json({"users": rows})
+    click.echo(table(["user", "role", "token", "disabled"],
+                     [[r["username"], r["role"], "yes" if r["has_token"] else "", "yes" if r["disabled"] else ""]
+                      for r in rows]))
