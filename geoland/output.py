@@ -35,7 +35,8 @@ def _default(value):
 
 def json_text(obj) -> str:
     """``obj`` as JSON text: UTF-8 letters kept, dates as ISO text, numpy scalars as numbers, anything
-    else as its string; used by the CLI's ``--json`` and by the web app."""
+    else as its string; used by the CLI's ``--json`` and by the web app.
+    """
     return json.dumps(obj, ensure_ascii=False, default=_default)
 
 

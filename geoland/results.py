@@ -13,8 +13,7 @@ import functools
 from dataclasses import dataclass, field
 
 
-def _optional():
-    return field(default=None, metadata={"optional": True})
+OPTIONAL = {"optional": True}      # a field that only some runs measure: left out of as_dict() when None
 
 
 @dataclass
@@ -141,9 +140,9 @@ class PlotImport(Result):
     rows_read: int
     imported: int
     quarantined: int
-    text_encoding: str | None = _optional()
-    repaired: int | None = _optional()
-    quarantine_reasons: dict | None = _optional()
+    text_encoding: str | None = field(default=None, metadata=OPTIONAL)
+    repaired: int | None = field(default=None, metadata=OPTIONAL)
+    quarantine_reasons: dict | None = field(default=None, metadata=OPTIONAL)
 
 
 @dataclass
@@ -162,7 +161,7 @@ class Reassignment(Result):
     dry_run: bool
     job_id: int | None
     written: int
-    resumed: list | None = _optional()
+    resumed: list | None = field(default=None, metadata=OPTIONAL)
 
 
 @dataclass
@@ -194,12 +193,12 @@ class Recoding(Result):
     job_id: int | None
     recoded: int
     remaining_communes: int
-    resumed: list | None = _optional()
-    communes_done_before: int | None = _optional()
-    already_recoded_with: str | None = _optional()
-    changed: int | None = _optional()
-    examples: list | None = _optional()
-    crosswalk_file: str | None = _optional()
+    resumed: list | None = field(default=None, metadata=OPTIONAL)
+    communes_done_before: int | None = field(default=None, metadata=OPTIONAL)
+    already_recoded_with: str | None = field(default=None, metadata=OPTIONAL)
+    changed: int | None = field(default=None, metadata=OPTIONAL)
+    examples: list | None = field(default=None, metadata=OPTIONAL)
+    crosswalk_file: str | None = field(default=None, metadata=OPTIONAL)
 
 
 @dataclass

@@ -24,10 +24,10 @@ from boundaries.reassign import (
 )
 from geoland.errors import NotFound
 from geoland.pipeline.units import current_boundaries
-from geoland.progress import progress_bar, shown
+from geoland.progress import shown
 from geoland.results import Reassignment, returns
-from geoland.store.db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
-from geoland.store.jobs import audit, job_lock, locked_job, mark_interrupted
+from geoland.store.db import copy_csv, csv_bytes, read_columns
+from geoland.store.jobs import audit, batch_engine, job_lock, locked_job, mark_interrupted, write_per_unit
 from identifiers import normalize_unit_code
 
 _FIELDS = ["commune_code", "overlap_share", "status", "second_code", "second_share", "legal_mismatch"]
@@ -45,42 +45,31 @@ def reassign(url: str | None = None, *, province: str | None = None, effective: 
     uninterrupted run would.
     """
     province = normalize_unit_code(province, "province") if province else None
-    engine = make_engine(url)
-    try:
-        with job_lock(engine, "reassign", province):
-            with engine.connect() as conn:
-                require_migrated(conn)
-                report, writes, effective = _compute(conn, province, effective, min_share, sliver_m2, progress)
-            report["dry_run"] = dry_run
-            if dry_run:
-                report.update(job_id=None, written=0)
-                return report
-            if writes.empty:
-                # Nothing to write, nothing to record: running it again leaves the database as it was
-                # (but for a killed job that had written everything, now marked as interrupted).
-                with engine.begin() as conn:
-                    mark_interrupted(conn, "reassign", province)
-                report.update(job_id=None, written=0)
-                return report
-            params = {"province": province, "effective": effective, "min_share": min_share, "sliver_m2": sliver_m2}
-            with locked_job(engine, "reassign", province, params) as job:
-                written = 0
-                units = writes.groupby(writes["old_commune_code"].fillna(""), sort=True)
-                with progress_bar(len(writes), "assignments written", enabled=progress) as bar:
-                    for _commune, rows in units:
-                        with engine.begin() as conn:      # one old commune per transaction: the unit of resumption
-                            written += _write(conn, rows, job.id, effective)
-                        bar.update(len(rows))
-                with engine.begin() as conn:
-                    audit(conn, job, "plots.reassigned", entity="province", entity_id=province,
-                          detail={"effective": effective.isoformat(), "written": written, **report["changes"],
-                                  "resumes": job.resumes})
-                job.counts = {"plots": report["plots"], "status": report["status"], "written": written,
-                              "communes": int(units.ngroups), "legal_mismatch": report.get("legal_mismatch", 0)}
-            report.update(job_id=job.id, written=written, resumed=job.resumes)
-            return report
-    finally:
-        engine.dispose()
+    with batch_engine(url) as engine, job_lock(engine, "reassign", province):
+        with engine.connect() as conn:
+            report, writes, effective = _compute(conn, province, effective, min_share, sliver_m2, progress)
+        report["dry_run"] = dry_run
+        if dry_run:
+            return report | {"job_id": None, "written": 0}
+        if writes.empty:
+            # Nothing to write, nothing to record: running it again leaves the database as it was
+            # (but for a killed job that had written everything, now marked as interrupted).
+            with engine.begin() as conn:
+                mark_interrupted(conn, "reassign", province)
+            return report | {"job_id": None, "written": 0}
+        params = {"province": province, "effective": effective, "min_share": min_share, "sliver_m2": sliver_m2}
+        with locked_job(engine, "reassign", province, params) as job:
+            units = writes.groupby(writes["old_commune_code"].fillna(""), sort=True)   # one old commune per unit
+            written = write_per_unit(engine, (rows for _, rows in units),
+                                     lambda conn, rows: _write(conn, rows, job.id, effective),
+                                     total=len(writes), label="assignments written", progress=progress)
+            with engine.begin() as conn:
+                audit(conn, job, "plots.reassigned", entity="province", entity_id=province,
+                      detail={"effective": effective.isoformat(), "written": written, **report["changes"],
+                              "resumes": job.resumes})
+            job.counts = {"plots": report["plots"], "status": report["status"], "written": written,
+                          "communes": int(units.ngroups), "legal_mismatch": report.get("legal_mismatch", 0)}
+        return report | {"job_id": job.id, "written": written, "resumed": job.resumes}
 
 
 def _compute(conn: Connection, province, effective, min_share, sliver_m2, progress):
@@ -194,14 +183,13 @@ def flagged_plots(conn: Connection, *, province: str | None = None, effective: d
     """
     province = normalize_unit_code(province, "province") if province else None
     frame = read_columns(conn, """
-        SELECT a.plot_id, p.old_commune_code || '.' || coalesce(p.sheet::text, '?') || '.'
-                   || coalesce(p.plot_number::text, '?') AS mx,
+        SELECT a.plot_id, p.legacy_mx AS mx,
                a.status, a.commune_code, round(a.overlap_share::numeric, 4) AS overlap_share, a.second_code,
                round(a.second_share::numeric, 4) AS second_share, a.legal_mismatch,
                (SELECT string_agg(DISTINCT n.code, '|' ORDER BY n.code) FROM geoland.unit_change c
                   JOIN geoland.admin_unit o ON o.id = c.old_unit_id JOIN geoland.admin_unit n ON n.id = c.new_unit_id
                  WHERE o.level = 'commune' AND o.code = p.old_commune_code AND c.effective = a.effective) AS allowed
-        FROM geoland.plot_assignment_current a JOIN geoland.plot p ON p.id = a.plot_id
+        FROM geoland.plot_assignment_current a JOIN geoland.plot_mx p ON p.id = a.plot_id
         WHERE a.effective = %(e)s AND (a.status <> 'inside' OR a.legal_mismatch)
           AND (%(p)s::text IS NULL OR p.province_code = ANY(%(provinces)s::text[]))
         ORDER BY a.plot_id""", {"e": effective, "p": province,

@@ -14,10 +14,10 @@ import pandas as pd
 import shapely
 import sqlalchemy as sa
 
-from geoland.progress import progress_bar, shown
+from geoland.progress import shown
 from geoland.results import CodeIssue, returns
-from geoland.store.db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
-from geoland.store.jobs import batch_job
+from geoland.store.db import copy_csv, csv_bytes, read_columns
+from geoland.store.jobs import batch_engine, batch_job, write_per_unit
 from identifiers import normalize_unit_code
 from identifiers.geohash import decode
 from identifiers.plotcode import TOLERANCE, plot_identification_codes
@@ -28,37 +28,28 @@ from identifiers.vn2000 import transformer
 def issue_codes(url: str | None = None, *, province: str | None = None, progress: bool = True) -> CodeIssue:
     """Issue codes to the plots (of one province, or all) that have none; record conflicts."""
     province = normalize_unit_code(province, "province") if province else None
-    engine = make_engine(url)
-    try:
+    with batch_engine(url) as engine, batch_job(engine, "codes.issue", province, {"tolerance": TOLERANCE}) as job:
         with engine.connect() as conn:
-            require_migrated(conn)
-        with batch_job(engine, "codes.issue", province, {"tolerance": TOLERANCE}) as job:
-            with engine.connect() as conn:
-                todo = _plots_without_code(conn, province, progress)
-            codes = np.empty(len(todo), dtype=object)
-            outside = []      # a code's cell centre outside its plot: only possible on the plot's edge
-            for srid, group in todo.groupby("srid"):
-                geoms = shapely.from_wkb(group["wkb"].to_numpy())
-                codes[group.index.to_numpy()] = plot_identification_codes(geoms, f"EPSG:{srid}")
-                outside += _cells_outside(group["plot_id"].to_numpy(), codes[group.index.to_numpy()], geoms, srid)
-            todo["code"] = codes
-            issued = 0
-            communes = todo.groupby("commune", sort=True)
-            with progress_bar(len(todo), "codes", enabled=progress) as bar:
-                for _, rows in communes:
-                    with engine.begin() as conn:      # one transaction per commune: the unit of resumption
-                        issued += _write_codes(conn, rows, job.id)
-                    bar.update(len(rows))
-            with engine.begin() as conn:
-                conflicts = _record_conflicts(conn, province, job.id, outside)
-                total = conn.execute(sa.text("SELECT count(*) FROM geoland.plot_code c JOIN geoland.plot p "
-                                             "ON p.id = c.plot_id WHERE CAST(:p AS text) IS NULL OR p.province_code = :p"),
-                                     {"p": province}).scalar()
-            job.counts = {"issued": issued, "with_code": total, "communes": int(communes.ngroups), **conflicts}
-        return {"province": province, "job_id": job.id, "resumed": job.resumes, "tolerance_m": TOLERANCE,
-                **job.counts}
-    finally:
-        engine.dispose()
+            todo = _plots_without_code(conn, province, progress)
+        codes = np.empty(len(todo), dtype=object)
+        outside = []      # a code's cell centre outside its plot: only possible on the plot's edge
+        for srid, group in todo.groupby("srid"):
+            geoms = shapely.from_wkb(group["wkb"].to_numpy())
+            codes[group.index.to_numpy()] = plot_identification_codes(geoms, f"EPSG:{srid}")
+            outside += _cells_outside(group["plot_id"].to_numpy(), codes[group.index.to_numpy()], geoms, srid)
+        todo["code"] = codes
+        communes = todo.groupby("commune", sort=True)       # one commune per unit
+        issued = write_per_unit(engine, (rows for _, rows in communes),
+                                lambda conn, rows: _write_codes(conn, rows, job.id),
+                                total=len(todo), label="codes", progress=progress)
+        with engine.begin() as conn:
+            conflicts = _record_conflicts(conn, province, job.id, outside)
+            total = conn.execute(sa.text(
+                "SELECT count(*) FROM geoland.plot_code c JOIN geoland.plot p ON p.id = c.plot_id "
+                "WHERE CAST(:p AS text) IS NULL OR p.province_code = :p"), {"p": province}).scalar()
+        job.counts = {"issued": issued, "with_code": total, "communes": int(communes.ngroups), **conflicts}
+    return {"province": province, "job_id": job.id, "resumed": job.resumes, "tolerance_m": TOLERANCE,
+            **job.counts}
 
 
 def _plots_without_code(conn, province: str | None, progress: bool) -> pd.DataFrame:

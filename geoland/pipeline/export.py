@@ -29,6 +29,7 @@ from sqlalchemy.engine import Connection
 from geoland.errors import Conflict, GeolandError, InvalidInput, NotFound
 from geoland.output import write_csv
 from geoland.pipeline.assignments import latest_effective, plot_provinces
+from geoland.pipeline.files import file_sha256
 from geoland.pipeline.units import units_valid_on
 from geoland.results import Export, ExportCheck, returns
 from geoland.store.db import csv_bytes, read_csv_table
@@ -41,13 +42,12 @@ COLUMNS = ["identification_code", "commune_code", "commune_name", "province_code
            "lat", "area_m2", "land_use", "certificate_serial"]
 _ROWS = """
 SELECT p.id AS plot_id, c.code AS identification_code, a.commune_code, p.province_code, x.new_code AS mx,
-       CASE WHEN p.old_commune_code IS NOT NULL AND p.sheet IS NOT NULL AND p.plot_number IS NOT NULL
-            THEN p.old_commune_code || '.' || p.sheet || '.' || p.plot_number END AS legacy_mx,
+       p.legacy_mx,
        p.area_m2, ST_X(ST_PointFromGeoHash(c.code)) AS lon, ST_Y(ST_PointFromGeoHash(c.code)) AS lat,
        p.land_use, p.certificate_serial,
        i.job_id AS import_job, a.job_id AS assign_job, c.job_id AS code_job, x.job_id AS recode_job
        {people}
-FROM geoland.plot_code c JOIN geoland.plot p ON p.id = c.plot_id
+FROM geoland.plot_code c JOIN geoland.plot_mx p ON p.id = c.plot_id
 JOIN geoland.plot_import i ON i.id = p.import_id
 LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = %(e)s
 LEFT JOIN geoland.mx_crosswalk_current x ON x.plot_id = p.id
@@ -58,14 +58,6 @@ ORDER BY c.code, legacy_mx, p.id
 """
 _PEOPLE = (", u.name AS user_name, u.id_number, u.birth_year",
            "LEFT JOIN geoland.land_user u ON u.plot_id = p.id")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def identifier_rows(conn: Connection, province: str | None, commune: str | None, *,
@@ -294,7 +286,7 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
         if writer.exitcode != 0:
             raise GeolandError(f"writing {out / name} failed (exit code {writer.exitcode})")
     for name in files:
-        files[name] |= {"bytes": (out / name).stat().st_size, "sha256": _sha256(out / name)}
+        files[name] |= {"bytes": (out / name).stat().st_size, "sha256": file_sha256(out / name)}
     export_id = hashlib.sha256(json.dumps({"province": province, "commune": commune, "since": since,
                                            "files": {k: v["sha256"] for k, v in sorted(files.items())}},
                                           sort_keys=True).encode()).hexdigest()[:16]
@@ -336,7 +328,7 @@ def verify_export(folder: Path) -> ExportCheck:
         path = folder / name
         if os.sep in name or "/" in name or not path.is_file():
             problems.append(f"{name}: missing")
-        elif path.stat().st_size != entry["bytes"] or _sha256(path) != entry["sha256"]:
+        elif path.stat().st_size != entry["bytes"] or file_sha256(path) != entry["sha256"]:
             problems.append(f"{name}: SHA-256 differs from the manifest (changed after export)")
     extra = sorted(p.name for p in folder.iterdir() if p.name != "manifest.json" and p.name not in manifest["files"])
     problems += [f"{name}: not in the manifest" for name in extra]

@@ -32,6 +32,7 @@ from geoland.pipeline.files import file_sha256
 from geoland.progress import progress_bar
 from geoland.results import PlotImport, returns
 from geoland.rules import vntext
+from geoland.rules.checks import is_blank
 from geoland.rules.fields import PERSONAL, read_field_file, resolve_field_map
 from geoland.store.db import copy_csv, csv_bytes
 from geoland.store.jobs import audit, finish_job, start_job
@@ -408,12 +409,6 @@ def _check_geometries(plan: _Plan, geoms: np.ndarray, reasons: _Reasons, raw_wkt
 _TEXT = "string[pyarrow]"   # pyarrow's string kernels: vectorised, no Python loop
 
 
-def _blank(series: pd.Series) -> pd.Series:
-    if _is_text(series):
-        return series.isna() | (series.astype(_TEXT).str.strip() == "").fillna(True)
-    return series.isna()
-
-
 def _numbers(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(values as float, NaN when blank or unreadable; mask of unreadable non-blank cells). Text accepts a
     decimal comma (``123,5``) as offices write it.
@@ -425,7 +420,7 @@ def _numbers(series: pd.Series) -> tuple[pd.Series, pd.Series]:
     comma = text.str.contains(",", regex=False).fillna(False) & ~text.str.contains(".", regex=False).fillna(False)
     text = text.mask(comma, text.str.replace(",", ".", regex=False))
     values = pd.to_numeric(text, errors="coerce").astype("float64")
-    return values, values.isna() & ~_blank(series)
+    return values, values.isna() & ~is_blank(series)
 
 
 def _map_columns(plan: _Plan, frame: pd.DataFrame, reasons: _Reasons, province, provinces) -> dict:
@@ -443,7 +438,7 @@ def _map_columns(plan: _Plan, frame: pd.DataFrame, reasons: _Reasons, province, 
                         f"{fm[canonical]} {str(values.iat[i]).strip()[:30]!r} is not {label}")
 
     codes = _commune_codes(column("commune_code"))
-    refuse((codes.isna() & ~_blank(column("commune_code"))).to_numpy(), "commune_code", "a commune code")
+    refuse(codes.isna().to_numpy() & ~is_blank(column("commune_code")), "commune_code", "a commune code")
     out = {"old_commune_code": codes.astype(object).where(codes.notna(), None)}
     for canonical, label in (("sheet", "a sheet number (a whole number from 1)"),
                              ("plot_number", "a plot number (a whole number from 1)")):

@@ -16,10 +16,9 @@ import sqlalchemy as sa
 
 from geoland.errors import Conflict, InvalidInput, NotFound
 from geoland.pipeline.assignments import plot_provinces
-from geoland.progress import progress_bar
 from geoland.results import Recoding, returns
-from geoland.store.db import copy_csv, csv_bytes, make_engine, read_columns, require_migrated
-from geoland.store.jobs import batch_job
+from geoland.store.db import copy_csv, csv_bytes, read_columns
+from geoland.store.jobs import batch_engine, batch_job, write_per_unit
 from identifiers import normalize_unit_code, recode
 from identifiers.mx import POLICIES
 
@@ -39,10 +38,8 @@ def recode_province(url: str | None = None, *, province: str | None, policy: str
     if policy not in POLICIES:
         raise InvalidInput(f"policy {policy!r} is not one of {list(POLICIES)}")
     province = normalize_unit_code(province, "province") if province else None
-    engine = make_engine(url)
-    try:
+    with batch_engine(url) as engine:
         with engine.connect() as conn:
-            require_migrated(conn)
             provinces = plot_provinces(conn, province, effective) or []
             params = {"e": effective, "p": province, "provinces": provinces}
             used = conn.execute(sa.text(
@@ -80,21 +77,15 @@ def recode_province(url: str | None = None, *, province: str | None, policy: str
         slices = {communes[a]: slice(a, b) for a, b in zip(starts, np.r_[starts[1:], len(plots)])}
         todo = [c for c in sorted(slices) if c not in done]
         with batch_job(engine, "recode", province, {"policy": policy, "effective": effective}) as job:
-            with progress_bar(sum(slices[c].stop - slices[c].start for c in todo), "plots recoded",
-                              enabled=progress) as bar:
-                recoded = 0
-                for commune in todo:
-                    group = plots.iloc[slices[commune]]
-                    with engine.begin() as conn:      # one new commune per transaction: the unit of resumption
-                        _write(conn, group, _new_codes(group, policy), policy, effective, job.id)
-                    recoded += len(group)
-                    bar.update(len(group))
+            recoded = write_per_unit(engine, (plots.iloc[slices[c]] for c in todo),      # one new commune per unit
+                                     lambda conn, group: _write(conn, group, _new_codes(group, policy), policy,
+                                                                effective, job.id),
+                                     total=sum(slices[c].stop - slices[c].start for c in todo),
+                                     label="plots recoded", progress=progress)
             job.counts = {"recoded": recoded, "communes": len(todo), "skipped_done": len(done), "policy": policy}
         report.update(job_id=job.id, resumed=job.resumes, recoded=recoded, remaining_communes=0,
                       communes_done_before=len(done))
         return report
-    finally:
-        engine.dispose()
 
 
 def _new_codes(plots: pd.DataFrame, policy: str) -> pd.Series:
@@ -103,7 +94,8 @@ def _new_codes(plots: pd.DataFrame, policy: str) -> pd.Series:
     return pd.Series(codes, index=plots.index, dtype=object)
 
 
-def _write(conn, plots: pd.DataFrame, new_codes: pd.Series, policy: str, effective: dt.date, job_id: int) -> None:
+def _write(conn, plots: pd.DataFrame, new_codes: pd.Series, policy: str, effective: dt.date, job_id: int) -> int:
+    """One new commune's crosswalk rows; returns how many."""
     n = len(plots)
     reason = {"prefix": "sáp nhập: giữ mã xã cũ làm tiền tố (merger: old commune kept as prefix)",
               "renumber": "sáp nhập: đánh lại số tờ (merger: sheets renumbered)"}[policy]
@@ -113,6 +105,7 @@ def _write(conn, plots: pd.DataFrame, new_codes: pd.Series, policy: str, effecti
                        "old_code": plots["old_code"].to_numpy(dtype=object), "new_code": new_codes.to_numpy(),
                        "new_commune": plots["new_commune"].to_numpy(dtype=object), "policy": np.full(n, policy),
                        "reason": np.full(n, reason), "job_id": np.full(n, job_id)})])
+    return n
 
 
 def crosswalk_frame(conn, *, province: str | None, effective: dt.date) -> pd.DataFrame:

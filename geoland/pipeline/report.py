@@ -48,9 +48,9 @@ def _read(conn: Connection, province: str | None):
     where = "WHERE (%(p)s::text[] IS NULL OR p.province_code = ANY(%(p)s))"
     plots = read_columns(conn, f"""
         SELECT p.id, coalesce(a.commune_code, '{UNASSIGNED}'), v.status, c.code,
-               p.old_commune_code || '.' || coalesce(p.sheet::text, '?') || '.' || coalesce(p.plot_number::text, '?'),
+               p.legacy_mx,
                x.new_code, u.name, u.id_number
-        FROM geoland.plot p
+        FROM geoland.plot_mx p
         LEFT JOIN geoland.mx_crosswalk_current x ON x.plot_id = p.id
         LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = %(e)s
         LEFT JOIN geoland.land_user u ON u.plot_id = p.id
@@ -209,7 +209,7 @@ def build_report(conn: Connection, *, province: str | None, out: Path, language:
     csv_table = table.copy()
     csv_table.insert(1, "commune_name", [names.get(c, "") for c in csv_table["commune"]])
     csv_table.loc[csv_table["commune"] == "", "commune_name"] = words["total"]
-    csv_table.to_csv(out / "communes.csv", index=False, lineterminator="\n")
+    write_csv(csv_table, out / "communes.csv")
     detail = found.merge(plots, on="plot_id", how="left")
     rows = pd.DataFrame({
         "plot_id": detail["plot_id"], "identification_code": detail["code"], "mx": detail["mx"],

@@ -32,13 +32,10 @@ def commune_plots(conn: Connection, commune: str, *, unmasked: bool = False) -> 
     if effective is None:
         raise NotFound("no plot is assigned to a new commune yet: run `geoland reassign` first")
     frame = read_columns(conn, """
-        SELECT p.id, c.code,
-               CASE WHEN p.old_commune_code IS NOT NULL AND p.sheet IS NOT NULL AND p.plot_number IS NOT NULL
-                    THEN p.old_commune_code || '.' || p.sheet || '.' || p.plot_number END,
-               x.new_code,
+        SELECT p.id, c.code, p.legacy_mx, x.new_code,
                p.area_m2, p.legal_area_m2, p.land_use, u.name, u.id_number, a.status,
                ST_AsBinary(ST_Transform(p.geom, 4326))
-        FROM geoland.plot_assignment_current a JOIN geoland.plot p ON p.id = a.plot_id
+        FROM geoland.plot_assignment_current a JOIN geoland.plot_mx p ON p.id = a.plot_id
         LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
         LEFT JOIN geoland.land_user u ON u.plot_id = p.id
         LEFT JOIN geoland.mx_crosswalk_current x ON x.plot_id = p.id

@@ -1,6 +1,7 @@
 """Finding plots: by any identification code or current or past MX.SB.ST code (``geoland codes lookup``,
 ``/api/plots/<code>``), by a WGS 84 point (``/api/plots?lon=&lat=``), by a bounding box (the OGC API
-Features items), and one plot's page with its land user (masked unless the caller may see it)."""
+Features items), and one plot's page with its land user (masked unless the caller may see it).
+"""
 
 from __future__ import annotations
 
@@ -59,11 +60,10 @@ def plot_record(conn: Connection, plot_id: int) -> dict:
     """A plot's codes, commune and code history (no personal data)."""
     plot = conn.execute(sa.text("""
         SELECT p.id, p.province_code, p.old_commune_code, p.sheet, p.plot_number, p.area_m2, p.land_use,
-               c.code AS identification_code, i.source
-        FROM geoland.plot p LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
+               c.code AS identification_code, i.source, p.legacy_mx
+        FROM geoland.plot_mx p LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
         JOIN geoland.plot_import i ON i.id = p.import_id WHERE p.id = :i"""), {"i": plot_id}).mappings().one()
-    legacy = (f"{plot['old_commune_code']}.{plot['sheet']}.{plot['plot_number']}"
-              if plot["old_commune_code"] and plot["sheet"] and plot["plot_number"] else None)
+    legacy = plot["legacy_mx"]
     codes = conn.execute(sa.text(
         "SELECT effective, old_code, new_code, policy, job_id, reason, recorded_at FROM geoland.mx_crosswalk "
         "WHERE plot_id = :i ORDER BY effective"), {"i": plot_id}).mappings().all()
@@ -125,14 +125,15 @@ def plot_detail(conn: Connection, plot_id: int, *, unmasked: bool) -> dict:
 
 def plots_at(conn: Connection, lon: float, lat: float) -> dict:
     """The plots containing a WGS 84 point (each in its own TM-3 zone, through the GiST index) and the
-    current commune there."""
+    current commune there.
+    """
     srids = conn.execute(sa.text("SELECT DISTINCT srid FROM geoland.plot_import")).scalars().all()
     plots = []
     for srid in sorted(set(srids)):
         plots += [dict(r) for r in conn.execute(sa.text("""
             SELECT p.id AS plot_id, c.code AS identification_code, p.area_m2, p.land_use,
-                   p.old_commune_code || '.' || p.sheet || '.' || p.plot_number AS legacy_mx
-            FROM geoland.plot p LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
+                   p.legacy_mx
+            FROM geoland.plot_mx p LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
             WHERE p.geom && ST_Transform(ST_SetSRID(ST_MakePoint(:x, :y), 4326), :srid)
               AND ST_SRID(p.geom) = :srid
               AND ST_Intersects(p.geom, ST_Transform(ST_SetSRID(ST_MakePoint(:x, :y), 4326), ST_SRID(p.geom)))
@@ -166,11 +167,10 @@ def plot_features(conn: Connection, *, bbox: tuple[float, float, float, float] |
              "ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))")
     matched = conn.execute(sa.text(f"SELECT count(*) FROM geoland.plot p {where}"), params).scalar()
     rows = conn.execute(sa.text(f"""
-        SELECT p.id, c.code, a.commune_code,
-               p.old_commune_code || '.' || p.sheet || '.' || p.plot_number AS legacy_mx,
+        SELECT p.id, c.code, a.commune_code, p.legacy_mx,
                round(p.area_m2::numeric, 1) AS area_m2, p.land_use,
                ST_AsGeoJSON(ST_Transform(p.geom, 4326), 7) AS geometry
-        FROM geoland.plot p LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
+        FROM geoland.plot_mx p LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
         LEFT JOIN LATERAL (SELECT commune_code FROM geoland.plot_assignment_current x WHERE x.plot_id = p.id
                            ORDER BY effective DESC LIMIT 1) a ON true
         {where} ORDER BY p.id LIMIT :n OFFSET :o"""), params).mappings().all()

@@ -37,11 +37,33 @@ def _findings(plot_ids, kind, values=None, tolerance=None, related=None) -> pd.D
         "related": related if related is not None else [()] * n})
 
 
-def _blank(series: pd.Series) -> np.ndarray:
-    """Missing, or text that is only white space."""
+def is_blank(series: pd.Series) -> np.ndarray:
+    r"""Which values are missing: null, NaN, or text that is only white space.
+
+    The one definition of "blank" for the importer (a cell that holds nothing) and the checks (a field to
+    supplement). Numbers are blank only when null; text goes through pyarrow's kernels, no Python loop.
+
+    Parameters
+    ----------
+    series : Series
+        Any column of a plot frame.
+
+    Returns
+    -------
+    ndarray of bool
+
+    Examples
+    --------
+    >>> is_blank(pd.Series(["ONT", " ", None, "\t"])).tolist()
+    [False, True, True, True]
+    >>> is_blank(pd.Series([1.5, float("nan")])).tolist()
+    [False, True]
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if not (series.dtype == object or pd.api.types.is_string_dtype(series)):
+        return series.isna().to_numpy(dtype=bool)
     values = series.astype(object)
     try:                                   # text only (the usual case): pyarrow's kernels, column-wise
         text = pa.array(values.to_numpy(), pa.string(), from_pandas=True)
@@ -60,11 +82,11 @@ def _blank(series: pd.Series) -> np.ndarray:
 
 def missing_fields(plots: pd.DataFrame) -> pd.DataFrame:
     """Missing certificate serial, land-user name, CCCD, land-use type, legal area, code, new commune."""
-    parts = [_findings(plots["plot_id"][_blank(plots[column])], kind) for column, kind in MISSING.items()]
+    parts = [_findings(plots["plot_id"][is_blank(plots[column])], kind) for column, kind in MISSING.items()]
     if "code" in plots:
-        parts.append(_findings(plots["plot_id"][_blank(plots["code"])], "missing_code"))
+        parts.append(_findings(plots["plot_id"][is_blank(plots["code"])], "missing_code"))
     if "commune_code" in plots:
-        parts.append(_findings(plots["plot_id"][_blank(plots["commune_code"])], "missing_commune"))
+        parts.append(_findings(plots["plot_id"][is_blank(plots["commune_code"])], "missing_commune"))
     return pd.concat(parts, ignore_index=True)
 
 
@@ -96,7 +118,7 @@ def cccd_conflicts(plots: pd.DataFrame) -> pd.DataFrame:
     """One number, several people: the same CCCD with different names (compared without case or spacing)
     or different birth years across plots. Each plot of the group is a finding, the others related.
     """
-    users = plots.loc[~_blank(plots["id_number"]), ["plot_id", "id_number", "user_name", "birth_year"]].copy()
+    users = plots.loc[~is_blank(plots["id_number"]), ["plot_id", "id_number", "user_name", "birth_year"]].copy()
     users["id_number"] = users["id_number"].astype(str).str.strip()
     users["who"] = _folded_names(users["user_name"])
     named = users[users["who"] != ""]

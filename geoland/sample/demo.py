@@ -280,7 +280,7 @@ def _reassign(url, report: dict, province: str, *, echo, step: _Steps, progress:
     with connect(url) as conn:
         flagged = flagged_plots(conn, province=province, effective=NEW)
     flagged_file = config.home() / "demo" / f"reassign-flagged-{province}.csv"
-    flagged.to_csv(flagged_file, index=False)
+    write_csv(flagged, flagged_file)
     report["reassign"] = reassigned.as_dict() | {"flagged_file": str(flagged_file), "flagged": len(flagged)}
     echo(format_reassignment(reassigned, limit=10))
     echo(f"{len(flagged):,} plots to review (straddling, outside or legal mismatch): {flagged_file}")

@@ -8,11 +8,14 @@ import getpass
 import json
 import os
 import zlib
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from geoland.errors import Conflict
+from geoland.progress import progress_bar
+from geoland.store.db import make_engine, require_migrated
 
 
 def current_actor() -> str:
@@ -132,6 +135,53 @@ def locked_job(engine: Engine, kind: str, scope: str | None, params: dict):
     yield job
     with engine.begin() as conn:
         finish_job(conn, job, job.counts)
+
+
+@contextlib.contextmanager
+def batch_engine(url: str | None):
+    """The engine of a batch job: its own connection pool, the schema checked first, disposed at the end."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            require_migrated(conn)
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def write_per_unit(engine: Engine, units: Iterable, write, *, total: int, label: str, progress: bool) -> int:
+    """Write a batch job's work unit by unit (a commune's rows), each in its own transaction.
+
+    A unit is the job's unit of resumption: a killed job loses at most the unit it was writing, and the
+    next run, skipping what is written, finishes as an uninterrupted run would.
+
+    Parameters
+    ----------
+    engine : Engine
+        The job's engine (:func:`batch_engine`).
+    units : iterable of DataFrame
+        The rows of each unit, in the order to write them.
+    write : callable
+        ``write(conn, rows) -> int``: stores one unit's rows, returns how many rows it wrote.
+    total : int
+        Rows in all units, for the progress bar.
+    label : str
+        What the bar counts.
+    progress : bool
+        Draw the bar (counts and rate) on standard error.
+
+    Returns
+    -------
+    int
+        Rows written.
+    """
+    written = 0
+    with progress_bar(total, label, enabled=progress) as bar:
+        for rows in units:
+            with engine.begin() as conn:
+                written += write(conn, rows)
+            bar.update(len(rows))
+    return written
 
 
 @contextlib.contextmanager
