@@ -241,6 +241,7 @@ def test_killed_import_leaves_nothing(tmp_path, db_url, db_query, db_snapshot):
     path = tmp_path / "big.gpkg"
     write_synthetic(big, path)
     before = db_snapshot(db_url)
+    catalog = _catalog(db_url, db_query)
     proc = subprocess.Popen([sys.executable, "-m", "geoland.cli", "plots", "import", str(path)],
                             env={**os.environ, "GEOLAND_DATABASE_URL": db_url}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
@@ -262,10 +263,43 @@ def test_killed_import_leaves_nothing(tmp_path, db_url, db_query, db_snapshot):
                     "AND datname = current_database() AND pid <> pg_backend_pid()")[0][0]:
         time.sleep(0.1)
     assert db_snapshot(db_url) == before
-    # Bulk mode had dropped constraints inside the transaction: they are all still there.
-    constraints = {r[0] for r in db_query(db_url, "SELECT conname FROM pg_constraint WHERE conrelid IN "
-                                                  "('geoland.plot'::regclass, 'geoland.land_user'::regclass)")}
-    assert {"plot_import_id_fkey", "plot_import_id_source_row_key", "land_user_plot_id_fkey", "land_user_pkey"} <= constraints
+    # Bulk mode had dropped constraints and indexes inside the transaction: every one is back, as it was.
+    assert _catalog(db_url, db_query) == catalog
+
+
+CATALOG = """
+    SELECT 'constraint', conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint
+    WHERE conrelid IN ('geoland.plot'::regclass, 'geoland.land_user'::regclass)
+    UNION ALL
+    SELECT 'index', indrelid::regclass::text, indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index
+    WHERE indrelid IN ('geoland.plot'::regclass, 'geoland.land_user'::regclass)
+    ORDER BY 1, 2, 3"""
+
+
+def _catalog(url, db_query):
+    return db_query(url, CATALOG)
+
+
+def test_bulk_mode_restores_every_constraint_and_index(tmp_path, db_url, db_query):
+    """A bulk import (≥ 50,000 plots into an empty table) drops what the catalog lists and builds exactly
+    that again: names and definitions, indexes included."""
+    from geoland.pipeline.plots import bulk_definitions
+    from geoland.store.db import connect
+
+    catalog = _catalog(db_url, db_query)
+    with connect(db_url) as conn:
+        constraints, indexes = bulk_definitions(conn)
+    assert {name for _, name, _ in constraints} >= {"plot_import_id_fkey", "land_user_pkey"}
+    assert {name.split(".")[-1] for name, _ in indexes} >= {"plot_geom_idx", "land_user_id_number_idx"}
+    assert "plot_pkey" not in {name for _, name, _ in constraints}        # other tables depend on it
+    reorg = synthetic_reorganisation(seed=0)
+    path = tmp_path / "bulk.gpkg"
+    write_synthetic(synthesize(reorg.old[["code", "name", "geometry"]], 52_000, seed=3), path)
+    done = subprocess.run([sys.executable, "-m", "geoland.cli", "plots", "import", str(path), "--json"],
+                          env={**os.environ, "GEOLAND_DATABASE_URL": db_url}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["imported"] >= 50_000
+    assert _catalog(db_url, db_query) == catalog
 
 
 @pytest.mark.parametrize("source_crs", ["EPSG:3405", "EPSG:4326", "VN-2000 / UTM zone 48N"])

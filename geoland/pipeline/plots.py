@@ -131,7 +131,7 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
                    "personal)", quarantine)
     encoding = encoding or "ascii"
     if rebuild:
-        _create_indexes(conn)
+        _create_indexes(conn, rebuild)
     conn.execute(sa.text("ANALYZE geoland.plot"))
     conn.execute(sa.text("""UPDATE geoland.plot_import SET text_encoding = :enc, rows_read = :read,
         rows_imported = :imported, rows_quarantined = :quarantined, rows_repaired = :repaired WHERE id = :id"""),
@@ -565,43 +565,62 @@ def _quarantine_csv(import_id: int, plan: _Plan, rows: _Rows) -> bytes:
 
 # For a bulk load, constraints and indexes are dropped and built again once at the end: checking a foreign
 # key or growing an index row by row costs several times more than one validating join or one index build.
-_BULK_DROP = (
-    "ALTER TABLE geoland.land_user DROP CONSTRAINT land_user_plot_id_fkey",
-    "ALTER TABLE geoland.land_user DROP CONSTRAINT land_user_pkey",
-    "ALTER TABLE geoland.plot DROP CONSTRAINT plot_import_id_fkey",
-    "ALTER TABLE geoland.plot DROP CONSTRAINT plot_import_id_source_row_key",
-    "DROP INDEX geoland.plot_geom_idx",
-    "DROP INDEX geoland.plot_mx_idx",
-    "DROP INDEX geoland.land_user_id_number_idx",
-)
-_BULK_CREATE = (
-    "ALTER TABLE geoland.plot ADD CONSTRAINT plot_import_id_source_row_key UNIQUE (import_id, source_row)",
-    "ALTER TABLE geoland.plot ADD CONSTRAINT plot_import_id_fkey FOREIGN KEY (import_id) "
-    "REFERENCES geoland.plot_import (id)",
-    "CREATE INDEX plot_geom_idx ON geoland.plot USING gist (geom)",
-    "CREATE INDEX plot_mx_idx ON geoland.plot (old_commune_code, sheet, plot_number)",
-    "ALTER TABLE geoland.land_user ADD CONSTRAINT land_user_pkey PRIMARY KEY (plot_id)",
-    "ALTER TABLE geoland.land_user ADD CONSTRAINT land_user_plot_id_fkey FOREIGN KEY (plot_id) "
-    "REFERENCES geoland.plot (id) ON DELETE CASCADE",
-    "CREATE INDEX land_user_id_number_idx ON geoland.land_user (id_number)",
-)
+# What is dropped is read from the catalog, so a migration that adds an index or a constraint to these tables
+# needs no change here. Kept: the plots' primary key (other tables' foreign keys depend on it) and CHECK and
+# NOT NULL constraints (checked per row at no index cost).
+_BULK_TABLES = ("geoland.plot", "geoland.land_user")
 
 
-def _drop_indexes_for_bulk(conn: Connection, incoming: int) -> bool:
-    """Switch to bulk mode when the import at least doubles the table (and is large): drop what
-    :data:`_BULK_CREATE` restores at the end of the same transaction.
+def bulk_definitions(conn: Connection) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+    """What bulk mode drops and restores: (table, constraint name, definition) of the unique, primary-key and
+    foreign-key constraints of the plot tables, and (index name, CREATE INDEX statement) of their other indexes.
+
+    Returns
+    -------
+    (list, list)
+        Constraints in the order they are restored (unique and primary keys before the foreign keys that
+        may need them), and indexes.
+    """
+    constraints = conn.execute(sa.text("""
+        SELECT format('%I.%I', n.nspname, r.relname), c.conname, pg_get_constraintdef(c.oid)
+        FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace
+        WHERE c.conrelid = ANY(CAST(:tables AS regclass[])) AND c.contype IN ('p', 'u', 'f')
+          AND NOT (c.conrelid = 'geoland.plot'::regclass AND c.contype = 'p')
+        ORDER BY c.contype = 'f', r.relname DESC, c.conname"""),
+        {"tables": list(_BULK_TABLES)}).all()
+    indexes = conn.execute(sa.text("""
+        SELECT format('%I.%I', n.nspname, x.relname), pg_get_indexdef(i.indexrelid)
+        FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid JOIN pg_namespace n ON n.oid = x.relnamespace
+        WHERE i.indrelid = ANY(CAST(:tables AS regclass[]))
+          AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+        ORDER BY 1"""), {"tables": list(_BULK_TABLES)}).all()
+    return [tuple(r) for r in constraints], [tuple(r) for r in indexes]
+
+
+def _drop_indexes_for_bulk(conn: Connection, incoming: int) -> list | None:
+    """Switch to bulk mode when the import at least doubles the table (and is large): drop the constraints
+    and indexes of :func:`bulk_definitions`, to be restored by :func:`_create_indexes` at the end of the same
+    transaction (a killed import rolls the drop back with the rest). Returns what to restore, or None.
     """
     existing = conn.execute(sa.text("SELECT count(*) FROM (SELECT 1 FROM geoland.plot LIMIT :n) t"),
                             {"n": incoming + 1}).scalar()
     if incoming < 50_000 or incoming < existing:
-        return False
+        return None
     conn.execute(sa.text("LOCK TABLE geoland.land_user IN ACCESS EXCLUSIVE MODE"))
-    for sql in _BULK_DROP:
-        conn.execute(sa.text(sql))
-    return True
+    constraints, indexes = bulk_definitions(conn)
+    for table, name, _ in reversed(constraints):       # foreign keys first
+        conn.execute(sa.text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
+    for name, _ in indexes:
+        conn.execute(sa.text(f"DROP INDEX {name}"))
+    return [constraints, indexes]
 
 
-def _create_indexes(conn: Connection) -> None:
+def _create_indexes(conn: Connection, dropped: list) -> None:
+    constraints, indexes = dropped
     conn.execute(sa.text("SET LOCAL maintenance_work_mem = '512MB'"))
-    for sql in _BULK_CREATE:
-        conn.execute(sa.text(sql))
+    for _, statement in indexes:
+        conn.execute(sa.text(statement))
+    for table, name, definition in constraints:
+        conn.execute(sa.text(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'))
+
+
