@@ -12,7 +12,6 @@ import dataclasses
 import functools
 from dataclasses import dataclass, field
 
-
 OPTIONAL = {"optional": True}      # a field that only some runs measure: left out of as_dict() when None
 
 

@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from geoland import config
 from geoland.errors import GeolandError, Unauthorized
+from geoland.logs import get_logger
 from geoland.review.maps import ASSETS
 from geoland.review.users import user_for_token
 from geoland.rules import vocab
@@ -28,7 +29,7 @@ from geoland.store.db import make_engine
 from . import api, auth, pages
 from .http import MAP_ASSETS, error_response
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def _secret_key() -> str:
@@ -73,6 +74,8 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
 
     @app.errorhandler(GeolandError)
     def _geoland_error(exc: GeolandError):
+        log.log(logging.ERROR if exc.status >= 500 else logging.INFO, "%s %s → %d %s: %s", request.method,
+                request.path, exc.status, type(exc).__name__, exc.message)
         return error_response(exc.status, exc.message)
 
     @app.errorhandler(HTTPException)
@@ -81,7 +84,8 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
 
     @app.errorhandler(Exception)
     def _internal(exc: Exception):
-        log.error("internal error on %s: %s", request.path, type(exc).__name__)
+        # The type only: an exception's text can quote a row (a database error's DETAIL), personal data included.
+        log.error("internal error on %s %s: %s", request.method, request.path, type(exc).__name__)
         return error_response(500, "internal error")
 
     @app.context_processor

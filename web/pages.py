@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from geoland.errors import Forbidden
+from geoland.logs import get_logger
 from geoland.review.communes import commune_plots
-from geoland.review.findings import STATES, check_filters, commune_counts, commune_findings, plot_comments
+from geoland.review.findings import STATES, check_filters, commune_counts, commune_findings, plot_comments, reviewers
 from geoland.review.findings import review_finding as apply_review
-from geoland.review.findings import reviewers
 from geoland.review.lookup import plot_detail, plot_record, record_personal_view
 from geoland.review.maps import build_map
 from geoland.review.users import role_at_least
@@ -17,6 +17,7 @@ from .auth import check_csrf, local_target, require
 from .http import MAP_ASSETS
 
 bp = Blueprint("pages", __name__)
+log = get_logger(__name__)
 
 
 def _map_html(code: str, **options) -> tuple[dict, str]:
@@ -59,6 +60,7 @@ def plot_page(plot_id):
         raise Forbidden("only an administrator may see personal data")
     detail = plot_detail(g.conn, plot_id, unmasked=unmasked)
     if unmasked:
+        log.info("personal data of plot %d shown to %s", plot_id, g.user["username"])
         record_personal_view(g.conn, plot_id, actor=g.user["username"], path=request.path,
                              reason=request.args.get("why", ""))
     return render_template("plot.html", plot=detail, history=plot_record(g.conn, plot_id),

@@ -16,6 +16,7 @@ import traceback
 import click
 
 from geoland.errors import GeolandError
+from geoland.logs import configure_cli_logging
 
 from . import codes, db, export, plots, quality, reassign, sample, units, users  # noqa: F401  (registers the commands)
 from .base import cli
@@ -35,6 +36,7 @@ def _plugins() -> None:
 def main(argv=None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv or os.environ.get("GEOLAND_DEBUG") == "1"
+    configure_cli_logging()
     try:
         _plugins()
         cli.main(args=argv, prog_name="geoland", standalone_mode=False)

@@ -14,8 +14,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from geoland.errors import Conflict
+from geoland.logs import get_logger
 from geoland.progress import progress_bar
 from geoland.store.db import make_engine, require_migrated
+
+log = get_logger(__name__)
 
 
 def current_actor() -> str:
@@ -25,6 +28,8 @@ def current_actor() -> str:
 
 @dataclasses.dataclass
 class Job:
+    """A job row: its id, kind, who runs it and, once finished, its counts."""
+
     id: int
     kind: str
     actor: str
@@ -32,17 +37,21 @@ class Job:
 
 
 def start_job(conn: Connection, kind: str, params: dict) -> Job:
+    """Record a job that starts now (state ``running``), with its parameters and actor."""
     actor = current_actor()
     job_id = conn.execute(
         sa.text("INSERT INTO geoland.job (kind, params, state, actor) "
                 "VALUES (:kind, CAST(:params AS jsonb), 'running', :actor) RETURNING id"),
         {"kind": kind, "params": json.dumps(params, default=str, ensure_ascii=False), "actor": actor},
     ).scalar_one()
+    log.info("job %d %s started by %s", job_id, kind, actor)
     return Job(job_id, kind, actor)
 
 
 def finish_job(conn: Connection, job: Job, counts: dict, message: str | None = None) -> None:
+    """Mark a job succeeded with its counts (never personal data) and audit its end."""
     job.counts = counts
+    log.info("job %d %s finished: %s", job.id, job.kind, json.dumps(counts, default=str, ensure_ascii=False))
     conn.execute(
         sa.text("UPDATE geoland.job SET state = 'succeeded', finished_at = clock_timestamp(), "
                 "counts = CAST(:counts AS jsonb), message = :message WHERE id = :id"),
@@ -86,6 +95,8 @@ def lock_key(kind: str, scope: str | None) -> int:
 
 @dataclasses.dataclass
 class BatchJob(Job):
+    """A resumable batch job, with the ids of the killed jobs it resumes."""
+
     resumes: list = dataclasses.field(default_factory=list)
 
 
@@ -115,10 +126,13 @@ def mark_interrupted(conn: Connection, kind: str, scope: str | None) -> list[int
     """Jobs of this kind and scope still marked running while their lock is free were killed: mark them
     failed ("interrupted"); returns their ids. Call it holding the lock.
     """
-    return sorted(conn.execute(sa.text(
+    killed = sorted(conn.execute(sa.text(
         "UPDATE geoland.job SET state = 'failed', finished_at = clock_timestamp(), message = 'interrupted' "
         "WHERE kind = :kind AND state = 'running' AND params->>'scope' IS NOT DISTINCT FROM :s "
         "RETURNING id"), {"kind": kind, "s": scope}).scalars().all())
+    if killed:
+        log.warning("%s for %s: job(s) %s were interrupted; resuming", kind, scope or "all plots", killed)
+    return killed
 
 
 @contextlib.contextmanager
