@@ -18,8 +18,8 @@ SAMPLE_REASON = ("sample data not found: put the public data in ../shared/data b
                  "GEOLAND_SAMPLE_DATA (see ../shared/data/README.md)")
 
 
-DB_FIXTURES = {"server_url", "db_url", "module_db", "template_db"}
-DB_MODULES = {"test_embedded.py", "test_db.py"}       # they start clusters or connect on their own
+DB_FIXTURES = {"server_url", "db_url", "module_db", "template_db", "module_cli"}
+DB_MODULES = {"test_embedded.py", "test_db.py"}       # they start clusters or connect on their own (tests/store)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -134,24 +134,47 @@ def sample_data() -> Path:
     return found
 
 
+def _run_cli(args, read_output):
+    from geoland.cli import main
+
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    return (code, *read_output())
+
+
 @pytest.fixture
 def geoland_cli(capsys, monkeypatch, tmp_path):
     """Run ``geoland ARGS`` in-process; returns (exit code, stdout, stderr)."""
-    from geoland.cli import main
-
     monkeypatch.setenv("GEOLAND_HOME", str(tmp_path / "home"))
 
     def run(*args):
         capsys.readouterr()
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        out = capsys.readouterr()
-        return code, out.out, out.err
+        return _run_cli(args, lambda: tuple(capsys.readouterr()))
 
     return run
+
+
+@pytest.fixture(scope="module")
+def module_cli(module_db, tmp_path_factory):
+    """``geoland ARGS`` in-process on the module's database (for data that the tests of a module share);
+    returns (exit code, stdout, stderr) like :func:`geoland_cli`."""
+    import contextlib
+    import io
+
+    home = tmp_path_factory.mktemp("home")
+
+    def run(*args):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            return _run_cli(args, lambda: (out.getvalue(), err.getvalue()))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GEOLAND_HOME", str(home))
+        patch.setenv("GEOLAND_DATABASE_URL", module_db)
+        yield run
 
 
 def snapshot(url: str) -> dict:
@@ -187,33 +210,48 @@ def db_query():
     return query
 
 
-@pytest.fixture
-def load_province(tmp_path, geoland_cli):
-    """Load a synthetic province into the test database the way a user would (CLI and files): its
-    conversion table, its 2025 communes, and ``n_plots`` synthetic plots on its old communes."""
+def write_and_load_province(run, folder: Path, province="99", first_code=90001, origin=(485_000.0, 2_345_000.0),
+                            n_plots=2000, seed=0, n_old=24):
+    """Write a synthetic province's files into ``folder`` and load them with the CLI runner ``run`` the way
+    a user would: its conversion table, its 2025 communes, and ``n_plots`` synthetic plots on its old
+    communes. Returns (the reorganisation, the synthetic plots with their truth)."""
     import geopandas as gpd
 
     from boundaries.crs import transform_geometries
     from boundaries.synthetic import synthetic_reorganisation
     from geoland.sample.cadastre import synthesize, write_synthetic
 
-    def load(province="99", first_code=90001, origin=(485_000.0, 2_345_000.0), n_plots=2000, seed=0, n_old=24):
-        folder = tmp_path / f"province-{province}"
-        folder.mkdir()
-        reorg = synthetic_reorganisation(seed=seed, province_code=province, first_code=first_code, origin=origin,
-                                         n_old=n_old)
-        reorg.conversion.to_csv(folder / "conversion.csv", index=False)
-        new = gpd.GeoDataFrame(reorg.new[["code", "name"]], crs="EPSG:4326",
-                               geometry=transform_geometries(reorg.new.geometry.to_numpy(), reorg.crs, "EPSG:4326"))
-        new.to_file(folder / "new.geojson")
-        plots = synthesize(reorg.old[["code", "name", "geometry"]], n_plots, seed=seed, province=province)
-        write_synthetic(plots, folder / "plots.gpkg")
-        for args in (("units", "load-conversion", folder / "conversion.csv"),
-                     ("units", "load-boundaries", folder / "new.geojson", "--effective", "2025-07-01"),
-                     ("plots", "import", folder / "plots.gpkg", "--province", province)):
-            code, _, err = geoland_cli(*args)
-            assert code == 0, err
-        return reorg, plots
+    folder.mkdir()
+    reorg = synthetic_reorganisation(seed=seed, province_code=province, first_code=first_code, origin=origin,
+                                     n_old=n_old)
+    reorg.conversion.to_csv(folder / "conversion.csv", index=False)
+    new = gpd.GeoDataFrame(reorg.new[["code", "name"]], crs="EPSG:4326",
+                           geometry=transform_geometries(reorg.new.geometry.to_numpy(), reorg.crs, "EPSG:4326"))
+    new.to_file(folder / "new.geojson")
+    plots = synthesize(reorg.old[["code", "name", "geometry"]], n_plots, seed=seed, province=province)
+    write_synthetic(plots, folder / "plots.gpkg")
+    for args in (("units", "load-conversion", folder / "conversion.csv"),
+                 ("units", "load-boundaries", folder / "new.geojson", "--effective", "2025-07-01"),
+                 ("plots", "import", folder / "plots.gpkg", "--province", province)):
+        code, _, err = run(*args)
+        assert code == 0, err
+    return reorg, plots
+
+
+@pytest.fixture(scope="session")
+def helpers():
+    """The plain functions behind the fixtures, for module-scoped fixtures: ``query``, ``snapshot``,
+    ``write_and_load_province``."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(query=query, snapshot=snapshot, write_and_load_province=write_and_load_province)
+
+
+@pytest.fixture
+def load_province(tmp_path, geoland_cli):
+    """Load a synthetic province into the test database (see :func:`write_and_load_province`)."""
+    def load(province="99", **options):
+        return write_and_load_province(geoland_cli, tmp_path / f"province-{province}", province, **options)
 
     return load
 

@@ -21,106 +21,169 @@ def _rows(truth, mask):
     return set(truth.loc[mask, "row"].tolist())
 
 
-def test_findings_match_the_synthetic_truth(db_url, load_province, geoland_cli, db_query, tmp_path):
-    _, synthetic = load_province("99", n_plots=20_000, n_old=40)
-    truth, plots = synthetic.truth, synthetic.plots
-    _run(geoland_cli, "reassign", "--province", "99")
-    _run(geoland_cli, "codes", "issue", "--province", "99")
-    answers = json.loads(_run(geoland_cli, "people", "import-verification",
-                              tmp_path / "province-99" / "plots.gpkg.verification.csv", "--json"))
-    assert answers["loaded"] == len(synthetic.verification)
-    report = json.loads(_run(geoland_cli, "check", "--province", "99", "--json"))
-    assert report["plots"] == len(truth) > 19_000
-    found = pd.DataFrame(db_query(db_url, """
+@pytest.fixture(scope="module")
+def checked(module_cli, module_db, tmp_path_factory, helpers):
+    """A synthetic province of 20,000 plots reassigned, coded, answered by the population database and
+    checked once; the tests below each compare one kind of finding with the generator's truth."""
+    query = helpers.query
+    folder = tmp_path_factory.mktemp("quality")
+    _, synthetic = helpers.write_and_load_province(module_cli, folder / "province-99", "99", n_plots=20_000, n_old=40)
+    _run(module_cli, "reassign", "--province", "99")
+    _run(module_cli, "codes", "issue", "--province", "99")
+    answers = json.loads(_run(module_cli, "people", "import-verification",
+                              folder / "province-99" / "plots.gpkg.verification.csv", "--json"))
+    report = json.loads(_run(module_cli, "check", "--province", "99", "--json"))
+    found = pd.DataFrame(query(module_db, """
         SELECT p.source_row, f.type, f.category, f.related, f.value FROM geoland.finding_current f
         JOIN geoland.plot p ON p.id = f.plot_id"""), columns=["row", "type", "category", "related", "value"])
-    row_of = dict(db_query(db_url, "SELECT id, source_row FROM geoland.plot"))
-    by_type = found.groupby("type")["row"].agg(set).to_dict()
+    status = dict(query(module_db, "SELECT p.source_row, a.status FROM geoland.plot_assignment_current a "
+                                   "JOIN geoland.plot p ON p.id = a.plot_id"))
+    return {"truth": synthetic.truth, "plots": synthetic.plots, "verification": synthetic.verification,
+            "answers": answers, "report": report, "found": found, "by_type": found.groupby("type")["row"].agg(set),
+            "row_of": dict(query(module_db, "SELECT id, source_row FROM geoland.plot")), "status": status,
+            "commune_of": dict(query(module_db, "SELECT p.source_row, a.commune_code FROM "
+                                                "geoland.plot_assignment_current a JOIN geoland.plot p ON p.id = a.plot_id")),
+            "run": module_cli, "folder": folder}
 
-    def got(kind):
-        return by_type.get(kind, set())
 
-    defect = truth["defects"]
-    # Missing fields: exactly the rows the generator blanked, field by field.
-    for field, kind in TRUTH_FIELDS.items():
-        assert got(kind) == _rows(truth, truth["missing_fields"].str.split("|").map(lambda f, field=field: field in f)), kind
-    assert got("missing_code") == got("missing_commune") == set()
-    # CCCD: every malformed number is found; a number taken from someone else also reads wrong against its
-    # new holder's birth year, so those may be flagged too; nothing else.
-    malformed, conflicting = _rows(truth, defect.str.contains("malformed_cccd")), \
-        _rows(truth, defect.str.contains("conflicting_cccd"))
-    assert malformed and malformed <= got("invalid_cccd") <= malformed | conflicting
+def _got(checked, kind):
+    return checked["by_type"].get(kind, set())
+
+
+def test_every_plot_is_checked_and_every_answer_loaded(checked):
+    assert checked["answers"]["loaded"] == len(checked["verification"])
+    assert checked["report"]["plots"] == len(checked["truth"]) > 19_000
+
+
+@pytest.mark.parametrize(("field", "kind"), TRUTH_FIELDS.items())
+def test_missing_fields_are_exactly_the_blanked_ones(checked, field, kind):
+    truth = checked["truth"]
+    assert _got(checked, kind) == _rows(truth, truth["missing_fields"].str.split("|").map(lambda f: field in f))
+
+
+def test_nothing_lacks_a_code_or_a_commune(checked):
+    assert _got(checked, "missing_code") == _got(checked, "missing_commune") == set()
+
+
+def test_malformed_and_shared_cccd(checked):
+    # Every malformed number is found; a number taken from someone else also reads wrong against its new
+    # holder's birth year, so those may be flagged too; nothing else.
+    truth, plots, defect = checked["truth"], checked["plots"], checked["truth"]["defects"]
+    malformed = _rows(truth, defect.str.contains("malformed_cccd"))
+    conflicting = _rows(truth, defect.str.contains("conflicting_cccd"))
+    assert malformed and malformed <= _got(checked, "invalid_cccd") <= malformed | conflicting
     shared = plots["id_number"].isin(plots.loc[defect.str.contains("conflicting_cccd"), "id_number"])
-    assert conflicting and got("cccd_conflict") == _rows(truth, shared)
-    # Population database: on full-data plots, exactly the truth's answers.
+    assert conflicting and _got(checked, "cccd_conflict") == _rows(truth, shared)
+
+
+@pytest.mark.parametrize("status", ["incorrect", "unverifiable"])
+def test_population_database_answers_on_full_data_plots(checked, status):
+    truth = checked["truth"]
     full = truth["full_data"]
-    for status in ("incorrect", "unverifiable"):
-        on_full = got(f"verification_{status}") & _rows(truth, full)
-        assert on_full == _rows(truth, full & (truth["verification"] == status)), status
-    # Area: every altered legal area is found; a plot grown or repaired after its area was recorded may be too.
+    on_full = _got(checked, f"verification_{status}") & _rows(truth, full)
+    assert on_full == _rows(truth, full & (truth["verification"] == status))
+
+
+def test_altered_areas(checked):
+    # Every altered legal area is found; a plot grown or repaired after its area was recorded may be too.
+    truth, defect = checked["truth"], checked["truth"]["defects"]
     altered = _rows(truth, defect.str.contains("area_mismatch"))
     reshaped = _rows(truth, defect.str.contains("overlap|invalid_geometry"))
-    assert altered and altered <= got("area_mismatch") <= altered | reshaped
-    # Geometry and overlaps: the repaired bow-ties; each overlap pair contains a grown plot, every grown
-    # plot is in one.
-    assert got("invalid_geometry") == _rows(truth, defect.str.contains("invalid_geometry"))
+    assert altered and altered <= _got(checked, "area_mismatch") <= altered | reshaped
+
+
+def test_invalid_geometry_and_overlaps(checked):
+    # The repaired bow-ties; each overlap pair contains a grown plot, every grown plot is in one.
+    truth, defect, found, row_of = checked["truth"], checked["truth"]["defects"], checked["found"], checked["row_of"]
+    assert _got(checked, "invalid_geometry") == _rows(truth, defect.str.contains("invalid_geometry"))
     grown = _rows(truth, defect.str.contains("overlap"))
     pairs = found[found["type"] == "overlap"]
-    assert grown <= got("overlap")
+    assert grown and grown <= _got(checked, "overlap")
     assert all(row in grown or row_of[other[0]] in grown for row, other in zip(pairs["row"], pairs["related"]))
-    # Duplicate MX.SB.ST: the copied rows and the rows they copied.
-    mx = plots[["commune_code", "sheet", "plot_number"]].astype(str).agg(".".join, axis=1)
-    copied = mx.isin(mx[defect.str.contains("duplicate_mx")])
-    assert got("duplicate_mx") == _rows(truth, copied)
-    # Land use: no unknown code; the legacy and combined ones flagged for information.
-    assert got("unknown_land_use") == set()
-    assert got("legacy_land_use") == _rows(truth, plots["land_use"].isin(["BHK", "ONT+CLN"]))
-    # Reassignment findings are the assignments' statuses.
-    status = dict(db_query(db_url, "SELECT p.source_row, a.status FROM geoland.plot_assignment_current a "
-                                   "JOIN geoland.plot p ON p.id = a.plot_id"))
-    assert got("straddling") == {r for r, s in status.items() if s == "straddling"} != set()
-    assert got("outside") == {r for r, s in status.items() if s == "outside"}
-    # The campaign's totals equal the generator's.
-    verified = truth.loc[full, "verification"].value_counts()
-    assert report["campaign"] == {"full_data": int(full.sum()), "authenticated": int(verified["authenticated"]),
-                                  "incorrect": int(verified["incorrect"]),
-                                  "unverifiable": int(verified["unverifiable"]),
-                                  "missing_1_plus": int((~full).sum())}
-    # No personal data in any finding.
-    numbers = set(plots["id_number"].dropna())
-    names = set(plots["user_name"].dropna())
-    assert not any(v in numbers or v in names for v in found["value"].dropna())
 
-    # The report: the same totals, per commune too, and no CCCD or name in clear in any file.
-    out = tmp_path / "bao-cao"
-    rep = json.loads(_run(geoland_cli, "report", "--province", "99", "--out", out, "--json"))
-    expected = {"plots": len(truth), **report["campaign"],
-                "not_checked": int(full.sum() - verified.sum())}
+
+def test_duplicate_mx_are_the_copies_and_their_originals(checked):
+    truth, plots = checked["truth"], checked["plots"]
+    mx = plots[["commune_code", "sheet", "plot_number"]].astype(str).agg(".".join, axis=1)
+    copied = mx.isin(mx[truth["defects"].str.contains("duplicate_mx")])
+    assert _got(checked, "duplicate_mx") == _rows(truth, copied)
+
+
+def test_land_use_codes(checked):
+    # No unknown code; the legacy and combined ones flagged for information.
+    assert _got(checked, "unknown_land_use") == set()
+    assert _got(checked, "legacy_land_use") == _rows(checked["truth"],
+                                                     checked["plots"]["land_use"].isin(["BHK", "ONT+CLN"]))
+
+
+@pytest.mark.parametrize("status", ["straddling", "outside"])
+def test_reassignment_findings_are_the_assignment_statuses(checked, status):
+    expected = {r for r, s in checked["status"].items() if s == status}
+    assert _got(checked, status) == expected
+    if status == "straddling":
+        assert expected
+
+
+def test_campaign_totals_equal_the_generators(checked):
+    truth = checked["truth"]
+    full = truth["full_data"]
+    verified = truth.loc[full, "verification"].value_counts()
+    assert checked["report"]["campaign"] == {
+        "full_data": int(full.sum()), "authenticated": int(verified["authenticated"]),
+        "incorrect": int(verified["incorrect"]), "unverifiable": int(verified["unverifiable"]),
+        "missing_1_plus": int((~full).sum())}
+
+
+def test_no_personal_data_in_any_finding(checked):
+    plots = checked["plots"]
+    numbers, names = set(plots["id_number"].dropna()), set(plots["user_name"].dropna())
+    assert not any(v in numbers or v in names for v in checked["found"]["value"].dropna())
+
+
+@pytest.fixture(scope="module")
+def report_folder(checked):
+    out = checked["folder"] / "bao-cao"
+    return out, json.loads(_run(checked["run"], "report", "--province", "99", "--out", out, "--json"))
+
+
+def test_report_totals_per_commune_and_province(checked, report_folder):
+    out, rep = report_folder
+    truth, report = checked["truth"], checked["report"]
+    full = truth["full_data"]
+    verified = truth.loc[full, "verification"].value_counts()
+    expected = {"plots": len(truth), **report["campaign"], "not_checked": int(full.sum() - verified.sum())}
     assert rep["campaign"] == expected
     communes = pd.read_csv(out / "communes.csv", dtype={"commune": str}, keep_default_na=False)
     total = communes[communes["commune"] == ""].iloc[0]
     assert {k: int(total[k]) for k in expected} == expected
     per = communes[communes["commune"] != ""].set_index("commune")
     assert per["plots"].sum() == len(truth) and per["missing_1_plus"].sum() == int((~full).sum())
-    commune_of = dict(db_query(db_url, "SELECT p.source_row, a.commune_code FROM geoland.plot_assignment_current a "
-                                       "JOIN geoland.plot p ON p.id = a.plot_id"))
-    by_commune = truth.assign(commune=truth["row"].map(commune_of)).groupby("commune")["full_data"].sum()
+    by_commune = truth.assign(commune=truth["row"].map(checked["commune_of"])).groupby("commune")["full_data"].sum()
     assert per["full_data"].to_dict() == by_commune.astype(int).to_dict()
     for kind, plots_with in report["by_type"].items():
         assert int(total[kind]) == plots_with, kind
-    listed = pd.read_csv(out / "findings.csv", dtype=str)
-    assert len(listed) == len(found) and listed["land_user"].dropna().str.contains(r"\*").all()
-    assert listed["id_number"].dropna().str.fullmatch(r"[0-9]{3}\*+[0-9]{3}").all()
     page = (out / "index.html").read_text(encoding="utf-8")
     assert "Đủ thông tin" in page and page.count('class="bar ') > len(per) and "http" not in page.replace(
         'xmlns="http://www.w3.org/2000/svg"', "")
+
+
+def test_report_files_mask_personal_data(checked, report_folder):
+    out, _ = report_folder
+    plots = checked["plots"]
+    numbers, names = set(plots["id_number"].dropna()), set(plots["user_name"].dropna())
+    listed = pd.read_csv(out / "findings.csv", dtype=str)
+    assert len(listed) == len(checked["found"]) and listed["land_user"].dropna().str.contains(r"\*").all()
+    assert listed["id_number"].dropna().str.fullmatch(r"[0-9]{3}\*+[0-9]{3}").all()
     for path in out.iterdir():
         text = path.read_text(encoding="utf-8")
         assert not any(number in text for number in numbers), path.name
         assert not any(name in text for name in names), path.name
-    # Same findings, same bytes.
-    again = tmp_path / "again"
-    _run(geoland_cli, "report", "--province", "99", "--out", again)
+
+
+def test_same_findings_same_report_bytes(checked, report_folder):
+    out, _ = report_folder
+    again = checked["folder"] / "again"
+    _run(checked["run"], "report", "--province", "99", "--out", again)
     assert all((out / n).read_bytes() == (again / n).read_bytes() for n in ("index.html", "communes.csv",
                                                                          "findings.csv"))
 

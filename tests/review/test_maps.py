@@ -8,8 +8,8 @@ import geopandas as gpd
 import pytest
 
 from geoland.review.communes import commune_plots
-from geoland.store.db import connect
 from geoland.review.maps import _offline, build_map
+from geoland.store.db import connect
 
 
 @pytest.fixture

@@ -50,68 +50,126 @@ def login(client, username):
     return fresh
 
 
-def test_api_routes(site, db_url, db_query):
-    client, token = site["app"].test_client(), site["tokens"]["viewer"]
-    status, body = api(client, "/api/communes", "wrong-token")
+@pytest.fixture(scope="module")
+def api_site(module_cli, module_db, tmp_path_factory, helpers):
+    """One province served by the app for the read-only API tests of this module."""
+    helpers.write_and_load_province(module_cli, tmp_path_factory.mktemp("api") / "province-99", "99", n_plots=1500)
+    for args in (("reassign",), ("codes", "issue"), ("check",)):
+        code, _, err = module_cli(*args)
+        assert code == 0, err
+    with connect(module_db) as conn:
+        token = add_user(conn, "xem", "viewer", PASSWORD, with_token=True)
+    app = create_app(module_db, secret_key="test-secret")
+    app.testing = False
+    commune = helpers.query(module_db, "SELECT commune_code FROM geoland.plot_assignment_current GROUP BY 1 "
+                                       "ORDER BY count(*) DESC, 1 LIMIT 1")[0][0]
+    return {"client": app.test_client(), "token": token, "commune": commune, "url": module_db,
+            "query": lambda sql, **params: helpers.query(module_db, sql, **params)}
+
+
+def _api(site, path, token=None):
+    return api(site["client"], path, site["token"] if token is None else token)
+
+
+def test_api_needs_a_valid_token(api_site):
+    status, body = _api(api_site, "/api/communes", "wrong-token")
     assert status == 401 and body == {"status": 401, "message": "invalid API token"}
-    assert client.get("/api/communes").status_code == 401
-    status, body = api(client, "/api/communes", token)
+    assert api_site["client"].get("/api/communes").status_code == 401
+
+
+def test_communes_count_every_plot(api_site):
+    status, body = _api(api_site, "/api/communes")
     assert status == 200
-    assert sum(c["plots"] for c in body["communes"]) == db_query(db_url, "SELECT count(*) FROM geoland.plot")[0][0]
-    # A plot by its identification code and by its legacy MX.SB.ST.
-    plot_id, code, mx, lon, lat = db_query(db_url, """
-        SELECT p.id, c.code, p.old_commune_code || '.' || p.sheet || '.' || p.plot_number,
+    assert sum(c["plots"] for c in body["communes"]) == api_site["query"]("SELECT count(*) FROM geoland.plot")[0][0]
+
+
+@pytest.fixture(scope="module")
+def a_plot(api_site):
+    """A plot with a code, a complete MX.SB.ST and no overlap or duplicate, and a point inside it."""
+    return api_site["query"]("""
+        SELECT p.id, c.code, p.legacy_mx,
                ST_X(ST_Transform(ST_PointOnSurface(p.geom), 4326)), ST_Y(ST_Transform(ST_PointOnSurface(p.geom), 4326))
-        FROM geoland.plot p JOIN geoland.plot_code c ON c.plot_id = p.id
-        WHERE p.sheet IS NOT NULL AND p.plot_number IS NOT NULL AND NOT EXISTS (
+        FROM geoland.plot_mx p JOIN geoland.plot_code c ON c.plot_id = p.id
+        WHERE p.legacy_mx IS NOT NULL AND NOT EXISTS (
             SELECT 1 FROM geoland.finding_current f WHERE f.plot_id = p.id AND f.type IN ('duplicate_mx', 'overlap'))
         ORDER BY p.id LIMIT 1""")[0]
-    for key in (code, mx):
-        status, body = api(client, f"/api/plots/{key}", token)
-        assert status == 200 and [p["plot_id"] for p in body["plots"]] == [plot_id]
-    assert api(client, "/api/plots/w7zzzzzzzzzz", token)[0] == 404
-    status, body = api(client, "/api/plots/1' OR '1'='1", token)
-    assert status == 400 and "neither" in body["message"]
-    # The plot and commune at a point.
-    status, body = api(client, f"/api/plots?lon={lon}&lat={lat}", token)
+
+
+@pytest.mark.parametrize("key", ["code", "mx"])
+def test_a_plot_by_its_identification_code_or_legacy_mx(api_site, a_plot, key):
+    plot_id, code, mx, _, _ = a_plot
+    status, body = _api(api_site, f"/api/plots/{code if key == 'code' else mx}")
+    assert status == 200 and [p["plot_id"] for p in body["plots"]] == [plot_id]
+
+
+@pytest.mark.parametrize(("code", "status", "words"), [
+    ("w7zzzzzzzzzz", 404, "no plot has code"),
+    ("1' OR '1'='1", 400, "neither"),
+    ("x" * 65, 400, "at most 64"),
+])
+def test_unknown_or_malformed_codes(api_site, code, status, words):
+    got, body = _api(api_site, f"/api/plots/{code}")
+    assert got == status and body["status"] == status and words in body["message"]
+
+
+def test_the_plot_and_commune_at_a_point(api_site, a_plot):
+    plot_id, _, _, lon, lat = a_plot
+    status, body = _api(api_site, f"/api/plots?lon={lon}&lat={lat}")
     assert status == 200 and [p["plot_id"] for p in body["plots"]] == [plot_id] and body["commune"]["code"]
-    for query, message in (("lon=abc&lat=21", "lon must be a number"), ("lon=104&lat=100", "lat must be between"),
-                           ("lat=21", "lon is required"), ("lon=nan&lat=21", "lon must be between")):
-        status, body = api(client, f"/api/plots?{query}", token)
-        assert status == 400 and message in body["message"], query
-    # Findings of a commune, filtered and paged.
-    commune = site["commune"]
-    total = db_query(db_url, "SELECT count(*) FROM geoland.finding_current f JOIN geoland.plot_assignment_current a "
-                             "USING (plot_id) WHERE a.commune_code = :c", c=commune)[0][0]
-    status, body = api(client, f"/api/communes/{commune}/findings?limit=7", token)
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("lon=abc&lat=21", "lon must be a number"), ("lon=104&lat=100", "lat must be between"),
+    ("lat=21", "lon is required"), ("lon=nan&lat=21", "lon must be between"),
+])
+def test_bad_point_parameters(api_site, query, message):
+    status, body = _api(api_site, f"/api/plots?{query}")
+    assert status == 400 and message in body["message"]
+
+
+def test_commune_findings_filtered_and_paged(api_site):
+    commune = api_site["commune"]
+    total = api_site["query"]("SELECT count(*) FROM geoland.finding_current f JOIN geoland.plot_assignment_current a "
+                              "USING (plot_id) WHERE a.commune_code = :c", c=commune)[0][0]
+    status, body = _api(api_site, f"/api/communes/{commune}/findings?limit=7")
     assert status == 200 and body["total"] == total and len(body["findings"]) == 7
-    status, body = api(client, f"/api/communes/{commune}/findings?type=missing_certificate", token)
+    status, body = _api(api_site, f"/api/communes/{commune}/findings?type=missing_certificate")
     assert status == 200 and {f["type"] for f in body["findings"]} == {"missing_certificate"}
-    for path, status_wanted in ((f"/api/communes/{commune}/findings?type=drop%20table", 400),
-                                (f"/api/communes/{commune}/findings?limit=100000000", 400),
-                                (f"/api/communes/{commune}/findings?offset=-1", 400),
-                                ("/api/communes/abc/findings", 400), ("/api/communes/00001/findings", 404),
-                                ("/api/nothing", 404)):
-        status, body = api(client, path, token)
-        assert status == status_wanted and body["status"] == status_wanted and "Traceback" not in json.dumps(body)
-    # OGC API Features-style items with paging links.
-    x0, y0, x1, y1 = db_query(db_url, "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
-                                      "ST_Extent(ST_Transform(geom, 4326)) e FROM geoland.plot) t")[0]
-    bbox = f"{x0},{y0},{(x0 + x1) / 2},{(y0 + y1) / 2}"
-    response = client.get(f"/collections/plots/items?bbox={bbox}&limit=5",
-                          headers={"Authorization": f"Bearer {token}"})
+
+
+@pytest.mark.parametrize(("path", "status"), [
+    ("/api/communes/{c}/findings?type=drop%20table", 400), ("/api/communes/{c}/findings?limit=100000000", 400),
+    ("/api/communes/{c}/findings?offset=-1", 400), ("/api/communes/{c}/findings?state=closed", 400),
+    ("/api/communes/abc/findings", 400), ("/api/communes/00001/findings", 404), ("/api/nothing", 404),
+])
+def test_bad_findings_requests_are_json_errors(api_site, path, status):
+    got, body = _api(api_site, path.format(c=api_site["commune"]))
+    assert got == status and body["status"] == status and "Traceback" not in json.dumps(body)
+
+
+def test_items_are_geojson_pages_with_links(api_site):
+    client, headers = api_site["client"], {"Authorization": f"Bearer {api_site['token']}"}
+    x0, y0, x1, y1 = api_site["query"]("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
+                                       "ST_Extent(ST_Transform(geom, 4326)) e FROM geoland.plot) t")[0]
+    response = client.get(f"/collections/plots/items?bbox={x0},{y0},{(x0 + x1) / 2},{(y0 + y1) / 2}&limit=5",
+                          headers=headers)
     page = response.get_json()
     assert response.status_code == 200 and response.content_type.startswith("application/geo+json")
     assert page["type"] == "FeatureCollection" and page["numberReturned"] == 5 < page["numberMatched"]
     following = next(link["href"] for link in page["links"] if link["rel"] == "next")
-    second = client.get(following, headers={"Authorization": f"Bearer {token}"}).get_json()
+    second = client.get(following, headers=headers).get_json()
     assert {f["id"] for f in second["features"]}.isdisjoint({f["id"] for f in page["features"]})
     assert all(f["geometry"]["type"] == "MultiPolygon" for f in second["features"])
-    for query in ("bbox=1,2,3", "bbox=-200,0,0,0", "bbox=1;DROP TABLE geoland.plot,2,3,4", "limit=1000000",
-                  "bbox=5,5,1,1", "colour=red"):
-        status, body = api(client, f"/collections/plots/items?{query}", token)
-        assert status == 400 and body["status"] == 400, query
-    assert db_query(db_url, "SELECT count(*) > 0 FROM geoland.plot")[0][0]
+    assert {"identification_code", "commune_code", "legacy_mx", "area_m2", "land_use"} == set(
+        second["features"][0]["properties"])
+
+
+@pytest.mark.parametrize("query", ["bbox=1,2,3", "bbox=-200,0,0,0", "bbox=1;DROP TABLE geoland.plot,2,3,4",
+                                   "limit=1000000", "bbox=5,5,1,1", "colour=red"])
+def test_bad_items_parameters(api_site, query):
+    status, body = _api(api_site, f"/collections/plots/items?{query}")
+    assert status == 400 and body["status"] == 400
+    assert api_site["query"]("SELECT count(*) > 0 FROM geoland.plot")[0][0]
 
 
 def test_roles_review_actions_and_audit(site, db_url, db_query):

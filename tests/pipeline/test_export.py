@@ -1,0 +1,177 @@
+"""`geoland export` and `export verify`: the package verifies, tampering is named, reruns are byte-identical,
+the three formats agree, a delta after a recode lists exactly the changed codes, no personal data unless an
+admin asks (audited)."""
+
+import io
+import json
+
+import pandas as pd
+import pyogrio
+import pytest
+
+from geoland.review.users import add_user
+from geoland.store.db import connect
+
+
+def _run(geoland_cli, *args):
+    code, out, err = geoland_cli(*args)
+    assert code == 0, err
+    return out
+
+
+@pytest.fixture(scope="module")
+def exported(module_cli, module_db, tmp_path_factory, helpers):
+    """A province reassigned and coded, exported twice (folders ``a`` and ``b``) on unchanged data."""
+    folder = tmp_path_factory.mktemp("export")
+    _, synthetic = helpers.write_and_load_province(module_cli, folder / "province-99", "99", n_plots=2000)
+    _run(module_cli, "reassign")
+    _run(module_cli, "codes", "issue")
+    first = json.loads(_run(module_cli, "export", "--province", "99", "--out", folder / "a", "--json"))
+    again = json.loads(_run(module_cli, "export", "--province", "99", "--out", folder / "b", "--json"))
+    people = synthetic.plots
+    return {"run": module_cli, "url": module_db, "folder": folder, "first": first, "again": again,
+            "numbers": set(people["id_number"].dropna()), "users": set(people["user_name"].dropna()),
+            "query": lambda sql: helpers.query(module_db, sql)}
+
+
+def test_every_coded_plot_is_exported_and_verifies(exported):
+    coded = exported["query"]("SELECT count(*) FROM geoland.plot_code")[0][0]
+    assert exported["first"]["rows"] == coded > 1900
+    assert json.loads(_run(exported["run"], "export", "verify", exported["folder"] / "a", "--json"))["ok"]
+
+
+def test_a_rerun_on_unchanged_data_is_byte_identical(exported):
+    a, b = exported["folder"] / "a", exported["folder"] / "b"
+    assert exported["again"]["export_id"] == exported["first"]["export_id"]
+    names = sorted(p.name for p in a.iterdir())
+    assert names == ["crosswalk.csv", "identifiers.csv", "identifiers.geojson", "identifiers.gpkg", "manifest.json"]
+    assert all((a / n).read_bytes() == (b / n).read_bytes() for n in names)
+
+
+@pytest.mark.parametrize(("tamper", "message"), [
+    ("append", "identifiers.csv: SHA-256 differs"),
+    ("add", "notes.txt: not in the manifest"),
+    ("remove", "crosswalk.csv: missing"),
+])
+def test_tampering_is_named(exported, tmp_path, tamper, message):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(exported["folder"] / "a", copy)
+    if tamper == "append":
+        with open(copy / "identifiers.csv", "a", encoding="utf-8") as f:
+            f.write("w7cczzzzzzzz,90001,,99,,,104.0,21.0,1.0,ONT,\n")
+    elif tamper == "add":
+        (copy / "notes.txt").write_text("x")
+    else:
+        (copy / "crosswalk.csv").unlink()
+    code, _, err = exported["run"]("export", "verify", copy)
+    assert code == 1 and message in err
+
+
+@pytest.mark.parametrize("name", ["identifiers.geojson", "identifiers.gpkg"])
+def test_the_three_formats_agree_row_for_row(exported, name):
+    a = exported["folder"] / "a"
+    table = pd.read_csv(a / "identifiers.csv", dtype={"commune_code": str, "province_code": str})
+    assert table["identification_code"].is_monotonic_increasing
+    geo = pyogrio.read_dataframe(a / name)
+    assert geo["identification_code"].tolist() == table["identification_code"].tolist()
+    assert geo["commune_code"].tolist() == table["commune_code"].tolist()
+    assert (geo.geometry.x.to_numpy() == table["lon"].to_numpy()).all()      # the same numbers
+    assert (geo.geometry.y.to_numpy() == table["lat"].to_numpy()).all()
+
+
+def test_no_personal_data_in_any_file(exported):
+    for path in (exported["folder"] / "a").iterdir():
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        assert not any(n in text for n in exported["numbers"]), path.name
+        assert not any(u in text for u in exported["users"]), path.name
+
+
+def test_people_only_for_an_admin_audited_in_their_own_file(exported, monkeypatch):
+    run, out = exported["run"], exported["folder"] / "e"
+    with connect(exported["url"]) as conn:
+        add_user(conn, "lan", "reviewer", "mat-khau-123")
+        add_user(conn, "admin", "admin", "mat-khau-456")
+    monkeypatch.setattr("sys.stdin", io.StringIO("mat-khau-123\n"))
+    code, _, err = run("export", "--province", "99", "--out", out, "--with-people", "--user", "lan")
+    assert code == 1 and "needs an admin user" in err
+    monkeypatch.setattr("sys.stdin", io.StringIO("mat-khau-456\n"))
+    _run(run, "export", "--province", "99", "--out", out, "--with-people", "--user", "admin")
+    listed = pd.read_csv(out / "people.csv", dtype=str)
+    assert set(listed["id_number"].dropna()) <= exported["numbers"] and listed["id_number"].notna().any()
+    assert not any(n in (out / "identifiers.csv").read_text(encoding="utf-8") for n in exported["numbers"])
+    assert exported["query"]("SELECT count(*) FROM geoland.audit_event WHERE action = 'personal_data.exported'") \
+        == [(1,)]
+    assert json.loads(_run(run, "export", "verify", out, "--json"))["ok"]
+
+
+def test_a_delta_after_recoding_lists_exactly_the_changed_codes(exported):
+    # Last in this module: the recoding changes the data the other tests exported.
+    run, folder = exported["run"], exported["folder"]
+    _run(run, "recode", "--policy", "renumber")
+    changed = {r[0] for r in exported["query"]("SELECT c.code FROM geoland.mx_crosswalk x JOIN geoland.plot_code c "
+                                               "USING (plot_id) WHERE x.old_code <> x.new_code")}
+    delta = json.loads(_run(run, "export", "--province", "99", "--out", folder / "c", "--since",
+                            exported["first"]["export_id"], "--json"))
+    assert delta["delta"] == {"added": 0, "changed": len(changed), "retired": 0} and changed
+    rows = pd.read_csv(folder / "c" / "delta.csv", dtype=str)
+    assert set(rows["identification_code"]) == changed and set(rows["change"]) == {"changed"}
+    assert json.loads(_run(run, "export", "verify", folder / "c", "--json"))["ok"]
+    code, _, err = run("export", "--province", "99", "--out", folder / "d", "--since", "nope")
+    assert code == 1 and "no export 'nope'" in err
+
+
+def test_the_point_is_the_codes_cell_centre(db_url, load_province, geoland_cli, tmp_path):
+    from identifiers.geohash import decode
+
+    load_province("99", n_plots=300)
+    _run(geoland_cli, "codes", "issue")
+    _run(geoland_cli, "export", "--out", tmp_path / "x", "--format", "csv")
+    table = pd.read_csv(tmp_path / "x" / "identifiers.csv", dtype={"identification_code": str})
+    lon, lat = decode(table["identification_code"].to_numpy(dtype=object))
+    assert (abs(table["lon"] - lon) < 1e-8).all() and (abs(table["lat"] - lat) < 1e-8).all()
+    assert table["commune_code"].isna().all()                    # not reassigned: no commune, still exported
+
+
+def test_point_wkb_is_the_wkb_shapely_writes():
+    import numpy as np
+    import shapely
+
+    from geoland.pipeline.export import point_wkb
+
+    rng = np.random.default_rng(3)
+    lon, lat = rng.uniform(102.1, 109.5, 500), rng.uniform(8.5, 23.4, 500)
+    lon[:3] = [-180.0, 0.0, 180.0]
+    assert point_wkb(lon, lat).to_pylist() == list(shapely.to_wkb(shapely.points(lon, lat)))
+    assert point_wkb(np.empty(0), np.empty(0)).to_pylist() == []
+
+
+def test_geojson_writer_escapes_and_keeps_every_value(tmp_path):
+    import numpy as np
+    import pyarrow as pa
+
+    from geoland.pipeline.export import _write_geojson
+
+    table = pa.table({
+        "identification_code": ["w7cckhr2bqyg", None, 'a"b\\c', "tab\there\nline\x01"],
+        "commune_name": ["Xã Mường Lèo", "Phường Tô Hiệu", None, ""],
+        "area_m2": [1200.0, 13349.2, None, float("nan")],
+        "lon": [103.2603108, 104.0, 21.03999996, 180.0], "lat": [20.82699115, -0.5, 21.03999996, -90.0]})
+    path = tmp_path / "points.geojson"
+    _write_geojson(table, path)
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["type"] == "FeatureCollection" and len(data["features"]) == 4
+    props = [f["properties"] for f in data["features"]]
+    assert [p["identification_code"] for p in props] == table["identification_code"].to_pylist()
+    assert [p["commune_name"] for p in props] == table["commune_name"].to_pylist()
+    assert [p["area_m2"] for p in props] == [1200.0, 13349.2, None, None]        # NaN is no JSON number
+    assert isinstance(props[0]["area_m2"], float)                                  # 1200.0, not 1200
+    coords = np.array([f["geometry"]["coordinates"] for f in data["features"]])
+    assert coords.tolist() == np.column_stack([table["lon"], table["lat"]]).tolist()   # exact, no rounding
+    read = pyogrio.read_dataframe(path)
+    assert read["commune_name"].tolist()[:2] == ["Xã Mường Lèo", "Phường Tô Hiệu"] and len(read) == 4
+    empty = tmp_path / "empty.geojson"
+    _write_geojson(table.slice(0, 0), empty)
+    assert json.loads(empty.read_text()) == {"type": "FeatureCollection", "xy_coordinate_resolution": 1e-08,
+                                             "features": []}
