@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoland.rules.vocab import FINDING_TYPES
 from geoland.review.maps import VENDOR, _offline, build_map, standalone_html
+from geoland.rules.vocab import FINDING_TYPES
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -43,7 +43,8 @@ def synthetic_review(n: int, seed: int = 0) -> dict:
     plots = pd.DataFrame({"plot_id": np.arange(n), "code": [f"w7cc{k:08d}" for k in range(n)],
                           "mx": [f"04231.{k // 300 + 1}.{k % 300 + 1}" for k in range(n)],
                           "legacy_mx": [f"04234.{k // 300 + 1}.{k % 300 + 1}" for k in range(n)],
-                          "area_m2": rng.uniform(100, 2000, n).round(1), "legal_area_m2": rng.uniform(100, 2000, n).round(1),
+                          "area_m2": rng.uniform(100, 2000, n).round(1),
+                          "legal_area_m2": rng.uniform(100, 2000, n).round(1),
                           "land_use": rng.choice(["ONT", "LUC", "CLN", "RSX"], n), "user_name": "Lò V*** A**",
                           "id_number": "014******123"})
     empty = gpd.GeoDataFrame({"code": [], "name": []}, geometry=[], crs="EPSG:4326")
@@ -102,8 +103,10 @@ def main() -> None:
         browser.close()
     size_ours, size_plain = ours.stat().st_size, plain.stat().st_size
     print(f"{args.plots:,} five-vertex plots")
-    print(f"plain folium.GeoJson: {size_plain / 1e6:6.2f} MB, written in {build_plain:.2f} s, rendered in {render_plain:.2f} s")
-    print(f"geoland map:          {size_ours / 1e6:6.2f} MB, written in {build_ours:.2f} s, rendered in {render_ours:.2f} s")
+    print(f"plain folium.GeoJson: {size_plain / 1e6:6.2f} MB, written in {build_plain:.2f} s, "
+          f"rendered in {render_plain:.2f} s")
+    print(f"geoland map:          {size_ours / 1e6:6.2f} MB, written in {build_ours:.2f} s, "
+          f"rendered in {render_ours:.2f} s")
     print(f"size ratio {size_ours / size_plain:.2f} (target ≤ 0.5); render ratio {render_ours / render_plain:.2f} "
           "(target ≤ 1)")
 

@@ -77,7 +77,8 @@ def main() -> None:
     with plots_file(args.keep, args.plots, args.seed) as path, scratch_database() as url:
         with connect(url) as conn:
             load_conversion(conn, data / "admin_units_2025_conversion.csv")
-            load_boundaries(conn, data / "son_la" / "communes_2025.geojson", effective=pd.Timestamp("2025-07-01").date())
+            load_boundaries(conn, data / "son_la" / "communes_2025.geojson",
+                            effective=pd.Timestamp("2025-07-01").date())
             import_plots(conn, path, province="14", progress=False)
         with connect(url) as conn:
             ids = pd.read_sql("SELECT id, source_row FROM geoland.plot ORDER BY source_row", conn)

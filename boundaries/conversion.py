@@ -94,14 +94,17 @@ class ConversionTable:
 
     @property
     def new_codes(self) -> list[str]:
+        """The new communes' codes, sorted."""
         return sorted(self.rows["commune_code"].unique())
 
     @property
     def old_codes(self) -> list[str]:
+        """The old communes' codes, sorted."""
         return sorted(self.rows["old_commune_code"].unique())
 
     @property
     def province_codes(self) -> list[str]:
+        """The (new) provinces of the table, sorted."""
         return sorted(self.rows["province_code"].unique())
 
     def new_codes_for(self, old_code: str) -> tuple[str, ...]:
@@ -115,10 +118,12 @@ class ConversionTable:
         return tuple(sorted(self.rows.loc[self.rows["commune_code"] == code, "old_commune_code"].unique()))
 
     def for_province(self, province_code: str) -> ConversionTable:
+        """The rows of one (new) province."""
         code = normalize_unit_code(province_code, "province")
         return dataclasses.replace(self, rows=self.rows[self.rows["province_code"] == code])
 
     def kind_counts(self) -> dict[str, int]:
+        """Rows per change kind (whole, partial, unchanged, renamed, retyped, other)."""
         counts = self.rows["kind"].value_counts()
         return {kind: int(counts.get(kind, 0)) for kind in CHANGE_KINDS}
 
@@ -128,6 +133,7 @@ class ConversionTable:
         return sorted(per_old.index[per_old > 1])
 
     def summary(self) -> dict:
+        """The counts a load reports: rows, communes, provinces, kinds, padded codes."""
         return {
             "rows": len(self),
             "new_communes": len(self.new_codes),

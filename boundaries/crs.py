@@ -44,6 +44,7 @@ def tm3_zone_for_meridian(meridian: float) -> int:
 
 
 def is_metric(crs) -> bool:
+    """Whether a CRS is projected with metre units (areas can be measured in it)."""
     crs = CRS.from_user_input(crs)
     return crs.is_projected and crs.axis_info[0].unit_name in ("metre", "meter")
 

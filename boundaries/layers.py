@@ -47,6 +47,7 @@ class PreparedLayer:
 
     @property
     def repairs(self) -> pd.DataFrame:
+        """The features that were repaired (make_valid), with the repair."""
         return self.features.loc[self.features["repaired"], ["feature_index", "code", "name", "repair_note"]]
 
 

@@ -22,6 +22,7 @@ def _is_checkout(path: Path) -> bool:
 
 
 def home() -> Path:
+    """The state folder: ``GEOLAND_HOME``, or ``.geoland/`` in the checkout."""
     if os.environ.get("GEOLAND_HOME"):
         return Path(os.environ["GEOLAND_HOME"]).absolute()
     if _is_checkout(_CHECKOUT):

@@ -67,7 +67,8 @@ def validate(code: str) -> str:
     >>> validate("u4pa")
     Traceback (most recent call last):
     ...
-    identifiers.geohash.InvalidGeohashError: 'u4pa' is not a GeoHash: 'a' is not in the alphabet 0123456789bcdefghjkmnpqrstuvwxyz
+    identifiers.geohash.InvalidGeohashError: 'u4pa' is not a GeoHash: 'a' is not in the alphabet
+    0123456789bcdefghjkmnpqrstuvwxyz
     """
     if not isinstance(code, str) or not 1 <= len(code) <= MAX_PRECISION:
         raise InvalidGeohashError(f"{code!r} is not a GeoHash: expected 1 to {MAX_PRECISION} characters")

@@ -39,7 +39,8 @@ def classify_land_use(values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
     >>> current, legacy, unknown = classify_land_use(["ont", "BHK", "ONT+CLN", "XYZ", None, "LUC+QQQ"])
     >>> current.tolist(), legacy.tolist(), unknown.tolist()
-    (['ONT', 'HNK', 'ONT+CLN', None, None, 'LUC'], [False, True, True, False, False, True], ['', '', '', 'XYZ', '', 'QQQ'])
+    (['ONT', 'HNK', 'ONT+CLN', None, None, 'LUC'], [False, True, True, False, False, True],
+     ['', '', '', 'XYZ', '', 'QQQ'])
     """
     n = len(values)
     current = np.empty(n, dtype=object)

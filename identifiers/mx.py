@@ -35,7 +35,8 @@ def parse_mx(code: str) -> tuple[str, str | None, int, int]:
     >>> parse_mx("3646.25.0")
     Traceback (most recent call last):
     ...
-    identifiers.mx.InvalidMXError: '3646.25.0' is not an MX.SB.ST code: expected 5-digit commune . sheet . plot, numbers from 1 (e.g. 03646.25.112)
+    identifiers.mx.InvalidMXError: '3646.25.0' is not an MX.SB.ST code: expected 5-digit commune . sheet . plot,
+    numbers from 1 (e.g. 03646.25.112)
     """
     m = _MX.match(code.strip()) if isinstance(code, str) else None
     if m is None:

@@ -1,5 +1,6 @@
 """``geoland serve``: registered as a plugin of the ``geoland`` command (entry point group
-``geoland.commands``), so that the ``geoland`` package never imports ``web``."""
+``geoland.commands``), so that the ``geoland`` package never imports ``web``.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ import click
 def serve(ctx, host, port):
     """The review web app and the JSON API: province overview, commune review pages with the map and the
     findings, plot pages, review actions (reviewer role), /api/… and /collections/plots/items. Users come
-    from `geoland users add`."""
+    from `geoland users add`.
+    """
     from web.app import serve as run
 
     click.echo(f"geoland web app on http://{host}:{port}/ (Ctrl+C to stop)")

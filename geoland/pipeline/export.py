@@ -193,6 +193,7 @@ def _write_gpkg(table: pa.Table, path: Path, stamp: str | None) -> None:
 
 @contextlib.contextmanager
 def pyogrio_config(**options):
+    """GDAL configuration options set for the block and restored after it."""
     import pyogrio
 
     before = {k: pyogrio.get_gdal_config_option(k) for k in options}
@@ -219,10 +220,12 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
         raise NotFound("no plot with an identification code to export: run `geoland codes issue` first")
     previous = None
     if since:
-        found = conn.execute(sa.text("SELECT export_id FROM geoland.export WHERE export_id = :i"), {"i": since}).scalar()
+        found = conn.execute(sa.text("SELECT export_id FROM geoland.export WHERE export_id = :i"),
+                             {"i": since}).scalar()
         if found is None:
             raise NotFound(f"no export {since!r} to compare with (see `manifest.json` of an earlier export)")
-        blob = conn.execute(sa.text("SELECT row_digests FROM geoland.export WHERE export_id = :i"), {"i": since}).scalar()
+        blob = conn.execute(sa.text("SELECT row_digests FROM geoland.export WHERE export_id = :i"),
+                            {"i": since}).scalar()
         previous = pq.read_table(pa.BufferReader(bytes(blob))).to_pandas()
     jobs, stamp = _source_jobs(conn, frame)
     out = Path(out)
@@ -263,7 +266,8 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
         now = pd.DataFrame({"plot_id": frame["plot_id"], "row_hash": hashes})
         merged = now.merge(previous, on="plot_id", how="outer", suffixes=("", "_was"), indicator=True)
         added = set(merged.loc[merged["_merge"] == "left_only", "plot_id"])
-        changed = set(merged.loc[(merged["_merge"] == "both") & (merged["row_hash"] != merged["row_hash_was"]), "plot_id"])
+        both = (merged["_merge"] == "both") & (merged["row_hash"] != merged["row_hash_was"])
+        changed = set(merged.loc[both, "plot_id"])
         retired = merged.loc[merged["_merge"] == "right_only", ["plot_id", "identification_code"]]
         rows = frame[frame["plot_id"].isin(added | changed)].copy()
         rows.insert(0, "change", np.where(rows["plot_id"].isin(added), "added", "changed"))

@@ -557,7 +557,8 @@ def _quarantine_csv(import_id: int, plan: _Plan, rows: _Rows) -> bytes:
                 for i in bad]
     attributes = (np.asarray(rows.attributes, dtype=object)[bad] if rows.attributes is not None
                   else np.full(bad.size, "{}", dtype=object))
-    return csv_bytes({"import_id": np.full(bad.size, import_id), "source": np.full(bad.size, str(plan.path), dtype=object),
+    return csv_bytes({"import_id": np.full(bad.size, import_id),
+                      "source": np.full(bad.size, str(plan.path), dtype=object),
                  "source_row": rows.source_row[bad], "reason": rows.reasons[bad],
                  "geometry": rows.raw_geometry[bad], "attributes": attributes,
                  "personal": np.array(personal, dtype=object)})

@@ -54,7 +54,8 @@ COLUMNS = ["plot_id", "province_code", "old_commune_code", "sheet", "plot_number
            "verification", "checked_at", "wkb"]
 
 
-def read_plots(conn: Connection, province: str | None, *, progress: bool = False) -> tuple[pd.DataFrame, dt.date | None]:
+def read_plots(conn: Connection, province: str | None, *,
+               progress: bool = False) -> tuple[pd.DataFrame, dt.date | None]:
     """The plot frame the checks need (personal data included: it stays in memory) and the date of the
     assignments used (the latest reorganisation with assignments).
     """
@@ -172,6 +173,7 @@ def campaign_categories(found: pd.DataFrame, plots: pd.DataFrame) -> pd.DataFram
 
 
 def campaign_totals(categories: pd.DataFrame) -> dict:
+    """The campaign's counts: full data, authenticated, incorrect, unverifiable, missing ≥ 1 field."""
     full = categories["full_data"]
     return {"full_data": int(full.sum()),
             **{s: int((full & (categories["verification"] == s)).sum()) for s in STATUSES},
@@ -180,7 +182,8 @@ def campaign_totals(categories: pd.DataFrame) -> dict:
 
 def _counts(found: pd.DataFrame, plots: pd.DataFrame) -> dict:
     by_type = found.groupby("type")["plot_id"].nunique()
-    return {"campaign": campaign_totals(campaign_categories(found, plots)),"findings": len(found), "plots_with_findings": int(found["plot_id"].nunique()),
+    return {"campaign": campaign_totals(campaign_categories(found, plots)), "findings": len(found),
+            "plots_with_findings": int(found["plot_id"].nunique()),
             "by_type": {t: int(by_type.get(t, 0)) for t in FINDING_TYPES if by_type.get(t, 0)},
             "by_category": {c: int(found.loc[found["category"] == c, "plot_id"].nunique())
                             for c in ("missing", "conflict")}}

@@ -35,6 +35,37 @@ _PLOTS = """
 @returns(Recoding)
 def recode_province(url: str | None = None, *, province: str | None, policy: str, effective: dt.date,
                     dry_run: bool = False, progress: bool = True) -> Recoding:
+    """New MX.SB.ST codes for the reassigned plots of a province, with the crosswalk kept as history.
+
+    Parameters
+    ----------
+    url : str, optional
+        The database (default: the embedded cluster).
+    province : str or None
+        The (new) province, or all plots.
+    policy : {"prefix", "renumber"}
+        ``prefix`` keeps the old commune code in the new code; ``renumber`` numbers the sheets again.
+    effective : date
+        The reorganisation whose assignments are used.
+    dry_run : bool
+        Count and show examples; write nothing.
+    progress : bool
+        Draw the progress bar.
+
+    Returns
+    -------
+    Recoding
+        Counts, the job id and the jobs it resumed; a dry run's examples.
+
+    Raises
+    ------
+    InvalidInput
+        Unknown policy.
+    Conflict
+        The plots were recoded for this date with the other policy.
+    NotFound
+        No assigned plot has a complete MX.SB.ST code.
+    """
     if policy not in POLICIES:
         raise InvalidInput(f"policy {policy!r} is not one of {list(POLICIES)}")
     province = normalize_unit_code(province, "province") if province else None

@@ -192,6 +192,24 @@ td {{ text-align: right; }} tr.total {{ font-weight: bold; background: #f4f4f4; 
 
 @returns(Report)
 def build_report(conn: Connection, *, province: str | None, out: Path, language: str = "vi") -> Report:
+    """Write the province's data-quality report from the last check's findings.
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection.
+    province : str or None
+        The (new) province, or all plots.
+    out : Path
+        Folder for ``index.html``, ``communes.csv`` and ``findings.csv`` (personal data masked).
+    language : {"vi", "en"}
+        Language of the page and of the finding labels.
+
+    Returns
+    -------
+    Report
+        The campaign's totals, the files written, the counts per finding type.
+    """
     province = normalize_unit_code(province, "province") if province else None
     plots, found, names, effective = _read(conn, province)
     if plots.empty:

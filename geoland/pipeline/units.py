@@ -44,6 +44,7 @@ class _NothingChanged(Exception):
 # --- conversion table -------------------------------------------------------------------------------
 
 def read_conversion_table(path: str | Path) -> ConversionTable:
+    """Read and validate a conversion-table CSV (:class:`InputFileError` names the line)."""
     frame, lines = read_csv_text(path)
     try:
         return parse_conversion_table(frame, lines)

@@ -61,7 +61,8 @@ def commune_plots(conn: Connection, commune: str, *, unmasked: bool = False) -> 
     old_codes = conn.execute(sa.text("""
         SELECT DISTINCT o.code FROM geoland.unit_change x
         JOIN geoland.admin_unit o ON o.id = x.old_unit_id JOIN geoland.admin_unit n ON n.id = x.new_unit_id
-        WHERE n.level = 'commune' AND n.code = :c AND x.effective = :e"""), {"c": commune, "e": effective}).scalars().all()
+        WHERE n.level = 'commune' AND n.code = :c AND x.effective = :e"""),
+        {"c": commune, "e": effective}).scalars().all()
     old, _, _ = current_boundaries(conn, effective=effective - dt.timedelta(days=1))
     if old.empty or not (old["code"].isin(old_codes)).any():
         old = gpd.GeoDataFrame({"code": [], "name": []}, geometry=[], crs="EPSG:4326")

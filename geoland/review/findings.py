@@ -198,7 +198,8 @@ def review_finding(conn: Connection, finding_id: int, action: str, *, actor: str
         changes |= {"review_note": note or before["review_note"]}
         sets = ", ".join(f"{k} = :{k}" for k in changes)
         conn.execute(sa.text(f"UPDATE geoland.finding SET {sets}, reviewed_by = :by, "
-                             "reviewed_at = clock_timestamp() WHERE id = :i"), {**changes, "by": actor, "i": finding_id})
+                             "reviewed_at = clock_timestamp() WHERE id = :i"),
+                     {**changes, "by": actor, "i": finding_id})
     if note:
         conn.execute(sa.text("INSERT INTO geoland.finding_comment (finding_id, author, body) VALUES (:i, :a, :b)"),
                      {"i": finding_id, "a": actor, "b": note})

@@ -3,8 +3,8 @@ the web app.
 
 - Offline: Leaflet is vendored in ``geoland/review/static/vendor/leaflet`` (npm package ``leaflet``; no plugin is
   used) and folium's CDN defaults (Leaflet, jQuery, Bootstrap, Font Awesome …) are replaced by it:
-  inlined into a standalone file, or served by the web app from the URL it passes as ``asset_url``. No tiles unless a tile URL is
-  configured (``GEOLAND_TILE_URL``); no fonts.
+  inlined into a standalone file, or served by the web app from the URL it passes as ``asset_url``. No
+  tiles unless a tile URL is configured (``GEOLAND_TILE_URL``); no fonts.
 - Compact: plots are not GeoJSON features but one data block: coordinates in micro-degrees (≈ 0.1 m,
   fit for display), delta-encoded per ring; attributes as parallel arrays; findings as indexes.
 - Fast: one canvas per layer draws its plots (no Leaflet layer per plot); a click finds the plot under the

@@ -262,8 +262,8 @@ def assignment_findings(plots: pd.DataFrame) -> pd.DataFrame:
     status = plots["status"].astype(object)
     ids = plots["plot_id"]
     straddle = (status == "straddling").to_numpy()
-    value = [f"{s:.1%} in {c}, {t:.1%} in {d}" for s, c, t, d in
-             plots.loc[straddle, ["overlap_share", "commune_code", "second_share", "second_code"]].itertuples(index=False)]
+    shares = plots.loc[straddle, ["overlap_share", "commune_code", "second_share", "second_code"]]
+    value = [f"{s:.1%} in {c}, {t:.1%} in {d}" for s, c, t, d in shares.itertuples(index=False)]
     mismatch = plots["legal_mismatch"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     return pd.concat([
         _findings(ids[straddle], "straddling", value),

@@ -89,7 +89,8 @@ GROUPS = ("missing", "conflict")
 REASONS: dict[str, tuple[str, str]] = {
     "not_12_digits": ("không đủ 12 chữ số", "not 12 digits"),
     "unknown_birth_province": ("mã tỉnh nơi đăng ký khai sinh không tồn tại", "unknown birth-province code"),
-    "century_mismatch": ("mã thế kỷ – giới tính không khớp năm sinh", "century/gender digit does not match the birth year"),
+    "century_mismatch": ("mã thế kỷ – giới tính không khớp năm sinh",
+                         "century/gender digit does not match the birth year"),
     "birth_year_mismatch": ("hai số cuối năm sinh không khớp", "birth-year digits do not match the birth year"),
     "legacy_cmnd": ("CMND 9 số, cần đổi sang CCCD", "9-digit CMND, to be replaced by a CCCD"),
 }
@@ -148,7 +149,8 @@ _SURFACES: dict[str, dict[str, tuple[str, str]]] = {
         "boundary": ("Ranh giới xã mới", "New commune boundary"),
         "old": ("Xã cũ (trước 01/7/2025)", "Old communes (before 1 Jul 2025)"),
         "code": ("Mã định danh", "Identification code"), "mx": ("Mã thửa mới", "New MX.SB.ST"),
-        "legacy": ("Mã thửa cũ", "Legacy MX.SB.ST"), "area": ("Diện tích (pháp lý / tính toán)", "Area (legal / computed)"),
+        "legacy": ("Mã thửa cũ", "Legacy MX.SB.ST"),
+        "area": ("Diện tích (pháp lý / tính toán)", "Area (legal / computed)"),
         "use": ("Loại đất", "Land use"), "user": ("Người sử dụng đất", "Land user"), "cccd": ("CCCD", "CCCD"),
         "findings": ("Lỗi", "Findings"), "none": ("không có", "none"), "plot": ("Thửa", "Plot"),
         "legend": ("Chú giải", "Legend"), "type": ("Theo loại lỗi", "By finding type"),
@@ -156,7 +158,8 @@ _SURFACES: dict[str, dict[str, tuple[str, str]]] = {
     "report": {
         "full_data": ("Đủ thông tin", "Full data"), "authenticated": ("Đã xác thực", "Authenticated"),
         "incorrect": ("Sai thông tin", "Incorrect"), "unverifiable": ("Không xác thực được", "Unverifiable"),
-        "not_checked": ("Chưa xác thực", "Not yet checked"), "missing_1_plus": ("Thiếu ≥ 1 trường", "Missing ≥ 1 field"),
+        "not_checked": ("Chưa xác thực", "Not yet checked"),
+        "missing_1_plus": ("Thiếu ≥ 1 trường", "Missing ≥ 1 field"),
         "title": ("Báo cáo chất lượng dữ liệu đất đai", "Land data quality report"), "province": ("Tỉnh", "Province"),
         "check": ("Kiểm tra", "Check"), "findings": ("Số thửa theo loại lỗi", "Plots per finding type"),
         "per_commune": ("Theo xã/phường", "Per commune"), "category_missing": ("Thiếu thông tin", "Missing data"),

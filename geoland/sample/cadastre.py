@@ -58,6 +58,8 @@ _BIRTH_PROVINCES = ("014", "014", "014", "014", "001", "012", "011", "015", "017
 
 @dataclasses.dataclass
 class SyntheticPlots:
+    """A synthetic province: its plots, their ground truth and the population database's answers."""
+
     plots: gpd.GeoDataFrame      # canonical columns + geometry, in the TM-3 zone ``crs``
     truth: pd.DataFrame          # one row per plot, same order
     verification: pd.DataFrame  # cccd, status, checked_at

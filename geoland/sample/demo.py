@@ -200,6 +200,7 @@ class _Steps:
 
 def run_demo(url: str | None = None, *, data_dir=None, synthetic: bool = False, n_plots: int = 50_000,
              echo=print, progress: bool = False) -> dict:
+    """Run the whole pipeline (``geoland demo``) and return its report; ``echo`` prints each step."""
     with without_parallel_workers():      # the demo runs steps side by side: the cores are busy already
         return _run_demo(url, data_dir=data_dir, synthetic=synthetic, n_plots=n_plots, echo=echo,
                          progress=progress)

@@ -43,6 +43,7 @@ def without_parallel_workers():
 
 
 def make_engine(url: str | None = None) -> Engine:
+    """A SQLAlchemy engine on geoland's database (the embedded cluster unless ``url``)."""
     return sa.create_engine(sqlalchemy_url(config.database_url(url)), pool_pre_ping=True,
                             connect_args={"application_name": "geoland", "options": SESSION_OPTIONS})
 
@@ -79,12 +80,14 @@ def _alembic_config(conn: Connection):
 
 
 def head_revision() -> str:
+    """The schema revision this version of geoland needs."""
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
 
 def current_revision(conn: Connection) -> str | None:
+    """The database's schema revision, or None before the first migration."""
     exists = conn.execute(sa.text("SELECT to_regclass('geoland.alembic_version')")).scalar()
     if exists is None:
         return None
@@ -92,6 +95,7 @@ def current_revision(conn: Connection) -> str | None:
 
 
 def require_migrated(conn: Connection) -> None:
+    """Refuse (:class:`DatabaseError`) a database whose schema is not this version's."""
     current, head = current_revision(conn), head_revision()
     if current != head:
         raise DatabaseError(

@@ -32,6 +32,8 @@ _MAX_SOCKET_DIR = 80
 
 @dataclasses.dataclass
 class ClusterStatus:
+    """Whether the embedded cluster exists and runs, where and on which port."""
+
     data_dir: str
     initialised: bool
     running: bool
@@ -41,6 +43,7 @@ class ClusterStatus:
     bindir: str | None
 
     def as_dict(self) -> dict:
+        """The status as plain values, the password masked in the URL."""
         d = dataclasses.asdict(self)
         d["url"] = mask_url(self.url) if self.url else None
         return d
@@ -143,24 +146,29 @@ class EmbeddedCluster:
     # -- public API ---------------------------------------------------------------------------------
     @property
     def initialised(self) -> bool:
+        """Whether ``initdb`` has run in the data folder."""
         return (self.data_dir / "PG_VERSION").exists()
 
     def password(self) -> str:
+        """The generated superuser password (kept in the data folder, mode 600)."""
         return self.password_file.read_text().strip()
 
     def url(self) -> str | None:
+        """The cluster's URL (password included), or None before the first start."""
         state = self._read_state()
         if not state.get("port") or not self.password_file.exists():
             return None
         return f"postgresql://{SUPERUSER}:{self.password()}@127.0.0.1:{state['port']}/{DATABASE}"
 
     def running(self) -> bool:
+        """Whether the cluster's server is running (``pg_ctl status``)."""
         if not self.initialised:
             return False
         bindir = self._read_state().get("bindir") or find_bindir()
         return self._run(bindir, ["pg_ctl", "status", "-D", str(self.data_dir)], check=False).returncode == 0
 
     def status(self) -> ClusterStatus:
+        """The cluster's :class:`ClusterStatus`."""
         state = self._read_state()
         running = self.running()
         return ClusterStatus(
@@ -234,6 +242,7 @@ class EmbeddedCluster:
         return True
 
     def stop(self) -> bool:
+        """Stop the server (fast shutdown); False when it was not running."""
         if not self.running():
             return False
         bindir = self._read_state().get("bindir") or find_bindir()

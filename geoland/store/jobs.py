@@ -110,7 +110,8 @@ def job_lock(engine: Engine, kind: str, scope: str | None):
         if not lock_conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
             running = lock_conn.execute(sa.text(
                 "SELECT id, actor, started_at FROM geoland.job WHERE kind = :kind AND state = 'running' "
-                "AND params->>'scope' IS NOT DISTINCT FROM :s ORDER BY id DESC LIMIT 1"), {"kind": kind, "s": scope}).first()
+                "AND params->>'scope' IS NOT DISTINCT FROM :s ORDER BY id DESC LIMIT 1"),
+                {"kind": kind, "s": scope}).first()
             who = (f"job {running.id} ({running.actor}, since {running.started_at:%Y-%m-%d %H:%M})" if running
                    else "another job")
             raise Conflict(f"{kind} is already running for {'province ' + scope if scope else 'all plots'} "

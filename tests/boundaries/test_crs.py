@@ -34,7 +34,8 @@ def test_datum_shift_uses_epsg_6960():
 
 
 def test_postgis_transforms_agree_with_pyproj(db_url, db_query):
-    (x, y), = db_query(db_url, "SELECT ST_X(p), ST_Y(p) FROM ST_Transform(ST_SetSRID(ST_Point(103.9, 21.3), 4326), 9206) p")
+    (x, y), = db_query(db_url, "SELECT ST_X(p), ST_Y(p) FROM "
+                               "ST_Transform(ST_SetSRID(ST_Point(103.9, 21.3), 4326), 9206) p")
     px, py = transformer("EPSG:4326", "EPSG:9206").transform(103.9, 21.3)
     assert abs(x - px) < 0.01 and abs(y - py) < 0.01
 

@@ -70,7 +70,8 @@ def test_repaired_polygon_is_recorded(db_url, tmp_path, synthetic_files, geoland
     assert repaired and note.startswith("make_valid: Self-intersection") and valid
     assert area == pytest.approx(shapely.area(transform_geometries(
         [shapely.make_valid(bowtie)], "EPSG:4326", "EPSG:9206")[0]), rel=1e-9)
-    assert db_query(db_url, "SELECT count(*) FROM geoland.audit_event WHERE action = 'unit_boundary.repaired'") == [(1,)]
+    assert db_query(db_url, "SELECT count(*) FROM geoland.audit_event "
+                            "WHERE action = 'unit_boundary.repaired'") == [(1,)]
 
 
 @pytest.mark.parametrize("content, message", [

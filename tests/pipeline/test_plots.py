@@ -167,7 +167,8 @@ def _broken_csv(path):
         (good.replace("500000", "500080").replace("500020", "500100"), "3646A", "1", "6", "400", "ONT", "", ""),
         (good.replace("500000", "500120").replace("500020", "500140"), "03646", "abc", "7", "400", "ONT", "", ""),
         ("POLYGON ((103.9 21.3, 103.91 21.3, 103.91 21.31, 103.9 21.3))", "03646", "1", "8", "400", "ONT", "", ""),
-        ("POLYGON ((500200 2350000, 500210 2350000, 500220 2350000, 500200 2350000))", "03646", "1", "9", "0", "ONT", "", ""),
+        ("POLYGON ((500200 2350000, 500210 2350000, 500220 2350000, 500200 2350000))", "03646", "1", "9", "0",
+         "ONT", "", ""),
         (good.replace("500000", "500300").replace("500020", "500320"), "03646", "1", "10", "399,5", "ont", "", ""),
         ("", "03646", "1", "11", "400", "ONT", "", ""),
     ]
@@ -306,7 +307,8 @@ def test_bulk_mode_restores_every_constraint_and_index(tmp_path, db_url, db_quer
 def test_utm_and_geographic_input_is_stored_in_the_tm3_zone(source_crs, tmp_path, db_url, db_query, geoland_cli):
     from boundaries.crs import transform_geometries
 
-    tm3 = np.array([shapely.box(500_000, 2_350_000, 500_040, 2_350_025), shapely.box(500_100, 2_350_000, 500_130, 2_350_030)])
+    tm3 = np.array([shapely.box(500_000, 2_350_000, 500_040, 2_350_025),
+                    shapely.box(500_100, 2_350_000, 500_130, 2_350_030)])
     dense = shapely.segmentize(tm3, 1.0)
     frame = gpd.GeoDataFrame({"MAXA": ["03646", "03646"], "SOTHUA": [1, 2]},
                              geometry=transform_geometries(dense, "EPSG:9206", source_crs), crs=source_crs)

@@ -41,8 +41,9 @@ def checked(module_cli, module_db, tmp_path_factory, helpers):
     return {"truth": synthetic.truth, "plots": synthetic.plots, "verification": synthetic.verification,
             "answers": answers, "report": report, "found": found, "by_type": found.groupby("type")["row"].agg(set),
             "row_of": dict(query(module_db, "SELECT id, source_row FROM geoland.plot")), "status": status,
-            "commune_of": dict(query(module_db, "SELECT p.source_row, a.commune_code FROM "
-                                                "geoland.plot_assignment_current a JOIN geoland.plot p ON p.id = a.plot_id")),
+            "commune_of": dict(query(module_db, "SELECT p.source_row, a.commune_code "
+                                                "FROM geoland.plot_assignment_current a "
+                                                "JOIN geoland.plot p ON p.id = a.plot_id")),
             "run": module_cli, "folder": folder}
 
 

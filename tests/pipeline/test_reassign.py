@@ -84,7 +84,8 @@ def test_a_boundary_change_is_recorded_as_history(db_url, load_province, geoland
     code, out, _ = geoland_cli("reassign", "--json")
     report = json.loads(out)
     assert code == 0 and report["changes"]["changed"] > 0 and report["written"] == report["changes"]["changed"]
-    history = db_query(db_url, """SELECT plot_id, array_agg(commune_code ORDER BY job_id), array_agg(job_id ORDER BY job_id)
+    history = db_query(db_url, """
+        SELECT plot_id, array_agg(commune_code ORDER BY job_id), array_agg(job_id ORDER BY job_id)
         FROM geoland.plot_assignment GROUP BY plot_id HAVING count(*) > 1""")
     assert len(history) == report["changes"]["changed"]
     assert all(len(set(jobs)) == 2 for _, _, jobs in history)

@@ -134,8 +134,10 @@ def test_a_different_table_for_the_same_date_needs_replace(db_url, tmp_path, geo
     report = json.loads(out)
     assert report["changes"]["removed"] == 1 and report["changes"]["inserted"] == 1
     old = moved.loc[i, "old_commune_code"]
-    assert db_query(db_url, """SELECT n.code FROM geoland.unit_change c JOIN geoland.admin_unit o ON o.id = c.old_unit_id
-        JOIN geoland.admin_unit n ON n.id = c.new_unit_id WHERE o.code = :o AND o.level = 'commune'""", o=old) == [(target,)]
+    assert db_query(db_url, """
+        SELECT n.code FROM geoland.unit_change c JOIN geoland.admin_unit o ON o.id = c.old_unit_id
+        JOIN geoland.admin_unit n ON n.id = c.new_unit_id WHERE o.code = :o AND o.level = 'commune'""",
+                    o=old) == [(target,)]
 
 
 def test_a_later_reorganisation_closes_the_units_it_replaces(db_url, tmp_path, geoland_cli, db_query):

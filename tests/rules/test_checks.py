@@ -132,9 +132,11 @@ def test_duplicates_and_code_conflicts():
 
 
 def test_assignment_and_verification_findings():
-    plots = frame(4, status=["inside", "straddling", "outside", "inside"], commune_code=["03646", "03646", None, "03652"],
-                  overlap_share=[1, 0.6, 0, 1], second_code=[None, "03652", None, None], second_share=[None, 0.4, None, None],
-                  legal_mismatch=[False, False, None, True], verification=["authenticated", "incorrect", None, "unverifiable"],
+    plots = frame(4, status=["inside", "straddling", "outside", "inside"],
+                  commune_code=["03646", "03646", None, "03652"], overlap_share=[1, 0.6, 0, 1],
+                  second_code=[None, "03652", None, None], second_share=[None, 0.4, None, None],
+                  legal_mismatch=[False, False, None, True],
+                  verification=["authenticated", "incorrect", None, "unverifiable"],
                   checked_at=[None, "2025-10-15", None, "2025-10-16"])
     found = checks.assignment_findings(plots)
     assert types(found) == [(2, "straddling"), (3, "outside"), (4, "legal_mismatch")]

@@ -28,7 +28,8 @@ def test_plots_tile_the_old_communes(reorg, province):
     communes = reorg.old.set_index("code").geometry
     # Every plot lies in the old commune its MAXA names (never across an old boundary), 1 cm tolerance;
     # the injected overlaps are buffered by 3 m and may reach over.
-    inside = shapely.covers(shapely.buffer(communes.loc[plots["commune_code"]].to_numpy(), 0.01), plots.geometry.to_numpy())
+    inside = shapely.covers(shapely.buffer(communes.loc[plots["commune_code"]].to_numpy(), 0.01),
+                            plots.geometry.to_numpy())
     overlap = province.truth["defects"].str.contains("overlap").to_numpy()
     invalid = province.truth["defects"].str.contains("invalid_geometry").to_numpy()
     assert inside[~overlap & ~invalid].all()

@@ -44,7 +44,7 @@ def test_no_name_or_id_number_reaches_a_log_record(db_url, load_province, geolan
     client = app.test_client()
     with client.session_transaction() as session:
         session["user"] = {"username": "admin", "role": "admin"}
-    plot_id, name, number = db_query(db_url, "SELECT plot_id, name, id_number FROM geoland.land_user "
+    plot_id, _, number = db_query(db_url, "SELECT plot_id, name, id_number FROM geoland.land_user "
                                              "WHERE name IS NOT NULL AND id_number IS NOT NULL LIMIT 1")[0]
     assert client.get(f"/plots/{plot_id}?people=1").status_code == 200          # clear data, audited and logged
     assert number in client.get(f"/plots/{plot_id}?people=1").get_data(as_text=True)

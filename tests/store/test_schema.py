@@ -24,8 +24,10 @@ def test_audit_is_append_only(db_url):
 
 
 def test_a_code_cannot_have_two_overlapping_periods(db_url):
-    _exec(db_url, "INSERT INTO geoland.admin_unit (level, code, name, valid_to) VALUES ('commune', '03646', 'Phường Chiềng Lề', '2025-07-01')")
-    _exec(db_url, "INSERT INTO geoland.admin_unit (level, code, name, valid_from) VALUES ('commune', '03646', 'Phường Tô Hiệu', '2025-07-01')")
+    _exec(db_url, "INSERT INTO geoland.admin_unit (level, code, name, valid_to) "
+                  "VALUES ('commune', '03646', 'Phường Chiềng Lề', '2025-07-01')")
+    _exec(db_url, "INSERT INTO geoland.admin_unit (level, code, name, valid_from) "
+                  "VALUES ('commune', '03646', 'Phường Tô Hiệu', '2025-07-01')")
     with pytest.raises(sa.exc.IntegrityError, match="exclu"):
         _exec(db_url, "INSERT INTO geoland.admin_unit (level, code, name, valid_from, valid_to) "
                       "VALUES ('commune', '03646', 'X', '2025-06-01', '2025-08-01')")

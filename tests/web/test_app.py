@@ -175,8 +175,9 @@ def test_bad_items_parameters(api_site, query):
 def test_roles_review_actions_and_audit(site, db_url, db_query):
     app, commune = site["app"], site["commune"]
     finding_id, _plot_id = db_query(db_url, "SELECT f.id, f.plot_id FROM geoland.finding_current f JOIN "
-                                           "geoland.plot_assignment_current a USING (plot_id) WHERE a.commune_code = :c "
-                                           "AND f.type = 'missing_certificate' ORDER BY f.id LIMIT 1", c=commune)[0]
+                                            "geoland.plot_assignment_current a USING (plot_id) "
+                                            "WHERE a.commune_code = :c AND f.type = 'missing_certificate' "
+                                            "ORDER BY f.id LIMIT 1", c=commune)[0]
     viewer = app.test_client()
     csrf = login(viewer, "xem")
     response = viewer.post(f"/findings/{finding_id}/review", data={"action": "resolved", "csrf_token": csrf})

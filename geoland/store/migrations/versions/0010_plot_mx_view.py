@@ -24,7 +24,8 @@ CREATE VIEW geoland.plot_mx AS
            CASE WHEN p.old_commune_code IS NOT NULL AND p.sheet IS NOT NULL AND p.plot_number IS NOT NULL
                 THEN p.old_commune_code || '.' || p.sheet || '.' || p.plot_number END AS legacy_mx
     FROM geoland.plot p;
-COMMENT ON VIEW geoland.plot_mx IS 'geoland.plot with legacy_mx: old_commune_code.sheet.plot_number, NULL when a part is missing';
+COMMENT ON VIEW geoland.plot_mx IS
+    'geoland.plot with legacy_mx: old_commune_code.sheet.plot_number, NULL when a part is missing';
 """
 
 DOWNGRADE = r"""
