@@ -1,4 +1,6 @@
-"""Administrative units and their change over time: the conversion table, boundary layers, coverage QA
+"""Administrative units and their change over time.
+
+Administrative units and their change over time: the conversion table, boundary layers, coverage QA
 (and, later, the reassignment engine). GeoDataFrames in, DataFrames out; no database, no file paths.
 """
 

@@ -76,7 +76,9 @@ def parse_meridian(value) -> float:
 
 
 def vn2000_zone(crs) -> int | None:
-    """EPSG code of a VN-2000 TM-3 zone or UTM 48N/49N that ``crs`` is, by code or by its parameters
+    """The EPSG code of a VN-2000 TM-3 or UTM 48N/49N CRS, or None.
+
+    EPSG code of a VN-2000 TM-3 zone or UTM 48N/49N that ``crs`` is, by code or by its parameters
     (a .prj written without an EPSG code), else None.
     """
     crs = CRS.from_user_input(crs)

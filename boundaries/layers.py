@@ -141,7 +141,9 @@ def _repair_polygons(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[st
 
 
 def polygonal_parts(geom):
-    """Only the polygonal parts of a geometry, as a MultiPolygon (empty when there are none): what is
+    """The polygonal parts of a geometry, as a MultiPolygon.
+
+    Only the polygonal parts of a geometry, as a MultiPolygon (empty when there are none): what is
     left of a polygon that make_valid turned into a collection.
     """
     parts = shapely.get_parts(geom)

@@ -112,7 +112,9 @@ def _metric_geometries(plots, communes) -> tuple[np.ndarray, np.ndarray]:
 # --- compute ----------------------------------------------------------------------------------------------
 
 def _subdivide(geoms: np.ndarray, max_vertices: int = _MAX_PIECE_VERTICES) -> tuple[np.ndarray, np.ndarray]:
-    """Cut each polygon into pieces of at most ``max_vertices`` vertices (halving bounding boxes, as
+    """Cut polygons into pieces of at most ``max_vertices`` vertices.
+
+    Cut each polygon into pieces of at most ``max_vertices`` vertices (halving bounding boxes, as
     PostGIS's ST_Subdivide does); returns (pieces, index of the polygon each came from).
     """
     pieces, owner = [], []

@@ -23,7 +23,9 @@ _SYLLABLES = ("Nà", "Bó", "Mường", "Chiềng", "Pá", "Huổi", "Nậm", "P
 
 @dataclasses.dataclass
 class SyntheticReorganisation:
-    """``old`` and ``new`` communes (code, name, geometry in ``crs``) and the ``conversion`` table in the
+    """A synthetic reorganisation of communes, with its conversion table.
+
+    ``old`` and ``new`` communes (code, name, geometry in ``crs``) and the ``conversion`` table in the
     official CSV's columns.
     """
 
@@ -104,7 +106,9 @@ def _groups(rng, old: pd.DataFrame, k: int) -> np.ndarray:
 
 
 def _parts(old: pd.DataFrame, group: np.ndarray) -> pd.DataFrame:
-    """(old index, group, geometry, partial) pieces: whole communes, and two old communes split in two
+    """Pieces of the old communes that make up the new ones.
+
+    (old index, group, geometry, partial) pieces: whole communes, and two old communes split in two
     along the vertical through their centroid, the far half going to the neighbouring group.
     """
     geoms = old["geometry"].to_numpy()

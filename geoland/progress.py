@@ -21,7 +21,8 @@ def progress_bar(total: int | None, unit: str, *, enabled: bool = True, desc: st
 
 
 def shown(enabled: bool = True) -> bool:
-    """Whether a bar would be drawn: asked for, and stderr a terminal (or GEOLAND_PROGRESS=1). Callers
-    skip the count a bar needs when it would not be drawn.
+    """Whether a bar would be drawn: asked for, and stderr a terminal (or GEOLAND_PROGRESS=1).
+
+    Callers skip the count a bar needs when it would not be drawn.
     """
     return enabled and (os.environ.get("GEOLAND_PROGRESS") == "1" or sys.stderr.isatty())

@@ -1,4 +1,6 @@
-"""Pure code schemes of geoland: administrative unit codes, GeoHash, the plot identification code (with
+"""Pure code schemes of geoland.
+
+Pure code schemes of geoland: administrative unit codes, GeoHash, the plot identification code (with
 VN-2000 and its datum shift), and legacy MX.SB.ST codes with their recoding policies. No I/O, no
 database, no pandas needed to import it.
 """

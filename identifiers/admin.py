@@ -1,4 +1,6 @@
-"""Administrative unit codes: 2-digit province, 3-digit district, 5-digit commune (nationwide unique at
+"""Administrative unit codes: province, district, commune.
+
+Administrative unit codes: 2-digit province, 3-digit district, 5-digit commune (nationwide unique at
 one date, but reused over time: a code names a unit only together with a date).
 """
 

@@ -80,7 +80,9 @@ def validate(code: str) -> str:
 
 
 def decode_bounds(codes) -> np.ndarray:
-    """Cells of GeoHash strings as an array of (lon_min, lat_min, lon_max, lat_max); vectorised over codes
+    """The cells of GeoHash strings.
+
+    Cells of GeoHash strings as an array of (lon_min, lat_min, lon_max, lat_max); vectorised over codes
     of the same length (mixed lengths are decoded length by length).
     """
     codes = np.array([validate(c) for c in np.atleast_1d(codes).tolist()], dtype=object)

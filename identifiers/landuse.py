@@ -33,7 +33,9 @@ _SPLIT = re.compile(r"\s*[+,;/]\s*")
 
 
 def classify_land_use(values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For each land-use value: the current codes it stands for (``"ONT+CLN"`` for a combination, None
+    """Classify land-use values: current codes, legacy flags, unknown parts.
+
+    For each land-use value: the current codes it stands for (``"ONT+CLN"`` for a combination, None
     when missing), whether it used a legacy code or a combination, and the parts that are not codes at
     all (``""`` when none).
 

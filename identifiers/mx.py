@@ -77,7 +77,9 @@ def sheet_renumbering(old_communes, sheets, new_communes) -> dict[tuple[str, str
 
 
 def recode(old_communes, sheets, plots, new_communes, policy: str) -> np.ndarray:
-    """New MX.SB.ST codes under ``policy`` (see the module docstring), one per plot; None where the plot
+    """New MX.SB.ST codes under a recoding policy.
+
+    New MX.SB.ST codes under ``policy`` (see the module docstring), one per plot; None where the plot
     has no complete legacy code or no new commune. Deterministic: depends only on the set of plots.
 
     >>> recode(["03646", "03649"], [1, 1], [7, 7], ["03646", "03646"], "prefix").tolist()

@@ -40,7 +40,9 @@ class UnsuitableCRSError(ValueError):
 
 def poles_of_inaccessibility(polygons: np.ndarray, *, tolerance: float = TOLERANCE, threads: int = 2,
                              with_radius: bool = False) -> np.ndarray:
-    """(x, y) of each polygon's pole of inaccessibility, as an (n, 2) array ((n, 3) with the inscribed
+    """Poles of inaccessibility of polygons.
+
+    (x, y) of each polygon's pole of inaccessibility, as an (n, 2) array ((n, 3) with the inscribed
     radius when ``with_radius``); NaN for empty or missing geometries. Both cores where it pays (the
     compiled search releases the GIL).
     """

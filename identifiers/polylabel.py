@@ -118,7 +118,9 @@ _MAX_CONVEX_EDGES = 24
 
 @njit(cache=True, nogil=True)
 def _convex_edges(xs, ys, start, end, lines):
-    """The edges of a convex ring as lines ``a·x + b·y + c = distance inside`` (unit inward normals),
+    """The edge lines of a convex ring, or 0.
+
+    The edges of a convex ring as lines ``a·x + b·y + c = distance inside`` (unit inward normals),
     or 0 when the ring is not convex or has too many edges for the exact solver.
     """
     turn = 0.0
@@ -166,7 +168,9 @@ def _convex_edges(xs, ys, start, end, lines):
 
 @njit(cache=True, nogil=True)
 def _convex_pole(lines, n, tolerance):
-    """Pole of a convex polygon, exactly: the distance to the boundary is min_i(a_i·x + b_i·y + c_i) inside,
+    """Pole of a convex polygon, exactly.
+
+    Pole of a convex polygon, exactly: the distance to the boundary is min_i(a_i·x + b_i·y + c_i) inside,
     so the largest inscribed circle is tangent to three edge lines. Every triple is solved; among the
     centres of radius within ``tolerance`` of the largest (several when two edges are nearly parallel and
     the best centres lie along a ridge), the mean of the distinct ones is returned: its radius is also
@@ -337,7 +341,9 @@ def _poles(coords, ring_offsets, geom_ring_offsets, tolerance, out):
 
 def poles(coords: np.ndarray, ring_offsets: np.ndarray, geom_ring_offsets: np.ndarray,
           tolerance: float) -> np.ndarray:
-    """Poles of geometries given as rings: ``coords`` (m, 2); ring ``r`` is ``coords[ring_offsets[r]:
+    """Poles of geometries given as rings.
+
+    Poles of geometries given as rings: ``coords`` (m, 2); ring ``r`` is ``coords[ring_offsets[r]:
     ring_offsets[r + 1]]`` (closed); geometry ``g`` has rings ``geom_ring_offsets[g]`` to
     ``geom_ring_offsets[g + 1]``. Returns (n, 3): x, y and the inscribed radius (NaN for empty ones).
     """

@@ -22,7 +22,9 @@ VN2000_TO_WGS84 = "EPSG:6960"
 
 @functools.lru_cache(maxsize=64)
 def transformer(source, target) -> Transformer:
-    """A transformer between two CRSs that uses EPSG:6960 whenever one side is VN-2000 and the other
+    """A transformer that uses EPSG:6960 between VN-2000 and WGS 84.
+
+    A transformer between two CRSs that uses EPSG:6960 whenever one side is VN-2000 and the other
     WGS 84, rather than whatever PROJ ranks first; always (x, y) = (lon, lat) / (easting, northing).
     """
     src, dst = CRS.from_user_input(source), CRS.from_user_input(target)

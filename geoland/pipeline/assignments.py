@@ -108,7 +108,9 @@ def latest_effective(conn: Connection) -> dt.date | None:
 
 
 def plot_provinces(conn: Connection, province: str | None, effective: dt.date | None) -> list[str] | None:
-    """The province codes carried by the plots of new province ``province``: itself and the old
+    """The province codes the plots of a new province carry.
+
+    The province codes carried by the plots of new province ``province``: itself and the old
     provinces merged into it on ``effective``.
     """
     if province is None:
@@ -178,7 +180,9 @@ def _write(conn: Connection, rows: pd.DataFrame, job_id: int, effective: dt.date
 
 
 def flagged_plots(conn: Connection, *, province: str | None = None, effective: dt.date) -> pd.DataFrame:
-    """The plots a reviewer must look at after a reassignment: straddling, outside, or in a commune the
+    """The plots to review after a reassignment.
+
+    The plots a reviewer must look at after a reassignment: straddling, outside, or in a commune the
     conversion table does not allow for their old commune; with their MX.SB.ST and the allowed communes.
     """
     province = normalize_unit_code(province, "province") if province else None

@@ -82,7 +82,9 @@ def _cells_outside(plot_ids: np.ndarray, codes: np.ndarray, geoms: np.ndarray, s
 
 
 def _record_conflicts(conn, province: str | None, job_id: int, outside: list[tuple[int, str]]) -> dict:
-    """Record duplicate codes, and the cells outside their plot: ``outside`` for the codes this job issued
+    """Record duplicate codes and code cells outside their plot.
+
+    Record duplicate codes, and the cells outside their plot: ``outside`` for the codes this job issued
     (checked on the geometries it had read), the others — earlier jobs', an interrupted attempt's included —
     checked again on the stored geometries, which an editor may have changed since their code was issued.
     """

@@ -86,7 +86,9 @@ def identifier_rows(conn: Connection, province: str | None, commune: str | None,
 
 
 def _source_jobs(conn: Connection, frame: pd.DataFrame) -> tuple[list[int], str | None]:
-    """The jobs that wrote the exported data (the plots' import, assignment, codes and recoding: the
+    """The jobs that wrote the exported data, and the newest one's end.
+
+    The jobs that wrote the exported data (the plots' import, assignment, codes and recoding: the
     latest of each), and the newest one's end — not the jobs that only read it, so that checking or
     exporting again does not make unchanged data look new.
     """
@@ -98,7 +100,9 @@ def _source_jobs(conn: Connection, frame: pd.DataFrame) -> tuple[list[int], str 
 
 
 def _row_hashes(csv: bytes) -> np.ndarray:
-    """A digest of each exported row — its line in identifiers.csv — to tell changed rows in a later
+    """A digest of each exported row.
+
+    A digest of each exported row — its line in identifiers.csv — to tell changed rows in a later
     ``--since`` export.
     """
     lines = csv.split(b"\n")[1:-1]
@@ -113,7 +117,9 @@ _POINT_WKB = np.dtype([("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f
 
 
 def point_wkb(lon: np.ndarray, lat: np.ndarray) -> pa.BinaryArray:
-    """2-D points as little-endian WKB, the bytes ``shapely.to_wkb`` writes, built as one numpy buffer
+    """2-D points as little-endian WKB, built as one numpy buffer.
+
+    2-D points as little-endian WKB, the bytes ``shapely.to_wkb`` writes, built as one numpy buffer
     (a million points in milliseconds, not seconds).
     """
     n = len(lon)
@@ -152,7 +158,9 @@ def _json_values(column: pa.ChunkedArray) -> pa.Array:
 
 
 def _write_geojson(table: pa.Table, path: Path) -> None:
-    """The identifier points as an RFC 7946 FeatureCollection, one feature per line, laid out as GDAL's
+    """The identifier points as an RFC 7946 FeatureCollection.
+
+    The identifier points as an RFC 7946 FeatureCollection, one feature per line, laid out as GDAL's
     GeoJSON driver writes it — but built column-wise with pyarrow (1 M features in about two seconds
     where GDAL takes eight), and with every coordinate as stored: GDAL shortens some to fewer decimals
     (21.03999996 → 21.04) when they end in a run of nines.
@@ -207,7 +215,9 @@ def pyogrio_config(**options):
 @returns(Export)
 def export_province(conn: Connection, *, province: str | None, commune: str | None, formats: list[str], out: Path,
                     since: str | None = None, people_by: str | None = None) -> Export:
-    """Write an export (see the module docstring); ``people_by`` is the admin user who asked for the land
+    """Write the identifier files of a province or commune, with their manifest.
+
+    Write an export (see the module docstring); ``people_by`` is the admin user who asked for the land
     users' personal data (the caller checked the role).
     """
     province = normalize_unit_code(province, "province") if province else None

@@ -50,7 +50,9 @@ def read_csv_text(path: str | Path) -> tuple[pd.DataFrame, list[int]]:
 
 
 def file_sha256(path: str | Path) -> str:
-    """SHA-256 of a file; for a Shapefile, of its .shp/.shx/.dbf/.prj/.cpg together; for a folder
+    """SHA-256 of a file, a Shapefile with its sidecars, or a folder.
+
+    SHA-256 of a file; for a Shapefile, of its .shp/.shx/.dbf/.prj/.cpg together; for a folder
     (FileGDB), of every file in it in name order.
     """
     path = Path(path)

@@ -1,4 +1,6 @@
-"""Importing cadastral plot layers: read in batches, map fields, fix legacy text, validate, repair,
+"""Importing cadastral plot layers into PostGIS.
+
+Importing cadastral plot layers: read in batches, map fields, fix legacy text, validate, repair,
 split personal data off, and bulk-load with binary COPY, all in one transaction (one job).
 
 Rows that cannot be stored as they are go to ``plot_quarantine`` with their source row and reason; the
@@ -177,7 +179,9 @@ def _plan(path: Path, layer, crs_option, meridian, fields_file) -> _Plan:
 
 
 def _dbf_open_options(path: Path) -> dict:
-    """Read a Shapefile's DBF as ISO-8859-1 (each byte to the code point of the same value, losslessly)
+    """GDAL open options that keep a DBF's legacy text bytes intact.
+
+    Read a Shapefile's DBF as ISO-8859-1 (each byte to the code point of the same value, losslessly)
     unless its .cpg says UTF-8, so that legacy TCVN3/VNI text reaches the detector intact instead of
     being mangled by a guessed code page.
     """
@@ -217,7 +221,9 @@ def _resolve_crs(path, info, crs_option, meridian) -> tuple[CRS, int]:
 
 
 def _province_of_codes(conn: Connection) -> dict[str, str]:
-    """Commune code → province, from the units stored (the earliest period of each code wins: plot maps
+    """Commune code → province, from the units stored.
+
+    Commune code → province, from the units stored (the earliest period of each code wins: plot maps
     carry the codes of before the reorganisation).
     """
     rows = conn.execute(sa.text("""SELECT DISTINCT ON (code) code, province_code FROM geoland.admin_unit
@@ -410,8 +416,9 @@ _TEXT = "string[pyarrow]"   # pyarrow's string kernels: vectorised, no Python lo
 
 
 def _numbers(series: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """(values as float, NaN when blank or unreadable; mask of unreadable non-blank cells). Text accepts a
-    decimal comma (``123,5``) as offices write it.
+    """(values as float, NaN when blank or unreadable; mask of unreadable non-blank cells).
+
+    Text accepts a decimal comma (``123,5``) as offices write it.
     """
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         values = series.astype("float64")
@@ -517,7 +524,9 @@ def _plot_csv(import_id: int, srid: int, rows: _Rows, ids: np.ndarray) -> bytes:
 
 
 def _hex_ewkb(geoms: np.ndarray, srid: int):
-    """Hex EWKB as a pyarrow string array: binary WKB from GEOS, hexlified in one call and cut by offsets
+    """Hex EWKB of geometries as a pyarrow string array.
+
+    Hex EWKB as a pyarrow string array: binary WKB from GEOS, hexlified in one call and cut by offsets
     (twice as fast as GEOS's own hex writer, and no Python string per plot).
     """
     import binascii
@@ -573,7 +582,9 @@ _BULK_TABLES = ("geoland.plot", "geoland.land_user")
 
 
 def bulk_definitions(conn: Connection) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
-    """What bulk mode drops and restores: (table, constraint name, definition) of the unique, primary-key and
+    """What bulk mode drops and restores, read from the catalog.
+
+    What bulk mode drops and restores: (table, constraint name, definition) of the unique, primary-key and
     foreign-key constraints of the plot tables, and (index name, CREATE INDEX statement) of their other indexes.
 
     Returns
@@ -599,7 +610,9 @@ def bulk_definitions(conn: Connection) -> tuple[list[tuple[str, str, str]], list
 
 
 def _drop_indexes_for_bulk(conn: Connection, incoming: int) -> list | None:
-    """Switch to bulk mode when the import at least doubles the table (and is large): drop the constraints
+    """Switch to bulk mode for a large import into a small table.
+
+    Switch to bulk mode when the import at least doubles the table (and is large): drop the constraints
     and indexes of :func:`bulk_definitions`, to be restored by :func:`_create_indexes` at the end of the same
     transaction (a killed import rolls the drop back with the rest). Returns what to restore, or None.
     """

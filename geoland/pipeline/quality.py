@@ -1,4 +1,6 @@
-"""``geoland check`` and ``geoland people import-verification``: the checks of :mod:`geoland.rules.checks` run on
+"""The data-quality checks run on the plots in PostGIS.
+
+``geoland check`` and ``geoland people import-verification``: the checks of :mod:`geoland.rules.checks` run on
 the plots in PostGIS, their findings stored with the job id.
 
 A check job reads the plots of a province (with their land users, codes, current assignment and the
@@ -56,7 +58,9 @@ COLUMNS = ["plot_id", "province_code", "old_commune_code", "sheet", "plot_number
 
 def read_plots(conn: Connection, province: str | None, *,
                progress: bool = False) -> tuple[pd.DataFrame, dt.date | None]:
-    """The plot frame the checks need (personal data included: it stays in memory) and the date of the
+    """The plot frame the checks need, and the date of its assignments.
+
+    The plot frame the checks need (personal data included: it stays in memory) and the date of the
     assignments used (the latest reorganisation with assignments).
     """
     from geoland.pipeline.assignments import latest_effective, plot_provinces
@@ -79,7 +83,9 @@ def read_plots(conn: Connection, province: str | None, *,
 def check(conn: Connection, *, province: str | None = None, commune: str | None = None,
           map_scale: int = DEFAULT_MAP_SCALE, min_overlap_m2: float = DEFAULT_MIN_OVERLAP_M2,
           progress: bool = True) -> Check:
-    """Run every check on the plots of ``province`` (or all); with ``commune``, store and report only the
+    """Run every check and store the findings (``geoland check``).
+
+    Run every check on the plots of ``province`` (or all); with ``commune``, store and report only the
     findings of the plots assigned to that new commune (its neighbours are still read, for overlaps).
     """
     province = normalize_unit_code(province, "province") if province else None
@@ -161,7 +167,9 @@ def _store(conn: Connection, found: pd.DataFrame, plot_ids: np.ndarray, job_id: 
 
 
 def campaign_categories(found: pd.DataFrame, plots: pd.DataFrame) -> pd.DataFrame:
-    """The campaign's categories per plot: ``full_data`` (none of the five campaign fields missing), and for
+    """The campaign's category of each plot.
+
+    The campaign's categories per plot: ``full_data`` (none of the five campaign fields missing), and for
     those the population database's answer (``authenticated`` / ``incorrect`` / ``unverifiable``, empty
     when not asked), else ``missing`` (≥ 1 field). Indexed like ``plots``.
     """
@@ -191,7 +199,9 @@ def _counts(found: pd.DataFrame, plots: pd.DataFrame) -> dict:
 
 @returns(VerificationImport)
 def import_verification(conn: Connection, path, *, progress: bool = True) -> VerificationImport:
-    """Load the population database's answers: a CSV with the columns ``cccd`` (or ``id_number``/``so_cccd``),
+    """Load the population database's answers (``geoland people import-verification``).
+
+    Load the population database's answers: a CSV with the columns ``cccd`` (or ``id_number``/``so_cccd``),
     ``status`` (authenticated / incorrect / unverifiable, English or Vietnamese) and ``checked_at``
     (optional). Every row must be readable or nothing is loaded; errors name the line, never the number.
     """

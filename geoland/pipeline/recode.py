@@ -140,7 +140,9 @@ def _write(conn, plots: pd.DataFrame, new_codes: pd.Series, policy: str, effecti
 
 
 def crosswalk_frame(conn, *, province: str | None, effective: dt.date) -> pd.DataFrame:
-    """The crosswalk of a province (old code → new code), in a stable order, without job or time: the same
+    """The crosswalk old code → new code of a province, in a stable order.
+
+    The crosswalk of a province (old code → new code), in a stable order, without job or time: the same
     data always gives the same file.
     """
     province = normalize_unit_code(province, "province") if province else None

@@ -96,7 +96,9 @@ def commune_table(plots: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
 
 
 def _bar_chart(table: pd.DataFrame, names: dict, words: dict) -> str:
-    """A horizontal stacked bar per commune: full data split by the population database's answer, then
+    """A stacked bar per commune, as inline SVG.
+
+    A horizontal stacked bar per commune: full data split by the population database's answer, then
     missing ≥ 1 field. Inline SVG.
     """
     rows = table[table["commune"] != ""].sort_values("plots", ascending=False)

@@ -334,7 +334,9 @@ def _copy_features(conn: Connection, layer_id: int, feats: gpd.GeoDataFrame, met
 
 def current_boundaries(conn: Connection, *, effective: dt.date | None = None,
                        province: str | None = None) -> tuple[gpd.GeoDataFrame, dt.date | None, int | None]:
-    """The current (not superseded) boundary features of one effective date (default: the latest loaded),
+    """The current boundary features of one effective date.
+
+    The current (not superseded) boundary features of one effective date (default: the latest loaded),
     optionally of one province; returns (features in EPSG:4326, the date, the layers' metric EPSG).
     """
     if effective is None:

@@ -20,8 +20,10 @@ from identifiers.mx import InvalidMXError, parse_mx
 
 
 def lookup_code(conn: Connection, code: str, *, at: dt.date | None = None) -> dict:
-    """The plots a code names. A legacy MX.SB.ST code is read as the map's code before the reorganisation
-    and as a recoded one from it on; ``at`` picks one reading where a reused commune code makes both exist.
+    """The plots a code names.
+
+    A legacy MX.SB.ST code is read as the map's code before the reorganisation and as a recoded one from it on;
+    ``at`` picks one reading where a reused commune code makes both exist.
     """
     code = code.strip()
     matches: list[tuple[int, str]] = []

@@ -91,7 +91,9 @@ def missing_fields(plots: pd.DataFrame) -> pd.DataFrame:
 
 
 def cccd_findings(plots: pd.DataFrame) -> pd.DataFrame:
-    """A number that is not a CCCD (12 digits, known birth province, century and year digits agreeing with
+    """Numbers that are not valid CCCDs, and legacy 9-digit CMNDs.
+
+    A number that is not a CCCD (12 digits, known birth province, century and year digits agreeing with
     the birth year when known); a 9-digit CMND is accepted and flagged as legacy.
     """
     reason = check_cccd(plots["id_number"].to_numpy(dtype=object), plots["birth_year"].to_numpy(dtype=object))
@@ -103,7 +105,9 @@ def cccd_findings(plots: pd.DataFrame) -> pd.DataFrame:
 
 
 def _folded_names(names: pd.Series) -> np.ndarray:
-    """Names compared without case or spacing: lower case, runs of white space as one space, trimmed
+    """Names folded for comparison.
+
+    Names compared without case or spacing: lower case, runs of white space as one space, trimmed
     ('' for none); pyarrow's Unicode kernels, column-wise.
     """
     import pyarrow as pa
@@ -115,7 +119,9 @@ def _folded_names(names: pd.Series) -> np.ndarray:
 
 
 def cccd_conflicts(plots: pd.DataFrame) -> pd.DataFrame:
-    """One number, several people: the same CCCD with different names (compared without case or spacing)
+    """One ID number held by several people.
+
+    One number, several people: the same CCCD with different names (compared without case or spacing)
     or different birth years across plots. Each plot of the group is a finding, the others related.
     """
     users = plots.loc[~is_blank(plots["id_number"]), ["plot_id", "id_number", "user_name", "birth_year"]].copy()
@@ -145,7 +151,9 @@ def verification_findings(plots: pd.DataFrame) -> pd.DataFrame:
 
 
 def land_use_findings(plots: pd.DataFrame) -> pd.DataFrame:
-    """A land-use value with a part that is no current or legacy code; legacy codes and combinations are
+    """Unknown, legacy and combined land-use codes.
+
+    A land-use value with a part that is no current or legacy code; legacy codes and combinations are
     mapped (``BHK`` → ``HNK``; ``ONT+CLN`` split) and flagged for information.
     """
     current, legacy, unknown = classify_land_use(plots["land_use"].to_numpy(dtype=object))
@@ -157,7 +165,9 @@ def land_use_findings(plots: pd.DataFrame) -> pd.DataFrame:
 
 
 def area_tolerance(area_m2, map_scale: int = DEFAULT_MAP_SCALE) -> np.ndarray:
-    """Allowed difference between recorded and computed area, m²: twice the mean area error of a plot
+    """Allowed difference between recorded and computed area, m².
+
+    Allowed difference between recorded and computed area, m²: twice the mean area error of a plot
     measured on a sheet of scale 1:``map_scale``, 2 × 0.0002 · M · √P (the cadastral survey rule), so
     ±0.8 √P at 1:2,000: 8 m² (8 %) for a 100 m² plot, 80 m² (0.8 %) for 1 ha. Never below 0.1 m² (areas
     are recorded to one decimal).
@@ -182,7 +192,9 @@ def area_mismatch(plots: pd.DataFrame, map_scale: int = DEFAULT_MAP_SCALE) -> pd
 
 
 def geometry_findings(plots: pd.DataFrame, geoms: np.ndarray, valid: np.ndarray | None = None) -> pd.DataFrame:
-    """Invalid, empty or self-overlapping geometry: what the import had to repair (its note), or what is
+    """Invalid, empty or self-overlapping geometry.
+
+    Invalid, empty or self-overlapping geometry: what the import had to repair (its note), or what is
     invalid now (``valid``: ``shapely.is_valid(geoms)`` when the caller has it).
     """
     valid = (shapely.is_valid(geoms) if valid is None else valid) & ~shapely.is_empty(geoms)
@@ -197,11 +209,13 @@ def geometry_findings(plots: pd.DataFrame, geoms: np.ndarray, valid: np.ndarray 
 
 def overlaps(plots: pd.DataFrame, geoms: np.ndarray, min_area_m2: float = DEFAULT_MIN_OVERLAP_M2,
              valid: np.ndarray | None = None) -> pd.DataFrame:
-    """Pairs of plots whose intersection is larger than ``min_area_m2``. Neighbours that share a boundary
-    touch along a line (area 0) and are most pairs of a cadastral map, so candidates are found by querying
-    each plot shrunk by :data:`OVERLAP_SHRINK_M` (1 mm) against the others (STRtree, both cores): only
-    plots whose interiors overlap by more than a millimetre's width remain, and their intersection areas are
-    computed array-wise. Each plot of a pair is a finding, the other related, the area the value.
+    """Pairs of plots whose intersection is larger than ``min_area_m2``.
+
+    Neighbours that share a boundary touch along a line (area 0) and are most pairs of a cadastral map, so
+    candidates are found by querying each plot shrunk by :data:`OVERLAP_SHRINK_M` (1 mm) against the others
+    (STRtree, both cores): only plots whose interiors overlap by more than a millimetre's width remain, and their
+    intersection areas are computed array-wise. Each plot of a pair is a finding, the other related, the area the
+    value.
     """
     ids = plots["plot_id"].to_numpy()
     geoms = geoms.copy()
@@ -256,7 +270,9 @@ def code_findings(conflicts: pd.DataFrame, plot_ids) -> pd.DataFrame:
 
 
 def assignment_findings(plots: pd.DataFrame) -> pd.DataFrame:
-    """From the reassignment: straddling (value: the share in the commune found and the second commune),
+    """The reassignment's findings: straddling, outside, legal mismatch.
+
+    From the reassignment: straddling (value: the share in the commune found and the second commune),
     outside, and legal mismatch (the commune found is not one the conversion table allows).
     """
     status = plots["status"].astype(object)
@@ -276,7 +292,9 @@ def assignment_findings(plots: pd.DataFrame) -> pd.DataFrame:
 
 def run_checks(plots: pd.DataFrame, geoms: np.ndarray, conflicts: pd.DataFrame | None = None, *,
                map_scale: int = DEFAULT_MAP_SCALE, min_overlap_m2: float = DEFAULT_MIN_OVERLAP_M2) -> pd.DataFrame:
-    """Every check on the plots; findings sorted by plot, type and related plots, with category and
+    """Run every check on a plot frame.
+
+    Every check on the plots; findings sorted by plot, type and related plots, with category and
     severity.
     """
     valid = shapely.is_valid(geoms)

@@ -123,7 +123,9 @@ def detect_encoding(samples: Iterable[str]) -> str:
 
 
 def to_unicode(text, encoding: str):
-    """Convert one value read in ``encoding`` (see :func:`detect_encoding`) to Unicode NFC; non-strings
+    """Convert one value from a legacy encoding to Unicode NFC.
+
+    Convert one value read in ``encoding`` (see :func:`detect_encoding`) to Unicode NFC; non-strings
     pass through.
     """
     if not isinstance(text, str):
