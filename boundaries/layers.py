@@ -59,6 +59,29 @@ def prepare_boundary_layer(frame: gpd.GeoDataFrame, *, code_field: str, name_fie
     ``province_code`` fills the province of features that have no ``province_field`` value.
     ``metric_epsg`` defaults to the TM-3 zone nearest the layer's centre (or the layer's own CRS when it
     is already metric).
+
+    Parameters
+    ----------
+    frame : GeoDataFrame
+        The layer as read, with its CRS.
+    code_field, name_field : str
+        The fields holding the commune code and name.
+    province_field : str, optional
+        The field holding the province code.
+    province_code : str, optional
+        The province of features without one.
+    metric_epsg : int, optional
+        The metric CRS for areas; default the nearest TM-3 zone.
+
+    Returns
+    -------
+    PreparedLayer
+        Features in EPSG:4326 and in ``metric_epsg``, with codes normalised and repairs noted.
+
+    Raises
+    ------
+    BoundaryLayerError
+        A field is missing or the layer has no CRS.
     """
     _check_fields(frame, code_field, name_field, province_field)
     if frame.crs is None:

@@ -21,6 +21,22 @@ def normalize_unit_code(value, level: str = "commune") -> str | None:
     Spreadsheets drop leading zeros and DBF files store codes as numbers, so ``3646`` and ``3646.0``
     are read as ``03646``; anything that is not a whole number of at most the level's width is refused.
 
+    Parameters
+    ----------
+    value : str, int, float or None
+        The code as read (text, or a number from a DBF or a spreadsheet).
+    level : {"commune", "district", "province"}
+        Its level: 5, 3 or 2 digits.
+
+    Returns
+    -------
+    str or None
+
+    Raises
+    ------
+    InvalidCodeError
+        Not a whole number of at most the level's width.
+
     Examples
     --------
     >>> normalize_unit_code("3646")

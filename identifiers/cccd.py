@@ -37,6 +37,20 @@ def _strings(values) -> np.ndarray:
 def check_cccd(numbers, birth_years=None) -> np.ndarray:
     """The reason each number is wrong (``""`` when it is fine, None when it is missing).
 
+    Parameters
+    ----------
+    numbers : sequence of str or None
+        The ID numbers as stored.
+    birth_years : sequence of int or None, optional
+        The holders' birth years, for the century and year digits.
+
+    Returns
+    -------
+    ndarray of object
+        A reason code per number (see :data:`REASONS` in :mod:`geoland.rules.vocab` for the words).
+
+    Examples
+    --------
     >>> check_cccd(["014090001234", "01409000123", "099090001234", "014290001234", "123456789", None],
     ...            [1990, 1990, 1990, 1990, None, None]).tolist()
     ['', 'not_12_digits', 'unknown_birth_province', 'century_mismatch', 'legacy_cmnd', None]

@@ -82,6 +82,22 @@ def recode(old_communes, sheets, plots, new_communes, policy: str) -> np.ndarray
     New MX.SB.ST codes under ``policy`` (see the module docstring), one per plot; None where the plot
     has no complete legacy code or no new commune. Deterministic: depends only on the set of plots.
 
+    Parameters
+    ----------
+    old_communes, sheets, plots : sequences
+        The legacy code's parts of each plot.
+    new_communes : sequence of str
+        The new commune of each plot.
+    policy : {"prefix", "renumber"}
+        How the new code is made.
+
+    Returns
+    -------
+    ndarray of object
+        The new codes.
+
+    Examples
+    --------
     >>> recode(["03646", "03649"], [1, 1], [7, 7], ["03646", "03646"], "prefix").tolist()
     ['03646.03646.1.7', '03646.03649.1.7']
     >>> recode(["03646", "03649"], [1, 1], [7, 7], ["03646", "03646"], "renumber").tolist()

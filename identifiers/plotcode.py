@@ -75,6 +75,22 @@ def poles_of_inaccessibility(polygons: np.ndarray, *, tolerance: float = TOLERAN
 def plot_identification_codes(polygons, crs, *, tolerance: float = TOLERANCE) -> np.ndarray:
     """12-character codes of plots whose polygons are in ``crs``, a VN-2000 TM-3 zone.
 
+    Parameters
+    ----------
+    polygons : sequence of Polygon or MultiPolygon
+        The plots, in ``crs``.
+    crs : str or CRS
+        Their VN-2000 TM-3 zone (EPSG:9205-9218 or equivalent).
+    tolerance : float
+        Precision of the pole of inaccessibility, metres.
+
+    Returns
+    -------
+    ndarray of object
+        One 12-character GeoHash per plot (None for an empty geometry).
+
+    Examples
+    --------
     >>> import shapely
     >>> str(plot_identification_codes([shapely.box(489_400, 2_356_150, 489_420, 2_356_170)], "EPSG:9206")[0])
     'w7cchm991hp6'

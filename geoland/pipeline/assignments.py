@@ -43,6 +43,33 @@ def reassign(url: str | None = None, *, province: str | None = None, effective: 
     once, then written one old commune per transaction, so a killed run loses at most the commune it was
     writing and running it again writes the rest (what was written is then unchanged) and ends as an
     uninterrupted run would.
+
+    Parameters
+    ----------
+    url : str, optional
+        The database (default: ``GEOLAND_DATABASE_URL`` or the embedded cluster).
+    province : str, optional
+        Only the plots of this new province (2 digits); all plots when None.
+    effective : date, optional
+        Communes in force on this date; default the latest boundaries loaded.
+    dry_run : bool
+        Compute and compare with the current assignment; write nothing.
+    min_share, sliver_m2 : float
+        A plot is *inside* a commune holding at least ``min_share`` of it, or all of it but ``sliver_m2``.
+    progress : bool
+        Draw the progress bar on standard error.
+
+    Returns
+    -------
+    Reassignment
+        Status counts, per-commune counts, changes against the current assignment, the job id.
+
+    Raises
+    ------
+    NotFound
+        No boundaries or no plots to reassign.
+    Conflict
+        Another reassignment of the same province is running.
     """
     province = normalize_unit_code(province, "province") if province else None
     with batch_engine(url) as engine, job_lock(engine, "reassign", province):

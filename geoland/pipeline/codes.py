@@ -26,7 +26,27 @@ from identifiers.vn2000 import transformer
 
 @returns(CodeIssue)
 def issue_codes(url: str | None = None, *, province: str | None = None, progress: bool = True) -> CodeIssue:
-    """Issue codes to the plots (of one province, or all) that have none; record conflicts."""
+    """Issue codes to the plots (of one province, or all) that have none; record conflicts.
+
+    Parameters
+    ----------
+    url : str, optional
+        The database (default: ``GEOLAND_DATABASE_URL`` or the embedded cluster).
+    province : str, optional
+        Only the plots of this province; all plots when None.
+    progress : bool
+        Draw the progress bar on standard error.
+
+    Returns
+    -------
+    CodeIssue
+        Codes issued, plots with a code, communes written, conflicts, the job id and the jobs it resumed.
+
+    Raises
+    ------
+    Conflict
+        Another code issue of the same province is running.
+    """
     province = normalize_unit_code(province, "province") if province else None
     with batch_engine(url) as engine, batch_job(engine, "codes.issue", province, {"tolerance": TOLERANCE}) as job:
         with engine.connect() as conn:

@@ -219,6 +219,33 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
 
     Write an export (see the module docstring); ``people_by`` is the admin user who asked for the land
     users' personal data (the caller checked the role).
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection (the export's job and audit events commit with it).
+    province, commune : str or None
+        What to export: a (new) province, optionally one of its new communes.
+    formats : list of str
+        Among ``csv``, ``geojson``, ``gpkg``.
+    out : Path
+        The folder to write; created when missing.
+    since : str, optional
+        The id of an earlier export: also write ``delta.csv``.
+    people_by : str, optional
+        The admin user who asked for ``people.csv`` (the caller checked the role); audited.
+
+    Returns
+    -------
+    Export
+        The export id, rows, files with their sizes and SHA-256, the delta counts, the source jobs.
+
+    Raises
+    ------
+    InvalidInput
+        An unknown format.
+    NotFound
+        No coded plot to export, or no earlier export ``since``.
     """
     province = normalize_unit_code(province, "province") if province else None
     commune = normalize_unit_code(commune, "commune") if commune else None

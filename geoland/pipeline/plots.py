@@ -69,7 +69,38 @@ class _Plan:
 @returns(PlotImport)
 def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None, province=None,
                  fields_file=None, batch_size: int = BATCH_SIZE, progress: bool = True) -> PlotImport:
-    """Import one plot layer (see the module docstring); returns the counts and the choices made."""
+    """Import one plot layer (see the module docstring); returns the counts and the choices made.
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection: the whole import is this one transaction.
+    path : str or Path
+        The layer (Shapefile, GeoPackage, GeoJSON, FileGDB, DGN, FlatGeobuf, CSV with WKT).
+    layer : str, optional
+        The layer to read in a multi-layer source.
+    crs, meridian : str, optional
+        The coordinates' CRS when the file has none or a wrong one, or the central meridian of its TM-3 zone.
+    province : str, optional
+        The plots' province; default from each plot's commune code.
+    fields_file : str or Path, optional
+        A TOML file naming the source field of each attribute.
+    batch_size : int
+        Rows read and written per batch.
+    progress : bool
+        Draw the progress bar on standard error.
+
+    Returns
+    -------
+    PlotImport
+        The driver, CRS, field map and text encoding chosen; rows read, imported, repaired, quarantined
+        (with the reasons); the import and job ids; ``unchanged`` for a file imported before.
+
+    Raises
+    ------
+    InputFileError
+        The file cannot be read, or a field or CRS given does not fit it.
+    """
     path = Path(path)
     if not path.exists():
         raise InputFileError(path, "no such file")

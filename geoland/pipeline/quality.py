@@ -87,6 +87,33 @@ def check(conn: Connection, *, province: str | None = None, commune: str | None 
 
     Run every check on the plots of ``province`` (or all); with ``commune``, store and report only the
     findings of the plots assigned to that new commune (its neighbours are still read, for overlaps).
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection (the findings and the job commit with it).
+    province : str, optional
+        Only the plots of this (new) province.
+    commune : str, optional
+        Only store and report the findings of this new commune's plots.
+    map_scale : int
+        Scale 1:M of the cadastral sheets, for the area tolerance.
+    min_overlap_m2 : float
+        Overlaps between plots larger than this are findings.
+    progress : bool
+        Draw the progress bar on standard error.
+
+    Returns
+    -------
+    Check
+        Plots checked, findings per type and category, the campaign's totals, changes against the last check.
+
+    Raises
+    ------
+    NotFound
+        No plots to check.
+    Conflict
+        Another check of the same scope is running.
     """
     province = normalize_unit_code(province, "province") if province else None
     commune = normalize_unit_code(commune, "commune") if commune else None
@@ -204,6 +231,25 @@ def import_verification(conn: Connection, path, *, progress: bool = True) -> Ver
     Load the population database's answers: a CSV with the columns ``cccd`` (or ``id_number``/``so_cccd``),
     ``status`` (authenticated / incorrect / unverifiable, English or Vietnamese) and ``checked_at``
     (optional). Every row must be readable or nothing is loaded; errors name the line, never the number.
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection (all rows or none).
+    path : str or Path
+        The CSV file.
+    progress : bool
+        Draw the progress bar on standard error.
+
+    Returns
+    -------
+    VerificationImport
+        Rows read and loaded, counts per answer, land users matched, the job id.
+
+    Raises
+    ------
+    InputFileError
+        A missing column or an unreadable row (its line named, never the number).
     """
     path = Path(path)
     try:

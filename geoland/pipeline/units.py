@@ -61,6 +61,29 @@ def load_conversion(conn: Connection, path: str | Path, *, effective: dt.date = 
     ``effective`` when still open); new units start on ``effective``. Province and district rows come
     from the table's province and old-district columns. Pairs already stored for the file's provinces
     at that date but absent from the file make the load fail unless ``replace`` is true.
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection (the load is one savepoint: all or nothing).
+    path : str or Path
+        The CSV in the columns of Decision 19/2025.
+    effective : date
+        The day the reorganisation took effect.
+    replace : bool
+        Replace a different table already stored for this date and these provinces.
+
+    Returns
+    -------
+    ConversionLoad
+        Rows, communes, provinces, change kinds, units and pairs inserted or changed, the job id.
+
+    Raises
+    ------
+    InputFileError
+        A malformed file (line and reason).
+    Conflict
+        A different table is stored for the date and ``replace`` is false.
     """
     table = read_conversion_table(path)
     report = {"file": str(path), "sha256": file_sha256(path), "effective": effective.isoformat(),
@@ -239,6 +262,35 @@ def load_boundaries(conn: Connection, path: str | Path, *, effective: dt.date, c
     Invalid polygons are repaired (make_valid) and the repair recorded; features whose code is blank or
     unknown on that date are stored and reported, never dropped. Reloading the same file for the same date
     is a no-op; another file for the same date and provinces supersedes the earlier layer (kept as history).
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection.
+    path : str or Path
+        The layer (GeoJSON, GeoPackage, Shapefile, …).
+    effective : date
+        A day on which these boundaries are in force.
+    code_field, name_field : str
+        The fields holding the 5-digit commune code and the name.
+    province_field : str, optional
+        The field holding the 2-digit province code.
+    province : str, optional
+        The province of features that have none.
+    layer : str, optional
+        The layer to read in a multi-layer source.
+    crs : str, optional
+        The CRS of a layer that has none or a wrong one.
+
+    Returns
+    -------
+    BoundaryLoad
+        Features, matches, unknown and missing codes, repairs, the layer and job ids.
+
+    Raises
+    ------
+    InputFileError
+        The file cannot be read or its fields are wrong.
     """
     frame = read_vector(path, layer=layer, crs=crs)
     try:
@@ -362,7 +414,29 @@ def current_boundaries(conn: Connection, *, effective: dt.date | None = None,
 @returns(Coverage)
 def check_units(conn: Connection, *, effective: dt.date | None = None, province: str | None = None,
                 min_area_m2: float) -> Coverage:
-    """Coverage QA (gaps and overlaps) of the boundaries in force on one date; a report, never a failure."""
+    """Coverage QA (gaps and overlaps) of the boundaries in force on one date; a report, never a failure.
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection.
+    effective : date, optional
+        Boundaries of this date; default the latest loaded.
+    province : str, optional
+        Only this province.
+    min_area_m2 : float
+        Report gaps and overlaps of at least this area.
+
+    Returns
+    -------
+    Coverage
+        Gaps and overlaps with their area and location.
+
+    Raises
+    ------
+    NotFound
+        No boundary layer loaded.
+    """
     frame, effective, metric_epsg = current_boundaries(conn, effective=effective, province=province)
     if effective is None or frame.empty:
         raise NotFound("no boundary layer loaded" + (f" for province {province}" if province else "")
@@ -385,7 +459,31 @@ def check_units(conn: Connection, *, effective: dt.date | None = None, province:
 
 @returns(UnitLookup)
 def lookup_unit(conn: Connection, code: str, *, at: dt.date | None = None, level: str = "commune") -> UnitLookup:
-    """The unit a code names on a date (default: today), with its predecessors and successors."""
+    """The unit a code names on a date (default: today), with its predecessors and successors.
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection.
+    code : str
+        The unit code (leading zeros may be missing).
+    at : date, optional
+        The date to read the code at; default today.
+    level : {"commune", "district", "province"}
+        The level of the code.
+
+    Returns
+    -------
+    UnitLookup
+        Its name, level, validity, what it was formed from and what it became, every period of the code.
+
+    Raises
+    ------
+    InvalidInput
+        Not a code of that level.
+    NotFound
+        No unit has the code on that date.
+    """
     try:
         code = normalize_unit_code(code, level)
     except InvalidCodeError as exc:

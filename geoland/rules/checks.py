@@ -296,6 +296,24 @@ def run_checks(plots: pd.DataFrame, geoms: np.ndarray, conflicts: pd.DataFrame |
 
     Every check on the plots; findings sorted by plot, type and related plots, with category and
     severity.
+
+    Parameters
+    ----------
+    plots : DataFrame
+        One row per plot, the columns :func:`geoland.pipeline.quality.read_plots` reads.
+    geoms : ndarray of Geometry
+        The plots' geometries in their TM-3 zone, in the same order.
+    conflicts : DataFrame, optional
+        The code conflicts recorded by ``geoland codes issue``.
+    map_scale : int
+        Scale 1:M of the sheets, for the area tolerance.
+    min_overlap_m2 : float
+        Smaller overlaps between plots are not findings.
+
+    Returns
+    -------
+    DataFrame
+        ``plot_id``, ``type``, ``category``, ``severity``, ``value``, ``tolerance``, ``related``.
     """
     valid = shapely.is_valid(geoms)
     parts = [missing_fields(plots), cccd_findings(plots), cccd_conflicts(plots), verification_findings(plots),
