@@ -34,7 +34,9 @@ def _default(value):
 
 
 def json_text(obj) -> str:
-    """``obj`` as JSON text: UTF-8 letters kept, dates as ISO text, numpy scalars as numbers, anything
+    """``obj`` as JSON text, the one encoder of the CLI and the web app.
+
+    ``obj`` as JSON text: UTF-8 letters kept, dates as ISO text, numpy scalars as numbers, anything
     else as its string; used by the CLI's ``--json`` and by the web app.
     """
     return json.dumps(obj, ensure_ascii=False, default=_default)
@@ -272,7 +274,9 @@ def format_export(r: Export, *, since: str | None = None, brief: bool = False) -
 
 
 def write_csv(frame, path) -> None:
-    """A DataFrame as a UTF-8 CSV file with a header row, written by pyarrow (text quoted, numbers bare,
+    """Write a DataFrame as a UTF-8 CSV file with a header row.
+
+    A DataFrame as a UTF-8 CSV file with a header row, written by pyarrow (text quoted, numbers bare,
     NULL empty): several times faster than pandas at a million rows.
     """
     from pathlib import Path

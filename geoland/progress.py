@@ -9,7 +9,9 @@ import sys
 
 @contextlib.contextmanager
 def progress_bar(total: int | None, unit: str, *, enabled: bool = True, desc: str | None = None):
-    """A tqdm bar on stderr; silent when not enabled or stderr is not a terminal (unless
+    """A tqdm bar on standard error, with counts and rate.
+
+    A tqdm bar on stderr; silent when not enabled or stderr is not a terminal (unless
     GEOLAND_PROGRESS=1 forces it, e.g. for a batch log).
     """
     from tqdm import tqdm

@@ -1,4 +1,6 @@
-"""The review web app and the JSON API (Flask): set-up, one connection and one transaction per request,
+"""The review web app and the JSON API (Flask).
+
+The review web app and the JSON API (Flask): set-up, one connection and one transaction per request,
 and errors mapped by their type.
 
 Pages (session login, :mod:`web.pages`): province overview, commune review (map + findings with filters and
@@ -72,10 +74,14 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
                 conn.commit()
             conn.close()
 
+    def _route() -> str:
+        """The route's pattern (``/api/plots/<code>``), not the path: a path can hold what a user typed."""
+        return request.url_rule.rule if request.url_rule else "(no route)"
+
     @app.errorhandler(GeolandError)
     def _geoland_error(exc: GeolandError):
-        log.log(logging.ERROR if exc.status >= 500 else logging.INFO, "%s %s → %d %s: %s", request.method,
-                request.path, exc.status, type(exc).__name__, exc.message)
+        log.log(logging.ERROR if exc.status >= 500 else logging.INFO, "%s %s → %d %s", request.method, _route(),
+                exc.status, type(exc).__name__)
         return error_response(exc.status, exc.message)
 
     @app.errorhandler(HTTPException)
@@ -85,7 +91,7 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
     @app.errorhandler(Exception)
     def _internal(exc: Exception):
         # The type only: an exception's text can quote a row (a database error's DETAIL), personal data included.
-        log.error("internal error on %s %s: %s", request.method, request.path, type(exc).__name__)
+        log.error("internal error on %s %s: %s", request.method, _route(), type(exc).__name__)
         return error_response(500, "internal error")
 
     @app.context_processor

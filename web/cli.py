@@ -1,4 +1,6 @@
-"""``geoland serve``: registered as a plugin of the ``geoland`` command (entry point group
+"""``geoland serve``, registered as a plugin of the ``geoland`` command.
+
+``geoland serve``: registered as a plugin of the ``geoland`` command (entry point group
 ``geoland.commands``), so that the ``geoland`` package never imports ``web``.
 """
 

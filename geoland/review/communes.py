@@ -1,4 +1,6 @@
-"""What a reviewer looks at: a new commune's plots with their codes and findings, its boundary and the old
+"""What a reviewer looks at: a new commune's plots, findings and boundaries.
+
+What a reviewer looks at: a new commune's plots with their codes and findings, its boundary and the old
 communes it was formed from; one plot with its history. Read from PostGIS; personal data masked unless
 the caller may see it (and then the access is audited by the caller's layer).
 
@@ -24,7 +26,9 @@ from identifiers.cccd import mask_cccd, mask_name
 
 
 def commune_plots(conn: Connection, commune: str, *, unmasked: bool = False) -> dict:
-    """The plots of new commune ``commune`` (current assignment) in WGS 84, their attributes and open
+    """The plots of a new commune with their findings, its boundary and its old communes.
+
+    The plots of new commune ``commune`` (current assignment) in WGS 84, their attributes and open
     findings, the commune's boundary and the old communes it came from.
     """
     commune = normalize_unit_code(commune, "commune")

@@ -1,4 +1,6 @@
-"""The findings of a commune as reviewers see and work them: counts per commune, the filtered list, the
+"""The findings of a commune as reviewers see and work them.
+
+The findings of a commune as reviewers see and work them: counts per commune, the filtered list, the
 review actions (assign, resolve, not a problem, reopen, comment) with their audit events, and the comments.
 
 Every function takes the caller's connection and does not commit: the web app commits once per request,

@@ -1,4 +1,6 @@
-"""Finding plots: by any identification code or current or past MX.SB.ST code (``geoland codes lookup``,
+"""Finding plots: by code, by point, by bounding box; one plot's page.
+
+Finding plots: by any identification code or current or past MX.SB.ST code (``geoland codes lookup``,
 ``/api/plots/<code>``), by a WGS 84 point (``/api/plots?lon=&lat=``), by a bounding box (the OGC API
 Features items), and one plot's page with its land user (masked unless the caller may see it).
 """
@@ -126,7 +128,9 @@ def plot_detail(conn: Connection, plot_id: int, *, unmasked: bool) -> dict:
 
 
 def plots_at(conn: Connection, lon: float, lat: float) -> dict:
-    """The plots containing a WGS 84 point (each in its own TM-3 zone, through the GiST index) and the
+    """The plots containing a WGS 84 point, and the current commune there.
+
+    The plots containing a WGS 84 point (each in its own TM-3 zone, through the GiST index) and the
     current commune there.
     """
     srids = conn.execute(sa.text("SELECT DISTINCT srid FROM geoland.plot_import")).scalars().all()

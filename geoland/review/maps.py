@@ -1,4 +1,6 @@
-"""Review maps of a commune's plots: Folium, offline, compact, one implementation for ``geoland map`` and
+"""Review maps of a commune's plots: Folium, offline, compact.
+
+Review maps of a commune's plots: Folium, offline, compact, one implementation for ``geoland map`` and
 the web app.
 
 - Offline: Leaflet is vendored in ``geoland/review/static/vendor/leaflet`` (npm package ``leaflet``; no plugin is
@@ -39,7 +41,9 @@ COLOURS = {"conflict": "#d32f2f", "missing": "#f9a825", "clean": "#9e9e9e"}
 
 
 def encode_rings(geoms: np.ndarray) -> tuple[list[int], list[int], list[int]]:
-    """Polygons (lon/lat) as integer micro-degrees: the first vertex of each ring absolute, the others as
+    """Polygons as delta-encoded integer micro-degrees.
+
+    Polygons (lon/lat) as integer micro-degrees: the first vertex of each ring absolute, the others as
     differences; ``ring_offsets`` (vertex index of each ring's start, and the end) and ``plot_rings`` (ring
     index of each plot's first ring, and the end). Rings are written without their closing vertex.
     """
@@ -121,7 +125,9 @@ def _offline(m: folium.Map, asset_url: str | None) -> None:
 
 def build_map(review: dict, *, language: str = "vi", asset_url: str | None = None,
               tile_url: str | None = None, plot_url: str | None = None, data: dict | None = None) -> folium.Map:
-    """The folium map of a commune review (:func:`geoland.review.communes.commune_plots`); ``data`` is its
+    """The Folium map of a commune review.
+
+    The folium map of a commune review (:func:`geoland.review.communes.commune_plots`); ``data`` is its
     :func:`map_data` when the caller has it already.
     """
     terms = words("map", language)
@@ -169,7 +175,9 @@ def standalone_html(m: folium.Map) -> str:
 
 
 def _css_with_inline_images() -> str:
-    """Leaflet's stylesheet with its images (layer control icon, markers) as data URIs: a standalone page
+    """Leaflet's stylesheet with its images inlined as data URIs.
+
+    Leaflet's stylesheet with its images (layer control icon, markers) as data URIs: a standalone page
     must not ask for ``images/…`` beside itself.
     """
     import base64

@@ -31,7 +31,9 @@ def _token_hash(token: str) -> str:
 
 
 def add_user(conn: Connection, username: str, role: str, password: str, *, with_token: bool = False) -> str | None:
-    """Create a user (or replace the role and password of an existing one); returns the new API token
+    """Create a user, or replace an existing user's role and password.
+
+    Create a user (or replace the role and password of an existing one); returns the new API token
     when asked for (shown once: only its hash is kept).
     """
     if not _NAME.match(username or ""):

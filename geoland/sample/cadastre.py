@@ -134,7 +134,9 @@ def tessellate(communes: gpd.GeoDataFrame, n_plots: int, seed: int, processes: i
 # --- attributes -----------------------------------------------------------------------------------------
 
 def _number_sheets(plots: gpd.GeoDataFrame) -> pd.DataFrame:
-    """SB and ST inside each commune: 1 km sheets for plots under 1 ha, 5 km sheets (numbered after them)
+    """Sheet and plot numbers inside each commune.
+
+    SB and ST inside each commune: 1 km sheets for plots under 1 ha, 5 km sheets (numbered after them)
     for larger ones; plots in reading order (north to south, west to east) within a sheet.
     """
     rp = shapely.point_on_surface(plots.geometry.to_numpy())
@@ -286,7 +288,9 @@ def _statuses(rng, truth, person) -> dict:
 
 
 def _verification(data, truth, person, status_of) -> pd.DataFrame:
-    """The database's answer file, one row per CCCD sent (those of full-data plots, as they stand after the
+    """The population database's answer file.
+
+    The database's answer file, one row per CCCD sent (those of full-data plots, as they stand after the
     defects): the holder's status, and "incorrect" for a malformed number, which matches no citizen. The
     truth's ``verification`` is the answer for the plot's own number, as a check joining on it reads it.
     """
@@ -376,7 +380,9 @@ def _split_line(line) -> np.ndarray:
 # --- inputs and files -----------------------------------------------------------------------------------
 
 def old_communes_from_sample(layer: gpd.GeoDataFrame, conversion: pd.DataFrame | None) -> gpd.GeoDataFrame:
-    """The Sơn La pre-2025 layer with a ``code`` per polygon: its ``old_code``, else the old commune of the
+    """The Sơn La pre-2025 layer with a commune code per polygon.
+
+    The Sơn La pre-2025 layer with a ``code`` per polygon: its ``old_code``, else the old commune of the
     conversion table with the same name (without diacritics) that no other polygon has; None otherwise.
     """
     out = layer.rename(columns={"old_code": "code"})[["code", "name", "geometry"]].copy()
@@ -455,7 +461,9 @@ def _remove(path: Path) -> None:
 
 def synth_inputs(*, old_communes=None, new_communes=None, data_dir=None, code_field=None, province="14",
                  use_synthetic: bool = False) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None, str]:
-    """(old communes with ``code``/``name``, new communes or None, description) for :func:`synthesize`:
+    """The communes the synthetic plots are laid on, and where they came from.
+
+    (old communes with ``code``/``name``, new communes or None, description) for :func:`synthesize`:
     the files given, else the Sơn La sample layers, else geoland's own synthetic communes.
     """
     from geoland import config

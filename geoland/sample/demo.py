@@ -75,7 +75,9 @@ def synthetic_inputs(folder: Path) -> dict:
 
 
 def demo_plots(folder: Path, n_plots: int, *, synthetic: bool, data_dir=None, seed: int = 0) -> Path:
-    """The demo's plot file, generated once per (size, seed, source): rerunning the demo imports the very
+    """The demo's plot file, generated once per size, seed and source.
+
+    The demo's plot file, generated once per (size, seed, source): rerunning the demo imports the very
     same file, which the importer recognises and skips.
     """
     from geoland.sample.cadastre import synth_inputs, synthesize, write_synthetic
@@ -93,7 +95,9 @@ def demo_plots(folder: Path, n_plots: int, *, synthetic: bool, data_dir=None, se
 
 
 class _Background:
-    """A step in a forked process while the demo goes on with steps that do not read what it writes (two
+    """A demo step in a forked process, beside steps that do not read what it writes.
+
+    A step in a forked process while the demo goes on with steps that do not read what it writes (two
     cores: most steps keep one busy). ``result()`` waits for the step's report, with its own duration as
     ``seconds``, or raises its error; ``cancel()`` stops it when the demo fails meanwhile.
     """
@@ -302,7 +306,9 @@ def _recode(url, report: dict, province: str, *, echo, step: _Steps, progress: b
 
 
 def _rest_of_pipeline(url, report: dict, province: str, *, echo, step: _Steps, progress: bool) -> None:
-    """Steps 9–12: the checks, the report, maps of the communes with the most findings, and the
+    """Steps 9–12 of the demo, then the summary.
+
+    Steps 9–12: the checks, the report, maps of the communes with the most findings, and the
     identifier export; then the summary.
     """
     folder = config.home() / "demo"

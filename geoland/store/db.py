@@ -28,7 +28,9 @@ SESSION_OPTIONS = "-c jit=off"
 
 @contextlib.contextmanager
 def without_parallel_workers():
-    """Within the block, plan the queries of this process (and of those it forks) without parallel
+    """Plan this process's queries without parallel workers within the block.
+
+    Within the block, plan the queries of this process (and of those it forks) without parallel
     workers: for runs that already keep every core busy with steps side by side (the demo), where workers
     only add CPU time — each builds its own copy of a join's hash table (the export's read at 1 M plots:
     8.3 s of server CPU in three processes against 6.9 s in one).
@@ -50,7 +52,9 @@ def make_engine(url: str | None = None) -> Engine:
 
 @contextlib.contextmanager
 def connect(url: str | None = None, *, migrated: bool = True) -> Iterator[Connection]:
-    """A connection in one transaction: committed when the block ends, rolled back on any error, so a
+    """A connection in one transaction, committed when the block ends.
+
+    A connection in one transaction: committed when the block ends, rolled back on any error, so a
     failed command leaves the database as it was.
     """
     engine = make_engine(url)
@@ -125,7 +129,9 @@ def server_versions(conn: Connection) -> dict[str, str]:
 
 
 def csv_bytes(columns, *, header: bool = False) -> bytes:
-    """Columns (a pyarrow Table, or name → array, pandas Series or pyarrow array) as CSV: for ``COPY …
+    """Columns as CSV bytes, for COPY or for a file.
+
+    Columns (a pyarrow Table, or name → array, pandas Series or pyarrow array) as CSV: for ``COPY …
     (FORMAT csv)`` (NULL as an unquoted empty field, text quoted) or, with ``header``, as a file.
     pyarrow's writer: no Python loop per row.
     """
@@ -158,7 +164,9 @@ _BOOLEAN, _DATE, _BYTEA, _BIGINT_ARRAYS = 16, 1082, 17, {1016, 1007}
 
 
 def _copy_out(conn: Connection, sql: str, params: dict | None, *, header: bool, describe: bool = False, bar=None):
-    """``COPY (sql) TO STDOUT`` as CSV into memory, and with ``describe`` the type OIDs of its columns; the
+    """``COPY (sql) TO STDOUT`` as CSV into memory.
+
+    ``COPY (sql) TO STDOUT`` as CSV into memory, and with ``describe`` the type OIDs of its columns; the
     parameters are bound on the client (psycopg). The COPY rows are taken straight from libpq: the server
     sends one message per row, and psycopg's generator costs 5 µs each, half the time of a large read.
     """
@@ -206,7 +214,9 @@ def _copy_out(conn: Connection, sql: str, params: dict | None, *, header: bool, 
 
 def read_columns(conn: Connection, sql: str, params: dict | None = None, columns: list[str] | None = None, *,
                  label: str | None = None, total: int | None = None, progress: bool = False):
-    """The rows of ``sql`` (psycopg ``%(name)s`` parameters) as a DataFrame of ``columns`` holding Python
+    """The rows of a query as a DataFrame, read through COPY.
+
+    The rows of ``sql`` (psycopg ``%(name)s`` parameters) as a DataFrame of ``columns`` holding Python
     values (``None`` for NULL; floats as float64 with NaN): the same values a cursor would give, but read
     through ``COPY … TO STDOUT`` and pyarrow's CSV reader — no Python object per value on the way, ten
     times faster than a cursor at a million rows. bytea arrives as ``bytes``, bigint[] as tuples. Without
@@ -284,7 +294,9 @@ def _bigint_arrays(values):
 
 
 def read_csv_table(conn: Connection, sql: str, params: dict | None = None):
-    """The rows of ``sql`` as a pyarrow Table, through ``COPY (…) TO STDOUT`` and pyarrow's CSV reader: no
+    """The rows of a query as a pyarrow Table, read through COPY.
+
+    The rows of ``sql`` as a pyarrow Table, through ``COPY (…) TO STDOUT`` and pyarrow's CSV reader: no
     Python object per value, for exports of a million rows. Text columns stay text (no type guessing);
     ``column_types`` of the reader may be passed as ``params['_types']``.
     """

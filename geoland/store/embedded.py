@@ -91,7 +91,9 @@ class EmbeddedCluster:
 
     # -- where things live -------------------------------------------------------------------------
     def _usable_data_dir(self, requested: Path) -> Path:
-        """As root the server runs as ``postgres``, which may not be able to reach the project's folder
+        """The folder the cluster can live in when the server runs as ``postgres``.
+
+        As root the server runs as ``postgres``, which may not be able to reach the project's folder
         (a clone under /root, say). Then the cluster lives under /var/lib/postgresql instead, keyed by
         the requested path, and the state files stay in the project.
         """

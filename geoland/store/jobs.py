@@ -102,7 +102,9 @@ class BatchJob(Job):
 
 @contextlib.contextmanager
 def job_lock(engine: Engine, kind: str, scope: str | None):
-    """Hold the advisory lock of a batch job kind on one province (``scope``) or all (None) for the block;
+    """Hold the advisory lock of a batch job kind on one province for the block.
+
+    Hold the advisory lock of a batch job kind on one province (``scope``) or all (None) for the block;
     refused, with the running job's number, when another session holds it.
     """
     with engine.connect() as lock_conn:
@@ -124,7 +126,9 @@ def job_lock(engine: Engine, kind: str, scope: str | None):
 
 
 def mark_interrupted(conn: Connection, kind: str, scope: str | None) -> list[int]:
-    """Jobs of this kind and scope still marked running while their lock is free were killed: mark them
+    """Mark as interrupted the jobs that were killed while running.
+
+    Jobs of this kind and scope still marked running while their lock is free were killed: mark them
     failed ("interrupted"); returns their ids. Call it holding the lock.
     """
     killed = sorted(conn.execute(sa.text(
@@ -138,7 +142,9 @@ def mark_interrupted(conn: Connection, kind: str, scope: str | None) -> list[int
 
 @contextlib.contextmanager
 def locked_job(engine: Engine, kind: str, scope: str | None, params: dict):
-    """The job row of a batch job whose lock the caller holds (:func:`job_lock`): earlier jobs that were
+    """The job row of a batch job whose lock the caller holds.
+
+    The job row of a batch job whose lock the caller holds (:func:`job_lock`): earlier jobs that were
     killed are marked interrupted and the new job records that it resumes them. The row is committed at
     once (the work commits in its own transactions, unit by unit); the caller sets ``job.counts`` and the
     job is marked succeeded when the block ends without error.
@@ -201,7 +207,9 @@ def write_per_unit(engine: Engine, units: Iterable, write, *, total: int, label:
 
 @contextlib.contextmanager
 def batch_job(engine: Engine, kind: str, scope: str | None, params: dict):
-    """A resumable batch job on one province (``scope``) or all (None): :func:`job_lock` for its whole
+    """A resumable batch job on one province, or all.
+
+    A resumable batch job on one province (``scope``) or all (None): :func:`job_lock` for its whole
     life, a second job of the same kind and scope being refused with the running job's number, and
     :func:`locked_job` for its row.
     """
