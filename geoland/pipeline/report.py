@@ -236,6 +236,7 @@ def build_report(conn: Connection, *, province: str | None, out: Path, language:
         "legacy_mx": detail["legacy_mx"], "commune": detail["commune"], "type": detail["type"],
         "label": detail["type"].map(vocab.labels(language)),
         "category": detail["category"], "severity": detail["severity"], "value": detail["value"],
+        "value_text": detail["value"].map(vocab.reason_words(language)).fillna(detail["value"]),
         "tolerance": detail["tolerance"], "review_state": detail["review_state"],
         "land_user": mask_name(detail["user_name"].to_numpy(dtype=object)),
         "id_number": mask_cccd(detail["id_number"].to_numpy(dtype=object))})

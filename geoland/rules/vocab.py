@@ -107,6 +107,11 @@ def labels(language: str = "vi") -> dict[str, str]:
     return {code: t.label(language) for code, t in FINDING_TYPES.items()}
 
 
+def reason_words(language: str = "vi") -> dict[str, str]:
+    """Every reason code in words, in ``language`` (for a whole column at once)."""
+    return {code: pair[language == "en"] for code, pair in REASONS.items()}
+
+
 def describe_value(value, language: str = "vi"):
     """A finding's stored value as shown to a user: a reason code in words, anything else unchanged."""
     pair = REASONS.get(value) if isinstance(value, str) else None

@@ -272,3 +272,14 @@ def test_verification_vietnamese_statuses_and_later_answers_win(db_url, geoland_
     actions = [r[0] for r in db_query(db_url, "SELECT action FROM geoland.audit_event WHERE action = "
                                               "'people.verification_imported'")]
     assert actions == ["people.verification_imported"] * 2
+
+
+def test_report_shows_reasons_in_words(checked, report_folder):
+    out, _ = report_folder
+    listed = pd.read_csv(out / "findings.csv", dtype=str)
+    cccd = listed[listed["type"] == "invalid_cccd"]
+    assert len(cccd) and cccd["value"].str.fullmatch(r"[a-z0-9_]+").all()          # the code, for machines
+    assert not cccd["value_text"].isin(cccd["value"]).any()                          # … and its words, in Vietnamese
+    assert "không đủ 12 chữ số" in set(listed["value_text"])
+    area = listed[listed["type"] == "area_mismatch"]
+    assert (area["value_text"] == area["value"]).all()                               # a measurement stays as it is

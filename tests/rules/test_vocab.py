@@ -29,3 +29,9 @@ def test_both_languages_have_the_same_words(surface):
     vi, en = words(surface, "vi"), words(surface, "en")
     assert set(vi) == set(en) and all(vi.values()) and all(en.values())
     assert words(surface, "fr") == vi           # anything else falls back to Vietnamese
+
+
+def test_reason_words_is_describe_value_for_a_column():
+    for language in ("vi", "en"):
+        table = vocab.reason_words(language)
+        assert all(describe_value(code, language) == text for code, text in table.items())
