@@ -50,7 +50,19 @@ def is_metric(crs) -> bool:
 
 
 def transform_geometries(geometries: np.ndarray, source, target) -> np.ndarray:
-    """Reproject an array of shapely geometries (vectorised over all coordinates at once)."""
+    """Reproject an array of shapely geometries (vectorised over all coordinates at once).
+
+    Parameters
+    ----------
+    geometries : ndarray of Geometry
+        Any shapely geometries (None and empty kept).
+    source, target : str, int or CRS
+        The CRSs (VN-2000 ↔ WGS 84 through EPSG:6960).
+
+    Returns
+    -------
+    ndarray of Geometry
+    """
     geometries = np.asarray(geometries, dtype=object)
     if CRS.from_user_input(source) == CRS.from_user_input(target):
         return geometries

@@ -40,6 +40,27 @@ def synthetic_reorganisation(*, seed: int = 0, n_old: int = 24, size_m: float = 
                              first_code: int = 90001) -> SyntheticReorganisation:
     """Build a province of ``n_old`` old communes merged about three into one (see module docstring).
 
+    Parameters
+    ----------
+    seed : int
+        Same seed, same province.
+    n_old : int
+        Old communes (a grid of squares, then merged in groups).
+    size_m : float
+        Side of the province, metres.
+    origin : (float, float)
+        South-west corner in ``epsg``.
+    epsg : int
+        The TM-3 zone of the coordinates.
+    province_code : str
+        The province's code.
+    first_code : int
+        The first commune code; the others follow.
+
+    Returns
+    -------
+    SyntheticReorganisation
+
     Examples
     --------
     >>> r = synthetic_reorganisation(seed=1)

@@ -26,6 +26,17 @@ def _check_precision(precision: int) -> None:
 def encode(lon, lat, precision: int = MAX_PRECISION) -> np.ndarray:
     """GeoHash strings of points (arrays or scalars, degrees WGS 84).
 
+    Parameters
+    ----------
+    lon, lat : float or array_like
+        WGS 84 degrees.
+    precision : int
+        Characters per code, 1 to 12.
+
+    Returns
+    -------
+    ndarray of str
+
     >>> encode(10.40744, 57.64911, 11)
     array(['u4pruydqqvj'], dtype='<U11')
     """

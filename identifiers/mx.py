@@ -48,6 +48,19 @@ def parse_mx(code: str) -> tuple[str, str | None, int, int]:
 def format_mx(commune: str, sheet: int, plot: int, prefix: str | None = None) -> str:
     """An MX.SB.ST code (with the old commune as prefix when given).
 
+    Parameters
+    ----------
+    commune : str
+        5-digit commune code.
+    sheet, plot : int
+        Sheet and plot numbers, from 1.
+    prefix : str, optional
+        The old commune code kept in front (the ``prefix`` policy).
+
+    Returns
+    -------
+    str
+
     >>> format_mx("3646", 25, 112), format_mx("03646", 25, 112, prefix="03649")
     ('03646.25.112', '03646.03649.25.112')
     """
@@ -63,6 +76,18 @@ def format_mx(commune: str, sheet: int, plot: int, prefix: str | None = None) ->
 
 def sheet_renumbering(old_communes, sheets, new_communes) -> dict[tuple[str, str, int], int]:
     """The ``renumber`` policy's sheet mapping: (new commune, old commune, old sheet) → new sheet.
+
+    Parameters
+    ----------
+    old_communes, sheets : sequences
+        Each plot's old commune and sheet.
+    new_communes : sequence of str
+        Each plot's new commune.
+
+    Returns
+    -------
+    dict
+        (new commune, old commune, old sheet) → new sheet number.
 
     >>> sheet_renumbering(["03649", "03646", "03646", "03649"], [1, 2, 1, 1], ["03646"] * 4)
     {('03646', '03646', 1): 1, ('03646', '03646', 2): 2, ('03646', '03649', 1): 3}

@@ -45,6 +45,21 @@ def poles_of_inaccessibility(polygons: np.ndarray, *, tolerance: float = TOLERAN
     (x, y) of each polygon's pole of inaccessibility, as an (n, 2) array ((n, 3) with the inscribed
     radius when ``with_radius``); NaN for empty or missing geometries. Both cores where it pays (the
     compiled search releases the GIL).
+
+    Parameters
+    ----------
+    polygons : ndarray of Geometry
+        Polygons or multipolygons, in metres.
+    tolerance : float
+        Precision of the search, metres.
+    threads : int
+        Threads of the compiled search.
+    with_radius : bool
+        Also return the inscribed radius.
+
+    Returns
+    -------
+    ndarray of float
     """
     from .polylabel import poles
 

@@ -346,6 +346,21 @@ def poles(coords: np.ndarray, ring_offsets: np.ndarray, geom_ring_offsets: np.nd
     Poles of geometries given as rings: ``coords`` (m, 2); ring ``r`` is ``coords[ring_offsets[r]:
     ring_offsets[r + 1]]`` (closed); geometry ``g`` has rings ``geom_ring_offsets[g]`` to
     ``geom_ring_offsets[g + 1]``. Returns (n, 3): x, y and the inscribed radius (NaN for empty ones).
+
+    Parameters
+    ----------
+    coords : ndarray, shape (m, 2)
+        Every ring's vertices, closed.
+    ring_offsets : ndarray of int
+        Start of each ring in ``coords``, and the end.
+    geom_ring_offsets : ndarray of int
+        First ring of each geometry, and the end; a geometry's first ring is its exterior.
+    tolerance : float
+        Precision of the search.
+
+    Returns
+    -------
+    ndarray, shape (n, 3)
     """
     out = np.empty((len(geom_ring_offsets) - 1, 3))
     _poles(np.ascontiguousarray(coords, dtype=np.float64), np.asarray(ring_offsets, dtype=np.int64),

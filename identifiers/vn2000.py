@@ -26,6 +26,16 @@ def transformer(source, target) -> Transformer:
 
     A transformer between two CRSs that uses EPSG:6960 whenever one side is VN-2000 and the other
     WGS 84, rather than whatever PROJ ranks first; always (x, y) = (lon, lat) / (easting, northing).
+
+    Parameters
+    ----------
+    source, target : str, int or CRS
+        Anything ``pyproj.CRS.from_user_input`` reads.
+
+    Returns
+    -------
+    pyproj.Transformer
+        ``always_xy``.
     """
     src, dst = CRS.from_user_input(source), CRS.from_user_input(target)
     group = TransformerGroup(src, dst, always_xy=True)

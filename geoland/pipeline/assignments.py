@@ -139,6 +139,20 @@ def plot_provinces(conn: Connection, province: str | None, effective: dt.date | 
 
     The province codes carried by the plots of new province ``province``: itself and the old
     provinces merged into it on ``effective``.
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection.
+    province : str or None
+        A new province code; None for all plots.
+    effective : date or None
+        The reorganisation.
+
+    Returns
+    -------
+    list of str or None
+        None when ``province`` is None (no filter).
     """
     if province is None:
         return None
@@ -211,6 +225,20 @@ def flagged_plots(conn: Connection, *, province: str | None = None, effective: d
 
     The plots a reviewer must look at after a reassignment: straddling, outside, or in a commune the
     conversion table does not allow for their old commune; with their MX.SB.ST and the allowed communes.
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection.
+    province : str, optional
+        Only this (new) province.
+    effective : date
+        The reorganisation whose assignments are read.
+
+    Returns
+    -------
+    DataFrame
+        One row per plot: its MX.SB.ST, status, commune and share, the second commune, the allowed ones.
     """
     province = normalize_unit_code(province, "province") if province else None
     frame = read_columns(conn, """

@@ -62,7 +62,22 @@ _PEOPLE = (", u.name AS user_name, u.id_number, u.birth_year",
 
 def identifier_rows(conn: Connection, province: str | None, commune: str | None, *,
                     people: bool = False) -> tuple[pd.DataFrame, dict]:
-    """The rows of the identifier files, ordered by code (read by COPY: a million rows in seconds)."""
+    """The rows of the identifier files, ordered by code (read by COPY: a million rows in seconds).
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection.
+    province, commune : str or None
+        What to export.
+    people : bool
+        Also read the land users' names and ID numbers (for ``people.csv``).
+
+    Returns
+    -------
+    (DataFrame, dict)
+        The rows, and what they were read for: the reorganisation date and the provinces.
+    """
     effective = latest_effective(conn)
     provinces = plot_provinces(conn, province, effective)
     sql = _ROWS.format(people=_PEOPLE[0] if people else "", people_join=_PEOPLE[1] if people else "")
@@ -121,6 +136,15 @@ def point_wkb(lon: np.ndarray, lat: np.ndarray) -> pa.BinaryArray:
 
     2-D points as little-endian WKB, the bytes ``shapely.to_wkb`` writes, built as one numpy buffer
     (a million points in milliseconds, not seconds).
+
+    Parameters
+    ----------
+    lon, lat : ndarray of float
+        The points.
+
+    Returns
+    -------
+    pyarrow.BinaryArray
     """
     n = len(lon)
     packed = np.empty(n, dtype=_POINT_WKB)

@@ -74,6 +74,24 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: str | None =
     """A vector layer (GeoJSON, GeoPackage, Shapefile, ...) as a GeoDataFrame, via pyogrio.
 
     ``crs`` assigns a CRS to a layer that has none, or overrides a wrong one.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file or folder (FileGDB).
+    layer : str, optional
+        The layer to read.
+    crs : str, optional
+        The CRS to assume when the file has none or a wrong one.
+
+    Returns
+    -------
+    GeoDataFrame
+
+    Raises
+    ------
+    InputFileError
+        The file does not exist or cannot be read.
     """
     import geopandas as gpd
     import pyogrio.errors

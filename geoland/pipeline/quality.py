@@ -62,6 +62,19 @@ def read_plots(conn: Connection, province: str | None, *,
 
     The plot frame the checks need (personal data included: it stays in memory) and the date of the
     assignments used (the latest reorganisation with assignments).
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection.
+    province : str or None
+        The (new) province, or all plots.
+    progress : bool
+        Draw the progress bar.
+
+    Returns
+    -------
+    (DataFrame, date or None)
     """
     from geoland.pipeline.assignments import latest_effective, plot_provinces
 
@@ -199,6 +212,17 @@ def campaign_categories(found: pd.DataFrame, plots: pd.DataFrame) -> pd.DataFram
     The campaign's categories per plot: ``full_data`` (none of the five campaign fields missing), and for
     those the population database's answer (``authenticated`` / ``incorrect`` / ``unverifiable``, empty
     when not asked), else ``missing`` (≥ 1 field). Indexed like ``plots``.
+
+    Parameters
+    ----------
+    found : DataFrame
+        The findings (``plot_id``, ``type``).
+    plots : DataFrame
+        The plots (``plot_id``, ``verification``).
+
+    Returns
+    -------
+    DataFrame
     """
     missing = found.loc[found["type"].isin(CAMPAIGN_FIELDS), "plot_id"].unique()
     full = ~plots["plot_id"].isin(missing).to_numpy()

@@ -144,6 +144,19 @@ def crosswalk_frame(conn, *, province: str | None, effective: dt.date) -> pd.Dat
 
     The crosswalk of a province (old code → new code), in a stable order, without job or time: the same
     data always gives the same file.
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection.
+    province : str or None
+        The (new) province, or all plots.
+    effective : date
+        The reorganisation.
+
+    Returns
+    -------
+    DataFrame
     """
     province = normalize_unit_code(province, "province") if province else None
     return read_columns(conn,

@@ -70,7 +70,19 @@ def _read(conn: Connection, province: str | None):
 
 
 def commune_table(plots: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
-    """Per commune (and a total row, commune ``""``): the campaign's categories and plots per finding type."""
+    """Per commune (and a total row, commune ``""``): the campaign's categories and plots per finding type.
+
+    Parameters
+    ----------
+    plots : DataFrame
+        One row per plot with its commune and campaign category.
+    found : DataFrame
+        The findings.
+
+    Returns
+    -------
+    DataFrame
+    """
     categories = campaign_categories(found, plots)
     frame = pd.DataFrame({"commune": plots["commune"].to_numpy(), "plots": 1,
                           "full_data": categories["full_data"].to_numpy().astype(int)})

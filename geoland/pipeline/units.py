@@ -354,7 +354,22 @@ def load_boundaries(conn: Connection, path: str | Path, *, effective: dt.date, c
 
 
 def units_valid_on(conn: Connection, day: dt.date | None, level: str = "commune") -> dict[str, dict]:
-    """The units of ``level`` in force on ``day`` by code: id, name, province code (none without a day)."""
+    """The units of ``level`` in force on ``day`` by code: id, name, province code (none without a day).
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection.
+    day : date or None
+        The date.
+    level : {"commune", "district", "province"}
+        The level.
+
+    Returns
+    -------
+    dict
+        code → ``{"id", "name", "province_code"}``.
+    """
     if day is None:
         return {}
     rows = conn.execute(sa.text(
@@ -390,6 +405,19 @@ def current_boundaries(conn: Connection, *, effective: dt.date | None = None,
 
     The current (not superseded) boundary features of one effective date (default: the latest loaded),
     optionally of one province; returns (features in EPSG:4326, the date, the layers' metric EPSG).
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection.
+    effective : date, optional
+        The date; default the latest loaded.
+    province : str, optional
+        Only this province.
+
+    Returns
+    -------
+    (GeoDataFrame, date or None, int or None)
     """
     if effective is None:
         effective = conn.execute(sa.text(

@@ -172,6 +172,17 @@ def area_tolerance(area_m2, map_scale: int = DEFAULT_MAP_SCALE) -> np.ndarray:
     ±0.8 √P at 1:2,000: 8 m² (8 %) for a 100 m² plot, 80 m² (0.8 %) for 1 ha. Never below 0.1 m² (areas
     are recorded to one decimal).
 
+    Parameters
+    ----------
+    area_m2 : array_like
+        Computed areas.
+    map_scale : int
+        The sheets' scale 1:M.
+
+    Returns
+    -------
+    ndarray of float
+
     >>> area_tolerance([100, 10_000]).round(1).tolist()
     [8.0, 80.0]
     """
@@ -180,7 +191,20 @@ def area_tolerance(area_m2, map_scale: int = DEFAULT_MAP_SCALE) -> np.ndarray:
 
 
 def area_mismatch(plots: pd.DataFrame, map_scale: int = DEFAULT_MAP_SCALE) -> pd.DataFrame:
-    """Recorded (legal) area against the area computed in the plot's TM-3 zone."""
+    """Recorded (legal) area against the area computed in the plot's TM-3 zone.
+
+    Parameters
+    ----------
+    plots : DataFrame
+        ``plot_id``, ``legal_area_m2``, ``area_m2``.
+    map_scale : int
+        The sheets' scale 1:M.
+
+    Returns
+    -------
+    DataFrame
+        Findings: value the difference, tolerance the allowed one.
+    """
     legal = pd.to_numeric(plots["legal_area_m2"], errors="coerce").to_numpy(dtype=float)
     computed = plots["area_m2"].to_numpy(dtype=float)
     tolerance = area_tolerance(computed, map_scale)
@@ -196,6 +220,19 @@ def geometry_findings(plots: pd.DataFrame, geoms: np.ndarray, valid: np.ndarray 
 
     Invalid, empty or self-overlapping geometry: what the import had to repair (its note), or what is
     invalid now (``valid``: ``shapely.is_valid(geoms)`` when the caller has it).
+
+    Parameters
+    ----------
+    plots : DataFrame
+        ``plot_id``, ``repaired``, ``repair_note``.
+    geoms : ndarray of Geometry
+        The plots' geometries.
+    valid : ndarray of bool, optional
+        ``shapely.is_valid(geoms)`` when the caller has it.
+
+    Returns
+    -------
+    DataFrame
     """
     valid = (shapely.is_valid(geoms) if valid is None else valid) & ~shapely.is_empty(geoms)
     repaired = plots["repaired"].to_numpy(dtype=bool)
@@ -216,6 +253,22 @@ def overlaps(plots: pd.DataFrame, geoms: np.ndarray, min_area_m2: float = DEFAUL
     (STRtree, both cores): only plots whose interiors overlap by more than a millimetre's width remain, and their
     intersection areas are computed array-wise. Each plot of a pair is a finding, the other related, the area the
     value.
+
+    Parameters
+    ----------
+    plots : DataFrame
+        ``plot_id`` (and the plots' order).
+    geoms : ndarray of Geometry
+        The plots' geometries in metres.
+    min_area_m2 : float
+        Smaller overlaps are not findings.
+    valid : ndarray of bool, optional
+        ``shapely.is_valid(geoms)`` when the caller has it.
+
+    Returns
+    -------
+    DataFrame
+        One finding per plot of each pair, the other plot related.
     """
     ids = plots["plot_id"].to_numpy()
     geoms = geoms.copy()
@@ -260,7 +313,19 @@ def duplicate_mx(plots: pd.DataFrame) -> pd.DataFrame:
 
 
 def code_findings(conflicts: pd.DataFrame, plot_ids) -> pd.DataFrame:
-    """The conflicts recorded by ``geoland codes issue`` (``kind``, ``code``, ``plot_ids``), per plot."""
+    """The conflicts recorded by ``geoland codes issue`` (``kind``, ``code``, ``plot_ids``), per plot.
+
+    Parameters
+    ----------
+    conflicts : DataFrame
+        The recorded conflicts.
+    plot_ids : array_like
+        The plots checked (conflicts of other plots are left out).
+
+    Returns
+    -------
+    DataFrame
+    """
     present = set(np.asarray(plot_ids).tolist())
     rows = [(p, kind, code, tuple(sorted(q for q in ids if q != p)))
             for kind, code, ids in conflicts[["kind", "code", "plot_ids"]].itertuples(index=False)

@@ -39,6 +39,22 @@ CANONICAL = tuple(DEFAULT_ALIASES)
 def resolve_field_map(fields: list[str], override: dict[str, str] | None = None) -> dict[str, str | None]:
     """Canonical attribute → the source field chosen for it (None when the layer has none).
 
+    Parameters
+    ----------
+    fields : list of str
+        The layer's field names.
+    override : dict, optional
+        Attribute → field name given by the user (``--fields``).
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ValueError
+        A field given in ``override`` is not in the layer (the importer reports it with the file's name).
+
     >>> resolve_field_map(["maxa", "SHBANDO", "SoThua", "DienTich", "GHICHU"])["sheet"]
     'SHBANDO'
     """

@@ -127,6 +127,17 @@ def to_unicode(text, encoding: str):
 
     Convert one value read in ``encoding`` (see :func:`detect_encoding`) to Unicode NFC; non-strings
     pass through.
+
+    Parameters
+    ----------
+    text : str or object
+        The value as read (Latin-1 characters, one per byte).
+    encoding : {"tcvn3", "vni", "utf-8", "ascii"}
+        The legacy encoding.
+
+    Returns
+    -------
+    str or object
     """
     if not isinstance(text, str):
         return text
@@ -139,6 +150,17 @@ def to_unicode(text, encoding: str):
 
 def unicode_to_legacy(text: str, encoding: str) -> str:
     """The reverse conversion, as Latin-1 characters (one per byte): for writing legacy test files.
+
+    Parameters
+    ----------
+    text : str
+        Vietnamese text.
+    encoding : {"tcvn3", "vni"}
+        The legacy encoding.
+
+    Returns
+    -------
+    str
 
     >>> unicode_to_legacy("Hà Nội", "tcvn3"), unicode_to_legacy("Hà Nội", "vni")
     ('Hµ Néi', 'Haø Noäi')

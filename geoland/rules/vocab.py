@@ -97,7 +97,18 @@ REASONS: dict[str, tuple[str, str]] = {
 
 
 def label(finding_type: str, language: str = "vi") -> str:
-    """The label of a finding type; an unknown type is shown as its code."""
+    """The label of a finding type; an unknown type is shown as its code.
+
+    Parameters
+    ----------
+    finding_type : str
+        A finding type code.
+    language : {"vi", "en"}
+
+    Returns
+    -------
+    str
+    """
     found = FINDING_TYPES.get(finding_type)
     return found.label(language) if found else finding_type
 
@@ -113,7 +124,18 @@ def reason_words(language: str = "vi") -> dict[str, str]:
 
 
 def describe_value(value, language: str = "vi"):
-    """A finding's stored value as shown to a user: a reason code in words, anything else unchanged."""
+    """A finding's stored value as shown to a user: a reason code in words, anything else unchanged.
+
+    Parameters
+    ----------
+    value : object
+        The stored value.
+    language : {"vi", "en"}
+
+    Returns
+    -------
+    object
+    """
     pair = REASONS.get(value) if isinstance(value, str) else None
     return pair[language == "en"] if pair else value
 
