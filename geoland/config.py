@@ -68,3 +68,28 @@ def database_url(explicit: str | None = None) -> str:
             "and GEOLAND_DATABASE_URL is not set"
         )
     return found
+
+
+def flag(name: str) -> bool:
+    """An on/off setting from the environment: ``1``, ``true``, ``yes`` or ``on`` is on."""
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def seconds(name: str, default: float, unit: int) -> float:
+    """A positive duration setting from the environment, in ``unit`` seconds (e.g. minutes: 60), as seconds.
+
+    Raises
+    ------
+    ConfigError
+        The value is not a positive number.
+    """
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default * unit
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if not value > 0:
+        raise ConfigError(f"{name}={raw!r}: a positive number is needed")
+    return value * unit

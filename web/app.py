@@ -46,10 +46,20 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
-def create_app(database_url: str | None = None, *, secret_key: str | None = None) -> Flask:
+def create_app(database_url: str | None = None, *, secret_key: str | None = None,
+               https: bool | None = None) -> Flask:
+    """The web app on ``database_url``.
+
+    Settings from the environment: ``GEOLAND_SECRET_KEY``; ``GEOLAND_HTTPS=1`` when served behind HTTPS (the
+    session cookie is then ``Secure``; ``https`` overrides it); ``GEOLAND_SESSION_IDLE_MINUTES`` (default 30)
+    and ``GEOLAND_SESSION_MAX_HOURS`` (default 12), the idle and absolute lifetimes of a login.
+    """
     app = Flask(__name__)
     app.config.update(SECRET_KEY=secret_key or _secret_key(), SESSION_COOKIE_HTTPONLY=True,
-                      SESSION_COOKIE_SAMESITE="Lax", JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=64 * 1024)
+                      SESSION_COOKIE_SAMESITE="Lax", JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=64 * 1024,
+                      SESSION_COOKIE_SECURE=https if https is not None else config.flag("GEOLAND_HTTPS"),
+                      GEOLAND_SESSION_IDLE=config.seconds("GEOLAND_SESSION_IDLE_MINUTES", 30, 60),
+                      GEOLAND_SESSION_MAX=config.seconds("GEOLAND_SESSION_MAX_HOURS", 12, 3600))
     engine = make_engine(database_url)
     app.extensions["geoland_engine"] = engine
 
@@ -62,8 +72,8 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
             g.user = user_for_token(g.conn, header[7:].strip())
             if g.user is None:
                 raise Unauthorized("invalid API token")
-        elif session.get("user"):
-            g.user = session["user"]
+        else:
+            g.user = auth.session_owner(g.conn)
         g.language = vocab.language_or_default(request.args.get("lang") or session.get("lang"))
 
     @app.teardown_request

@@ -5,15 +5,46 @@ from __future__ import annotations
 import functools
 import hmac
 import secrets
+import time
 
-from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 
 from geoland.errors import Forbidden, Unauthorized
-from geoland.review.users import authenticate, record_login, role_at_least
+from geoland.review.users import authenticate, end_sessions, record_login, role_at_least, session_user
 
 from .http import is_api
 
 bp = Blueprint("auth", __name__)
+
+
+def session_owner(conn) -> dict | None:
+    """The user of this request's session as the database has them now, or None (and the session cleared).
+
+    The cookie holds the user name, the user's session generation when it was opened, its opening and its
+    last-seen time; the role is never taken from it. A session ends after ``GEOLAND_SESSION_IDLE`` seconds
+    without a request, ``GEOLAND_SESSION_MAX`` seconds after login, or when the generation moved on.
+    """
+    name = session.get("user")
+    if name is None:
+        return None
+    now = time.time()
+    settings = current_app.config
+    fresh = (isinstance(name, str) and now - session.get("born", 0) <= settings["GEOLAND_SESSION_MAX"]
+             and now - session.get("seen", 0) <= settings["GEOLAND_SESSION_IDLE"])
+    user = session_user(conn, name, session.get("gen", -1)) if fresh else None
+    if user is None:
+        session.clear()
+        return None
+    if now - session["seen"] > 60:          # refreshed at most once a minute: the cookie is not rewritten each time
+        session["seen"] = now
+    return user
+
+
+def open_session(user: dict) -> None:
+    """A new session for a user who just logged in (a new cookie, a new CSRF token)."""
+    now = time.time()
+    session.clear()
+    session.update(user=user["username"], gen=user["generation"], born=now, seen=now)
 
 
 def csrf_token() -> str:
@@ -61,9 +92,8 @@ def login_post():
     target = local_target(request.form.get("next"))
     if user is None:
         return render_template("login.html", next=target, error=True), 401
-    session.clear()
-    session["user"] = user
-    g.user = user
+    open_session(user)
+    g.user = {"username": user["username"], "role": user["role"]}
     record_login(g.conn, user["username"])
     return redirect(target)
 
@@ -71,6 +101,8 @@ def login_post():
 @bp.post("/logout")
 def logout():
     check_csrf()
+    if g.user is not None:               # every session of the user ends, not only this cookie
+        end_sessions(g.conn, g.user["username"], reason="logout")
     session.clear()
     return redirect(url_for("auth.login"))
 

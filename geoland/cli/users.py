@@ -52,3 +52,18 @@ def users_list(ctx, as_json):
     click.echo(table(["user", "role", "token", "disabled"],
                      [[r["username"], r["role"], "yes" if r["has_token"] else "", "yes" if r["disabled"] else ""]
                       for r in rows]))
+
+
+@users.command("disable")
+@click.argument("username")
+@json_option
+@click.pass_context
+def users_disable(ctx, username, as_json):
+    """Disable a user: no login, no API token, and every open web session ended at once."""
+    from geoland.review.users import disable_user
+
+    with connect(ctx) as conn:
+        disable_user(conn, username)
+    if as_json:
+        return emit_json({"username": username, "disabled": True})
+    click.echo(f"user {username}: disabled, sessions ended")

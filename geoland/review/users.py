@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from geoland.errors import InvalidInput
+from geoland.errors import InvalidInput, NotFound
 from geoland.store.jobs import audit
 
 ROLES = ("viewer", "reviewer", "admin")
@@ -47,7 +47,8 @@ def add_user(conn: Connection, username: str, role: str, password: str, *, with_
     conn.execute(sa.text("""
         INSERT INTO geoland.app_user (username, role, password_hash, token_hash) VALUES (:u, :r, :p, :t)
         ON CONFLICT (username) DO UPDATE SET role = EXCLUDED.role, password_hash = EXCLUDED.password_hash,
-            token_hash = coalesce(EXCLUDED.token_hash, geoland.app_user.token_hash), disabled = false"""),
+            token_hash = coalesce(EXCLUDED.token_hash, geoland.app_user.token_hash), disabled = false,
+            session_generation = geoland.app_user.session_generation + 1"""),
                  {"u": username, "r": role, "p": generate_password_hash(password),
                   "t": _token_hash(token) if token else None})
     audit(conn, None, "user.updated" if existed else "user.added", entity="user", entity_id=username,
@@ -56,12 +57,48 @@ def add_user(conn: Connection, username: str, role: str, password: str, *, with_
 
 
 def authenticate(conn: Connection, username: str, password: str) -> dict | None:
-    """The active user with this name and password (``username``, ``role``), or None."""
-    row = conn.execute(sa.text("SELECT username, role, password_hash FROM geoland.app_user "
+    """The active user with this name and password (``username``, ``role``, ``generation``), or None."""
+    row = conn.execute(sa.text("SELECT username, role, password_hash, session_generation FROM geoland.app_user "
                                "WHERE username = :u AND NOT disabled"), {"u": username}).first()
     if row is None or not check_password_hash(row.password_hash, password or ""):
         return None
-    return {"username": row.username, "role": row.role}
+    return {"username": row.username, "role": row.role, "generation": row.session_generation}
+
+
+def session_user(conn: Connection, username: str, generation: int) -> dict | None:
+    """The user of a web session as the database has it now, or None when the session has ended.
+
+    A session ends when its user is gone or disabled, or when their session generation moved on (logout,
+    new password, role change, disabling): the role is read here on every request, never from the cookie.
+    """
+    row = conn.execute(sa.text("SELECT username, role FROM geoland.app_user WHERE username = :u "
+                               "AND NOT disabled AND session_generation = :g"),
+                       {"u": username, "g": generation}).first()
+    return {"username": row.username, "role": row.role} if row else None
+
+
+def end_sessions(conn: Connection, username: str, *, reason: str) -> None:
+    """End every web session of a user (logout everywhere), audited with the reason."""
+    conn.execute(sa.text("UPDATE geoland.app_user SET session_generation = session_generation + 1 "
+                         "WHERE username = :u"), {"u": username})
+    audit(conn, None, "user.sessions_ended", entity="user", entity_id=username, actor=username,
+          detail={"reason": reason})
+
+
+def disable_user(conn: Connection, username: str) -> None:
+    """Disable a user: no login, no API token, and every open session ended.
+
+    Raises
+    ------
+    NotFound
+        No such user.
+    """
+    done = conn.execute(sa.text("UPDATE geoland.app_user SET disabled = true, "
+                                "session_generation = session_generation + 1 WHERE username = :u"),
+                        {"u": username}).rowcount
+    if not done:
+        raise NotFound(f"no user {username!r}")
+    audit(conn, None, "user.disabled", entity="user", entity_id=username)
 
 
 def user_for_token(conn: Connection, token: str) -> dict | None:

@@ -42,8 +42,10 @@ def test_no_name_or_id_number_reaches_a_log_record(db_url, load_province, geolan
         add_user(conn, "admin", "admin", "mat-khau-123", with_token=True)
     app = create_app(db_url, secret_key="test")
     client = app.test_client()
-    with client.session_transaction() as session:
-        session["user"] = {"username": "admin", "role": "admin"}
+    page = client.get("/login").get_data(as_text=True)
+    csrf = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    assert client.post("/login", data={"username": "admin", "password": "mat-khau-123",
+                                       "csrf_token": csrf}).status_code == 302
     plot_id, _, number = db_query(db_url, "SELECT plot_id, name, id_number FROM geoland.land_user "
                                              "WHERE name IS NOT NULL AND id_number IS NOT NULL LIMIT 1")[0]
     assert client.get(f"/plots/{plot_id}?people=1").status_code == 200          # clear data, audited and logged
