@@ -76,13 +76,23 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
             g.user = auth.session_owner(g.conn)
         g.language = vocab.language_or_default(request.args.get("lang") or session.get("lang"))
 
+    @app.after_request
+    def _commit(response):
+        # One transaction per request, committed only when the answer is a success (or a redirect after
+        # one): a request that fails anywhere, even after its writes, leaves the database as it was.
+        conn = g.get("conn")
+        if conn is not None and conn.in_transaction():
+            if response.status_code < 400:
+                conn.commit()
+            else:
+                conn.rollback()
+        return response
+
     @app.teardown_request
     def _close(exc):
         conn = g.pop("conn", None)
         if conn is not None:
-            if exc is None and conn.in_transaction():
-                conn.commit()
-            conn.close()
+            conn.close()                      # anything not committed by _commit is rolled back here
 
     def _route() -> str:
         """The route's pattern (``/api/plots/<code>``), not the path: a path can hold what a user typed."""

@@ -6,6 +6,7 @@ import functools
 import hmac
 import secrets
 import time
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 
@@ -60,8 +61,18 @@ def check_csrf() -> None:
 
 
 def local_target(target: str | None, default: str = "/") -> str:
-    """``target`` when it is a path on this site, else ``default``."""
-    return target if target and target.startswith("/") and not target.startswith("//") else default
+    """``target`` when it is a path on this site, else ``default``.
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as ``/``, so a tab or a backslash
+    between two slashes would leave the site: any control character or backslash, a scheme, a host or a
+    path that does not start with exactly one ``/`` sends the user home instead.
+    """
+    if not target or any(ord(c) < 32 or c in "\\\x7f" for c in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
 
 
 def require(role: str):

@@ -34,7 +34,7 @@ def overview():
 @bp.get("/communes/<code>")
 @require("viewer")
 def commune_page(code):
-    if not (code.isdigit() and len(code) == 5):
+    if not (code.isascii() and code.isdigit() and len(code) == 5):
         abort(404, "a commune code has 5 digits")
     kind, category, state = (request.args.get(k) or None for k in ("type", "category", "state"))
     check_filters(kind, category, state)
@@ -49,6 +49,8 @@ def commune_page(code):
 @bp.get("/communes/<code>/map")
 @require("viewer")
 def commune_map(code):
+    if not (code.isascii() and code.isdigit() and len(code) == 5):
+        abort(404, "a commune code has 5 digits")
     return _map_html(code)[1]
 
 

@@ -31,8 +31,8 @@ def whole(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit():
-        raise InvalidInput(f"parameter {name} must be a whole number")
+    if not (raw.isascii() and raw.isdigit()):          # "²" and full-width digits are digits to str.isdigit
+        raise InvalidInput(f"parameter {name} must be a whole number (ASCII digits)")
     value = int(raw)
     if not low <= value <= high:
         raise InvalidInput(f"parameter {name} must be between {low} and {high}")
@@ -57,7 +57,7 @@ def date(name: str) -> dt.date | None:
 
 
 def commune_code(code: str) -> str:
-    if not (code.isdigit() and len(code) == 5):
+    if not (code.isascii() and code.isdigit() and len(code) == 5):
         raise InvalidInput("a commune code has 5 digits")
     return code
 

@@ -342,8 +342,12 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
         (out / "delta.csv").unlink()
     if people_by:
         people = frame[["identification_code", "user_name", "id_number", "birth_year"]]
-        write_csv(people, out / "people.csv")
-        files["people.csv"] = {"rows": len(people), "personal_data": True}
+        path = out / "people.csv"
+        path.unlink(missing_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))   # private before a byte is written
+        write_csv(people, path)
+        files["people.csv"] = {"rows": len(people), "personal_data": True,
+                               "mode": "0600: names and ID numbers, readable by the exporting account only"}
     elif (out / "people.csv").exists():
         (out / "people.csv").unlink()
     for name, writer in writers:

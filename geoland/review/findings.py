@@ -186,9 +186,9 @@ def review_finding(conn: Connection, finding_id: int, action: str, *, actor: str
     changes: dict = {}
     if action == "assign":
         who = (assignee or "").strip()
-        if not conn.execute(sa.text("SELECT 1 FROM geoland.app_user WHERE username = :u AND NOT disabled"),
-                            {"u": who}).first():
-            raise InvalidInput(f"no user {who!r}")
+        if not conn.execute(sa.text("SELECT 1 FROM geoland.app_user WHERE username = :u AND NOT disabled "
+                                    "AND role IN ('reviewer', 'admin')"), {"u": who}).first():
+            raise InvalidInput(f"no reviewer {who!r}: a finding is assigned to an active reviewer or admin")
         changes = {"review_state": "assigned", "assigned_to": who}
     elif action in ("resolved", "not_a_problem"):
         changes = {"review_state": action}

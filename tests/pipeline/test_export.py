@@ -98,6 +98,9 @@ def test_people_only_for_an_admin_audited_in_their_own_file(exported, monkeypatc
     assert code == 1 and "needs an admin user" in err
     monkeypatch.setattr("sys.stdin", io.StringIO("mat-khau-456\n"))
     _run(run, "export", "--province", "99", "--out", out, "--with-people", "--user", "admin")
+    assert (out / "people.csv").stat().st_mode & 0o777 == 0o600                       # private to the exporter
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["files"]["people.csv"]["mode"].startswith("0600")
     listed = pd.read_csv(out / "people.csv", dtype=str)
     assert set(listed["id_number"].dropna()) <= exported["numbers"] and listed["id_number"].notna().any()
     assert not any(n in (out / "identifiers.csv").read_text(encoding="utf-8") for n in exported["numbers"])

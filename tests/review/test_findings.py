@@ -62,7 +62,8 @@ def test_a_finding_goes_through_its_review_states(db_url, checked):
 @pytest.mark.parametrize(("action", "options", "error", "words"), [
     ("delete", {}, InvalidInput, "unknown action"),
     ("comment", {"note": "   "}, InvalidInput, "cannot be empty"),
-    ("assign", {"assignee": "nobody"}, InvalidInput, "no user 'nobody'"),
+    ("assign", {"assignee": "nobody"}, InvalidInput, "no reviewer 'nobody'"),
+    ("assign", {"assignee": "xem"}, InvalidInput, "no reviewer 'xem'"),         # a viewer cannot be assigned
 ])
 def test_bad_review_requests_change_nothing(db_url, checked, action, options, error, words):
     finding = checked["finding"]["id"]

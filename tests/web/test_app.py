@@ -140,6 +140,8 @@ def test_commune_findings_filtered_and_paged(api_site):
 @pytest.mark.parametrize(("path", "status"), [
     ("/api/communes/{c}/findings?type=drop%20table", 400), ("/api/communes/{c}/findings?limit=100000000", 400),
     ("/api/communes/{c}/findings?offset=-1", 400), ("/api/communes/{c}/findings?state=closed", 400),
+    ("/api/communes/{c}/findings?limit=²", 400), ("/api/communes/{c}/findings?limit=１０", 400),
+    ("/api/communes/０４２３１/findings", 400),
     ("/api/communes/abc/findings", 400), ("/api/communes/00001/findings", 404), ("/api/nothing", 404),
 ])
 def test_bad_findings_requests_are_json_errors(api_site, path, status):
@@ -165,7 +167,7 @@ def test_items_are_geojson_pages_with_links(api_site):
 
 
 @pytest.mark.parametrize("query", ["bbox=1,2,3", "bbox=-200,0,0,0", "bbox=1;DROP TABLE geoland.plot,2,3,4",
-                                   "limit=1000000", "bbox=5,5,1,1", "colour=red"])
+                                   "limit=1000000", "bbox=5,5,1,1", "colour=red", "limit=²", "offset=３"])
 def test_bad_items_parameters(api_site, query):
     status, body = _api(api_site, f"/collections/plots/items?{query}")
     assert status == 400 and body["status"] == 400
@@ -229,6 +231,8 @@ def test_pages_need_a_login_and_list_the_communes(site, db_url):
     page = client.get(f"/communes/{site['commune']}?category=conflict").get_data(as_text=True)
     assert "<iframe" in page and "geolandReview" in page and "/assets/map/vendor/leaflet/leaflet.js" in page
     assert client.get("/communes/12345").status_code == 404
+    for path in ("/communes/abc/map", "/communes/０４２３１", "/communes/1/map"):      # not 500
+        assert client.get(path).status_code == 404, path
     assert client.get(f"/communes/{site['commune']}?type=nope").status_code == 400
 
 
