@@ -10,6 +10,8 @@ Vectorised over arrays of strings (None for missing); no I/O.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 # Birth-province codes of the 63 provinces before 1 July 2025, as CCCD numbers carry them.
@@ -85,34 +87,73 @@ def check_cccd(numbers, birth_years=None) -> np.ndarray:
     return reason
 
 
-def mask_cccd(numbers) -> np.ndarray:
-    """``014******123``: the birth province and the last three digits, the rest starred (any length).
+def _mask_one_number(v: str) -> str:
+    if len(v) >= 12:
+        return v[:3] + "*" * (len(v) - 6) + v[-3:]
+    if len(v) >= 7:
+        return v[:2] + "*" * (len(v) - 3) + v[-1:]
+    return "*" * len(v)
 
-    >>> mask_cccd(["014090001234", "123456789", None]).tolist()
-    ['014******234', '123***789', None]
-    """
-    out = np.empty(len(numbers), dtype=object)
-    for i, v in enumerate(_strings(numbers)):
+
+def _mask_one_name(v: str) -> str:
+    parts = _NAME_PARTS.split(" ".join(v.split()))
+    words, seps = parts[0::2], parts[1::2]
+    shown = [words[0] if len([w for w in words if w]) > 1 else _hide(words[0]), *(_hide(w) for w in words[1:])]
+    return "".join(w + (seps[i] if i < len(seps) else "") for i, w in enumerate(shown))
+
+
+def _hide(word: str) -> str:
+    return word[:1] + "*" * len(word) if word else word
+
+
+def _masked(values, one) -> np.ndarray:
+    """``one`` applied to each distinct non-blank value once (names and numbers repeat across plots)."""
+    values = _strings(values)
+    out = np.empty(len(values), dtype=object)
+    cache: dict[str, str] = {}
+    for i, v in enumerate(values):
         if not v:
-            out[i] = v or None
-        elif len(v) <= 6:
-            out[i] = "*" * len(v)
+            out[i] = None
         else:
-            out[i] = v[:3] + "*" * (len(v) - 6) + v[-3:]
+            found = cache.get(v)
+            if found is None:
+                found = cache[v] = one(v)
+            out[i] = found
     return out
+
+
+def mask_cccd(numbers) -> np.ndarray:
+    """What a viewer sees of an ID number: never more than half of its digits.
+
+    The one rule for every kind of number (masking is geoland's default everywhere):
+
+    - 12 characters or more (a CCCD): the first three (the birth province) and the last three;
+    - 7 to 11 (a 9-digit CMND, an 8-character passport): the first two and the last one;
+    - fewer: all starred.
+
+    Examples
+    --------
+    >>> mask_cccd(["014090001234", "123456789", "C1234567", "12345", None]).tolist()
+    ['014******234', '12******9', 'C1*****7', '*****', None]
+    """
+    return _masked(numbers, _mask_one_number)
+
+
+_NAME_PARTS = re.compile(r"([\s\-–.,/]+)")
 
 
 def mask_name(names) -> np.ndarray:
-    """``Nguyễn V*** A**``: the family name in full, each other word by its first letter and a star a letter.
+    """What a viewer sees of a name: the family name, and the first letter of every other part.
 
-    >>> mask_name(["Nguyễn Văn An", "Lò Thị Ngọc Ánh", None]).tolist()
-    ['Nguyễn V*** A**', 'Lò T*** N**** Á***', None]
+    The one rule for every name: white space is collapsed; spaces, hyphens, dots, commas and slashes separate
+    the parts (``Quàng-Thị-Pọm`` has three); with two parts or more the first is shown in full (a family name
+    shared by many) and each other part by its first letter followed by a star per letter; a name of one part
+    (``Pọm``) is shown by its first letter only. Organisations' names are masked the same way until the land
+    register tells parties apart.
+
+    Examples
+    --------
+    >>> mask_name(["Nguyễn Văn An", "Lò  Thị Ngọc Ánh", "Quàng-Thị-Pọm", "Pọm", None]).tolist()
+    ['Nguyễn V*** A**', 'Lò T*** N**** Á***', 'Quàng-T***-P***', 'P***', None]
     """
-    out = np.empty(len(names), dtype=object)
-    for i, v in enumerate(_strings(names)):
-        if not v:
-            out[i] = v or None
-            continue
-        words = v.split()
-        out[i] = " ".join([words[0], *(w[0] + "*" * len(w) for w in words[1:])])
-    return out
+    return _masked(names, _mask_one_name)

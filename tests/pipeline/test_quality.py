@@ -174,7 +174,8 @@ def test_report_files_mask_personal_data(checked, report_folder):
     numbers, names = set(plots["id_number"].dropna()), set(plots["user_name"].dropna())
     listed = pd.read_csv(out / "findings.csv", dtype=str)
     assert len(listed) == len(checked["found"]) and listed["land_user"].dropna().str.contains(r"\*").all()
-    assert listed["id_number"].dropna().str.fullmatch(r"[0-9]{3}\*+[0-9]{3}").all()
+    masked = listed["id_number"].dropna()
+    assert masked.str.contains(r"\*").all() and masked.map(lambda s: 2 * sum(c != "*" for c in s) <= len(s)).all()
     for path in out.iterdir():
         text = path.read_text(encoding="utf-8")
         assert not any(number in text for number in numbers), path.name
