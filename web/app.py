@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 
+import sqlalchemy as sa
 from flask import Blueprint, Flask, g, request, session
 from werkzeug.exceptions import HTTPException
 
@@ -26,7 +27,7 @@ from geoland.logs import get_logger
 from geoland.review.maps import ASSETS
 from geoland.review.users import user_for_token
 from geoland.rules import vocab
-from geoland.store.db import make_engine
+from geoland.store.db import make_engine, unreachable_as_error
 
 from . import api, auth, pages
 from .http import MAP_ASSETS, error_response
@@ -65,7 +66,8 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
 
     @app.before_request
     def _open():
-        g.conn = engine.connect()
+        with unreachable_as_error():          # the pool checks each connection first: a restarted server is found
+            g.conn = engine.connect()
         g.user = None
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
@@ -107,6 +109,12 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         return error_response(exc.code, exc.description or exc.name)
+
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    def _database_lost(exc):
+        log.error("%s %s → 503: the database connection was lost", request.method, _route())
+        return error_response(503, "the database cannot be reached: try again in a moment")
 
     @app.errorhandler(Exception)
     def _internal(exc: Exception):

@@ -18,7 +18,13 @@ def json_response(payload, status: int = 200, content_type: str = "application/j
     return Response(json_text(payload), status=status, content_type=f"{content_type}; charset=utf-8")
 
 
+RETRY_AFTER_S = 10        # told to clients while the database cannot be reached (503)
+
+
 def error_response(status: int, message: str):
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else {}
     if is_api():
-        return json_response({"status": status, "message": message}, status)
-    return render_template("error.html", status=status, message=message), status
+        response = json_response({"status": status, "message": message}, status)
+        response.headers.update(headers)
+        return response
+    return render_template("error.html", status=status, message=message), status, headers

@@ -59,14 +59,25 @@ def connect(url: str | None = None, *, migrated: bool = True) -> Iterator[Connec
     """
     engine = make_engine(url)
     try:
-        with engine.begin() as conn:
+        with unreachable_as_error(), engine.begin() as conn:
             if migrated:
                 require_migrated(conn)
             yield conn
-    except sa.exc.OperationalError as exc:
-        raise DatabaseError(f"cannot use the database: {_first_line(exc.orig or exc)}") from exc
     finally:
         engine.dispose()
+
+
+@contextlib.contextmanager
+def unreachable_as_error():
+    """Turn a lost or refused connection into a :class:`DatabaseError` within the block.
+
+    One clear line for the CLI, 503 for the web app, instead of an internal error.
+    """
+    try:
+        yield
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
+        raise DatabaseError(f"cannot use the database: {_first_line(exc.orig or exc)} "
+                            "(is it running? `geoland db start`)") from exc
 
 
 def _first_line(exc: BaseException) -> str:

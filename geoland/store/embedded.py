@@ -23,11 +23,14 @@ import time
 from pathlib import Path
 
 from geoland.errors import ConfigError, DatabaseError
+from geoland.logs import get_logger
 
 SUPERUSER = "geoland"
 DATABASE = "geoland"
 # A unix socket path must fit in sun_path (108 bytes, with the socket's own file name).
 _MAX_SOCKET_DIR = 80
+
+_log = get_logger(__name__)
 
 
 @dataclasses.dataclass
@@ -225,8 +228,12 @@ class EmbeddedCluster:
         state = self._read_state()
         bindir = state.get("bindir") or find_bindir()
         port = state.get("port")
-        if not port or not _port_is_free(port):
-            port = _free_port()
+        if port and not _port_is_free(port):
+            moved = _free_port()
+            _log.warning("port %d of the embedded cluster is taken by another program: listening on %d instead "
+                        "(restart `geoland serve` and anything else that uses the old URL)", port, moved)
+            port = moved
+        port = port or _free_port()
         socket_dir = self._socket_dir()
         socket_dir.mkdir(parents=True, exist_ok=True)
         self._give_to_server_user(socket_dir)
@@ -269,7 +276,13 @@ class EmbeddedCluster:
 
 
 def _port_is_free(port: int) -> bool:
+    """Whether the server could listen on ``port``.
+
+    Checked like PostgreSQL binds, with SO_REUSEADDR, so that the port of a server stopped a moment ago (its
+    connections in TIME_WAIT) counts as free and is kept.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:

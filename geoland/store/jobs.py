@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from geoland.errors import Conflict
 from geoland.logs import get_logger
 from geoland.progress import progress_bar
-from geoland.store.db import make_engine, require_migrated
+from geoland.store.db import make_engine, require_migrated, unreachable_as_error
 
 log = get_logger(__name__)
 
@@ -163,9 +163,10 @@ def batch_engine(url: str | None):
     """The engine of a batch job: its own connection pool, the schema checked first, disposed at the end."""
     engine = make_engine(url)
     try:
-        with engine.connect() as conn:
-            require_migrated(conn)
-        yield engine
+        with unreachable_as_error():
+            with engine.connect() as conn:
+                require_migrated(conn)
+            yield engine
     finally:
         engine.dispose()
 

@@ -50,3 +50,28 @@ def test_start_is_idempotent_and_local_only(cluster, geoland_cli, tmp_path):
 
 def test_mask_url():
     assert mask_url("postgresql://geoland:s3cret@127.0.0.1:5432/geoland") == "postgresql://geoland:***@127.0.0.1:5432/geoland"
+
+
+def test_a_restart_keeps_the_port_and_the_web_app_recovers(cluster, geoland_cli):
+    """Issue 14, defect 6: stop then start keeps the port (its old connections in TIME_WAIT); the running
+    app answers 503 with Retry-After while the database is down, then serves again without a restart; a
+    batch job says in one line that the database cannot be reached."""
+    from geoland.store.db import migrate
+    from web.app import create_app
+
+    cluster.start()
+    url, port = cluster.url(), cluster.status().port
+    migrate(url)
+    app = create_app(url, secret_key="test")
+    client = app.test_client()
+    assert client.get("/api/communes").status_code == 401                 # up (no token): the app answers
+    cluster.stop()
+    response = client.get("/api/communes")
+    assert response.status_code == 503 and response.headers["Retry-After"].isdigit()
+    assert response.get_json()["status"] == 503 and "cannot use the database" in response.get_json()["message"]
+    code, _, err = geoland_cli("--database-url", url, "reassign")
+    assert code == 1 and "cannot use the database" in err and "internal error" not in err
+    assert len(err.strip().splitlines()) == 1
+    cluster.start()
+    assert cluster.status().port == port                                  # the same URL works again
+    assert client.get("/api/communes").status_code == 401                 # recovered: the pool reconnects
