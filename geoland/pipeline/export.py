@@ -17,6 +17,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -289,8 +290,45 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
                             {"i": since}).scalar()
         previous = pq.read_table(pa.BufferReader(bytes(blob))).to_pandas()
     jobs, stamp = _source_jobs(conn, frame)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    final = Path(out)
+    out = _partial_folder(final)
+    try:
+        return _write_export(conn, final, out, frame, info, previous, jobs, stamp, province=province,
+                             commune=commune, formats=formats, since=since, people_by=people_by)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)          # gone after the swap; a failed export's half
+
+
+def _partial_folder(final: Path) -> Path:
+    """The hidden sibling folder an export is written into before it replaces ``final`` in one rename.
+
+    So ``final`` either verifies or does not exist: a killed export leaves only a ``.partial`` folder, removed
+    by the next export there. ``final`` must be new, empty, or an earlier export: other files are refused.
+    """
+    foreign = final.exists() and (not final.is_dir()
+                                  or (any(final.iterdir()) and not (final / "manifest.json").exists()))
+    if foreign:
+        raise InvalidInput(f"--out {final}: not an export folder (it holds other files); choose a new folder")
+    final.parent.mkdir(parents=True, exist_ok=True)
+    for stale in final.parent.glob(f".{final.name}.partial-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+    out = final.with_name(f".{final.name}.partial-{os.getpid()}")
+    out.mkdir()
+    return out
+
+
+def _swap_into_place(out: Path, final: Path) -> None:
+    if final.exists():
+        old = final.with_name(f".{final.name}.old-{os.getpid()}")
+        final.rename(old)
+        out.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        out.rename(final)
+
+
+def _write_export(conn, final: Path, out: Path, frame, info, previous, jobs, stamp, *, province, commune, formats,
+                  since, people_by) -> dict:
     files: dict[str, dict] = {}
     table = _table(frame)
     csv = csv_bytes(table, header=True)
@@ -338,18 +376,13 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
         write_csv(delta, out / "delta.csv")
         delta_counts = {"added": len(added), "changed": len(changed), "retired": len(retired)}
         files["delta.csv"] = {"rows": len(delta)}
-    elif (out / "delta.csv").exists():
-        (out / "delta.csv").unlink()
     if people_by:
         people = frame[["identification_code", "user_name", "id_number", "birth_year"]]
         path = out / "people.csv"
-        path.unlink(missing_ok=True)
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))   # private before a byte is written
         write_csv(people, path)
         files["people.csv"] = {"rows": len(people), "personal_data": True,
                                "mode": "0600: names and ID numbers, readable by the exporting account only"}
-    elif (out / "people.csv").exists():
-        (out / "people.csv").unlink()
     for name, writer in writers:
         writer.join()
         if writer.exitcode != 0:
@@ -364,6 +397,8 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
                 "since": since, "delta": delta_counts, "files": dict(sorted(files.items()))}
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
                                        encoding="utf-8")
+    _swap_into_place(out, final)
+    out = final
     job = start_job(conn, "export", {"province": province, "commune": commune, "formats": formats, "since": since,
                                      "with_people": bool(people_by), "out": str(out)})
     digests = pa.BufferOutputStream()

@@ -88,6 +88,41 @@ def test_no_personal_data_in_any_file(exported):
         assert not any(u in text for u in exported["users"]), path.name
 
 
+def test_a_failed_export_leaves_no_folder(exported, monkeypatch):
+    """Issue 14, defect 8: the files are written beside the target and renamed into place when complete."""
+    import geoland.pipeline.export as export
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(export, "_write_geojson", broken)
+    target = exported["folder"] / "failed"
+    code, _, err = exported["run"]("export", "--province", "99", "--out", target)
+    assert code == 1 and "RuntimeError" in err and not target.exists()
+    assert not list(exported["folder"].glob(".failed.partial-*"))           # the half is cleaned up
+
+
+def test_a_killed_exports_leftover_is_removed_and_reruns_replace_the_folder(exported):
+    folder = exported["folder"]
+    stale = folder / ".again.partial-99999"                                 # what a killed export leaves
+    stale.mkdir()
+    (stale / "identifiers.csv").write_text("half")
+    for _ in range(2):                                                      # the second replaces the first
+        assert json.loads(_run(exported["run"], "export", "--province", "99", "--out", folder / "again",
+                               "--json"))["export_id"] == exported["first"]["export_id"]
+    assert not stale.exists()
+    assert json.loads(_run(exported["run"], "export", "verify", folder / "again", "--json"))["ok"]
+
+
+def test_a_folder_with_other_files_is_refused(exported):
+    other = exported["folder"] / "my-documents"
+    other.mkdir()
+    (other / "thesis.docx").write_text("do not delete")
+    code, _, err = exported["run"]("export", "--province", "99", "--out", other)
+    assert code == 1 and "not an export folder" in err
+    assert (other / "thesis.docx").read_text() == "do not delete"
+
+
 def test_people_only_for_an_admin_audited_in_their_own_file(exported, monkeypatch):
     run, out = exported["run"], exported["folder"] / "e"
     with connect(exported["url"]) as conn:
