@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, request, url_for
+from flask import Blueprint, g, request
 
 from geoland.errors import InvalidInput, NotFound
 from geoland.review.findings import check_filters, commune_counts, commune_findings
@@ -10,7 +10,7 @@ from geoland.review.lookup import lookup_code, plot_features, plots_at
 
 from . import params
 from .auth import require
-from .http import json_response
+from .http import external_url, json_response
 
 bp = Blueprint("api", __name__)
 
@@ -54,7 +54,7 @@ def commune_findings_page(code):
 def collections():
     return json_response({"collections": [{
         "id": "plots", "title": "Land plots (thửa đất)", "itemType": "feature",
-        "links": [{"rel": "items", "href": url_for("api.plot_items", _external=True),
+        "links": [{"rel": "items", "href": external_url("api.plot_items"),
                    "type": "application/geo+json"}]}]})
 
 
@@ -69,7 +69,7 @@ def plot_items():
 
     def link(rel, at):
         return {"rel": rel, "type": "application/geo+json",
-                "href": url_for("api.plot_items", _external=True, **base, offset=at)}
+                "href": external_url("api.plot_items", **base, offset=at)}
 
     links = [link("self", offset)]
     if offset + len(features) < matched:

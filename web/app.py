@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import socket
+import time
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, g, request, session
@@ -33,6 +35,7 @@ from . import api, auth, pages
 from .http import MAP_ASSETS, error_response
 
 log = get_logger(__name__)
+access = get_logger("web.access")
 
 
 def _secret_key() -> str:
@@ -60,7 +63,9 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
                       SESSION_COOKIE_SAMESITE="Lax", JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=64 * 1024,
                       SESSION_COOKIE_SECURE=https if https is not None else config.flag("GEOLAND_HTTPS"),
                       GEOLAND_SESSION_IDLE=config.seconds("GEOLAND_SESSION_IDLE_MINUTES", 30, 60),
-                      GEOLAND_SESSION_MAX=config.seconds("GEOLAND_SESSION_MAX_HOURS", 12, 3600))
+                      GEOLAND_SESSION_MAX=config.seconds("GEOLAND_SESSION_MAX_HOURS", 12, 3600),
+                      GEOLAND_BASE_URL=os.environ.get("GEOLAND_BASE_URL") or None,
+                      GEOLAND_LISTEN_URL="http://localhost", GEOLAND_TRUST_PROXY=False)
     engine = make_engine(database_url)
     app.extensions["geoland_engine"] = engine
 
@@ -77,6 +82,19 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
         else:
             g.user = auth.session_owner(g.conn)
         g.language = vocab.language_or_default(request.args.get("lang") or session.get("lang"))
+
+    @app.before_request
+    def _clock():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _access_log(response):
+        # One line per request: the route's pattern, never the path or the query (they can hold what a user
+        # typed), the account, the status and the time.
+        access.info("%s %s %d %.0f ms %s", request.method, _route(), response.status_code,
+                    (time.perf_counter() - g.get("started", time.perf_counter())) * 1000,
+                    (g.get("user") or {}).get("username", "-"))
+        return response
 
     @app.after_request
     def _commit(response):
@@ -137,5 +155,30 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
     return app
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, database_url: str | None = None) -> None:
-    create_app(database_url).run(host=host, port=port, threaded=True, use_reloader=False)
+def serve(host: str = "127.0.0.1", port: int = 8000, database_url: str | None = None, *,
+          threads: int | None = None, trusted_proxy: str | None = None) -> None:
+    """Serve the app with waitress, a maintained production WSGI server (see ``web/cli.py`` for why).
+
+    Parameters
+    ----------
+    host, port : str, int
+        Where to listen.
+    database_url : str, optional
+        The database (default: the embedded cluster).
+    threads : int, optional
+        Request threads; default four per core, at most 32 (requests wait on PostgreSQL, not on Python).
+    trusted_proxy : str, optional
+        The reverse proxy's address: only its ``X-Forwarded-*`` headers are believed.
+    """
+    from waitress import serve as waitress_serve
+
+    app = create_app(database_url)
+    access.setLevel(logging.INFO)                     # the access log is on when serving (stderr, one line each)
+    app.config["GEOLAND_LISTEN_URL"] = f"http://{socket.getfqdn() if host in ('0.0.0.0', '::') else host}:{port}"
+    app.config["GEOLAND_TRUST_PROXY"] = bool(trusted_proxy)
+    proxy = {"trusted_proxy": trusted_proxy, "trusted_proxy_count": 1, "clear_untrusted_proxy_headers": True,
+             "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
+                                       "x-forwarded-port"}} if trusted_proxy else {}
+    waitress_serve(app, host=host, port=port, threads=threads or min(32, 4 * (os.cpu_count() or 1)),
+                   max_request_body_size=app.config["MAX_CONTENT_LENGTH"], max_request_header_size=64 * 1024,
+                   channel_timeout=60, ident="geoland", **proxy)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, render_template, request
+from flask import Response, current_app, render_template, request, url_for
 
 from geoland.output import json_text
 
@@ -12,6 +12,21 @@ MAP_ASSETS = "/assets/map"          # the vendored Leaflet and the plot layer sc
 
 def is_api() -> bool:
     return request.path.startswith(API_PREFIXES)
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for API answers (``self``, ``next``), never built from the request's ``Host`` header.
+
+    The base is ``GEOLAND_BASE_URL`` when set (the address users reach, e.g. behind a reverse proxy), else the
+    address the server listens on; only with ``--trusted-proxy`` does the forwarded host count, and then
+    waitress takes it from that proxy alone.
+    """
+    config = current_app.config
+    if config.get("GEOLAND_BASE_URL"):
+        return config["GEOLAND_BASE_URL"].rstrip("/") + url_for(endpoint, **values)
+    if config.get("GEOLAND_TRUST_PROXY"):
+        return url_for(endpoint, _external=True, **values)
+    return config["GEOLAND_LISTEN_URL"] + url_for(endpoint, **values)
 
 
 def json_response(payload, status: int = 200, content_type: str = "application/json") -> Response:
