@@ -13,6 +13,8 @@ class               status  when
 ``Forbidden``       403     the user's role does not allow it
 ``NotFound``        404     the thing asked for does not exist (yet): a plot, a code, a commune
 ``Conflict``        409     it contradicts what is stored or running (a job holds the lock, …)
+``TooManyRequests`` 429     the user already runs as many heavy requests as allowed
+``TooSlow``         503     the request's queries passed the statement timeout and were cancelled
 ``ConfigError``     500     the environment or the configuration is not usable
 ``DatabaseError``   503     the database cannot be reached, is not migrated, or refused
 ==================  ======  =====================================================================
@@ -66,6 +68,18 @@ class Conflict(GeolandError):
     """The request contradicts the stored state: a job already running, a recoding with another policy."""
 
     status = 409
+
+
+class TooManyRequests(GeolandError):
+    """The user already has as many heavy requests running as allowed; try again shortly."""
+
+    status = 429
+
+
+class TooSlow(GeolandError):
+    """The request's queries ran past the statement timeout and were cancelled; narrow it."""
+
+    status = 503
 
 
 class ConfigError(GeolandError):

@@ -10,7 +10,7 @@ from geoland.review.lookup import lookup_code, plot_features, plots_at
 
 from . import params
 from .auth import require
-from .http import external_url, json_response
+from .http import external_url, heavy_request, json_response
 
 bp = Blueprint("api", __name__)
 
@@ -62,22 +62,22 @@ def collections():
 @require("viewer")
 def plot_items():
     box = params.bbox()
-    limit, offset = params.page()
-    params.only("bbox", "limit", "offset", "f")
-    features, matched = plot_features(g.conn, bbox=box, limit=limit, offset=offset)
-    base = {k: v for k, v in request.args.items() if k != "offset"}
+    limit = params.whole("limit", params.DEFAULT_LIMIT, 1, params.MAX_LIMIT)
+    after = params.whole("after", 0, 0, 2**62)
+    params.only("bbox", "limit", "after", "f")
+    with heavy_request():
+        features, following = plot_features(g.conn, bbox=box, limit=limit, after=after)
+    base = {k: v for k, v in request.args.items() if k != "after"}
 
-    def link(rel, at):
+    def link(rel, **cursor):
         return {"rel": rel, "type": "application/geo+json",
-                "href": external_url("api.plot_items", **base, offset=at)}
+                "href": external_url("api.plot_items", **base, **cursor)}
 
-    links = [link("self", offset)]
-    if offset + len(features) < matched:
-        links.append(link("next", offset + limit))
-    if offset > 0:
-        links.append(link("prev", max(0, offset - limit)))
-    return json_response({"type": "FeatureCollection", "numberMatched": matched, "numberReturned": len(features),
-                          "features": features, "links": links}, content_type="application/geo+json")
+    links = [link("self", **({"after": after} if after else {}))]
+    if following is not None:
+        links.append(link("next", after=following))
+    return json_response({"type": "FeatureCollection", "numberReturned": len(features), "features": features,
+                          "links": links}, content_type="application/geo+json")
 
 
 @bp.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])

@@ -19,6 +19,7 @@ import secrets
 import socket
 import time
 
+import psycopg
 import sqlalchemy as sa
 from flask import Blueprint, Flask, g, request, session
 from werkzeug.exceptions import HTTPException
@@ -65,7 +66,8 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
                       GEOLAND_SESSION_IDLE=config.seconds("GEOLAND_SESSION_IDLE_MINUTES", 30, 60),
                       GEOLAND_SESSION_MAX=config.seconds("GEOLAND_SESSION_MAX_HOURS", 12, 3600),
                       GEOLAND_BASE_URL=os.environ.get("GEOLAND_BASE_URL") or None,
-                      GEOLAND_LISTEN_URL="http://localhost", GEOLAND_TRUST_PROXY=False)
+                      GEOLAND_LISTEN_URL="http://localhost", GEOLAND_TRUST_PROXY=False,
+                      GEOLAND_STATEMENT_TIMEOUT=config.seconds("GEOLAND_STATEMENT_TIMEOUT_S", 10, 1))
     engine = make_engine(database_url)
     app.extensions["geoland_engine"] = engine
 
@@ -73,6 +75,10 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
     def _open():
         with unreachable_as_error():          # the pool checks each connection first: a restarted server is found
             g.conn = engine.connect()
+            # Every query of the request is cancelled by the server past this time (the transaction's own
+            # setting: it ends with the request).
+            g.conn.execute(sa.text("SELECT set_config('statement_timeout', :ms, true)"),
+                           {"ms": str(int(app.config["GEOLAND_STATEMENT_TIMEOUT"] * 1000))})
         g.user = None
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
@@ -131,6 +137,10 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
     @app.errorhandler(sa.exc.OperationalError)
     @app.errorhandler(sa.exc.InterfaceError)
     def _database_lost(exc):
+        if isinstance(getattr(exc, "orig", None), psycopg.errors.QueryCanceled):
+            log.warning("%s %s → 503: cancelled by the statement timeout", request.method, _route())
+            return error_response(503, f"the request took longer than {app.config['GEOLAND_STATEMENT_TIMEOUT']:g} s "
+                                       "and was cancelled: ask for less (a smaller bbox or limit)")
         log.error("%s %s → 503: the database connection was lost", request.method, _route())
         return error_response(503, "the database cannot be reached: try again in a moment")
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, render_template, request, url_for
+import contextlib
+import threading
+from collections import defaultdict
 
+from flask import Response, current_app, g, render_template, request, url_for
+
+from geoland.errors import TooManyRequests
 from geoland.output import json_text
 
 API_PREFIXES = ("/api/", "/collections")
@@ -33,11 +38,32 @@ def json_response(payload, status: int = 200, content_type: str = "application/j
     return Response(json_text(payload), status=status, content_type=f"{content_type}; charset=utf-8")
 
 
-RETRY_AFTER_S = 10        # told to clients while the database cannot be reached (503)
+RETRY_AFTER_S = 10        # told to clients while the database cannot be reached (503) or they wait (429)
+HEAVY_PER_USER = 2        # concurrent heavy requests (pages of the items collection) per user
+_heavy: dict[str, threading.BoundedSemaphore] = defaultdict(lambda: threading.BoundedSemaphore(HEAVY_PER_USER))
+_heavy_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def heavy_request():
+    """Run the block as one of the user's at most :data:`HEAVY_PER_USER` concurrent heavy requests.
+
+    One more is refused at once (429 with ``Retry-After``) rather than queued, so that no user can occupy
+    every thread.
+    """
+    user = (g.get("user") or {}).get("username", "-")
+    with _heavy_lock:
+        slot = _heavy[user]
+    if not slot.acquire(blocking=False):
+        raise TooManyRequests(f"at most {HEAVY_PER_USER} such requests at a time per user: wait for one to end")
+    try:
+        yield
+    finally:
+        slot.release()
 
 
 def error_response(status: int, message: str):
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if status == 503 else {}
+    headers = {"Retry-After": str(RETRY_AFTER_S)} if status in (429, 503) else {}
     if is_api():
         response = json_response({"status": status, "message": message}, status)
         response.headers.update(headers)

@@ -153,9 +153,16 @@ def plots_at(conn: Connection, lon: float, lat: float) -> dict:
     return {"lon": lon, "lat": lat, "commune": dict(commune) if commune else None, "plots": plots}
 
 
+VIETNAM_LONLAT = (100.0, 6.0, 112.0, 24.0)      # where VN-2000 TM-3 coordinates are defined
+
+
 def plot_features(conn: Connection, *, bbox: tuple[float, float, float, float] | None, limit: int,
-                  offset: int) -> tuple[list[dict], int]:
-    """One page of plots as GeoJSON features in WGS 84 (the OGC API Features items), and how many match.
+                  after: int = 0) -> tuple[list[dict], int | None]:
+    """One page of plots as GeoJSON features in WGS 84 (the OGC API Features items), by keyset.
+
+    A page costs the same wherever it is in the collection: plots are read in id order from ``after`` on
+    through the primary key, or, with a box, through each TM-3 zone's spatial index (the box clipped to
+    Vietnam and taken into the zone), never by counting or skipping the pages before it.
 
     Parameters
     ----------
@@ -163,28 +170,53 @@ def plot_features(conn: Connection, *, bbox: tuple[float, float, float, float] |
         An open connection.
     bbox : (minlon, minlat, maxlon, maxlat), optional
         Only plots that intersect it.
-    limit, offset : int
-        The page, in plot id order.
+    limit : int
+        Plots per page.
+    after : int
+        The last plot id of the previous page (0 for the first).
+
+    Returns
+    -------
+    (list of dict, int or None)
+        The features, and the id to continue ``after`` (None on the last page).
     """
-    params = {"n": limit, "o": offset, "b": bbox is not None, "x0": 0, "y0": 0, "x1": 0, "y1": 0}
-    if bbox is not None:
-        params |= dict(zip(("x0", "y0", "x1", "y1"), bbox))
-    where = ("WHERE NOT CAST(:b AS boolean) OR ST_Intersects(ST_Transform(p.geom, 4326), "
-             "ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326))")
-    matched = conn.execute(sa.text(f"SELECT count(*) FROM geoland.plot p {where}"), params).scalar()
-    rows = conn.execute(sa.text(f"""
+    ids = _page_ids(conn, bbox, limit + 1, after)
+    more = len(ids) > limit
+    ids = ids[:limit]
+    rows = conn.execute(sa.text("""
         SELECT p.id, c.code, a.commune_code, p.legacy_mx,
                round(p.area_m2::numeric, 1) AS area_m2, p.land_use,
                ST_AsGeoJSON(ST_Transform(p.geom, 4326), 7) AS geometry
         FROM geoland.plot_mx p LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
         LEFT JOIN LATERAL (SELECT commune_code FROM geoland.plot_assignment_current x WHERE x.plot_id = p.id
                            ORDER BY effective DESC LIMIT 1) a ON true
-        {where} ORDER BY p.id LIMIT :n OFFSET :o"""), params).mappings().all()
+        WHERE p.id = ANY(:ids) ORDER BY p.id"""), {"ids": ids}).mappings().all()
     features = [{"type": "Feature", "id": r["id"], "geometry": json.loads(r["geometry"]),
                  "properties": {"identification_code": r["code"], "commune_code": r["commune_code"],
                                 "legacy_mx": r["legacy_mx"], "area_m2": float(r["area_m2"]),
                                 "land_use": r["land_use"]}} for r in rows]
-    return features, int(matched)
+    return features, (ids[-1] if more and ids else None)
+
+
+def _page_ids(conn: Connection, bbox, n: int, after: int) -> list[int]:
+    if bbox is None:
+        return list(conn.execute(sa.text("SELECT id FROM geoland.plot WHERE id > :a ORDER BY id LIMIT :n"),
+                                 {"a": after, "n": n}).scalars())
+    x0, y0 = max(bbox[0], VIETNAM_LONLAT[0]), max(bbox[1], VIETNAM_LONLAT[1])
+    x1, y1 = min(bbox[2], VIETNAM_LONLAT[2]), min(bbox[3], VIETNAM_LONLAT[3])
+    if x0 > x1 or y0 > y1:
+        return []
+    ids: list[int] = []
+    for srid in sorted(set(conn.execute(sa.text("SELECT DISTINCT srid FROM geoland.plot_import")).scalars())):
+        ids += conn.execute(sa.text("""
+            WITH box AS (SELECT ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) AS lonlat),
+                 zone AS (SELECT ST_Transform(ST_Segmentize(lonlat, 0.01), :srid) AS g FROM box)
+            SELECT p.id FROM geoland.plot p, box, zone
+            WHERE p.id > :a AND ST_SRID(p.geom) = :srid AND p.geom && zone.g
+              AND ST_Intersects(ST_Transform(p.geom, 4326), box.lonlat)
+            ORDER BY p.id LIMIT :n"""), {"x0": x0, "y0": y0, "x1": x1, "y1": y1, "srid": srid, "a": after,
+                                          "n": n}).scalars().all()
+    return sorted(ids)[:n]
 
 
 def record_personal_view(conn: Connection, plot_id: int, *, actor: str, path: str, reason: str = "") -> None:

@@ -157,7 +157,7 @@ def test_items_are_geojson_pages_with_links(api_site):
                           headers=headers)
     page = response.get_json()
     assert response.status_code == 200 and response.content_type.startswith("application/geo+json")
-    assert page["type"] == "FeatureCollection" and page["numberReturned"] == 5 < page["numberMatched"]
+    assert page["type"] == "FeatureCollection" and page["numberReturned"] == 5
     following = next(link["href"] for link in page["links"] if link["rel"] == "next")
     second = client.get(following, headers=headers).get_json()
     assert {f["id"] for f in second["features"]}.isdisjoint({f["id"] for f in page["features"]})

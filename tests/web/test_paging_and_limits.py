@@ -1,0 +1,96 @@
+"""Paging whose cost does not grow with the page (keyset ``after`` links), a statement timeout on every
+request, and a cap on each user's concurrent heavy requests (issue 14, defect 2)."""
+
+import pytest
+
+from geoland.errors import TooManyRequests
+from geoland.review.users import add_user
+from geoland.store.db import connect
+from web.app import create_app
+from web.http import HEAVY_PER_USER, heavy_request
+
+
+@pytest.fixture
+def site(db_url, load_province, geoland_cli):
+    load_province("99", n_plots=400)
+    with connect(db_url) as conn:
+        token = add_user(conn, "xem", "viewer", "mat-khau-123", with_token=True)
+    app = create_app(db_url, secret_key="x")
+    app.testing = False
+    return app, {"Authorization": f"Bearer {token}"}
+
+
+def _walk(client, headers, url):
+    seen, pages = [], 0
+    while url:
+        body = client.get(url, headers=headers).get_json()
+        seen += [f["id"] for f in body["features"]]
+        url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
+        pages += 1
+        assert pages < 100
+    return seen, pages
+
+
+@pytest.mark.parametrize("bbox", [None, "-180,-90,180,90", "103.8,21.1,104.0,21.3"])
+def test_following_next_links_visits_every_plot_once(site, db_url, db_query, bbox):
+    app, headers = site
+    query = "limit=37" + (f"&bbox={bbox}" if bbox else "")
+    seen, pages = _walk(app.test_client(), headers, f"/collections/plots/items?{query}")
+    if bbox in (None, "-180,-90,180,90"):
+        expected = [r[0] for r in db_query(db_url, "SELECT id FROM geoland.plot ORDER BY id")]
+    else:
+        expected = [r[0] for r in db_query(db_url, """
+            SELECT id FROM geoland.plot WHERE ST_Intersects(ST_Transform(geom, 4326),
+                   ST_MakeEnvelope(103.8, 21.1, 104.0, 21.3, 4326)) ORDER BY id""")]
+    assert seen == expected and pages == len(expected) // 37 + 1
+
+
+def test_a_box_outside_vietnam_is_empty_not_an_error(site):
+    app, headers = site
+    body = app.test_client().get("/collections/plots/items?bbox=0,0,10,10", headers=headers).get_json()
+    assert body["features"] == [] and [link["rel"] for link in body["links"]] == ["self"]
+
+
+@pytest.mark.parametrize("query", ["offset=49500", "after=-1", "after=abc", "after=１"])
+def test_offsets_are_gone_and_cursors_are_checked(site, query):
+    app, headers = site
+    response = app.test_client().get(f"/collections/plots/items?{query}", headers=headers)
+    assert response.status_code == 400
+
+
+def test_a_query_past_the_statement_timeout_is_cancelled(db_url, monkeypatch):
+    monkeypatch.setenv("GEOLAND_STATEMENT_TIMEOUT_S", "0.2")
+    with connect(db_url) as conn:
+        token = add_user(conn, "xem", "viewer", "mat-khau-123", with_token=True)
+    app = create_app(db_url, secret_key="x")
+    app.testing = False
+
+    def slow(conn, commune=None):
+        import sqlalchemy as sa
+
+        conn.execute(sa.text("SELECT pg_sleep(3)"))
+        return []
+
+    monkeypatch.setattr("web.api.commune_counts", slow)
+    response = app.test_client().get("/api/communes", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert "longer than 0.2 s" in response.get_json()["message"]
+
+
+def test_each_user_has_a_cap_on_heavy_requests(db_url):
+    app = create_app(db_url, secret_key="x")
+    with app.test_request_context():
+        from flask import g
+
+        g.user = {"username": "xem", "role": "viewer"}
+        with heavy_request(), heavy_request():
+            assert HEAVY_PER_USER == 2
+            with pytest.raises(TooManyRequests) as refused, heavy_request():
+                pass
+            assert refused.value.status == 429
+            g.user = {"username": "lan", "role": "viewer"}      # another user is not held back
+            with heavy_request():
+                pass
+            g.user = {"username": "xem", "role": "viewer"}
+        with heavy_request():                                  # slots come back when requests end
+            pass
