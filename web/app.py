@@ -30,7 +30,7 @@ from geoland.logs import get_logger
 from geoland.review.maps import ASSETS
 from geoland.review.users import user_for_token
 from geoland.rules import vocab
-from geoland.store.db import make_engine, unreachable_as_error
+from geoland.store.db import make_engine, statement_timeout, unreachable_as_error
 
 from . import api, auth, pages
 from .http import MAP_ASSETS, error_response
@@ -77,8 +77,7 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
             g.conn = engine.connect()
             # Every query of the request is cancelled by the server past this time (the transaction's own
             # setting: it ends with the request).
-            g.conn.execute(sa.text("SELECT set_config('statement_timeout', :ms, true)"),
-                           {"ms": str(int(app.config["GEOLAND_STATEMENT_TIMEOUT"] * 1000))})
+            statement_timeout(g.conn, app.config["GEOLAND_STATEMENT_TIMEOUT"])
         g.user = None
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):

@@ -67,6 +67,11 @@ def connect(url: str | None = None, *, migrated: bool = True) -> Iterator[Connec
         engine.dispose()
 
 
+def statement_timeout(conn: Connection, seconds: float) -> None:
+    """Have the server cancel any query of the current transaction that runs longer than ``seconds``."""
+    conn.execute(sa.text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(int(seconds * 1000))})
+
+
 @contextlib.contextmanager
 def unreachable_as_error():
     """Turn a lost or refused connection into a :class:`DatabaseError` within the block.
