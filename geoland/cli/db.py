@@ -93,3 +93,36 @@ def migrate(ctx, as_json):
         click.echo(f"schema already at revision {after}")
     else:
         click.echo(f"schema migrated from {before or 'nothing'} to revision {after}")
+
+
+@db.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False))
+@json_option
+@click.pass_context
+def backup_command(ctx, path, as_json):
+    """Back up the whole geoland schema to one file (PostgreSQL's pg_dump, custom format), with its schema
+    version. Schedule it (cron, systemd timer) and keep copies off the server: see the README.
+    """
+    from geoland.store.backup import backup
+
+    report = backup(ctx.obj["url"], path)
+    if as_json:
+        return emit_json(report)
+    click.echo(f"{report['file']}: {report['bytes']:,} bytes, schema {report['schema_version']}")
+
+
+@db.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--replace", is_flag=True, help="Drop the geoland data already in the database first.")
+@json_option
+@click.pass_context
+def restore_command(ctx, path, replace, as_json):
+    """Restore a backup (from `geoland db backup`) and migrate it to this geoland's schema. Refused over a
+    database that already holds geoland data unless --replace.
+    """
+    from geoland.store.backup import restore
+
+    report = restore(ctx.obj["url"], path, replace=replace)
+    if as_json:
+        return emit_json(report)
+    click.echo(f"{report['file']} restored (schema {report['schema_version']}, now {report['migrated_to']})")
