@@ -1,0 +1,109 @@
+"""Every route as every kind of visitor (issue 14's security module): anonymous, viewer, reviewer, admin, and
+three old cookies that must no longer work — a disabled user's, a demoted admin's and a logged-out one's —
+with and without the CSRF token. A new route must be added to ROUTES (the last test checks the app's map)."""
+
+import re
+
+import pytest
+
+from geoland.review.users import add_user, disable_user
+from geoland.store.db import connect
+from web.app import create_app
+
+PASSWORD = "mat-khau-123"
+ROLES = ["anonymous", "viewer", "reviewer", "admin", "disabled", "demoted", "logged_out"]
+LOGIN = "login"          # expected: redirected to the login page
+
+
+@pytest.fixture(scope="module")
+def site(module_cli, module_db, tmp_path_factory, helpers):
+    helpers.write_and_load_province(module_cli, tmp_path_factory.mktemp("sec") / "p", "99", n_plots=300)
+    for args in (("reassign",), ("codes", "issue"), ("check",)):
+        assert module_cli(*args)[0] == 0
+    with connect(module_db) as conn:
+        tokens = {name: add_user(conn, name, role, PASSWORD, with_token=True)
+                  for name, role in (("viewer", "viewer"), ("reviewer", "reviewer"), ("admin", "admin"),
+                                     ("disabled", "reviewer"), ("demoted", "admin"), ("logged_out", "reviewer"))}
+    app = create_app(module_db, secret_key="test-secret")
+    app.testing = False
+    clients = {"anonymous": app.test_client()}
+    for name in ROLES[1:]:
+        client = clients[name] = app.test_client()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True))[1]
+        assert client.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": token}) \
+            .status_code == 302
+    old = {name: clients[name].get_cookie("session").value for name in ("logged_out",)}
+    csrf = lambda c: re.search(r'name="csrf_token" value="([^"]+)"', c.get("/").get_data(as_text=True))[1]  # noqa: E731
+    clients["logged_out"].post("/logout", data={"csrf_token": csrf(clients["logged_out"])})
+    clients["logged_out"] = app.test_client()
+    clients["logged_out"].set_cookie("session", old["logged_out"])         # the cookie replayed after logout
+    with connect(module_db) as conn:
+        disable_user(conn, "disabled")
+        add_user(conn, "demoted", "viewer", PASSWORD)                          # same cookie, lower role
+    q = lambda sql: helpers.query(module_db, sql)[0]                          # noqa: E731
+    commune = q("SELECT commune_code FROM geoland.plot_assignment_current GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")[0]
+    plot, code = q("SELECT p.id, c.code FROM geoland.plot p JOIN geoland.plot_code c ON c.plot_id = p.id "
+                   "ORDER BY p.id LIMIT 1")
+    finding = q("SELECT id FROM geoland.finding_current ORDER BY id LIMIT 1")[0]
+    return {"app": app, "clients": clients, "tokens": tokens, "commune": commune, "plot": plot, "code": code,
+            "finding": finding}
+
+
+PAGE = {"anonymous": LOGIN, "viewer": 200, "reviewer": 200, "admin": 200, "disabled": LOGIN, "demoted": LOGIN,
+        "logged_out": LOGIN}
+PEOPLE = PAGE | {"viewer": 403, "reviewer": 403}
+REVIEW = PAGE | {"viewer": 403, "reviewer": 302, "admin": 302}
+API = {role: (200 if role in ("viewer", "reviewer", "admin") else 401) for role in ROLES}
+OPEN = {role: 200 for role in ROLES}
+ROUTES = [
+    ("GET", "/login", OPEN), ("GET", "/", PAGE), ("GET", "/communes/{commune}", PAGE),
+    ("GET", "/communes/{commune}/map", PAGE), ("GET", "/plots/{plot}", PAGE), ("GET", "/plots/{plot}?people=1", PEOPLE),
+    ("POST", "/findings/{finding}/review", REVIEW), ("GET", "/lang/en", {role: 302 for role in ROLES}),
+    ("GET", "/api/plots/{code}", API), ("GET", "/api/plots?lon=104&lat=21", API), ("GET", "/api/communes", API),
+    ("GET", "/api/communes/{commune}/findings", API), ("GET", "/collections", API),
+    ("GET", "/collections/plots/items?limit=2", API), ("GET", "/assets/map/plotlayer.js", OPEN),
+    ("GET", "/static/app.css", OPEN), ("GET", "/api/nothing", {role: 404 for role in ROLES}),
+]
+
+
+def _csrf(client):
+    page = client.get("/login").get_data(as_text=True)        # every page carries the session's token
+    return re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("method", "path", "expected"), ROUTES, ids=[f"{m} {p}" for m, p, _ in ROUTES])
+def test_every_route_for_every_visitor(site, role, method, path, expected):
+    client = site["clients"][role]
+    url = path.format(**site)
+    if method == "POST":
+        response = client.post(url, data={"action": "comment", "note": "kiểm tra", "csrf_token": _csrf(client),
+                                          "next": "/"})
+    else:
+        response = client.get(url)
+    want = expected[role]
+    if want == LOGIN:
+        assert response.status_code == 302 and "/login" in response.headers["Location"], (role, url)
+    else:
+        assert response.status_code == want, (role, url, response.status_code)
+
+
+@pytest.mark.parametrize("role", ["reviewer", "admin"])
+def test_a_form_without_its_csrf_token_is_refused(site, role):
+    response = site["clients"][role].post(f"/findings/{site['finding']}/review",
+                                          data={"action": "comment", "note": "x"})
+    assert response.status_code == 400
+
+
+def test_an_api_token_of_a_disabled_user_is_refused(site):
+    client = site["app"].test_client()
+    response = client.get("/api/communes", headers={"Authorization": f"Bearer {site['tokens']['disabled']}"})
+    assert response.status_code == 401
+
+
+def test_every_route_is_in_the_matrix(site):
+    covered = {re.sub(r"\{\w+\}", "<>", path.split("?")[0]) for _, path, _ in ROUTES}
+    rules = {re.sub(r"<[^>]+>", "<>", rule.rule) for rule in site["app"].url_map.iter_rules()}
+    missing = {r for r in rules if r not in covered and r not in ("/logout", "/api/<>", "/lang/<>",
+                                                                 "/static/<>", "/assets/map/<>")}
+    assert missing == set()
