@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 
-from identifiers.cccd import mask_cccd
-
-_ID_NUMBER = re.compile(r"(?<!\d)(\d{12}|\d{9})(?!\d)")
+from identifiers.cccd import mask_id_numbers_in_text
 
 
 class MaskIdNumbers(logging.Filter):
@@ -24,7 +21,7 @@ class MaskIdNumbers(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         """Mask the record in place; never drops it."""
         message = record.getMessage()
-        masked = _ID_NUMBER.sub(lambda m: mask_cccd([m.group(1)])[0], message)
+        masked = mask_id_numbers_in_text(message)
         if masked != message:
             record.msg, record.args = masked, ()
         return True

@@ -122,6 +122,20 @@ def _masked(values, one) -> np.ndarray:
     return out
 
 
+_ID_NUMBER_IN_TEXT = re.compile(r"(?<!\d)(\d{12}|\d{9})(?!\d)")
+
+
+def mask_id_numbers_in_text(text: str) -> str:
+    """Mask every run of 12 or 9 digits standing alone in free text (a log line, an audit note).
+
+    Examples
+    --------
+    >>> mask_id_numbers_in_text("hồ sơ 014090001234, job 12")
+    'hồ sơ 014******234, job 12'
+    """
+    return _ID_NUMBER_IN_TEXT.sub(lambda m: _mask_one_number(m.group(1)), text)
+
+
 def mask_cccd(numbers) -> np.ndarray:
     """What a viewer sees of an ID number: never more than half of its digits.
 

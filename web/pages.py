@@ -13,6 +13,7 @@ from geoland.review.lookup import plot_detail, plot_record, record_personal_view
 from geoland.review.maps import build_map
 from geoland.review.users import role_at_least
 
+from . import params
 from .auth import check_csrf, local_target, require
 from .http import MAP_ASSETS
 
@@ -34,7 +35,7 @@ def overview():
 @bp.get("/communes/<code>")
 @require("viewer")
 def commune_page(code):
-    if not (code.isascii() and code.isdigit() and len(code) == 5):
+    if not params.is_commune_code(code):
         abort(404, "a commune code has 5 digits")
     kind, category, state = (request.args.get(k) or None for k in ("type", "category", "state"))
     check_filters(kind, category, state)
@@ -49,7 +50,7 @@ def commune_page(code):
 @bp.get("/communes/<code>/map")
 @require("viewer")
 def commune_map(code):
-    if not (code.isascii() and code.isdigit() and len(code) == 5):
+    if not params.is_commune_code(code):
         abort(404, "a commune code has 5 digits")
     return _map_html(code)[1]
 

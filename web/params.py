@@ -31,7 +31,7 @@ def whole(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
-    if not (raw.isascii() and raw.isdigit()):          # "²" and full-width digits are digits to str.isdigit
+    if not ascii_digits(raw):
         raise InvalidInput(f"parameter {name} must be a whole number (ASCII digits)")
     value = int(raw)
     if not low <= value <= high:
@@ -56,8 +56,17 @@ def date(name: str) -> dt.date | None:
         raise InvalidInput(f"parameter {name} must be a date YYYY-MM-DD") from None
 
 
+def ascii_digits(text: str) -> bool:
+    """Only ASCII digits: ``str.isdigit`` also accepts "²" and full-width digits."""
+    return text.isascii() and text.isdigit()
+
+
+def is_commune_code(code: str) -> bool:
+    return ascii_digits(code) and len(code) == 5
+
+
 def commune_code(code: str) -> str:
-    if not (code.isascii() and code.isdigit() and len(code) == 5):
+    if not is_commune_code(code):
         raise InvalidInput("a commune code has 5 digits")
     return code
 

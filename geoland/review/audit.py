@@ -9,20 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from identifiers.cccd import mask_cccd
+from identifiers.cccd import mask_id_numbers_in_text
 
 MAX_ROWS = 100_000
-_ID_NUMBER = re.compile(r"(?<!\d)(\d{12}|\d{9})(?!\d)")
-
-
-def _masked(text: str) -> str:
-    return _ID_NUMBER.sub(lambda m: mask_cccd([m.group(1)])[0], text)
 
 
 def audit_events(conn: Connection, *, since: dt.date | None = None, user: str | None = None,
@@ -64,7 +58,7 @@ def audit_events(conn: Connection, *, since: dt.date | None = None, user: str | 
          "n": min(limit, MAX_ROWS)}).mappings().all()
     frame = pd.DataFrame([dict(r) for r in rows],
                          columns=["id", "at", "actor", "action", "entity", "entity_id", "job_id", "detail"])
-    frame["detail"] = [_masked(d) for d in frame["detail"]]
+    frame["detail"] = [mask_id_numbers_in_text(d) for d in frame["detail"]]
     return frame
 
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from geoland import config
-from geoland.errors import Conflict, DatabaseError, InputFileError
+from geoland.errors import ConfigError, Conflict, DatabaseError, InputFileError
 from geoland.logs import get_logger
 from geoland.store.db import head_revision, make_engine, migrate
 
@@ -33,7 +33,7 @@ def _tool(name: str) -> str:
         path = os.path.join(find_bindir(), name)
         if os.path.exists(path):
             return path
-    except Exception:                      # no Debian server binaries: try PATH
+    except ConfigError:                    # no Debian server binaries: try PATH
         pass
     found = shutil.which(name)
     if not found:
