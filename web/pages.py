@@ -6,6 +6,7 @@ from flask import Blueprint, abort, g, redirect, render_template, request, url_f
 
 from geoland.errors import Forbidden
 from geoland.logs import get_logger
+from geoland.review.audit import audit_events
 from geoland.review.communes import commune_plots
 from geoland.review.findings import STATES, check_filters, commune_counts, commune_findings, plot_comments, reviewers
 from geoland.review.findings import review_finding as apply_review
@@ -78,3 +79,24 @@ def review_finding(finding_id):
                         note=request.form.get("note") or "", assignee=request.form.get("assignee"))
     target = request.form.get("next") or url_for("pages.plot_page", plot_id=done.plot_id)
     return redirect(local_target(target))
+
+
+AUDIT_PAGE = 100
+
+
+@bp.get("/admin/audit")
+@require("admin")
+def audit_page():
+    """The audit trail with the filters of ``geoland audit``, newest first, a page at a time (keyset)."""
+    params.only("since", "user", "plot", "action", "before", "lang")
+    filters = {"since": params.date("since"), "user": params.optional("user", 64),
+               "plot": params.whole("plot", 0, 0, 2**62) or None, "action": params.optional("action", 64)}
+    events = audit_events(g.conn, **filters, before=params.whole("before", 0, 0, 2**62) or None,
+                          limit=AUDIT_PAGE + 1)
+    more = len(events) > AUDIT_PAGE
+    events = events.iloc[:AUDIT_PAGE]
+    shown = {k: v for k, v in request.args.items() if k != "before" and v}
+    older = url_for("pages.audit_page", **shown, before=int(events["id"].iloc[-1])) if more else None
+    return render_template("audit.html", events=events.to_dict(orient="records"), filters=filters,
+                           older=older, newest=url_for("pages.audit_page", **shown) if "before" in request.args
+                           else None)

@@ -44,8 +44,11 @@ def page() -> tuple[int, int]:
     return whole("limit", DEFAULT_LIMIT, 1, MAX_LIMIT), whole("offset", 0, 0, MAX_OFFSET)
 
 
-def optional(name: str) -> str | None:
-    return request.args.get(name) or None
+def optional(name: str, max_length: int = 200) -> str | None:
+    value = request.args.get(name) or None
+    if value is not None and len(value) > max_length:
+        raise InvalidInput(f"parameter {name} is longer than {max_length} characters")
+    return value
 
 
 def date(name: str) -> dt.date | None:

@@ -7,7 +7,7 @@ import click
 from geoland import config
 from geoland.output import emit_json
 
-from .base import cli, json_option
+from .base import cli, connect, json_option
 
 
 @cli.group()
@@ -126,3 +126,25 @@ def restore_command(ctx, path, replace, as_json):
     if as_json:
         return emit_json(report)
     click.echo(f"{report['file']} restored (schema {report['schema_version']}, now {report['migrated_to']})")
+
+
+@db.command("purge-audit")
+@click.option("--days", type=click.IntRange(min=30), metavar="N",
+              help="Keep N days (default GEOLAND_AUDIT_RETENTION_DAYS, else five years).")
+@click.option("--dry-run", is_flag=True, help="Count what would be purged; delete nothing.")
+@json_option
+@click.pass_context
+def purge_audit_command(ctx, days, dry_run, as_json):
+    """Delete the audit events older than the retention period (the only deletion the audit trail allows),
+    and record the purge itself. Run it from the same schedule as the backups, after one.
+    """
+    from geoland.review.audit import purge
+    from geoland.store.jobs import current_actor
+
+    with connect(ctx) as conn:
+        report = purge(conn, days=days, actor=current_actor(), dry_run=dry_run)
+    if as_json:
+        return emit_json(report)
+    count = report.get("purged", report.get("would_purge"))
+    click.echo(f"{count:,} audit events older than {report['cutoff'][:10]} ({report['retention_days']} days) "
+               + ("would be purged (dry run)" if dry_run else "purged"))

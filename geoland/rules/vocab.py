@@ -171,6 +171,11 @@ _SURFACES: dict[str, dict[str, tuple[str, str]]] = {
         "plot": ("Thửa đất", "Plot"), "codes": ("Mã", "Codes"), "history": ("Lịch sử", "History"),
         "show_people": ("Xem thông tin cá nhân (ghi nhật ký)", "Show personal data (audited)"),
         "map": ("Bản đồ", "Map"), "category": ("Nhóm", "Category"), "review": ("Xử lý", "Review"),
+        "audit": ("Nhật ký truy cập và thay đổi", "Audit trail"), "since": ("Từ ngày", "Since"),
+        "actor": ("Người thực hiện", "User"), "action": ("Hành động", "Action"), "when": ("Thời điểm", "When"),
+        "object": ("Đối tượng", "Object"), "detail": ("Chi tiết", "Detail"), "older": ("Cũ hơn →", "Older →"),
+        "newest": ("← Mới nhất", "← Newest"), "no_events": ("Không có sự kiện nào.", "No events."),
+        "audit_note": ("Số định danh trong nhật ký luôn được che.", "ID numbers in the trail are always masked."),
     },
     "map": {
         "boundary": ("Ranh giới xã mới", "New commune boundary"),

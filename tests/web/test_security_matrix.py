@@ -63,6 +63,7 @@ ROUTES = [
     ("GET", "/api/communes/{commune}/findings", API), ("GET", "/collections", API),
     ("GET", "/collections/plots/items?limit=2", API), ("GET", "/assets/map/plotlayer.js", OPEN),
     ("GET", "/static/app.css", OPEN), ("GET", "/api/nothing", {role: 404 for role in ROLES}),
+    ("GET", "/admin/audit?action=personal_data.viewed", PEOPLE),
 ]
 
 
