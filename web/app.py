@@ -33,6 +33,7 @@ from geoland.rules import vocab
 from geoland.store.db import make_engine, statement_timeout, unreachable_as_error
 
 from . import api, auth, pages
+from .disconnect import ENVIRON_KEY, DisconnectWatch
 from .http import MAP_ASSETS, error_response
 
 log = get_logger(__name__)
@@ -70,6 +71,7 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
                       GEOLAND_STATEMENT_TIMEOUT=config.seconds("GEOLAND_STATEMENT_TIMEOUT_S", 10, 1))
     engine = make_engine(database_url)
     app.extensions["geoland_engine"] = engine
+    watch = DisconnectWatch()
 
     @app.before_request
     def _open():
@@ -78,6 +80,8 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
             # Every query of the request is cancelled by the server past this time (the transaction's own
             # setting: it ends with the request).
             statement_timeout(g.conn, app.config["GEOLAND_STATEMENT_TIMEOUT"])
+        if ENVIRON_KEY in request.environ:     # waitress sees the socket: a client that leaves cancels the query
+            g.client_left = watch.watch(id(g.conn), request.environ[ENVIRON_KEY], g.conn.connection.dbapi_connection)
         g.user = None
         header = request.headers.get("Authorization", "")
         if header.startswith("Bearer "):
@@ -117,6 +121,7 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
     def _close(exc):
         conn = g.pop("conn", None)
         if conn is not None:
+            watch.forget(id(conn))            # before the connection can serve another request
             conn.close()                      # anything not committed by _commit is rolled back here
 
     def _route() -> str:
@@ -136,6 +141,10 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
     @app.errorhandler(sa.exc.OperationalError)
     @app.errorhandler(sa.exc.InterfaceError)
     def _database_lost(exc):
+        if isinstance(getattr(exc, "orig", None), psycopg.errors.QueryCanceled) and g.get("client_left") \
+                and g.client_left.is_set():
+            log.warning("%s %s: the client went away, its query was cancelled", request.method, _route())
+            return error_response(503, "the client closed the connection")
         if isinstance(getattr(exc, "orig", None), psycopg.errors.QueryCanceled):
             log.warning("%s %s → 503: cancelled by the statement timeout", request.method, _route())
             return error_response(503, f"the request took longer than {app.config['GEOLAND_STATEMENT_TIMEOUT']:g} s "
@@ -190,4 +199,4 @@ def serve(host: str = "127.0.0.1", port: int = 8000, database_url: str | None = 
                                        "x-forwarded-port"}} if trusted_proxy else {}
     waitress_serve(app, host=host, port=port, threads=threads or min(32, 4 * (os.cpu_count() or 1)),
                    max_request_body_size=app.config["MAX_CONTENT_LENGTH"], max_request_header_size=64 * 1024,
-                   channel_timeout=60, ident="geoland", **proxy)
+                   channel_timeout=60, ident="geoland", channel_request_lookahead=1, **proxy)
