@@ -30,7 +30,7 @@ from geoland.logs import get_logger
 from geoland.review.maps import ASSETS
 from geoland.review.users import user_for_token
 from geoland.rules import vocab
-from geoland.store.db import make_engine, statement_timeout, unreachable_as_error
+from geoland.store.db import make_engine, request_settings, unreachable_as_error
 
 from . import api, auth, pages
 from .disconnect import ENVIRON_KEY, DisconnectWatch
@@ -77,9 +77,9 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
     def _open():
         with unreachable_as_error():          # the pool checks each connection first: a restarted server is found
             g.conn = engine.connect()
-            # Every query of the request is cancelled by the server past this time (the transaction's own
-            # setting: it ends with the request).
-            statement_timeout(g.conn, app.config["GEOLAND_STATEMENT_TIMEOUT"])
+            # Every query of the request is cancelled by the server past this time, and none runs in parallel
+            # (the transaction's own settings: they end with the request).
+            request_settings(g.conn, app.config["GEOLAND_STATEMENT_TIMEOUT"])
         if ENVIRON_KEY in request.environ:     # waitress sees the socket: a client that leaves cancels the query
             g.client_left = watch.watch(id(g.conn), request.environ[ENVIRON_KEY], g.conn.connection.dbapi_connection)
         g.user = None

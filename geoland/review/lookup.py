@@ -160,9 +160,10 @@ def plot_features(conn: Connection, *, bbox: tuple[float, float, float, float] |
                   after: int = 0) -> tuple[list[dict], int | None]:
     """One page of plots as GeoJSON features in WGS 84 (the OGC API Features items), by keyset.
 
-    A page costs the same wherever it is in the collection: plots are read in id order from ``after`` on
-    through the primary key, or, with a box, through each TM-3 zone's spatial index (the box clipped to
-    Vietnam and taken into the zone), never by counting or skipping the pages before it.
+    A page costs the same wherever it is in the collection and whatever the box: plots are read in id order
+    from ``after`` on, never by counting or skipping the pages before it, and with a box along whichever path
+    bounds the work (see :func:`_page_ids`). A page can then hold fewer plots than ``limit`` and still have
+    a next one; the collection ends where there is no next.
 
     Parameters
     ----------
@@ -180,9 +181,7 @@ def plot_features(conn: Connection, *, bbox: tuple[float, float, float, float] |
     (list of dict, int or None)
         The features, and the id to continue ``after`` (None on the last page).
     """
-    ids = _page_ids(conn, bbox, limit + 1, after)
-    more = len(ids) > limit
-    ids = ids[:limit]
+    ids, following = _page_ids(conn, bbox, limit, after)
     rows = conn.execute(sa.text("""
         SELECT p.id, c.code, a.commune_code, p.legacy_mx,
                round(p.area_m2::numeric, 1) AS area_m2, p.land_use,
@@ -195,28 +194,92 @@ def plot_features(conn: Connection, *, bbox: tuple[float, float, float, float] |
                  "properties": {"identification_code": r["code"], "commune_code": r["commune_code"],
                                 "legacy_mx": r["legacy_mx"], "area_m2": float(r["area_m2"]),
                                 "land_use": r["land_use"]}} for r in rows]
-    return features, (ids[-1] if more and ids else None)
+    return features, following
 
 
-def _page_ids(conn: Connection, bbox, n: int, after: int) -> list[int]:
+DENSE_PLOTS = 60_000      # a box holding more plots than this is paged along the primary key, not the spatial index
+WINDOW_PER_PAGE = 50      # along the primary key, at most this many ids per plot asked for are read per page
+
+
+def _page_ids(conn: Connection, bbox, n: int, after: int) -> tuple[list[int], int | None]:
+    """The ids of one page (at most ``n``, after ``after``) and where the next page starts (None: no more).
+
+    A page may hold fewer than ``n`` plots and still have a next one: its work is bounded, never the
+    collection's size. Per TM-3 zone, one of three reads, whichever is bounded for this box:
+
+    - the box covers all the plots (their estimated extent): the primary key, no spatial test;
+    - the box holds few plots (PostGIS's estimate from the column's statistics, ≤ :data:`DENSE_PLOTS`): the
+      spatial index, ids sorted, the exact test only on the page's candidates;
+    - otherwise: the primary key, a window of ids at a time, each tested.
+
+    The exact test is in the zone's own coordinates, against the box densified (a hundred points a side, at
+    least every 0.001°) and projected.
+    """
     if bbox is None:
-        return list(conn.execute(sa.text("SELECT id FROM geoland.plot WHERE id > :a ORDER BY id LIMIT :n"),
-                                 {"a": after, "n": n}).scalars())
+        ids = list(conn.execute(sa.text("SELECT id FROM geoland.plot WHERE id > :a ORDER BY id LIMIT :n"),
+                                {"a": after, "n": n + 1}).scalars())
+        return ids[:n], (ids[n - 1] if len(ids) > n else None)
     x0, y0 = max(bbox[0], VIETNAM_LONLAT[0]), max(bbox[1], VIETNAM_LONLAT[1])
     x1, y1 = min(bbox[2], VIETNAM_LONLAT[2]), min(bbox[3], VIETNAM_LONLAT[3])
     if x0 > x1 or y0 > y1:
-        return []
-    ids: list[int] = []
+        return [], None
+    found: list[int] = []
+    bound = None                      # every zone's ids are complete up to here (None: to the end)
     for srid in sorted(set(conn.execute(sa.text("SELECT DISTINCT srid FROM geoland.plot_import")).scalars())):
-        ids += conn.execute(sa.text("""
-            WITH box AS (SELECT ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326) AS lonlat),
-                 zone AS (SELECT ST_Transform(ST_Segmentize(lonlat, 0.01), :srid) AS g FROM box)
-            SELECT p.id FROM geoland.plot p, box, zone
-            WHERE p.id > :a AND ST_SRID(p.geom) = :srid AND p.geom && zone.g
-              AND ST_Intersects(ST_Transform(p.geom, 4326), box.lonlat)
-            ORDER BY p.id LIMIT :n"""), {"x0": x0, "y0": y0, "x1": x1, "y1": y1, "srid": srid, "a": after,
-                                          "n": n}).scalars().all()
-    return sorted(ids)[:n]
+        ids, upto = _zone_page(conn, (x0, y0, x1, y1), srid, n, after)
+        found += ids
+        if upto is not None:
+            bound = upto if bound is None else min(bound, upto)
+    found = sorted(i for i in found if bound is None or i <= bound)
+    if len(found) > n:
+        return found[:n], found[n - 1]
+    return found, bound
+
+
+def _zone_page(conn: Connection, box, srid: int, n: int, after: int) -> tuple[list[int], int | None]:
+    """One zone's ids in the box after ``after`` (sorted), and the id up to which they are complete."""
+    step = max(0.001, (box[2] - box[0]) / 100, (box[3] - box[1]) / 100)
+    zone = conn.execute(sa.text("""
+        WITH z AS (SELECT ST_Transform(ST_Segmentize(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326), :step), :srid) g),
+             s AS (SELECT EXISTS (SELECT FROM pg_stats WHERE schemaname = 'geoland' AND tablename = 'plot'
+                                  AND attname = 'geom') AS analysed,
+                          (SELECT reltuples FROM pg_class WHERE oid = 'geoland.plot'::regclass) AS rows)
+        SELECT ST_AsEWKB(z.g) AS g, s.rows,
+               s.analysed AND ST_Covers(z.g, ST_SetSRID(ST_EstimatedExtent('geoland', 'plot', 'geom')::geometry,
+                                                        :srid)) AS covers,
+               CASE WHEN s.analysed THEN _postgis_selectivity('geoland.plot'::regclass, 'geom', z.g) END AS share
+        FROM z, s"""), dict(zip(("x0", "y0", "x1", "y1"), box, strict=True), srid=srid, step=step)).mappings().one()
+    # The box goes to each query as a constant, so that the planner sees it.
+    geom = {"g": bytes(zone["g"]), "srid": srid, "a": after, "n": n + 1}
+    if zone["covers"]:
+        ids = list(conn.execute(sa.text(
+            "SELECT id FROM geoland.plot WHERE id > :a AND ST_SRID(geom) = :srid ORDER BY id LIMIT :n"),
+            geom).scalars())
+        return ids[:n], (ids[n - 1] if len(ids) > n else None)
+    share = zone["share"]
+    if share is not None and share * zone["rows"] <= DENSE_PLOTS:
+        cap = 2 * n + 100
+        candidates = list(conn.execute(sa.text("""
+            SELECT id FROM geoland.plot WHERE geom && ST_GeomFromEWKB(:g) AND id > :a AND ST_SRID(geom) = :srid
+            ORDER BY id LIMIT :cap"""), geom | {"cap": cap}).scalars())
+        ids = list(conn.execute(sa.text("""
+            SELECT id FROM geoland.plot WHERE id = ANY(:ids) AND ST_Intersects(geom, ST_GeomFromEWKB(:g))
+            ORDER BY id LIMIT :n"""), geom | {"ids": candidates}).scalars())
+        upto = candidates[-1] if len(candidates) == cap else None
+    else:
+        # A window of ids sized for the box's share of the plots (at most WINDOW_PER_PAGE ids per plot asked).
+        window = int(min(WINDOW_PER_PAGE, max(2, 2 / share if share else WINDOW_PER_PAGE)) * n)
+        # Along the primary key (OFFSET 0 keeps the planner from mixing in the spatial index, which would read
+        # every plot of the box), stopping at the page's end.
+        ids = list(conn.execute(sa.text("""
+            SELECT id FROM (SELECT id, geom FROM geoland.plot WHERE id > :a AND id <= :upto ORDER BY id OFFSET 0) w
+            WHERE ST_SRID(geom) = :srid AND geom && ST_GeomFromEWKB(:g) AND ST_Intersects(geom, ST_GeomFromEWKB(:g))
+            LIMIT :n"""), geom | {"upto": after + window}).scalars())
+        last = conn.execute(sa.text("SELECT coalesce(max(id), 0) FROM geoland.plot")).scalar()
+        upto = after + window if after + window < last else None
+    if len(ids) > n:
+        return ids[:n], ids[n - 1]
+    return ids, upto
 
 
 def record_personal_view(conn: Connection, plot_id: int, *, actor: str, path: str, reason: str = "") -> None:

@@ -67,9 +67,15 @@ def connect(url: str | None = None, *, migrated: bool = True) -> Iterator[Connec
         engine.dispose()
 
 
-def statement_timeout(conn: Connection, seconds: float) -> None:
-    """Have the server cancel any query of the current transaction that runs longer than ``seconds``."""
-    conn.execute(sa.text("SELECT set_config('statement_timeout', :ms, true)"), {"ms": str(int(seconds * 1000))})
+def request_settings(conn: Connection, seconds: float) -> None:
+    """Set the web request's transaction: a statement timeout, and no parallel workers.
+
+    The server cancels any query that runs longer than ``seconds``; no query takes parallel workers (many
+    small requests share the cores, and one must not take them all).
+    """
+    conn.execute(sa.text("SELECT set_config('statement_timeout', :ms, true), "
+                         "set_config('max_parallel_workers_per_gather', '0', true)"),
+                 {"ms": str(int(seconds * 1000))})
 
 
 @contextlib.contextmanager
