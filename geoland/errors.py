@@ -15,6 +15,7 @@ class               status  when
 ``Conflict``        409     it contradicts what is stored or running (a job holds the lock, …)
 ``TooManyRequests`` 429     the user already runs as many heavy requests as allowed
 ``TooSlow``         503     the request's queries passed the statement timeout and were cancelled
+``Busy``            503     the server already runs as many heavy requests as it allows (retry in a second)
 ``ConfigError``     500     the environment or the configuration is not usable
 ``DatabaseError``   503     the database cannot be reached, is not migrated, or refused
 ==================  ======  =====================================================================
@@ -80,6 +81,13 @@ class TooSlow(GeolandError):
     """The request's queries ran past the statement timeout and were cancelled; narrow it."""
 
     status = 503
+
+
+class Busy(GeolandError):
+    """The server already runs as many heavy requests as it allows, so that light ones keep a thread; retry."""
+
+    status = 503
+    retry_after = 1
 
 
 class ConfigError(GeolandError):

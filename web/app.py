@@ -17,6 +17,7 @@ import logging
 import os
 import secrets
 import socket
+import threading
 import time
 
 import psycopg
@@ -38,6 +39,7 @@ from .http import MAP_ASSETS, error_response
 
 log = get_logger(__name__)
 access = get_logger("web.access")
+HEAVY_REQUESTS = 4
 
 
 def _secret_key() -> str:
@@ -53,12 +55,15 @@ def _secret_key() -> str:
 
 
 def create_app(database_url: str | None = None, *, secret_key: str | None = None,
-               https: bool | None = None) -> Flask:
+               https: bool | None = None, heavy_requests: int | None = None, threads: int = 8) -> Flask:
     """The web app on ``database_url``.
 
     Settings from the environment: ``GEOLAND_SECRET_KEY``; ``GEOLAND_HTTPS=1`` when served behind HTTPS (the
     session cookie is then ``Secure``; ``https`` overrides it); ``GEOLAND_SESSION_IDLE_MINUTES`` (default 30)
     and ``GEOLAND_SESSION_MAX_HOURS`` (default 12), the idle and absolute lifetimes of a login.
+    ``heavy_requests``: how many heavy requests (pages of items) may run at once, server-wide (default
+    :data:`HEAVY_REQUESTS`; ``serve`` gives half its threads); ``threads``: the server's, one pooled database
+    connection each.
     """
     app = Flask(__name__)
     app.config.update(SECRET_KEY=secret_key or _secret_key(), SESSION_COOKIE_HTTPONLY=True,
@@ -69,7 +74,8 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
                       GEOLAND_BASE_URL=os.environ.get("GEOLAND_BASE_URL") or None,
                       GEOLAND_LISTEN_URL="http://localhost", GEOLAND_TRUST_PROXY=False,
                       GEOLAND_STATEMENT_TIMEOUT=config.seconds("GEOLAND_STATEMENT_TIMEOUT_S", 10, 1))
-    engine = make_engine(database_url)
+    app.extensions["geoland_heavy"] = threading.BoundedSemaphore(heavy_requests or HEAVY_REQUESTS)
+    engine = make_engine(database_url, pool_size=threads)
     app.extensions["geoland_engine"] = engine
     watch = DisconnectWatch()
 
@@ -132,7 +138,7 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
     def _geoland_error(exc: GeolandError):
         log.log(logging.ERROR if exc.status >= 500 else logging.INFO, "%s %s → %d %s", request.method, _route(),
                 exc.status, type(exc).__name__)
-        return error_response(exc.status, exc.message)
+        return error_response(exc.status, exc.message, getattr(exc, "retry_after", None))
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -190,13 +196,15 @@ def serve(host: str = "127.0.0.1", port: int = 8000, database_url: str | None = 
     """
     from waitress import serve as waitress_serve
 
-    app = create_app(database_url)
+    threads = threads or min(32, 4 * (os.cpu_count() or 1))
+    # Half the threads at most for heavy requests: the other half always answers look-ups and pages.
+    app = create_app(database_url, heavy_requests=max(1, threads // 2), threads=threads)
     access.setLevel(logging.INFO)                     # the access log is on when serving (stderr, one line each)
     app.config["GEOLAND_LISTEN_URL"] = f"http://{socket.getfqdn() if host in ('0.0.0.0', '::') else host}:{port}"
     app.config["GEOLAND_TRUST_PROXY"] = bool(trusted_proxy)
     proxy = {"trusted_proxy": trusted_proxy, "trusted_proxy_count": 1, "clear_untrusted_proxy_headers": True,
              "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
                                        "x-forwarded-port"}} if trusted_proxy else {}
-    waitress_serve(app, host=host, port=port, threads=threads or min(32, 4 * (os.cpu_count() or 1)),
+    waitress_serve(app, host=host, port=port, threads=threads,
                    max_request_body_size=app.config["MAX_CONTENT_LENGTH"], max_request_header_size=64 * 1024,
                    channel_timeout=60, ident="geoland", channel_request_lookahead=1, **proxy)

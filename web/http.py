@@ -8,7 +8,7 @@ from collections import defaultdict
 
 from flask import Response, current_app, g, render_template, request, url_for
 
-from geoland.errors import TooManyRequests
+from geoland.errors import Busy, TooManyRequests
 from geoland.output import json_text
 
 API_PREFIXES = ("/api/", "/collections")
@@ -46,10 +46,12 @@ _heavy_lock = threading.Lock()
 
 @contextlib.contextmanager
 def heavy_request():
-    """Run the block as one of the user's at most :data:`HEAVY_PER_USER` concurrent heavy requests.
+    """Run the block as a heavy request (a page of the items collection), within two caps.
 
-    One more is refused at once (429 with ``Retry-After``) rather than queued, so that no user can occupy
-    every thread.
+    Per user, at most :data:`HEAVY_PER_USER` at once: one more is refused (429). Server-wide, at most the
+    app's ``GEOLAND_HEAVY_REQUESTS`` (half the server's threads under ``geoland serve``): one more is refused
+    (503, retry in a second). Refused, not queued: a queued request would hold a thread, and the point look-ups
+    and pages must always find one.
     """
     user = (g.get("user") or {}).get("username", "-")
     with _heavy_lock:
@@ -57,13 +59,19 @@ def heavy_request():
     if not slot.acquire(blocking=False):
         raise TooManyRequests(f"at most {HEAVY_PER_USER} such requests at a time per user: wait for one to end")
     try:
-        yield
+        server = current_app.extensions["geoland_heavy"]
+        if not server.acquire(blocking=False):
+            raise Busy("the server is busy with other large requests: retry in a second")
+        try:
+            yield
+        finally:
+            server.release()
     finally:
         slot.release()
 
 
-def error_response(status: int, message: str):
-    headers = {"Retry-After": str(RETRY_AFTER_S)} if status in (429, 503) else {}
+def error_response(status: int, message: str, retry_after: int | None = None):
+    headers = {"Retry-After": str(retry_after or RETRY_AFTER_S)} if status in (429, 503) else {}
     if is_api():
         response = json_response({"status": status, "message": message}, status)
         response.headers.update(headers)

@@ -44,9 +44,13 @@ def without_parallel_workers():
         SESSION_OPTIONS = before
 
 
-def make_engine(url: str | None = None) -> Engine:
-    """A SQLAlchemy engine on geoland's database (the embedded cluster unless ``url``)."""
-    return sa.create_engine(sqlalchemy_url(config.database_url(url)), pool_pre_ping=True,
+def make_engine(url: str | None = None, *, pool_size: int = 5) -> Engine:
+    """A SQLAlchemy engine on geoland's database (the embedded cluster unless ``url``).
+
+    ``pool_size`` connections are kept (a server gives one per thread), as many again opened at need.
+    """
+    return sa.create_engine(sqlalchemy_url(config.database_url(url)), pool_pre_ping=True, pool_size=pool_size,
+                            max_overflow=pool_size,
                             connect_args={"application_name": "geoland", "options": SESSION_OPTIONS})
 
 

@@ -1,6 +1,8 @@
 """Paging whose cost does not grow with the page (keyset ``after`` links), a statement timeout on every
 request, and a cap on each user's concurrent heavy requests (issue 14, defect 2)."""
 
+import contextlib
+
 import pytest
 
 from geoland.errors import TooManyRequests
@@ -115,3 +117,24 @@ def test_each_user_has_a_cap_on_heavy_requests(db_url):
             g.user = {"username": "xem", "role": "viewer"}
         with heavy_request():                                  # slots come back when requests end
             pass
+
+
+def test_the_server_keeps_threads_for_light_requests(site, db_url):
+    """Server-wide, heavy requests beyond the cap (half the threads under `geoland serve`) are refused at
+    once with 503 and a short Retry-After, while point look-ups still answer."""
+    app = create_app(db_url, secret_key="x", heavy_requests=2)
+    _, headers = site
+    held = contextlib.ExitStack()
+    with app.test_request_context():
+        from flask import g
+
+        for name in ("a", "b"):
+            g.user = {"username": name, "role": "viewer"}
+            held.enter_context(heavy_request())                # two users each hold one heavy request
+    client = app.test_client()
+    refused = client.get("/collections/plots/items?limit=5", headers=headers)
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "1"
+    assert "busy" in refused.get_json()["message"]
+    assert client.get("/api/plots?lon=104&lat=21", headers=headers).status_code == 200
+    held.close()
+    assert client.get("/collections/plots/items?limit=5", headers=headers).status_code == 200
