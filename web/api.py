@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, request
+from flask import Blueprint, Response, g, request
 
 from geoland.errors import InvalidInput, NotFound
+from geoland.output import json_text
 from geoland.review.findings import check_filters, commune_counts, commune_findings
 from geoland.review.lookup import lookup_code, plot_features, plots_at
 
@@ -66,7 +67,7 @@ def plot_items():
     after = params.whole("after", 0, 0, 2**62)
     params.only("bbox", "limit", "after", "f")
     with heavy_request():
-        features, following = plot_features(g.conn, bbox=box, limit=limit, after=after)
+        features, count, following = plot_features(g.conn, bbox=box, limit=limit, after=after)
     base = {k: v for k, v in request.args.items() if k != "after"}
 
     def link(rel, **cursor):
@@ -76,8 +77,10 @@ def plot_items():
     links = [link("self", **({"after": after} if after else {}))]
     if following is not None:
         links.append(link("next", after=following))
-    return json_response({"type": "FeatureCollection", "numberReturned": len(features), "features": features,
-                          "links": links}, content_type="application/geo+json")
+    # The features come as JSON text from the database: wrapped, not parsed and written again.
+    body = (f'{{"type": "FeatureCollection", "numberReturned": {count}, "features": [{features}], '
+            f'"links": {json_text(links)}}}')
+    return Response(body, content_type="application/geo+json; charset=utf-8")
 
 
 @bp.route("/api/<path:rest>", methods=["GET", "POST", "PUT", "DELETE", "PATCH"])

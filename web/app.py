@@ -31,7 +31,7 @@ from geoland.logs import get_logger
 from geoland.review.maps import ASSETS
 from geoland.review.users import user_for_token
 from geoland.rules import vocab
-from geoland.store.db import make_engine, request_settings, unreachable_as_error
+from geoland.store.db import make_engine, request_settings, unreachable_as_error, warm_pool
 
 from . import api, auth, pages
 from .disconnect import ENVIRON_KEY, DisconnectWatch
@@ -197,9 +197,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, database_url: str | None = 
     from waitress import serve as waitress_serve
 
     threads = threads or min(32, 4 * (os.cpu_count() or 1))
-    # Half the threads at most for heavy requests: the other half always answers look-ups and pages.
-    app = create_app(database_url, heavy_requests=max(1, threads // 2), threads=threads)
+    # Heavy requests get at most half the threads and half the cores: the rest always answers look-ups and
+    # pages at once (measured in benchmarks/api.py: with every core busy paging, look-ups wait for the CPU).
+    heavy = max(1, min(threads // 2, (os.cpu_count() or 2) // 2))
+    app = create_app(database_url, heavy_requests=heavy, threads=threads)
     access.setLevel(logging.INFO)                     # the access log is on when serving (stderr, one line each)
+    warm_pool(app.extensions["geoland_engine"], threads)
     app.config["GEOLAND_LISTEN_URL"] = f"http://{socket.getfqdn() if host in ('0.0.0.0', '::') else host}:{port}"
     app.config["GEOLAND_TRUST_PROXY"] = bool(trusted_proxy)
     proxy = {"trusted_proxy": trusted_proxy, "trusted_proxy_count": 1, "clear_untrusted_proxy_headers": True,
