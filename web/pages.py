@@ -98,5 +98,5 @@ def audit_page():
     shown = {k: v for k, v in request.args.items() if k != "before" and v}
     older = url_for("pages.audit_page", **shown, before=int(events["id"].iloc[-1])) if more else None
     return render_template("audit.html", events=events.to_dict(orient="records"), filters=filters,
-                           older=older, newest=url_for("pages.audit_page", **shown) if "before" in request.args
+                           older=older, newest=url_for("pages.audit_page", **shown) if request.args.get("before")
                            else None)
