@@ -134,6 +134,24 @@ def format_unit_lookup(r: UnitLookup) -> str:
     return "\n".join(lines)
 
 
+def describe_encoding(encoding: str, evidence: dict) -> str:
+    """How the import read the text, and why.
+
+    E.g. ``tcvn3 → Unicode (1,204 values; 100% Vietnamese words, next vni 12%)``.
+    """
+    readings = evidence.get("readings", {})
+    if encoding in ("ascii",) or not readings:
+        return encoding + (" (given)" if evidence.get("forced") else "")
+    others = sorted((v, e) for e, v in readings.items() if e != encoding)
+    why = f"{evidence.get('values', 0):,} values; {readings.get(encoding, 0):.0%} Vietnamese words"
+    if others:
+        why += f", next {others[-1][1]} {others[-1][0]:.0%}"
+    if evidence.get("forced"):
+        why += "; given with --encoding"
+    converted = encoding not in ("unicode", "latin-1")
+    return f"{encoding}{' → Unicode' if converted else ''} ({why})"
+
+
 def format_import(r: PlotImport, *, brief: bool = False) -> str:
     """Text of a plot import (``geoland plots import``, the demo's step 4)."""
     counts = (f"{r.rows_read:,} rows read, {r.imported:,} imported"
@@ -149,8 +167,7 @@ def format_import(r: PlotImport, *, brief: bool = False) -> str:
     lines = [f"{r.file}: {r.driver}, {r.source_crs} → stored in EPSG:{r.srid}",
              f"fields: {mapping}" + (f"; not in the file: {', '.join(unmapped)}" if unmapped else "")]
     if not r.unchanged:
-        lines.append(f"text: {r.text_encoding}" + (" (converted to Unicode)" if r.text_encoding in ("tcvn3", "vni")
-                                                    else ""))
+        lines.append(f"text: {describe_encoding(r.text_encoding, r.encoding_evidence or {})}")
     lines.append(done)
     if r.quarantine_reasons:
         lines.append(table(["quarantine reason", "rows"], [[k, v] for k, v in r.quarantine_reasons.items()],

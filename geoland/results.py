@@ -140,6 +140,7 @@ class PlotImport(Result):
     imported: int
     quarantined: int
     text_encoding: str | None = field(default=None, metadata=OPTIONAL)
+    encoding_evidence: dict | None = field(default=None, metadata=OPTIONAL)
     repaired: int | None = field(default=None, metadata=OPTIONAL)
     quarantine_reasons: dict | None = field(default=None, metadata=OPTIONAL)
 

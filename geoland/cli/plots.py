@@ -24,20 +24,25 @@ def plots():
 @click.option("--province", metavar="P", help="Province code of the plots (default: from each plot's commune code).")
 @click.option("--fields", "fields_file", type=click.Path(dir_okay=False),
               help="TOML file naming the source field of each attribute (see README).")
+@click.option("--encoding", type=click.Choice(["utf-8", "tcvn3", "vni", "cp1258", "latin-1"]),
+              help="Text encoding of a DBF without a UTF-8 .cpg (default: judged from the text; the import stops "
+                   "and asks when it cannot tell).")
 @json_option
 @click.pass_context
-def import_(ctx, path, layer, crs, meridian, province, fields_file, as_json):
+def import_(ctx, path, layer, crs, meridian, province, fields_file, encoding, as_json):
     """Import a cadastral plot layer: Shapefile (DBF), GeoPackage, GeoJSON, FileGDB, DGN, FlatGeobuf, or CSV
     with a WKT column, in VN-2000 TM-3 coordinates.
 
     Fields are recognised by their usual names (MAXA, SHBANDO, SOTHUA, DIENTICH, LOAIDAT, TENCHU, SOCCCD,
-    NAMSINH, SOPHATHANH, ...); TCVN3 and VNI text is converted to Unicode. Names, ID numbers and birth years
-    go to their own table. Rows that cannot be stored are quarantined with their row number and reason;
-    the import is one transaction: all of it or nothing. Importing the same file again changes nothing.
+    NAMSINH, SOPHATHANH, ...). Text that is bytes (a DBF without a UTF-8 .cpg) is read as whichever of UTF-8,
+    TCVN3, VNI, Windows-1258 or Latin-1 makes it Vietnamese, and the evidence is recorded on the import.
+    Names, ID numbers and birth years go to their own table. Rows that cannot be stored are quarantined with
+    their row number and reason; the import is one transaction: all of it or nothing. Importing the same file
+    again changes nothing.
     """
     from geoland.pipeline.plots import import_plots
 
     with connect(ctx) as conn:
         result = import_plots(conn, path, layer=layer, crs=crs, meridian=meridian, province=province,
-                              fields_file=fields_file, progress=not as_json)
+                              fields_file=fields_file, encoding=encoding, progress=not as_json)
     show(result, as_json, format_import)

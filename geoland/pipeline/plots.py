@@ -68,7 +68,8 @@ class _Plan:
 
 @returns(PlotImport)
 def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None, province=None,
-                 fields_file=None, batch_size: int = BATCH_SIZE, progress: bool = True) -> PlotImport:
+                 fields_file=None, encoding: str | None = None, batch_size: int = BATCH_SIZE,
+                 progress: bool = True) -> PlotImport:
     """Import one plot layer (see the module docstring); returns the counts and the choices made.
 
     Parameters
@@ -85,6 +86,11 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
         The plots' province; default from each plot's commune code.
     fields_file : str or Path, optional
         A TOML file naming the source field of each attribute.
+    encoding : str, optional
+        The text encoding of a file whose text is bytes (a DBF without a UTF-8 ``.cpg``): ``utf-8``,
+        ``tcvn3``, ``vni``, ``cp1258`` or ``latin-1``. Default: judged from the text
+        (:func:`geoland.rules.vntext.judge_encoding`); when no reading is clearly Vietnamese the import stops
+        and asks for it.
     batch_size : int
         Rows read and written per batch.
     progress : bool
@@ -99,9 +105,11 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
     Raises
     ------
     InputFileError
-        The file cannot be read, or a field or CRS given does not fit it.
+        The file cannot be read, or a field or CRS given does not fit it, or its text encoding cannot be told.
     """
     path = Path(path)
+    if encoding is not None and encoding not in vntext.LEGACY:
+        raise ConfigError(f"unknown text encoding {encoding!r}: one of {', '.join(vntext.LEGACY)}")
     if not path.exists():
         raise InputFileError(path, "no such file")
     sha = file_sha256(path)
@@ -130,7 +138,7 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
     rebuild = _drop_indexes_for_bulk(conn, plan.features)
     counts = {"rows_read": 0, "imported": 0, "quarantined": 0, "repaired": 0}
     reasons: dict[str, int] = {}
-    encoding = None
+    text_encoding, evidence = None, {}
     next_id = conn.execute(sa.text("SELECT nextval('geoland.plot_id_seq')")).scalar_one()   # ids are ours:
     # the plot table is locked until commit, so the range from here on is allocated by advancing the sequence
     people, quarantine = [], []
@@ -140,9 +148,11 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
             f"COPY geoland.plot ({', '.join(_PLOT_COLUMNS)}) FROM STDIN (FORMAT csv)",
             writer=_queued_writer(cur)) as copy:
         for offset, frame, geoms in _batches(plan, batch_size):
-            if encoding is None:
-                encoding = vntext.detect_encoding(_string_sample(frame))
-            rows = _prepare_batch(plan, frame, geoms, offset, encoding, province, provinces)
+            if text_encoding is None:
+                text_encoding, evidence = vntext.judge_encoding(_string_sample(frame), forced=encoding)
+                if text_encoding == "unsure":
+                    raise InputFileError(path, _unsure_message(evidence))
+            rows = _prepare_batch(plan, frame, geoms, offset, text_encoding, province, provinces)
             n_ok = int(rows.ok.sum())
             ids = np.arange(next_id, next_id + n_ok, dtype=np.int64)
             next_id += n_ok
@@ -162,19 +172,22 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
     copy_csv(conn, "geoland.land_user (plot_id, name, id_number, birth_year, extra)", people)
     copy_csv(conn, "geoland.plot_quarantine (import_id, source, source_row, reason, geometry, attributes, "
                    "personal)", quarantine)
-    encoding = encoding or "ascii"
+    text_encoding = text_encoding or "ascii"
     if rebuild:
         _create_indexes(conn, rebuild)
     conn.execute(sa.text("ANALYZE geoland.plot"))
     conn.execute(sa.text("""UPDATE geoland.plot_import SET text_encoding = :enc, rows_read = :read,
-        rows_imported = :imported, rows_quarantined = :quarantined, rows_repaired = :repaired WHERE id = :id"""),
-        {"enc": encoding, "read": counts["rows_read"], "imported": counts["imported"],
+        rows_imported = :imported, rows_quarantined = :quarantined, rows_repaired = :repaired,
+        encoding_evidence = CAST(:evidence AS jsonb) WHERE id = :id"""),
+        {"enc": text_encoding, "evidence": json.dumps(evidence, ensure_ascii=False), "read": counts["rows_read"],
+         "imported": counts["imported"],
          "quarantined": counts["quarantined"], "repaired": counts["repaired"], "id": import_id})
-    if encoding in ("tcvn3", "vni"):
+    if text_encoding not in ("ascii", "unicode", "latin-1"):
         audit(conn, job, "plots.text_converted", entity="plot_import", entity_id=str(import_id),
-              detail={"from": encoding, "to": "unicode NFC"})
+              detail={"from": text_encoding, "to": "unicode NFC", "evidence": evidence})
     finish_job(conn, job, counts | {"quarantine_reasons": reasons})
-    return report | {"unchanged": False, "import_id": import_id, "job_id": job.id, "text_encoding": encoding,
+    return report | {"unchanged": False, "import_id": import_id, "job_id": job.id, "text_encoding": text_encoding,
+                     "encoding_evidence": evidence,
                      **counts, "quarantine_reasons": reasons}
 
 
@@ -314,8 +327,8 @@ class _Rows:
 def _prepare_batch(plan: _Plan, frame: pd.DataFrame, geoms: np.ndarray, offset: int, encoding: str,
                    province: str | None, provinces: dict) -> _Rows:
     n = len(frame)
-    frame = _decode_text(frame.reset_index(drop=True), encoding)
     reasons = _Reasons(n)
+    frame = _decode_text(frame.reset_index(drop=True), encoding, reasons)
     raw_wkt = frame[plan.wkt_column].to_numpy(dtype=object) if plan.wkt_column else None
     geoms, repaired, notes = _check_geometries(plan, geoms, reasons, raw_wkt)
     columns = _map_columns(plan, frame, reasons, province, provinces)
@@ -368,8 +381,23 @@ def _is_text(series: pd.Series) -> bool:
     return series.dtype == object or pd.api.types.is_string_dtype(series)
 
 
-def _decode_text(frame: pd.DataFrame, encoding: str) -> pd.DataFrame:
-    """Legacy text to Unicode, and every non-ASCII value to NFC; ASCII values are left alone (fast)."""
+def _unsure_message(evidence: dict) -> str:
+    readings = evidence.get("readings", {})
+    ranked = sorted(readings, key=readings.get, reverse=True)
+    shown = "; ".join(f"{e}: {readings[e]:.0%} Vietnamese words" for e in ranked)
+    example = evidence.get("example", {})
+    samples = ", ".join(f"{e} → {example[e]!r}" for e in ranked[:3] if e in example)
+    return (f"cannot tell the text encoding: no reading of its text is clearly Vietnamese ({shown}; "
+            f"e.g. {example.get('as_read', '')!r}: {samples}); give --encoding "
+            f"{' or '.join(ranked[:2]) or 'utf-8'} (nothing was imported)")
+
+
+def _decode_text(frame: pd.DataFrame, encoding: str, reasons: _Reasons | None = None) -> pd.DataFrame:
+    """Text to Unicode NFC in the file's encoding; ASCII values are left alone (fast).
+
+    A value that is not valid in the encoding (UTF-8 beyond the sample) stays as read and its row goes to
+    quarantine.
+    """
     if encoding == "ascii":
         return frame
     out = frame.copy()
@@ -381,7 +409,16 @@ def _decode_text(frame: pd.DataFrame, encoding: str) -> pd.DataFrame:
         special = text.notna() & ~text.str.isascii().fillna(True)
         if special.any():
             uniques = pd.unique(values[special])
-            table = {u: vntext.to_unicode(u, encoding) for u in uniques}
+            table = {}
+            for u in uniques:
+                try:
+                    table[u] = vntext.decode(u, encoding)
+                except UnicodeError:
+                    table[u] = u
+                    for i in np.flatnonzero((values == u).to_numpy()):
+                        if reasons is not None:
+                            reasons.add(i, "text not in the file's encoding",
+                                        f"field {column}: text not valid {encoding}")
             values = values.astype(object)
             values[special] = values[special].map(table)
             out[column] = values

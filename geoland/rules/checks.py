@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geoland.rules.vntext import looks_damaged
 from geoland.rules.vocab import FINDING_TYPES
 from identifiers.cccd import LEGACY_CMND, check_cccd
 from identifiers.landuse import classify_land_use
@@ -162,6 +163,25 @@ def land_use_findings(plots: pd.DataFrame) -> pd.DataFrame:
     old = legacy & ~bad
     return pd.concat([_findings(ids[bad], "unknown_land_use", unknown[bad]),
                       _findings(ids[old], "legacy_land_use", current[old])], ignore_index=True)
+
+
+TEXT_FIELDS = ("user_name", "land_use", "certificate_serial")
+
+
+def damaged_text(plots: pd.DataFrame) -> pd.DataFrame:
+    """Text damaged by an earlier broken TCVN3 conversion (``ĐOàN``, ``TổNG CụC``).
+
+    The finding's value names the field, never the text (a name is personal data).
+    """
+    parts = []
+    for column in (c for c in TEXT_FIELDS if c in plots):
+        values = plots[column].to_numpy(dtype=object)
+        uniques = {v for v in values if isinstance(v, str) and not v.isascii()}
+        damaged = {v for v in uniques if looks_damaged(v)}
+        if damaged:
+            hit = np.array([v in damaged for v in values], dtype=bool)
+            parts.append(_findings(plots["plot_id"].to_numpy()[hit], "damaged_text", [column] * int(hit.sum())))
+    return pd.concat(parts, ignore_index=True) if parts else _findings([], "damaged_text")
 
 
 def area_tolerance(area_m2, map_scale: int = DEFAULT_MAP_SCALE) -> np.ndarray:
@@ -383,7 +403,8 @@ def run_checks(plots: pd.DataFrame, geoms: np.ndarray, conflicts: pd.DataFrame |
     valid = shapely.is_valid(geoms)
     parts = [missing_fields(plots), cccd_findings(plots), cccd_conflicts(plots), verification_findings(plots),
              land_use_findings(plots), area_mismatch(plots, map_scale), geometry_findings(plots, geoms, valid),
-             overlaps(plots, geoms, min_overlap_m2, valid), duplicate_mx(plots), assignment_findings(plots)]
+             overlaps(plots, geoms, min_overlap_m2, valid), duplicate_mx(plots), assignment_findings(plots),
+             damaged_text(plots)]
     if conflicts is not None and len(conflicts):
         parts.append(code_findings(conflicts, plots["plot_id"]))
     found = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) \

@@ -2,8 +2,9 @@
 
 DBF attributes written by old MicroStation/FAMIS and Mapinfo workflows are often in TCVN3 (one byte per
 accented letter, e.g. "Hµ Néi") or VNI-Windows (a base letter followed by a mark byte, e.g. "Haø Noäi").
-Read as Latin-1 they become such mojibake; :func:`detect_encoding` recognises it on a sample of a file's
-strings and :func:`to_unicode` converts. Text that already has letters beyond U+00FF is Unicode and is only
+Read as Latin-1 they become such mojibake; :func:`judge_encoding` tells which reading of a sample of a
+file's strings gives Vietnamese (UTF-8, TCVN3, VNI, Windows-1258 or Latin-1 as is) and :func:`decode`
+converts. Text that already has letters beyond U+00FF is Unicode and is only
 normalised to NFC (decomposed "tổ hợp" input included).
 """
 
@@ -68,16 +69,27 @@ _VNI_MARKS = set("".join(_VNI_TONES) + "".join(_VNI_CIRC) + "".join(_VNI_BREVE))
 _VNI_MARKS |= {m.upper() for m in _VNI_MARKS}
 _VNI_BASES = set("aeiouyAEIOUYôöÔÖ")
 
-ENCODINGS = ("ascii", "unicode", "tcvn3", "vni", "latin-1")
+ENCODINGS = ("ascii", "unicode", "utf-8", "tcvn3", "vni", "cp1258", "latin-1")
+LEGACY = ("utf-8", "tcvn3", "vni", "cp1258", "latin-1")      # what bytes read one per character can be
+
+# A Vietnamese syllable, tone marks aside: an initial consonant, a vowel nucleus (with its glides) and a final.
+_SYLLABLE = re.compile(r"(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdđghklmnprstvx])?([aăâeêioôơuưy]+)(ch|ng|nh|[cmnpt])?")
+_NUCLEI = frozenset("""a ai ao au ay ă â âu ây e eo ê êu i ia iu iê iêu o oa oai oao oay oă oe oeo oi oo ô ôi ơ ơi
+    u ua uâ uây uâu uê ui uô uôi uơ uy uya uyê uyu ư ưa ưi ưu ươ ươi ươu y yê yêu""".split())
+_TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
+_WORD = re.compile(r"[^\W\d_]+")
 
 
 def tcvn3_to_unicode(text: str) -> str:
     """Text read as Latin-1 from a TCVN3 source, as Unicode NFC.
 
-    >>> tcvn3_to_unicode("Céng hoµ x· héi chñ nghÜa ViÖt Nam")
-    'Cộng hoà xã hội chủ nghĩa Việt Nam'
+    >>> tcvn3_to_unicode("Céng hoµ x· héi chñ nghÜa ViÖt Nam"), tcvn3_to_unicode("§OµN THÞ HOA")
+    ('Cộng hoà xã hội chủ nghĩa Việt Nam', 'ĐOÀN THỊ HOA')
     """
-    return unicodedata.normalize("NFC", text.translate(_TCVN3_TABLE))
+    converted = unicodedata.normalize("NFC", text.translate(_TCVN3_TABLE))
+    # TCVN3 has no capital toned letters: in a word otherwise in capitals they are capitals too.
+    return _WORD.sub(lambda m: m.group(0).upper() if looks_damaged(m.group(0)) else m.group(0), converted) \
+        if not converted.isascii() else converted
 
 
 def vni_to_unicode(text: str) -> str:
@@ -92,36 +104,6 @@ def vni_to_unicode(text: str) -> str:
     return unicodedata.normalize("NFC", _VNI_PATTERN.sub(repl, text))
 
 
-def detect_encoding(samples: Iterable[str]) -> str:
-    """Which of :data:`ENCODINGS` a sample of a file's strings (as read, Latin-1 for legacy DBF) is in.
-
-    - ``ascii``: nothing to convert; ``unicode``: letters beyond U+00FF, already Unicode;
-    - ``tcvn3`` when bytes A1–BE occur (TCVN3's a/ă/â/đ family; VNI never writes them);
-    - ``vni`` when most high characters are VNI's own letters (ơ ư đ ỉ ĩ ị ỵ) or marks right after a vowel
-      (VNI marks always are), else ``latin-1``.
-
-    >>> detect_encoding(["Hµ Néi", "Lª V¨n A"]), detect_encoding(["Haø Noäi"]), detect_encoding(["Hà Nội"])
-    ('tcvn3', 'vni', 'unicode')
-    """
-    high = after_vowel = 0
-    tcvn3_bytes = False
-    for text in samples:
-        if not isinstance(text, str) or text.isascii():
-            continue
-        if any(ord(ch) > 0xFF for ch in text):
-            return "unicode"
-        tcvn3_bytes = tcvn3_bytes or bool(_TCVN3_ONLY.search(text))
-        for i, ch in enumerate(text):
-            if ord(ch) >= 0x80:
-                high += 1
-                after_vowel += ch in _VNI_SINGLES or (i > 0 and ch in _VNI_MARKS and text[i - 1] in _VNI_BASES)
-    if high == 0:
-        return "ascii"
-    if tcvn3_bytes:
-        return "tcvn3"
-    return "vni" if after_vowel >= 0.8 * high else "latin-1"
-
-
 def to_unicode(text, encoding: str):
     """Convert one value from a legacy encoding to Unicode NFC.
 
@@ -132,8 +114,9 @@ def to_unicode(text, encoding: str):
     ----------
     text : str or object
         The value as read (Latin-1 characters, one per byte).
-    encoding : {"tcvn3", "vni", "utf-8", "ascii"}
-        The legacy encoding.
+    encoding : {"tcvn3", "vni", "unicode", "ascii", "latin-1"}
+        The legacy encoding (TCVN3 or VNI), or any other: only normalised (see :func:`decode` for UTF-8 and
+        Windows-1258 bytes).
 
     Returns
     -------
@@ -171,3 +154,122 @@ def unicode_to_legacy(text: str, encoding: str) -> str:
     reverse = {v: chr(b) for b, v in _TCVN3.items()}
     # TCVN3 has no upper-case toned letters: offices typed them with the lower-case codes in a capital font.
     return "".join(reverse.get(ch) or reverse.get(ch.lower(), ch) for ch in unicodedata.normalize("NFC", text))
+
+
+def is_syllable(word: str) -> bool:
+    r"""Whether ``word`` is a well-formed Vietnamese syllable (any case, at most one tone mark).
+
+    >>> [is_syllable(w) for w in ("Nguyễn", "người", "Pọm", "khuya", "Haứ", "Hµ", "Ä\x90inh")]
+    [True, True, True, True, False, False, False]
+    """
+    decomposed = unicodedata.normalize("NFD", word.lower())
+    if sum(ch in _TONE_MARKS for ch in decomposed) > 1:
+        return False
+    base = unicodedata.normalize("NFC", "".join(ch for ch in decomposed if ch not in _TONE_MARKS))
+    match = _SYLLABLE.fullmatch(base)
+    return bool(match) and match.group(2) in _NUCLEI
+
+
+def decode(text, encoding: str):
+    """One value read one byte per character (Latin-1), in ``encoding``, as Unicode NFC; non-strings pass.
+
+    Raises
+    ------
+    UnicodeError
+        The bytes are not valid in ``encoding`` (UTF-8).
+    """
+    if not isinstance(text, str):
+        return text
+    if encoding in ("utf-8", "cp1258"):
+        return unicodedata.normalize("NFC", text.encode("latin-1").decode(encoding))
+    return to_unicode(text, encoding)
+
+
+def vietnamese_share(values: Iterable[str]) -> tuple[float, int]:
+    """The share of the words with a non-ASCII letter that are Vietnamese syllables, and how many there were."""
+    words = [w for v in values for w in _WORD.findall(v) if not w.isascii()]
+    return (sum(map(is_syllable, words)) / len(words) if words else 0.0), len(words)
+
+
+SURE = 0.8          # the chosen reading makes at least this share of the words Vietnamese syllables …
+MARGIN = 0.2        # … and this much more than any other reading
+
+
+def judge_encoding(samples: Iterable[str], forced: str | None = None) -> tuple[str, dict]:
+    """The text encoding of a sample of a file's strings, and the evidence for it.
+
+    Strings with letters beyond U+00FF were decoded by the reader (``unicode``). Otherwise they are bytes read
+    one per character and each reading is tried: UTF-8 (only if every value is valid UTF-8), TCVN3, VNI,
+    Windows-1258 and Latin-1 as is. The reading that makes the most words Vietnamese syllables
+    (:func:`is_syllable`) wins when it is sure (:data:`SURE`, and :data:`MARGIN` over the next); valid UTF-8 with
+    Vietnamese letters wins outright (legacy bytes almost never form valid UTF-8).
+
+    Parameters
+    ----------
+    samples : iterable of str
+        Values as read.
+    forced : str, optional
+        The encoding the user gave (``--encoding``): taken, and the evidence still measured.
+
+    Returns
+    -------
+    (str, dict)
+        One of :data:`ENCODINGS`, or ``"unsure"``; the evidence: the values examined, the share of Vietnamese
+        syllables under each reading, whether all were valid UTF-8, and one value before and after.
+
+    >>> judge_encoding(["Hµ Néi", "Lª V¨n A"])[0], judge_encoding(["Haø Noäi"])[0]
+    ('tcvn3', 'vni')
+    >>> judge_encoding(["Đinh Thị Thu Hạnh".encode().decode("latin-1")])[0]
+    'utf-8'
+    """
+    values = list(dict.fromkeys(v for v in samples if isinstance(v, str) and not v.isascii()))[:5000]
+    evidence: dict = {"values": len(values)}
+    if forced:
+        evidence["forced"] = forced
+    if not values:
+        return forced or "ascii", evidence
+    if any(ord(ch) > 0xFF for v in values for ch in v):
+        evidence["readings"] = {"unicode": round(vietnamese_share(values)[0], 3)}
+        return forced or "unicode", evidence
+    readings: dict[str, float] = {}
+    converted: dict[str, list[str]] = {}
+    for encoding in LEGACY:
+        try:
+            converted[encoding] = [decode(v, encoding) for v in values]
+        except UnicodeError:
+            continue
+        readings[encoding] = round(vietnamese_share(converted[encoding])[0], 3)
+    evidence["valid_utf8"] = "utf-8" in readings
+    evidence["readings"] = readings
+    # Latin-1 first among equals: a reading that changes nothing is the text as it is.
+    ranked = sorted(readings, key=lambda e: (readings[e], e == "utf-8", e == "latin-1"), reverse=True)
+    best = forced or ranked[0]
+    if not forced and "utf-8" in readings and readings["utf-8"] > 0:
+        best = "utf-8"
+    elif not forced:
+        others = [readings[e] for e in ranked[1:] if converted[e] != converted[best]]
+        if readings[best] < SURE or (others and readings[best] - max(others) < MARGIN):
+            best = "unsure"
+    example = values[0]
+    evidence["example"] = {"as_read": example[:60],
+                           **{e: converted[e][0][:60] for e in ranked[:3] if e in converted}}
+    return best, evidence
+
+
+def looks_damaged(text) -> bool:
+    """Whether ``text`` shows an earlier broken TCVN3 conversion.
+
+    A word in capitals with toned letters in lower case: TCVN3 had no capital toned letters, so "ĐOÀN" typed
+    in a capital font came out "ĐOàN" once converted.
+
+    >>> [looks_damaged(t) for t in ("ĐOàN THị HOA", "TổNG CụC", "Đoàn Thị Hoa", "ĐOÀN", "Bà", "H'Mông")]
+    [True, True, False, False, False, False]
+    """
+    if not isinstance(text, str) or text.isascii():
+        return False
+    for word in _WORD.findall(text):
+        upper = sum(ch.isupper() for ch in word)
+        if upper >= 2 and any(not ch.isascii() and ch.islower() for ch in word) \
+                and not any(ch.isascii() and ch.islower() for ch in word):
+            return True
+    return False

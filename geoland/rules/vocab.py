@@ -82,6 +82,8 @@ FINDING_TYPES: dict[str, FindingType] = _types(
     ("straddling", "conflict", "warning", "Nằm vắt ranh giới xã", "Straddles a commune boundary"),
     ("outside", "conflict", "error", "Nằm ngoài các xã", "Outside every commune"),
     ("legal_mismatch", "conflict", "error", "Trái bảng chuyển đổi", "Against the conversion table"),
+    ("damaged_text", "conflict", "warning", "Chữ hỏng do chuyển mã cũ (vd. “ĐOàN”)",
+     "Text damaged by an earlier conversion (e.g. “ĐOàN”)"),
 )
 GROUPS = ("missing", "conflict")
 

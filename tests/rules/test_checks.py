@@ -158,3 +158,14 @@ def test_a_clean_plot_has_no_finding_and_run_checks_adds_category_and_severity()
 def test_masks():
     assert mask_cccd(["014090001234"]).tolist() == ["014******234"]
     assert mask_name(["Nguyễn Văn An"]).tolist() == ["Nguyễn V*** A**"]
+
+
+def test_text_damaged_by_an_earlier_conversion_is_a_finding():
+    """Issue 15, item 1: capitals with lower-case toned letters (an old TCVN3 conversion) are found; the value
+    names the field, never the name."""
+    plots = frame(5, user_name=["ĐOàN THị HOA", "Đoàn Thị Hoa", "ĐOÀN THỊ HOA", "Bà Lò Thị Ún", None],
+                  certificate_serial=["AA 000001", "TổNG CụC ĐịA CHíNH", "AA 3", "AA 4", "AA 5"])
+    found = checks.damaged_text(plots)
+    assert sorted(zip(found["plot_id"], found["value"])) == [(1, "user_name"), (2, "certificate_serial")]
+    assert set(found["type"]) == {"damaged_text"}
+    assert "damaged_text" in set(checks.run_checks(plots, np.array([shapely.box(0, 0, 10, 10)] * 5))["type"])
