@@ -166,6 +166,10 @@ def format_import(r: PlotImport, *, brief: bool = False) -> str:
     unmapped = [k for k, v in r.fields.items() if not v]
     lines = [f"{r.file}: {r.driver}, {r.source_crs} → stored in EPSG:{r.srid}",
              f"fields: {mapping}" + (f"; not in the file: {', '.join(unmapped)}" if unmapped else "")]
+    if r.field_suggestions:
+        lines.append("fields not recognised that look like one: "
+                     + ", ".join(f"{f} → {a}?" for f, a in r.field_suggestions.items())
+                     + " (if so, name them in a --fields file)")
     if not r.unchanged:
         lines.append(f"text: {describe_encoding(r.text_encoding, r.encoding_evidence or {})}")
     lines.append(done)

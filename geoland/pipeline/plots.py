@@ -35,7 +35,7 @@ from geoland.progress import progress_bar
 from geoland.results import PlotImport, returns
 from geoland.rules import vntext
 from geoland.rules.checks import is_blank
-from geoland.rules.fields import PERSONAL, read_field_file, resolve_field_map
+from geoland.rules.fields import PERSONAL, read_field_file, resolve_field_map, suggest_fields
 from geoland.store.db import copy_csv, csv_bytes
 from geoland.store.jobs import audit, finish_job, start_job
 from identifiers import normalize_unit_code
@@ -64,6 +64,7 @@ class _Plan:
     personal_extra: list
     open_options: dict = field(default_factory=dict)
     wkt_column: str | None = None
+    suggestions: dict = field(default_factory=dict)
 
 
 @returns(PlotImport)
@@ -118,7 +119,8 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
         FROM geoland.plot_import i WHERE i.source_sha256 = :sha AND i.layer_name IS NOT DISTINCT FROM :layer"""),
         {"sha": sha, "layer": plan.layer}).first()
     report = {"file": str(path), "sha256": sha, "layer": plan.layer, "driver": plan.driver,
-              "source_crs": plan.source_crs.name, "srid": plan.srid, "fields": plan.field_map}
+              "source_crs": plan.source_crs.name, "srid": plan.srid, "fields": plan.field_map,
+              "field_suggestions": plan.suggestions}
     if done is not None:
         return report | {"unchanged": True, "import_id": done.id, "job_id": done.job_id, "rows_read": done.rows_read,
                          "imported": done.rows_imported, "quarantined": done.rows_quarantined}
@@ -218,8 +220,9 @@ def _plan(path: Path, layer, crs_option, meridian, fields_file) -> _Plan:
         if wkt_column is None:
             raise InputFileError(path, f"a CSV needs a WKT geometry column (named WKT or GEOMETRY); it has {fields}")
     source_crs, srid = _resolve_crs(path, info, crs_option, meridian)
+    suggestions = suggest_fields([f for f in fields if f != wkt_column], field_map)
     return _Plan(path, layer if layer is not None else info.get("layer_name"), info["driver"],
-                 int(info["features"]), source_crs, srid, field_map, extra, open_options, wkt_column)
+                 int(info["features"]), source_crs, srid, field_map, extra, open_options, wkt_column, suggestions)
 
 
 def _dbf_open_options(path: Path) -> dict:

@@ -1,8 +1,10 @@
 """Field mapping: which source field holds which plot attribute.
 
-The names used by the cadastral systems in use (ViLIS, ELIS/MPLIS, VBDLIS, FAMIS) work out of the box,
-matched without regard to case, including the 10-character names a Shapefile truncates them to. A small
-TOML file overrides the choice or marks more fields as personal data::
+The field names of the software offices use and of the national land database structure work out of the box
+(:data:`CATALOGUE`, one row per name with its source), matched without regard to case or underscores, and
+also in the 10-character form a Shapefile truncates them to. A field the catalogue does not know but that
+looks like one of its names is suggested (:func:`suggest_fields`). A small TOML file overrides the choice or
+marks more fields as personal data::
 
     [fields]
     commune_code = "MA_XA_CU"
@@ -15,25 +17,75 @@ TOML file overrides the choice or marks more fields as personal data::
 
 from __future__ import annotations
 
+import difflib
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 from geoland.errors import InputFileError
 
-# Canonical attribute → source names, most common first.
-DEFAULT_ALIASES = {
-    "commune_code": ("MAXA", "MA_XA", "MADVHC", "MAXA_CU", "MAXACU"),
-    "sheet": ("SOHIEUTOBANDO", "SOHIEUTOBA", "SHBANDO", "SOTO", "SO_TO", "TOBANDO", "SOTOBANDO", "SOTOBD"),
-    "plot_number": ("SOTHUTUTHUA", "SOTHUTUTHU", "SOTHUA", "SO_THUA", "THUA"),
-    "legal_area": ("DIENTICH", "DIEN_TICH", "DIENTICHPL", "DTPL", "DT"),
-    "land_use": ("LOAIDAT", "MDSD", "KYHIEUMDSD", "LOAI_DAT", "MUCDICHSD", "MUCDICH"),
-    "certificate_serial": ("SOPHATHANH", "SOPHATHAN", "SOSERI", "SERI_GCN", "SOSERIGCN", "SOGCN"),
-    "user_name": ("TENCHU", "TEN_CHU", "CHUSUDUNG", "TENCHUSD", "HOTEN"),
-    "id_number": ("SOCCCD", "SOGIAYTO", "SO_CCCD", "CCCD", "SOCMND", "CMND"),
-    "birth_year": ("NAMSINH", "NAM_SINH"),
+SOURCES = {
+    "national": "the national land database structure (thửa đất: maXa, soHieuToBanDo, soThuTuThua, dienTich, "
+                "kyHieuMucDichSuDung), Thông tư 75/2015/TT-BTNMT on the land database",
+    "vilis": "ViLIS cadastral software exports (SHBANDO, SHTHUA, KHLOAIDAT, MALOAIDAT, TENCHU, DIACHI, XAID, "
+             "MDSD2003, KH2003)",
+    "famis": "FAMIS / MicroStation and MapInfo DBF tables of cadastral sheets (MAXA, SOTO, SOTHUA, DIENTICH, "
+             "LOAIDAT)",
+    "vbdlis": "VBDLIS / ELIS exports (SOPHATHANH, SOGIAYTO, NAMSINH)",
+    "offices": "variants met in provincial offices' files (underscored and shortened forms)",
 }
+
+
+@dataclass(frozen=True)
+class FieldName:
+    """One known source field name: the attribute it holds, its usual spelling and where it comes from."""
+
+    attribute: str
+    name: str
+    source: str
+
+
+def _rows(attribute: str, *pairs: tuple[str, str]) -> tuple[FieldName, ...]:
+    return tuple(FieldName(attribute, name, source) for name, source in pairs)
+
+
+# Per attribute, most specific first: the first name present in a layer wins. Legacy land-use fields (the
+# 2003 law's purposes) come after the current ones and are used only when no current one is present.
+CATALOGUE: tuple[FieldName, ...] = (
+    *_rows("commune_code", ("MaXa", "national"), ("MAXA", "famis"), ("MA_XA", "offices"), ("XAID", "vilis"),
+           ("MADVHC", "offices"), ("MAXA_CU", "offices")),
+    *_rows("sheet", ("SoHieuToBanDo", "national"), ("SHBANDO", "vilis"), ("SOTO", "famis"),
+           ("TOBANDO", "offices"), ("SOTOBANDO", "offices"), ("SOTOBD", "offices")),
+    *_rows("plot_number", ("SoThuTuThua", "national"), ("SHTHUA", "vilis"), ("SOTHUA", "famis"),
+           ("THUA", "offices")),
+    *_rows("legal_area", ("DienTich", "national"), ("DIENTICH", "famis"), ("DIENTICHPL", "offices"),
+           ("DTPL", "offices"), ("DT", "offices")),
+    *_rows("land_use", ("KyHieuMucDichSuDung", "national"), ("KHLOAIDAT", "vilis"), ("MALOAIDAT", "vilis"),
+           ("LOAIDAT", "famis"), ("KYHIEUMDSD", "offices"), ("MDSD", "offices"), ("MUCDICHSD", "offices"),
+           ("MUCDICH", "offices"), ("MDSD2003", "vilis"), ("KH2003", "vilis")),
+    *_rows("certificate_serial", ("SOPHATHANH", "vbdlis"), ("SOSERI", "offices"), ("SERI_GCN", "offices"),
+           ("SOSERIGCN", "offices"), ("SOGCN", "offices")),
+    *_rows("user_name", ("TENCHU", "vilis"), ("CHUSUDUNG", "offices"), ("TENCHUSD", "offices"),
+           ("HOTEN", "offices")),
+    *_rows("id_number", ("SOCCCD", "offices"), ("SOGIAYTO", "vbdlis"), ("CCCD", "offices"), ("SOCMND", "offices"),
+           ("CMND", "offices")),
+    *_rows("birth_year", ("NAMSINH", "vbdlis")),
+)
 PERSONAL = ("user_name", "id_number", "birth_year")
-CANONICAL = tuple(DEFAULT_ALIASES)
+CANONICAL = tuple(dict.fromkeys(f.attribute for f in CATALOGUE))
+SHAPEFILE_NAME_LENGTH = 10
+
+
+def normalise(name: str) -> str:
+    """A field name as compared: capitals, no underscores, spaces or hyphens (``So_Thua`` → ``SOTHUA``)."""
+    return "".join(ch for ch in name.upper() if ch not in "_ -")
+
+
+def _matches(field: str, known: str) -> bool:
+    f, k = normalise(field), normalise(known)
+    # A Shapefile cuts names to 10 characters (underscores included): compare the cut form too.
+    cut = normalise(known[:SHAPEFILE_NAME_LENGTH])
+    return f == k or (len(field) == SHAPEFILE_NAME_LENGTH and f == cut)
 
 
 def resolve_field_map(fields: list[str], override: dict[str, str] | None = None) -> dict[str, str | None]:
@@ -55,20 +107,50 @@ def resolve_field_map(fields: list[str], override: dict[str, str] | None = None)
     ValueError
         A field given in ``override`` is not in the layer (the importer reports it with the file's name).
 
-    >>> resolve_field_map(["maxa", "SHBANDO", "SoThua", "DienTich", "GHICHU"])["sheet"]
-    'SHBANDO'
+    >>> m = resolve_field_map(["maxa", "SHBANDO", "So_Thua", "DienTich", "KyHieuMuc", "GHICHU"])
+    >>> m["sheet"], m["plot_number"], m["land_use"]
+    ('SHBANDO', 'So_Thua', None)
+    >>> resolve_field_map(["SoHieuToBa", "SoThuTuThu", "KyHieuMucD"])["land_use"]
+    'KyHieuMucD'
     """
     by_upper = {f.upper(): f for f in fields}
     chosen: dict[str, str | None] = {}
-    for canonical, aliases in DEFAULT_ALIASES.items():
+    for canonical in CANONICAL:
         if override and canonical in override:
             name = override[canonical]
             if name.upper() not in by_upper:
                 raise ValueError(f"field {name!r} given for {canonical} is not in the layer; it has {fields}")
             chosen[canonical] = by_upper[name.upper()]
-        else:
-            chosen[canonical] = next((by_upper[a] for a in aliases if a in by_upper), None)
+            continue
+        chosen[canonical] = next((field for known in CATALOGUE if known.attribute == canonical
+                                  for field in fields if _matches(field, known.name)), None)
     return chosen
+
+
+def suggest_fields(fields: list[str], field_map: dict[str, str | None]) -> dict[str, str]:
+    """Fields the catalogue does not know that look like a name of an attribute still without a field.
+
+    Returns ``{field: attribute}``, for the import summary (give them with ``--fields`` if right).
+
+    >>> suggest_fields(["MAXA", "SO_HIEU_TO", "SOTHUATD", "GHICHU"], resolve_field_map(["MAXA", "SOTHUATD"]))
+    {'SO_HIEU_TO': 'sheet', 'SOTHUATD': 'plot_number'}
+    """
+    used = {v for v in field_map.values() if v}
+    open_attributes = [a for a in CANONICAL if not field_map.get(a)]
+    out: dict[str, str] = {}
+    for field in fields:
+        if field in used:
+            continue
+        best, score = None, 0.0
+        for known in CATALOGUE:
+            if known.attribute not in open_attributes:
+                continue
+            ratio = difflib.SequenceMatcher(None, normalise(field), normalise(known.name)).ratio()
+            if ratio > score:
+                best, score = known.attribute, ratio
+        if best and score >= 0.75:
+            out[field] = best
+    return out
 
 
 def read_field_file(path: str | Path) -> tuple[dict[str, str], list[str]]:
