@@ -118,3 +118,46 @@ def vn2000_zone(crs) -> int | None:
     if abs(k - 0.9996) < 1e-9:
         return next((e for e, m in UTM_ZONES.items() if abs(m - lon0) < 1e-9), None)
     return None
+
+
+# What coordinates of plots in Vietnam look like in the systems offices use (x range, y range).
+_LOOKS = (
+    ("longitudes and latitudes in degrees", (100.0, 112.0), (6.0, 24.0)),
+    ("VN-2000 TM-3 or UTM metres (easting, northing)", (100_000.0, 900_000.0), (800_000.0, 2_750_000.0)),
+)
+
+
+def describe_coordinates(bounds) -> str | None:
+    """What a layer's coordinates (its bounds: minx, miny, maxx, maxy) look like, or None if nothing known.
+
+    >>> describe_coordinates((103.9, 21.2, 104.1, 21.4))
+    'longitudes and latitudes in degrees'
+    >>> describe_coordinates((489_000, 2_356_000, 512_000, 2_371_000))
+    'VN-2000 TM-3 or UTM metres (easting, northing)'
+    >>> describe_coordinates((21.2, 103.9, 21.4, 104.1))
+    'latitudes and longitudes in degrees (axes swapped)'
+    >>> describe_coordinates((0, 0, 10, 10)) is None
+    True
+    """
+    x0, y0, x1, y1 = (float(v) for v in bounds)
+    for words, (lo_x, hi_x), (lo_y, hi_y) in _LOOKS:
+        if lo_x <= x0 <= x1 <= hi_x and lo_y <= y0 <= y1 <= hi_y:
+            return words
+    if 6.0 <= x0 <= x1 <= 24.0 and 100.0 <= y0 <= y1 <= 112.0:
+        return "latitudes and longitudes in degrees (axes swapped)"
+    return None
+
+
+def suggest_crs(bounds, declared) -> str:
+    """The ``--crs`` or ``--meridian`` that would place coordinates with these bounds, in words."""
+    looks = describe_coordinates(bounds)
+    if looks is None:
+        return "check the coordinates: they are not where plots in Vietnam can be in any system geoland knows"
+    if looks.startswith("longitudes"):
+        return "if they are WGS 84 (GPS, web maps) give --crs EPSG:4326; if VN-2000 geographic, --crs EPSG:4756"
+    if looks.startswith("latitudes"):
+        return ("the axes are swapped (latitude first): write the file longitude first, or give a --crs with that "
+                "axis order")
+    declared_name = getattr(declared, "name", str(declared))
+    return (f"they are metres, not what {declared_name} holds: give the province's TM-3 zone with --meridian "
+            f"(e.g. --meridian 104.00 for Sơn La) or --crs EPSG:NNNN of that zone")

@@ -22,7 +22,10 @@ from sqlalchemy.engine import Connection
 
 from boundaries.crs import (
     TM3_ZONES,
+    describe_coordinates,
+    is_metric,
     parse_meridian,
+    suggest_crs,
     tm3_zone_for_longitude,
     tm3_zone_for_meridian,
     transform_geometries,
@@ -44,6 +47,8 @@ BATCH_SIZE = 50_000
 # Plausible VN-2000 TM-3 coordinates for Vietnam (8°–24° N): anything else is a wrong CRS or garbage.
 _EASTING = (100_000.0, 900_000.0)
 _NORTHING = (800_000.0, 2_750_000.0)
+OUTSIDE_ZONE = "coordinates outside the zone"
+ALL_BUT = 0.95            # this share of the rows outside the zone: the CRS is wrong, not the rows
 _CSV_OPEN_OPTIONS = {"GEOM_POSSIBLE_NAMES": "WKT,GEOMETRY,GEOM,THE_GEOM,SHAPE", "KEEP_GEOM_COLUMNS": "YES"}
 _PLOT_COLUMNS = ("id", "import_id", "source_row", "province_code", "old_commune_code", "sheet", "plot_number",
                  "legal_area_m2", "land_use", "certificate_serial", "area_m2", "geom", "repaired", "repair_note",
@@ -65,6 +70,7 @@ class _Plan:
     open_options: dict = field(default_factory=dict)
     wkt_column: str | None = None
     suggestions: dict = field(default_factory=dict)
+    bounds: tuple | None = None
 
 
 @returns(PlotImport)
@@ -169,6 +175,14 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
                 for key in keys:
                     reasons[key] = reasons.get(key, 0) + 1
             bar.update(len(frame))
+    outside = reasons.get(OUTSIDE_ZONE, 0)
+    if counts["rows_read"] and outside >= ALL_BUT * counts["rows_read"]:
+        bounds = plan.bounds
+        looks = describe_coordinates(bounds) if bounds is not None else None
+        hint = f"; the coordinates look like {looks}: {suggest_crs(bounds, plan.source_crs)}" if looks else ""
+        raise InputFileError(path, f"{outside:,} of {counts['rows_read']:,} rows have coordinates outside VN-2000 "
+                                   f"TM-3 zone EPSG:{plan.srid} when read as {plan.source_crs.name}: the CRS is "
+                                   f"wrong{hint}; nothing was imported")
     if counts["imported"]:
         conn.execute(sa.text("SELECT setval('geoland.plot_id_seq', :last)"), {"last": next_id - 1})
     copy_csv(conn, "geoland.land_user (plot_id, name, id_number, birth_year, extra)", people)
@@ -202,7 +216,7 @@ def _plan(path: Path, layer, crs_option, meridian, fields_file) -> _Plan:
     driver_hint = "CSV" if path.suffix.lower() in (".csv", ".txt") else None
     open_options = _CSV_OPEN_OPTIONS if driver_hint == "CSV" else _dbf_open_options(path)
     try:
-        info = pyogrio.read_info(path, layer=layer, **open_options)
+        info = pyogrio.read_info(path, layer=layer, force_total_bounds=True, **open_options)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise InputFileError(path, f"cannot read the layer: {str(exc).splitlines()[0]}") from None
     fields = list(info["fields"])
@@ -222,7 +236,8 @@ def _plan(path: Path, layer, crs_option, meridian, fields_file) -> _Plan:
     source_crs, srid = _resolve_crs(path, info, crs_option, meridian)
     suggestions = suggest_fields([f for f in fields if f != wkt_column], field_map)
     return _Plan(path, layer if layer is not None else info.get("layer_name"), info["driver"],
-                 int(info["features"]), source_crs, srid, field_map, extra, open_options, wkt_column, suggestions)
+                 int(info["features"]), source_crs, srid, field_map, extra, open_options, wkt_column, suggestions,
+                 _bounds(info))
 
 
 def _dbf_open_options(path: Path) -> dict:
@@ -257,6 +272,7 @@ def _resolve_crs(path, info, crs_option, meridian) -> tuple[CRS, int]:
     if source is None:
         raise InputFileError(path, "the layer has no CRS: pass --crs EPSG:NNNN (e.g. EPSG:9206 for VN-2000 / "
                                    "TM-3 104-00) or --meridian 104.00")
+    _check_coordinates_fit(path, source, info.get("total_bounds"))
     zone = vn2000_zone(source)
     if zone in TM3_ZONES:
         return source, zone
@@ -265,6 +281,30 @@ def _resolve_crs(path, info, crs_option, meridian) -> tuple[CRS, int]:
         raise InputFileError(path, f"cannot tell which TM-3 zone suits CRS {source.name}: pass --meridian")
     centre = transform_geometries(np.array([shapely.box(*bounds).centroid]), source, "EPSG:4326")[0]
     return source, tm3_zone_for_longitude(centre.x)
+
+
+def _bounds(info) -> tuple | None:
+    bounds = info.get("total_bounds")
+    return tuple(float(v) for v in bounds) if bounds is not None and np.all(np.isfinite(bounds)) else None
+
+
+def _check_coordinates_fit(path, source: CRS, bounds) -> None:
+    """Stop before reading a row when the coordinates cannot be in the CRS the layer declares.
+
+    E.g. a GeoJSON labelled EPSG:5897 that holds longitudes and latitudes: say what they look like and what
+    to give.
+    """
+    if bounds is None or not np.all(np.isfinite(bounds)):
+        return
+    looks = describe_coordinates(bounds)
+    if looks is None:
+        return
+    in_degrees = "degrees" in looks
+    if in_degrees == (not is_metric(source)):
+        return
+    shown = ", ".join(f"{v:,.6g}" for v in bounds)
+    raise InputFileError(path, f"the layer says its coordinates are in {source.name}, but they look like {looks} "
+                               f"(extent {shown}): {suggest_crs(bounds, source)}; nothing was imported")
 
 
 def _province_of_codes(conn: Connection) -> dict[str, str]:
@@ -461,7 +501,7 @@ def _check_geometries(plan: _Plan, geoms: np.ndarray, reasons: _Reasons, raw_wkt
                           & (bounds[:, 3] <= _NORTHING[1]))
     for i in np.flatnonzero(usable & ~inside):
         x, y = shapely.get_coordinates(out[i])[0]
-        reasons.add(i, "coordinates outside the zone", f"coordinates outside VN-2000 TM-3 zone EPSG:{plan.srid} "
+        reasons.add(i, OUTSIDE_ZONE, f"coordinates outside VN-2000 TM-3 zone EPSG:{plan.srid} "
                                                        f"(first point {x:.1f}, {y:.1f}): wrong CRS?")
     usable &= inside
     valid = np.ones(n, bool)
