@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .conversion import ConversionTable, parse_conversion_table
 from .crs import is_metric, tm3_zone_for_longitude, transform_geometries
 
 STATUSES = ("inside", "straddling", "outside")
@@ -44,8 +45,10 @@ def reassign_plots(plots: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *, code_
         Commune code column of ``communes``.
     old_code_column : str, optional
         Column of ``plots`` with the plot's old commune code, for the legal cross-check.
-    conversion : ConversionTable or mapping old code → new codes, optional
-        The legal answer: the new communes each old commune went to.
+    conversion : ConversionTable, mapping old code → new codes, or DataFrame, optional
+        The legal answer: the new communes each old commune went to. A DataFrame is the official table as
+        read (validated here) or has columns ``old_commune_code`` and ``commune_code``; anything else is a
+        ``TypeError`` naming what is accepted.
     min_share : float
         A plot is ``inside`` when its largest overlap is at least this share of its area …
     sliver_m2 : float
@@ -74,12 +77,13 @@ def reassign_plots(plots: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, *, code_
     2         None            0.0     outside        None
     """
     _check(plots, communes, code_column, old_code_column, min_share, sliver_m2)
+    allowed = _allowed(conversion) if old_code_column is not None and conversion is not None else None
     plot_geoms, commune_geoms = _metric_geometries(plots, communes)
     codes = communes[code_column].astype(str).to_numpy(dtype=object)
     result = _compute(plot_geoms, commune_geoms, codes, min_share, sliver_m2, processes)
     result.index = plots.index
-    if old_code_column is not None and conversion is not None:
-        result["legal_mismatch"] = _legal_mismatch(plots[old_code_column], result["commune_code"], conversion)
+    if allowed is not None:
+        result["legal_mismatch"] = _legal_mismatch(plots[old_code_column], result["commune_code"], allowed)
     return result
 
 
@@ -278,14 +282,30 @@ def _assign(geoms, pieces, owner, outline, min_share, sliver_m2):
 # --- legal cross-check ------------------------------------------------------------------------------------
 
 def _allowed(conversion) -> Mapping[str, frozenset]:
+    """Old code → the new codes the conversion table allows, from any of the accepted forms.
+
+    A :class:`~boundaries.conversion.ConversionTable`, a mapping old code → new codes, or a DataFrame: the
+    official table as read (parsed and validated here) or any frame with ``old_commune_code`` and
+    ``commune_code`` columns.
+    """
     if isinstance(conversion, Mapping):
         return {str(k): frozenset(v) for k, v in conversion.items()}
-    rows = conversion.rows
+    if isinstance(conversion, pd.DataFrame):
+        if {"old_commune_code", "commune_code"} <= set(conversion.columns):
+            rows = conversion[["old_commune_code", "commune_code"]].astype(str)
+        else:
+            rows = parse_conversion_table(conversion.astype(str).where(conversion.notna(), "")).rows
+    elif isinstance(conversion, ConversionTable):
+        rows = conversion.rows
+    else:
+        raise TypeError(f"`conversion` was a {type(conversion).__name__}; it takes a ConversionTable "
+                        "(boundaries.conversion.parse_conversion_table), a mapping old code → new codes, or a "
+                        "DataFrame (the official table, or columns old_commune_code and commune_code)")
     return {old: frozenset(news) for old, news in rows.groupby("old_commune_code")["commune_code"]}
 
 
-def _legal_mismatch(old_codes: pd.Series, commune_codes: pd.Series, conversion) -> pd.Series:
-    pairs = pd.DataFrame([(old, new) for old, news in _allowed(conversion).items() for new in news],
+def _legal_mismatch(old_codes: pd.Series, commune_codes: pd.Series, allowed: Mapping[str, frozenset]) -> pd.Series:
+    pairs = pd.DataFrame([(old, new) for old, news in allowed.items() for new in news],
                          columns=["old", "new"])
     frame = pd.DataFrame({"old": old_codes.to_numpy(dtype=object), "new": commune_codes.to_numpy(dtype=object)})
     known = frame["old"].isin(pairs["old"]).to_numpy()

@@ -172,6 +172,8 @@ def format_import(r: PlotImport, *, brief: bool = False) -> str:
                      + " (if so, name them in a --fields file)")
     if not r.unchanged:
         lines.append(f"text: {describe_encoding(r.text_encoding, r.encoding_evidence or {})}")
+    if r.z_dropped:
+        lines.append(f"heights (Z) dropped from {r.z_dropped:,} geometries: plots are stored in 2D")
     lines.append(done)
     if r.quarantine_reasons:
         lines.append(table(["quarantine reason", "rows"], [[k, v] for k, v in r.quarantine_reasons.items()],

@@ -142,6 +142,7 @@ class PlotImport(Result):
     text_encoding: str | None = field(default=None, metadata=OPTIONAL)
     encoding_evidence: dict | None = field(default=None, metadata=OPTIONAL)
     field_suggestions: dict | None = field(default=None, metadata=OPTIONAL)
+    z_dropped: int | None = field(default=None, metadata=OPTIONAL)
     repaired: int | None = field(default=None, metadata=OPTIONAL)
     quarantine_reasons: dict | None = field(default=None, metadata=OPTIONAL)
 

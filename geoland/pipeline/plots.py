@@ -71,6 +71,7 @@ class _Plan:
     wkt_column: str | None = None
     suggestions: dict = field(default_factory=dict)
     bounds: tuple | None = None
+    source: object = None          # what GDAL reads: the path, or the file's text re-encoded (see _readable)
 
 
 @returns(PlotImport)
@@ -144,7 +145,7 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
                            "province": province, "map": json.dumps(plan.field_map)}).scalar_one()
     provinces = _province_of_codes(conn)
     rebuild = _drop_indexes_for_bulk(conn, plan.features)
-    counts = {"rows_read": 0, "imported": 0, "quarantined": 0, "repaired": 0}
+    counts = {"rows_read": 0, "imported": 0, "quarantined": 0, "repaired": 0, "z_dropped": 0}
     reasons: dict[str, int] = {}
     text_encoding, evidence = None, {}
     next_id = conn.execute(sa.text("SELECT nextval('geoland.plot_id_seq')")).scalar_one()   # ids are ours:
@@ -156,6 +157,10 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
             f"COPY geoland.plot ({', '.join(_PLOT_COLUMNS)}) FROM STDIN (FORMAT csv)",
             writer=_queued_writer(cur)) as copy:
         for offset, frame, geoms in _batches(plan, batch_size):
+            has_z = shapely.has_z(geoms)
+            if has_z.any():                      # heights are not part of a plot: stored in 2D, and said so
+                geoms = np.where(has_z, shapely.force_2d(geoms), geoms)
+                counts["z_dropped"] += int(has_z.sum())
             if text_encoding is None:
                 text_encoding, evidence = vntext.judge_encoding(_string_sample(frame), forced=encoding)
                 if text_encoding == "unsure":
@@ -215,8 +220,12 @@ def _plan(path: Path, layer, crs_option, meridian, fields_file) -> _Plan:
 
     driver_hint = "CSV" if path.suffix.lower() in (".csv", ".txt") else None
     open_options = _CSV_OPEN_OPTIONS if driver_hint == "CSV" else _dbf_open_options(path)
+    if path.suffix.lower() == ".shp" and not any(path.with_suffix(s).exists() for s in (".dbf", ".DBF")):
+        raise InputFileError(path, "no .dbf beside it: a Shapefile's attributes (commune, sheet, plot number, …) "
+                                   "are in its .dbf; copy it next to the .shp (nothing was imported)")
+    source = _readable(path)
     try:
-        info = pyogrio.read_info(path, layer=layer, force_total_bounds=True, **open_options)
+        info = pyogrio.read_info(source, layer=layer, force_total_bounds=True, **open_options)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise InputFileError(path, f"cannot read the layer: {str(exc).splitlines()[0]}") from None
     fields = list(info["fields"])
@@ -235,9 +244,11 @@ def _plan(path: Path, layer, crs_option, meridian, fields_file) -> _Plan:
             raise InputFileError(path, f"a CSV needs a WKT geometry column (named WKT or GEOMETRY); it has {fields}")
     source_crs, srid = _resolve_crs(path, info, crs_option, meridian)
     suggestions = suggest_fields([f for f in fields if f != wkt_column], field_map)
+    if not isinstance(source, Path):      # read from memory: GDAL names the layer after a scratch file
+        info["layer_name"] = path.stem
     return _Plan(path, layer if layer is not None else info.get("layer_name"), info["driver"],
                  int(info["features"]), source_crs, srid, field_map, extra, open_options, wkt_column, suggestions,
-                 _bounds(info))
+                 _bounds(info), source)
 
 
 def _dbf_open_options(path: Path) -> dict:
@@ -283,6 +294,23 @@ def _resolve_crs(path, info, crs_option, meridian) -> tuple[CRS, int]:
     return source, tm3_zone_for_longitude(centre.x)
 
 
+def _readable(path: Path):
+    """What to hand GDAL: the path, or the text of a GeoJSON that is not UTF-8, re-encoded.
+
+    GDAL cannot decode a GeoJSON in Windows-1258, Latin-1 or TCVN3; each byte becomes the character of that
+    value, re-encoded in UTF-8 — losslessly, so that the encoding is judged on the text like a DBF's
+    (``judge_encoding``).
+    """
+    if path.suffix.lower() not in (".geojson", ".json"):
+        return path
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1").encode("utf-8")
+    return path
+
+
 def _bounds(info) -> tuple | None:
     bounds = info.get("total_bounds")
     return tuple(float(v) for v in bounds) if bounds is not None and np.all(np.isfinite(bounds)) else None
@@ -325,7 +353,7 @@ def _batches(plan: _Plan, batch_size: int):
     from pyogrio.raw import open_arrow
 
     offset = 0
-    with open_arrow(plan.path, layer=plan.layer, batch_size=batch_size,
+    with open_arrow(plan.source, layer=plan.layer if isinstance(plan.source, Path) else None, batch_size=batch_size,
                     use_pyarrow=True, **plan.open_options) as (meta, reader):
         geometry_name = next((f.name for f in reader.schema
                               if (f.metadata or {}).get(b"ARROW:extension:name") == b"geoarrow.wkb"),
@@ -426,7 +454,7 @@ def _is_text(series: pd.Series) -> bool:
 
 def _unsure_message(evidence: dict) -> str:
     readings = evidence.get("readings", {})
-    ranked = sorted(readings, key=readings.get, reverse=True)
+    ranked = sorted(readings, key=lambda e: (readings[e], e == "latin-1"), reverse=True)
     shown = "; ".join(f"{e}: {readings[e]:.0%} Vietnamese words" for e in ranked)
     example = evidence.get("example", {})
     samples = ", ".join(f"{e} → {example[e]!r}" for e in ranked[:3] if e in example)
@@ -489,6 +517,11 @@ def _check_geometries(plan: _Plan, geoms: np.ndarray, reasons: _Reasons, raw_wkt
     for i in np.flatnonzero(wrong):
         reasons.add(i, "wrong geometry type", f"geometry is a {geoms[i].geom_type}, expected Polygon or MultiPolygon")
     usable &= ~wrong
+    positions = np.flatnonzero(usable)
+    coords, owner = shapely.get_coordinates(geoms[positions], return_index=True)
+    for i in positions[np.unique(owner[~np.isfinite(coords).all(axis=1)])]:
+        reasons.add(i, "coordinates not numbers", "a vertex's coordinates are not numbers (NaN or infinite)")
+        usable[i] = False
     out = np.full(n, None, dtype=object)
     out[usable] = geoms[usable]
     if vn2000_zone(plan.source_crs) != plan.srid:

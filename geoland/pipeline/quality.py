@@ -14,6 +14,7 @@ table keeps every finding ever made. One transaction: a failed check leaves the 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import numpy as np
@@ -278,8 +279,19 @@ def import_verification(conn: Connection, path, *, progress: bool = True) -> Ver
     path = Path(path)
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except pd.errors.EmptyDataError:
+        raise InputFileError(path, "the file is empty: expected a header line `cccd,status[,checked_at]` and "
+                                   "one line per answer") from None
+    except pd.errors.ParserError as exc:
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if found:
+            raise InputFileError(path, f"{found[3]} fields where the header has {found[1]} (a value with a comma "
+                                       "needs quotes)", line=int(found[2])) from None
+        raise InputFileError(path, "cannot read it as a CSV") from None
+    except (OSError, UnicodeDecodeError) as exc:
         raise InputFileError(path, f"cannot read it as a UTF-8 CSV ({type(exc).__name__})") from exc
+    if frame.empty:
+        raise InputFileError(path, "no answers in it: only a header line")
     columns = {c.strip().lower(): c for c in frame.columns}
     number = next((columns[c] for c in ("cccd", "id_number", "so_cccd", "socccd") if c in columns), None)
     status = columns.get("status") or columns.get("trang_thai")
@@ -301,10 +313,22 @@ def import_verification(conn: Connection, path, *, progress: bool = True) -> Ver
         if bad.any():
             raise InputFileError(path, f"checked_at {frame[checked][bad].iat[0]!r} is not a date",
                                  line=int(np.flatnonzero(bad.to_numpy())[0]) + 2)
-    table = pd.DataFrame({"id_number": ids, "status": words, "checked_at": dates})
-    if table["id_number"].duplicated().any():
-        later = table.duplicated("id_number", keep="last")
-        table = table[~later]              # a number answered twice: the last line wins
+    # An answer is about a number as the land register holds it: a malformed CCCD (11 digits) gets its answer
+    # (usually "incorrect") and the check flags it apart; what is not digits at all is not an answer.
+    shape = ids.str.fullmatch(r"[0-9]{6,12}").fillna(False).to_numpy() & ids.map(str.isascii).to_numpy()
+    if not shape.all():
+        raise InputFileError(path, "not an ID number: 6 to 12 digits expected (a CCCD has 12, a CMND 9)",
+                             line=int(np.flatnonzero(~shape)[0]) + 2)
+    table = pd.DataFrame({"id_number": ids, "status": words, "checked_at": dates, "line": np.arange(len(ids)) + 2})
+    answers = table.drop_duplicates(["id_number", "status", "checked_at"])
+    clash = answers["id_number"].duplicated(keep=False)
+    if clash.any():                        # one number, two different answers: which is right is not ours to say
+        first = answers[clash].sort_values("line")
+        number = first["id_number"].iat[0]
+        lines = first.loc[first["id_number"] == number, "line"].tolist()
+        raise InputFileError(path, f"lines {lines[0]} and {lines[1]} give different answers for the same ID number "
+                                   f"({int(clash.sum())} lines in such conflicts); keep one answer per number")
+    table = answers.drop(columns="line")    # a number answered twice alike is loaded once
     job = start_job(conn, "people.import_verification", {"source": str(path), "rows": len(frame)})
     conn.execute(sa.text("CREATE TEMP TABLE verification_in (LIKE geoland.verification) ON COMMIT DROP"))
     copy_csv(conn, "verification_in (id_number, status, checked_at, source, job_id)", [csv_bytes({

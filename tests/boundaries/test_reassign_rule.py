@@ -133,3 +133,21 @@ def test_parallel_and_serial_agree(province, whole, monkeypatch):
     plots, communes = province
     monkeypatch.setattr(engine, "_CHUNK", 500)          # several chunks on both cores
     pd.testing.assert_frame_equal(reassign_plots(plots, communes, processes=2), whole)
+
+
+def test_the_conversion_table_as_a_dataframe(plots):
+    """Issue 15, item 7: a DataFrame conversion raised AttributeError ('rows'); now it is read, and anything
+    else is a TypeError that names what is accepted."""
+    frame = pd.DataFrame([(old, new) for old, news in CONVERSION.items() for new in news],
+                         columns=["old_commune_code", "commune_code"])
+    expected = reassign_plots(plots, COMMUNES, old_code_column="old", conversion=CONVERSION)["legal_mismatch"]
+    got = reassign_plots(plots, COMMUNES, old_code_column="old", conversion=frame)["legal_mismatch"]
+    pd.testing.assert_series_equal(got, expected)
+    with pytest.raises(TypeError, match=r"ConversionTable .* mapping .* DataFrame"):
+        reassign_plots(plots, COMMUNES, old_code_column="old", conversion=[("90001", "00001")])
+
+
+def test_the_official_table_as_read_is_validated(plots, sample_data):
+    official = pd.read_csv(sample_data / "admin_units_2025_conversion.csv", dtype=str, keep_default_na=False)
+    result = reassign_plots(plots, COMMUNES, old_code_column="old", conversion=official)
+    assert result["legal_mismatch"].isna().all()          # none of these made-up old codes is in the real table

@@ -249,6 +249,14 @@ def test_commune_scope(db_url, load_province, geoland_cli, db_query):
     ("number,status\n014090001234,authenticated\n", "needs a `cccd` and a `status` column"),
     ("cccd,status,checked_at\n014090001234,incorrect,yesterday\n", "line 2: checked_at 'yesterday' is not a date"),
     ("cccd,status\n,incorrect\n", "line 2: empty CCCD"),
+    # Issue 15, item 7: each of these used to be an internal error or a silent choice.
+    ("", "the file is empty"),
+    ("cccd,status\n", "no answers in it: only a header line"),
+    ("cccd,status\n014090001234,authenticated\n014090001235,incorrect,2025-10-01\n",
+     "line 3: 3 fields where the header has 2"),
+    ("cccd,status\n014090001234,authenticated\nabc,incorrect\n", "line 3: not an ID number"),
+    ("cccd,status\n014090001234,authenticated\n014090001235,incorrect\n014090001234,incorrect\n",
+     "lines 2 and 4 give different answers for the same ID number"),
 ])
 def test_bad_verification_files_are_refused_whole(db_url, geoland_cli, db_query, db_snapshot, tmp_path, content,
                                                    message):
@@ -263,8 +271,8 @@ def test_bad_verification_files_are_refused_whole(db_url, geoland_cli, db_query,
 
 def test_verification_vietnamese_statuses_and_later_answers_win(db_url, geoland_cli, db_query, tmp_path):
     path = tmp_path / "a.csv"
-    path.write_text("cccd,status,checked_at\n014090001234,Đã xác thực,2025-10-01\n014090001235,sai thông tin,\n",
-                    encoding="utf-8")
+    path.write_text("cccd,status,checked_at\n014090001234,Đã xác thực,2025-10-01\n014090001235,sai thông tin,\n"
+                    "014090001235,Sai thông tin,\n", encoding="utf-8")          # the same answer twice: once
     _run(geoland_cli, "people", "import-verification", path)
     path.write_text("cccd,status,checked_at\n014090001234,incorrect,2025-11-01\n", encoding="utf-8")
     _run(geoland_cli, "people", "import-verification", path)
