@@ -7,7 +7,7 @@ Needs a database with coded plots (e.g. after `bash scripts/demo.sh`, or a 1 M-p
 `benchmarks/demo.py`). Starts `geoland serve` in a subprocess on 127.0.0.1 with the production server, adds
 viewers with API tokens, then, each phase a client on its own process:
 
-1. one client walks the items collection (`/collections/plots/items?limit=…`, following the `next` links) and
+1. one client walks the items collection (`/ogc/collections/plots/items?limit=…`, following the `next` links) and
    times every page (target: every page ≤ 200 ms at 1 M plots);
 2. point look-ups alone: `GET /api/plots?lon=&lat=` at a fixed rate (default 100/s) for points inside random
    plots; every answer must name the plot the point was taken from (target: p99 ≤ 50 ms);
@@ -69,7 +69,7 @@ def _returned(body: bytes) -> int:
 
 def walk(port: int, token: str, start: int, limit: int, max_pages: int, stop=None) -> dict:
     """Follow the `next` links from ``after=start``; the time of every page served, the refusals."""
-    path = f"/collections/plots/items?limit={limit}" + (f"&after={start}" if start else "")
+    path = f"/ogc/collections/plots/items?limit={limit}" + (f"&after={start}" if start else "")
     times, refused, plots = [], 0, 0
     while path and len(times) < max_pages and not (stop is not None and stop.is_set()):
         t = time.perf_counter()
@@ -170,7 +170,7 @@ def main() -> None:
                 break
             except OSError:
                 time.sleep(0.2)
-        _get(port, "/collections/plots/items?limit=10", lookup_token)          # warm the server up
+        _get(port, "/ogc/collections/plots/items?limit=10", lookup_token)          # warm the server up
         print(f"geoland serve (waitress) on {plots:,} plots; clients in other processes; items pages of "
               f"{args.limit}")
 

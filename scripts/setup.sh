@@ -19,6 +19,8 @@ missing_packages() {
     if [ "${GEOLAND_WITH_BROWSER:-0}" = 1 ] && [ ! -x /usr/bin/chromium ]; then pkgs+=(chromium); fi
     # The test suite validates docker/compose.yaml with Debian's docker-compose (no engine needed).
     if [ "${GEOLAND_WITH_TEST_TOOLS:-0}" = 1 ] && ! command -v docker-compose >/dev/null; then pkgs+=(docker-compose); fi
+    # GDAL's command-line tools: the OGC API tests read the service with ogrinfo and ogr2ogr (OAPIF driver).
+    if [ "${GEOLAND_WITH_TEST_TOOLS:-0}" = 1 ] && ! command -v ogr2ogr >/dev/null; then pkgs+=(gdal-bin); fi
     echo "${pkgs[@]:-}"
 }
 

@@ -5,8 +5,8 @@ and errors mapped by their type.
 
 Pages (session login, :mod:`web.pages`): province overview, commune review (map + findings with filters and
 review actions), plot page. API (session or ``Authorization: Bearer TOKEN``, :mod:`web.api`):
-``/api/plots/<code>``, ``/api/plots?lon=&lat=``, ``/api/communes``, ``/api/communes/<code>/findings`` and the
-OGC API Features-style ``/collections/plots/items``. Every error of the API is JSON ``{"status", "message"}``,
+``/api/plots/<code>``, ``/api/plots?lon=&lat=``, ``/api/communes``, ``/api/communes/<code>/findings``, and
+OGC API – Features at ``/ogc`` (:mod:`web.ogc`). Every error of the API is JSON ``{"status", "message"}``,
 never a traceback. Roles: viewer < reviewer (review actions) < admin (personal data in clear, audited).
 Forms carry a CSRF token bound to the session (:mod:`web.auth`).
 """
@@ -33,7 +33,7 @@ from geoland.review.users import user_for_token
 from geoland.rules import vocab
 from geoland.store.db import make_engine, request_settings, unreachable_as_error, warm_pool
 
-from . import api, auth, pages
+from . import api, auth, ogc, pages
 from .disconnect import ENVIRON_KEY, DisconnectWatch
 from .http import MAP_ASSETS, error_response
 
@@ -176,6 +176,7 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
     app.register_blueprint(auth.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(ogc.bp)
     return app
 
 

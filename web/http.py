@@ -11,7 +11,7 @@ from flask import Response, current_app, g, render_template, request, url_for
 from geoland.errors import Busy, TooManyRequests
 from geoland.output import json_text
 
-API_PREFIXES = ("/api/", "/collections")
+API_PREFIXES = ("/api/", "/ogc")
 MAP_ASSETS = "/assets/map"          # the vendored Leaflet and the plot layer script (geoland.review.maps)
 
 

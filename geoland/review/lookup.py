@@ -156,7 +156,7 @@ VIETNAM_LONLAT = (100.0, 6.0, 112.0, 24.0)      # where VN-2000 TM-3 coordinates
 
 
 def plot_features(conn: Connection, *, bbox: tuple[float, float, float, float] | None, limit: int,
-                  after: int = 0) -> tuple[str, int, int | None]:
+                  after: int = 0, imports: list[int] | None = None) -> tuple[str, int, int | None]:
     """One page of plots as GeoJSON features in WGS 84 (the OGC API Features items), by keyset.
 
     A page costs the same wherever it is in the collection and whatever the box: plots are read in id order
@@ -175,6 +175,8 @@ def plot_features(conn: Connection, *, bbox: tuple[float, float, float, float] |
         Plots per page.
     after : int
         The last plot id of the previous page (0 for the first).
+    imports : list of int, optional
+        Only the plots of these imports (the ``datetime`` filter: see :func:`geoland.review.ogc.imports_between`).
 
     Returns
     -------
@@ -182,26 +184,46 @@ def plot_features(conn: Connection, *, bbox: tuple[float, float, float, float] |
         The features as JSON text, comma-separated (to go between ``[`` and ``]``), how many, and the id to
         continue ``after`` (None on the last page).
     """
-    ids, following = _page_ids(conn, bbox, limit, after)
+    ids, following = _page_ids(conn, bbox, limit, after, imports)
+    return (*_features(conn, ids), following)
+
+
+def plot_feature(conn: Connection, plot_id: int) -> str:
+    """One plot as a GeoJSON feature (JSON text), as in :func:`plot_features`.
+
+    Raises
+    ------
+    NotFound
+        No plot has this id.
+    """
+    text, count = _features(conn, [plot_id])
+    if not count:
+        raise NotFound(f"no plot {plot_id}")
+    return text
+
+
+def _features(conn: Connection, ids: list[int]) -> tuple[str, int]:
     count, features = conn.execute(sa.text("""
         SELECT count(*), coalesce(string_agg(json_build_object(
                    'type', 'Feature', 'id', p.id,
                    'geometry', ST_AsGeoJSON(ST_Transform(p.geom, 4326), 7)::json,
                    'properties', json_build_object(
-                       'identification_code', c.code, 'commune_code', a.commune_code, 'legacy_mx', p.legacy_mx,
-                       'area_m2', round(p.area_m2::numeric, 1), 'land_use', p.land_use))::text, ',' ORDER BY p.id), '')
+                       'plot_id', p.id, 'identification_code', c.code, 'commune_code', a.commune_code,
+                       'legacy_mx', p.legacy_mx, 'area_m2', round(p.area_m2::numeric, 1),
+                       'land_use', p.land_use))::text, ',' ORDER BY p.id), '')
         FROM geoland.plot_mx p LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
         LEFT JOIN LATERAL (SELECT commune_code FROM geoland.plot_assignment_current x WHERE x.plot_id = p.id
                            ORDER BY effective DESC LIMIT 1) a ON true
         WHERE p.id = ANY(:ids)"""), {"ids": ids}).one()
-    return features, count, following
+    return features, count
 
 
+F = " AND (CAST(:imports AS bigint[]) IS NULL OR import_id = ANY(:imports))"   # the datetime filter, if any
 DENSE_PLOTS = 60_000      # a box holding more plots than this is paged along the primary key, not the spatial index
 WINDOW_PER_PAGE = 50      # along the primary key, at most this many ids per plot asked for are read per page
 
 
-def _page_ids(conn: Connection, bbox, n: int, after: int) -> tuple[list[int], int | None]:
+def _page_ids(conn: Connection, bbox, n: int, after: int, imports=None) -> tuple[list[int], int | None]:
     """The ids of one page (at most ``n``, after ``after``) and where the next page starts (None: no more).
 
     A page may hold fewer than ``n`` plots and still have a next one: its work is bounded, never the
@@ -216,8 +238,8 @@ def _page_ids(conn: Connection, bbox, n: int, after: int) -> tuple[list[int], in
     least every 0.001°) and projected.
     """
     if bbox is None:
-        ids = list(conn.execute(sa.text("SELECT id FROM geoland.plot WHERE id > :a ORDER BY id LIMIT :n"),
-                                {"a": after, "n": n + 1}).scalars())
+        ids = list(conn.execute(sa.text(f"SELECT id FROM geoland.plot WHERE id > :a{F} ORDER BY id LIMIT :n"),
+                                {"a": after, "n": n + 1, "imports": imports}).scalars())
         return ids[:n], (ids[n - 1] if len(ids) > n else None)
     x0, y0 = max(bbox[0], VIETNAM_LONLAT[0]), max(bbox[1], VIETNAM_LONLAT[1])
     x1, y1 = min(bbox[2], VIETNAM_LONLAT[2]), min(bbox[3], VIETNAM_LONLAT[3])
@@ -226,7 +248,7 @@ def _page_ids(conn: Connection, bbox, n: int, after: int) -> tuple[list[int], in
     found: list[int] = []
     bound = None                      # every zone's ids are complete up to here (None: to the end)
     for srid in sorted(set(conn.execute(sa.text("SELECT DISTINCT srid FROM geoland.plot_import")).scalars())):
-        ids, upto = _zone_page(conn, (x0, y0, x1, y1), srid, n, after)
+        ids, upto = _zone_page(conn, (x0, y0, x1, y1), srid, n, after, imports)
         found += ids
         if upto is not None:
             bound = upto if bound is None else min(bound, upto)
@@ -236,7 +258,7 @@ def _page_ids(conn: Connection, bbox, n: int, after: int) -> tuple[list[int], in
     return found, bound
 
 
-def _zone_page(conn: Connection, box, srid: int, n: int, after: int) -> tuple[list[int], int | None]:
+def _zone_page(conn: Connection, box, srid: int, n: int, after: int, imports=None) -> tuple[list[int], int | None]:
     """One zone's ids in the box after ``after`` (sorted), and the id up to which they are complete."""
     step = max(0.001, (box[2] - box[0]) / 100, (box[3] - box[1]) / 100)
     zone = conn.execute(sa.text("""
@@ -250,18 +272,18 @@ def _zone_page(conn: Connection, box, srid: int, n: int, after: int) -> tuple[li
                CASE WHEN s.analysed THEN _postgis_selectivity('geoland.plot'::regclass, 'geom', z.g) END AS share
         FROM z, s"""), dict(zip(("x0", "y0", "x1", "y1"), box, strict=True), srid=srid, step=step)).mappings().one()
     # The box goes to each query as a constant, so that the planner sees it.
-    geom = {"g": bytes(zone["g"]), "srid": srid, "a": after, "n": n + 1}
+    geom = {"g": bytes(zone["g"]), "srid": srid, "a": after, "n": n + 1, "imports": imports}
     if zone["covers"]:
         ids = list(conn.execute(sa.text(
-            "SELECT id FROM geoland.plot WHERE id > :a AND ST_SRID(geom) = :srid ORDER BY id LIMIT :n"),
+            f"SELECT id FROM geoland.plot WHERE id > :a AND ST_SRID(geom) = :srid{F} ORDER BY id LIMIT :n"),
             geom).scalars())
         return ids[:n], (ids[n - 1] if len(ids) > n else None)
     share = zone["share"]
     if share is not None and share * zone["rows"] <= DENSE_PLOTS:
         cap = 2 * n + 100
-        candidates = list(conn.execute(sa.text("""
+        candidates = list(conn.execute(sa.text(f"""
             SELECT id FROM geoland.plot WHERE geom && ST_GeomFromEWKB(:g) AND id > :a AND ST_SRID(geom) = :srid
-            ORDER BY id LIMIT :cap"""), geom | {"cap": cap}).scalars())
+              {F} ORDER BY id LIMIT :cap"""), geom | {"cap": cap}).scalars())
         ids = list(conn.execute(sa.text("""
             SELECT id FROM geoland.plot WHERE id = ANY(:ids) AND ST_Intersects(geom, ST_GeomFromEWKB(:g))
             ORDER BY id LIMIT :n"""), geom | {"ids": candidates}).scalars())
@@ -271,8 +293,9 @@ def _zone_page(conn: Connection, box, srid: int, n: int, after: int) -> tuple[li
         window = int(min(WINDOW_PER_PAGE, max(2, 2 / share if share else WINDOW_PER_PAGE)) * n)
         # Along the primary key (OFFSET 0 keeps the planner from mixing in the spatial index, which would read
         # every plot of the box), stopping at the page's end.
-        ids = list(conn.execute(sa.text("""
-            SELECT id FROM (SELECT id, geom FROM geoland.plot WHERE id > :a AND id <= :upto ORDER BY id OFFSET 0) w
+        ids = list(conn.execute(sa.text(f"""
+            SELECT id FROM (SELECT id, geom FROM geoland.plot WHERE id > :a AND id <= :upto{F} ORDER BY id
+                            OFFSET 0) w
             WHERE ST_SRID(geom) = :srid AND geom && ST_GeomFromEWKB(:g) AND ST_Intersects(geom, ST_GeomFromEWKB(:g))
             LIMIT :n"""), geom | {"upto": after + window}).scalars())
         last = conn.execute(sa.text("SELECT coalesce(max(id), 0) FROM geoland.plot")).scalar()

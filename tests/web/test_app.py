@@ -153,7 +153,7 @@ def test_items_are_geojson_pages_with_links(api_site):
     client, headers = api_site["client"], {"Authorization": f"Bearer {api_site['token']}"}
     x0, y0, x1, y1 = api_site["query"]("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
                                        "ST_Extent(ST_Transform(geom, 4326)) e FROM geoland.plot) t")[0]
-    response = client.get(f"/collections/plots/items?bbox={x0},{y0},{(x0 + x1) / 2},{(y0 + y1) / 2}&limit=5",
+    response = client.get(f"/ogc/collections/plots/items?bbox={x0},{y0},{(x0 + x1) / 2},{(y0 + y1) / 2}&limit=5",
                           headers=headers)
     page = response.get_json()
     assert response.status_code == 200 and response.content_type.startswith("application/geo+json")
@@ -162,14 +162,15 @@ def test_items_are_geojson_pages_with_links(api_site):
     second = client.get(following, headers=headers).get_json()
     assert {f["id"] for f in second["features"]}.isdisjoint({f["id"] for f in page["features"]})
     assert all(f["geometry"]["type"] == "MultiPolygon" for f in second["features"])
-    assert {"identification_code", "commune_code", "legacy_mx", "area_m2", "land_use"} == set(
+    assert {"plot_id", "identification_code", "commune_code", "legacy_mx", "area_m2", "land_use"} == set(
         second["features"][0]["properties"])
 
 
 @pytest.mark.parametrize("query", ["bbox=1,2,3", "bbox=-200,0,0,0", "bbox=1;DROP TABLE geoland.plot,2,3,4",
-                                   "limit=1000000", "bbox=5,5,1,1", "colour=red", "limit=²", "offset=３"])
+                                   "limit=0", "bbox=5,5,1,1", "colour=red", "limit=²", "offset=３", "f=xml",
+                                   "datetime=yesterday", "datetime=2025-07-02/2025-07-01"])
 def test_bad_items_parameters(api_site, query):
-    status, body = _api(api_site, f"/collections/plots/items?{query}")
+    status, body = _api(api_site, f"/ogc/collections/plots/items?{query}")
     assert status == 400 and body["status"] == 400
     assert api_site["query"]("SELECT count(*) > 0 FROM geoland.plot")[0][0]
 
@@ -292,8 +293,8 @@ def test_users_cli_and_the_collections_root(site, db_url, geoland_cli, monkeypat
     token = json.loads(out)["token"]
     stored = db_query(db_url, "SELECT role, password_hash, token_hash FROM geoland.app_user WHERE username = 'hoa'")[0]
     assert stored[0] == "reviewer" and "mot-mat-khau-dai" not in stored[1] and token not in stored[2]
-    status, body = api(site["app"].test_client(), "/collections", token)
-    assert status == 200 and body["collections"][0]["id"] == "plots"
+    status, body = api(site["app"].test_client(), "/ogc/collections", token)
+    assert status == 200 and [c["id"] for c in body["collections"]] == ["plots", "communes"]
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     code, _, err = geoland_cli("users", "add", "hoa", "--role", "admin", "--password-stdin")
     assert code == 1 and "at least 8 characters" in err

@@ -46,7 +46,7 @@ def site(module_cli, module_db, tmp_path_factory, helpers):
                    "ORDER BY p.id LIMIT 1")
     finding = q("SELECT id FROM geoland.finding_current ORDER BY id LIMIT 1")[0]
     return {"app": app, "clients": clients, "tokens": tokens, "commune": commune, "plot": plot, "code": code,
-            "finding": finding}
+            "finding": finding, "cid": "plots"}
 
 
 PAGE = {"anonymous": LOGIN, "viewer": 200, "reviewer": 200, "admin": 200, "disabled": LOGIN, "demoted": LOGIN,
@@ -60,8 +60,11 @@ ROUTES = [
     ("GET", "/communes/{commune}/map", PAGE), ("GET", "/plots/{plot}", PAGE), ("GET", "/plots/{plot}?people=1", PEOPLE),
     ("POST", "/findings/{finding}/review", REVIEW), ("GET", "/lang/en", {role: 302 for role in ROLES}),
     ("GET", "/api/plots/{code}", API), ("GET", "/api/plots?lon=104&lat=21", API), ("GET", "/api/communes", API),
-    ("GET", "/api/communes/{commune}/findings", API), ("GET", "/collections", API),
-    ("GET", "/collections/plots/items?limit=2", API), ("GET", "/assets/map/plotlayer.js", OPEN),
+    ("GET", "/api/communes/{commune}/findings", API), ("GET", "/ogc/collections", API),
+    ("GET", "/ogc/collections/{cid}/items?limit=2", API), ("GET", "/ogc", API), ("GET", "/ogc/", API),
+    ("GET", "/ogc/conformance", API),
+    ("GET", "/ogc/api", API), ("GET", "/ogc/collections/{cid}", API),
+    ("GET", "/ogc/collections/{cid}/items/{plot}", API), ("GET", "/assets/map/plotlayer.js", OPEN),
     ("GET", "/static/app.css", OPEN), ("GET", "/api/nothing", {role: 404 for role in ROLES}),
     ("GET", "/admin/audit?action=personal_data.viewed", PEOPLE),
 ]

@@ -27,7 +27,7 @@ def token(db_url):
 
 def _links(app, token, **headers):
     client = app.test_client()
-    body = client.get("/collections", headers={"Authorization": f"Bearer {token}", **headers}).get_json()
+    body = client.get("/ogc/collections", headers={"Authorization": f"Bearer {token}", **headers}).get_json()
     return [link["href"] for c in body["collections"] for link in c["links"]]
 
 
@@ -40,8 +40,9 @@ def test_links_ignore_a_forged_host_header(db_url, token):
 def test_links_use_the_configured_base_url(db_url, token, monkeypatch):
     monkeypatch.setenv("GEOLAND_BASE_URL", "https://diachinh.sonla.gov.vn/geoland/")
     app = create_app(db_url, secret_key="x")
-    assert _links(app, token, Host="evil.example") == [
-        "https://diachinh.sonla.gov.vn/geoland/collections/plots/items"]
+    links = _links(app, token, Host="evil.example")
+    assert "https://diachinh.sonla.gov.vn/geoland/ogc/collections/plots/items" in links
+    assert all(link.startswith("https://diachinh.sonla.gov.vn/geoland/ogc/") for link in links)
 
 
 def _free_port():
@@ -108,7 +109,7 @@ def test_a_client_that_leaves_cancels_its_query(server, token, db_url, db_query,
     with engine.connect() as holder:
         holder.execute(sa.text("LOCK TABLE geoland.plot IN ACCESS EXCLUSIVE MODE"))
         client = socket.create_connection((host, int(port)), timeout=10)
-        client.sendall(f"GET /collections/plots/items?limit=5 HTTP/1.1\r\nHost: x\r\n"
+        client.sendall(f"GET /ogc/collections/plots/items?limit=5 HTTP/1.1\r\nHost: x\r\n"
                        f"Authorization: Bearer {token}\r\n\r\n".encode())
         deadline = time.monotonic() + 20
         while _waiting_queries(db_query, db_url) == 0 and time.monotonic() < deadline:
@@ -125,7 +126,7 @@ def test_a_client_that_leaves_cancels_its_query(server, token, db_url, db_query,
     time.sleep(0.3)
     log.seek(0)
     assert "the client went away, its query was cancelled" in log.read()
-    with urllib.request.urlopen(urllib.request.Request(f"{base}/collections/plots/items?limit=2",
+    with urllib.request.urlopen(urllib.request.Request(f"{base}/ogc/collections/plots/items?limit=2",
                                                        headers={"Authorization": f"Bearer {token}"}),
                                 timeout=10) as response:
         assert response.status == 200                         # the server and its pool are fine afterwards
