@@ -287,7 +287,10 @@ def format_export(r: Export, *, since: str | None = None, brief: bool = False) -
     """Text of ``geoland export`` (and the demo's step 12)."""
     lines = [f"export {r.export_id}: {r.rows:,} identifiers → {r.out}"]
     if not brief:
-        lines += [f"  {name:22s} {e['rows']:>10,} rows  {e['bytes']:>12,} B  sha256 {e['sha256'][:16]}…"
+        def what(e):
+            return f"{e['rows']:,} rows" if "rows" in e else f"types of {e['describes']}"
+
+        lines += [f"  {name:22s} {what(e):>15}  {e['bytes']:>12,} B  sha256 {e['sha256'][:16]}…"
                   for name, e in r.files.items()]
     if r.delta:
         d = r.delta

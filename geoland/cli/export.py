@@ -23,11 +23,14 @@ from .base import cli, connect, json_option, show
 @click.option("--with-people", is_flag=True, help="Also write people.csv with the land users' names and CCCDs: "
                                                   "needs an admin user (--user, password on standard input); audited.")
 @click.option("--user", "username", metavar="NAME", help="The admin user asking for --with-people.")
+@click.option("--excel", is_flag=True, help="Write the CSV files with a UTF-8 byte-order mark, so that Excel shows "
+                                            "Vietnamese letters when a file is opened by double-click.")
 @json_option
 @click.pass_context
-def export_group(ctx, province, commune, formats, out, since, with_people, username, as_json):
+def export_group(ctx, province, commune, formats, out, since, with_people, username, excel, as_json):
     """Identifier files for the national digital address platform: identifiers.csv / .geojson / .gpkg
-    (columns in docs/export-schema.md), crosswalk.csv and manifest.json with the SHA-256 of every file.
+    (columns in docs/export-schema.md), crosswalk.csv, a .csvt beside each CSV (GDAL's column types: codes stay
+    text with their leading zeros) and manifest.json with the SHA-256 of every file.
     Rerun on unchanged data, the files are byte-identical. `geoland export verify DIR` checks a package.
     """
     if ctx.invoked_subcommand is not None:
@@ -52,7 +55,7 @@ def export_group(ctx, province, commune, formats, out, since, with_people, usern
             people_by = username
         result = export_province(conn, province=province, commune=commune,
                                  formats=[f.strip() for f in formats.split(",") if f.strip()], out=Path(out),
-                                 since=since, people_by=people_by)
+                                 since=since, people_by=people_by, excel=excel)
     show(result, as_json, lambda r: format_export(r, since=since))
 
 

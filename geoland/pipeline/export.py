@@ -39,6 +39,11 @@ from identifiers import normalize_unit_code
 
 SCHEMA_VERSION = "1.0"
 FORMATS = ("csv", "geojson", "gpkg")
+# GDAL's type of each exported column (a .csvt beside each CSV): codes are strings, so that GDAL and QGIS keep
+# their leading zeros; anything not listed is a string.
+CSV_TYPES = {"lon": "Real", "lat": "Real", "area_m2": "Real", "job_id": "Integer64", "plot_id": "Integer64",
+             "birth_year": "Integer"}
+UTF8_BOM = b"\xef\xbb\xbf"
 COLUMNS = ["identification_code", "commune_code", "commune_name", "province_code", "mx", "legacy_mx", "lon",
            "lat", "area_m2", "land_use", "certificate_serial"]
 _ROWS = """
@@ -220,8 +225,10 @@ def _write_gpkg(table: pa.Table, path: Path, stamp: str | None) -> None:
     if path.exists():
         path.unlink()
     with pyogrio_config(OGR_CURRENT_DATE=stamp or "2000-01-01T00:00:00Z"):   # else GDAL stamps the time
+        # GeoPackage 1.2: what the GDAL (3.x) and QGIS (3.x, LTR 3.28 on) that offices run open without a
+        # warning; the bundled GDAL would write 1.4, which Debian 12's GDAL 3.6 warns about.
         pyogrio.write_arrow(table, path, layer="identifiers", driver="GPKG", geometry_name="geometry",
-                            geometry_type="Point", crs="EPSG:4326")
+                            geometry_type="Point", crs="EPSG:4326", dataset_options={"VERSION": "1.2"})
 
 
 @contextlib.contextmanager
@@ -239,7 +246,7 @@ def pyogrio_config(**options):
 
 @returns(Export)
 def export_province(conn: Connection, *, province: str | None, commune: str | None, formats: list[str], out: Path,
-                    since: str | None = None, people_by: str | None = None) -> Export:
+                    since: str | None = None, people_by: str | None = None, excel: bool = False) -> Export:
     """Write the identifier files of a province or commune, with their manifest.
 
     Write an export (see the module docstring); ``people_by`` is the admin user who asked for the land
@@ -259,6 +266,9 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
         The id of an earlier export: also write ``delta.csv``.
     people_by : str, optional
         The admin user who asked for ``people.csv`` (the caller checked the role); audited.
+    excel : bool
+        Write the CSV files with a UTF-8 byte-order mark, which Excel needs to show Vietnamese letters when
+        a file is opened by double-click (GDAL, QGIS and pandas read both).
 
     Returns
     -------
@@ -294,7 +304,7 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
     out = _partial_folder(final)
     try:
         return _write_export(conn, final, out, frame, info, previous, jobs, stamp, province=province,
-                             commune=commune, formats=formats, since=since, people_by=people_by)
+                             commune=commune, formats=formats, since=since, people_by=people_by, excel=excel)
     finally:
         shutil.rmtree(out, ignore_errors=True)          # gone after the swap; a failed export's half
 
@@ -327,8 +337,29 @@ def _swap_into_place(out: Path, final: Path) -> None:
         out.rename(final)
 
 
+def _csv_sidecars(out: Path, files: dict, excel: bool) -> None:
+    """Give each CSV a ``.csvt`` sidecar, and with ``excel`` a UTF-8 byte-order mark.
+
+    The ``.csvt`` names GDAL's type of each column: QGIS and ogr2ogr then keep ``03646`` a string. Both are
+    listed in the manifest.
+    """
+    for name in [n for n in files if n.endswith(".csv")]:
+        path = out / name
+        data = path.read_bytes()
+        header = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r").split(",")
+        sidecar = out / (name + "t")
+        sidecar.write_text(",".join(f'"{CSV_TYPES.get(c.strip(chr(34)), "String")}"' for c in header) + "\n",
+                           encoding="ascii")
+        if sidecar.name == "people.csvt":
+            sidecar.chmod(0o600)
+        files[sidecar.name] = {"describes": name}
+        if excel:
+            path.write_bytes(UTF8_BOM + data)
+            files[name]["encoding"] = "UTF-8 with BOM (for Excel)"
+
+
 def _write_export(conn, final: Path, out: Path, frame, info, previous, jobs, stamp, *, province, commune, formats,
-                  since, people_by) -> dict:
+                  since, people_by, excel=False) -> dict:
     files: dict[str, dict] = {}
     table = _table(frame)
     csv = csv_bytes(table, header=True)
@@ -387,6 +418,7 @@ def _write_export(conn, final: Path, out: Path, frame, info, previous, jobs, sta
         writer.join()
         if writer.exitcode != 0:
             raise GeolandError(f"writing {out / name} failed (exit code {writer.exitcode})")
+    _csv_sidecars(out, files, excel)
     for name in files:
         files[name] |= {"bytes": (out / name).stat().st_size, "sha256": file_sha256(out / name)}
     export_id = hashlib.sha256(json.dumps({"province": province, "commune": commune, "since": since,

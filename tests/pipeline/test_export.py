@@ -44,7 +44,8 @@ def test_a_rerun_on_unchanged_data_is_byte_identical(exported):
     a, b = exported["folder"] / "a", exported["folder"] / "b"
     assert exported["again"]["export_id"] == exported["first"]["export_id"]
     names = sorted(p.name for p in a.iterdir())
-    assert names == ["crosswalk.csv", "identifiers.csv", "identifiers.geojson", "identifiers.gpkg", "manifest.json"]
+    assert names == ["crosswalk.csv", "crosswalk.csvt", "identifiers.csv", "identifiers.csvt", "identifiers.geojson",
+                     "identifiers.gpkg", "manifest.json"]
     assert all((a / n).read_bytes() == (b / n).read_bytes() for n in names)
 
 
@@ -213,3 +214,30 @@ def test_geojson_writer_escapes_and_keeps_every_value(tmp_path):
     _write_geojson(table.slice(0, 0), empty)
     assert json.loads(empty.read_text()) == {"type": "FeatureCollection", "xy_coordinate_resolution": 1e-08,
                                              "features": []}
+
+
+def test_files_every_tool_opens(exported, tmp_path):
+    """Issue 15, item 9: a .csvt beside each CSV makes GDAL (and QGIS) keep codes as text with their leading
+    zeros; --excel writes a UTF-8 BOM for Excel; the GeoPackage opens without a warning in GDAL 3.6."""
+    import shutil
+    import subprocess
+
+    a = exported["folder"] / "a"
+    assert (a / "identifiers.csvt").read_text().startswith('"String","String","String","String","String"')
+    manifest = json.loads((a / "manifest.json").read_text())
+    assert manifest["files"]["identifiers.csvt"]["describes"] == "identifiers.csv"
+    read = pyogrio.read_dataframe(a / "identifiers.csv")              # GDAL reads the .csvt beside it:
+    assert str(read["lon"].dtype) == "float64"                        # numbers as numbers (strings without it) …
+    assert read["commune_code"].str.fullmatch(r"[0-9]{5}").all()      # … and codes as text, zeros kept
+    out, plain = tmp_path / "excel", tmp_path / "plain"        # the data now (later tests of the module change it)
+    _run(exported["run"], "export", "--province", "99", "--out", out, "--excel")
+    _run(exported["run"], "export", "--province", "99", "--out", plain)
+    raw = (out / "identifiers.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and raw[3:] == (plain / "identifiers.csv").read_bytes()
+    assert pd.read_csv(out / "identifiers.csv", dtype=str, encoding="utf-8-sig").equals(
+        pd.read_csv(plain / "identifiers.csv", dtype=str))
+    assert json.loads(_run(exported["run"], "export", "verify", out, "--json"))["ok"]
+    if shutil.which("ogrinfo"):
+        done = subprocess.run(["ogrinfo", "-ro", "-al", "-so", str(a / "identifiers.gpkg")], capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 0 and done.stderr == "", done.stderr
