@@ -172,6 +172,12 @@ def format_import(r: PlotImport, *, brief: bool = False) -> str:
                      + " (if so, name them in a --fields file)")
     if not r.unchanged:
         lines.append(f"text: {describe_encoding(r.text_encoding, r.encoding_evidence or {})}")
+    if r.placed_by_location:
+        lines.append(f"{r.placed_by_location:,} plots whose commune code is not in the conversion table were given "
+                     "the province whose boundary holds them")
+    if r.without_province:
+        lines.append(f"{r.without_province:,} plots have no province (commune code unknown and no boundary holds "
+                     "them): `reassign --province` will not see them; load the boundaries or pass --province")
     if r.z_dropped:
         lines.append(f"heights (Z) dropped from {r.z_dropped:,} geometries: plots are stored in 2D")
     lines.append(done)

@@ -143,6 +143,8 @@ class PlotImport(Result):
     encoding_evidence: dict | None = field(default=None, metadata=OPTIONAL)
     field_suggestions: dict | None = field(default=None, metadata=OPTIONAL)
     z_dropped: int | None = field(default=None, metadata=OPTIONAL)
+    placed_by_location: int | None = field(default=None, metadata=OPTIONAL)
+    without_province: int | None = field(default=None, metadata=OPTIONAL)
     repaired: int | None = field(default=None, metadata=OPTIONAL)
     quarantine_reasons: dict | None = field(default=None, metadata=OPTIONAL)
 

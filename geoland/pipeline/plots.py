@@ -196,6 +196,7 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
     text_encoding = text_encoding or "ascii"
     if rebuild:
         _create_indexes(conn, rebuild)
+    counts |= _place_by_location(conn, import_id) if not province else {}
     conn.execute(sa.text("ANALYZE geoland.plot"))
     conn.execute(sa.text("""UPDATE geoland.plot_import SET text_encoding = :enc, rows_read = :read,
         rows_imported = :imported, rows_quarantined = :quarantined, rows_repaired = :repaired,
@@ -333,6 +334,26 @@ def _check_coordinates_fit(path, source: CRS, bounds) -> None:
     shown = ", ".join(f"{v:,.6g}" for v in bounds)
     raise InputFileError(path, f"the layer says its coordinates are in {source.name}, but they look like {looks} "
                                f"(extent {shown}): {suggest_crs(bounds, source)}; nothing was imported")
+
+
+def _place_by_location(conn: Connection, import_id: int) -> dict[str, int]:
+    """Give a province to the plots whose commune code is not in the conversion table, by location.
+
+    A code retired before 2025, or a typo: the plot gets the province of the commune boundary holding its
+    inner point, when boundaries are loaded. Returns how many were placed so and how many are still without
+    a province.
+    """
+    placed = conn.execute(sa.text("""
+        UPDATE geoland.plot p SET province_code = b.province_code
+        FROM (SELECT p.id, (SELECT u.province_code FROM geoland.unit_boundary u
+                            WHERE u.province_code IS NOT NULL
+                              AND ST_Intersects(u.geom, ST_Transform(ST_PointOnSurface(p.geom), 4326))
+                            ORDER BY u.layer_id DESC LIMIT 1) AS province_code
+              FROM geoland.plot p WHERE p.import_id = :i AND p.province_code IS NULL) b
+        WHERE p.id = b.id AND b.province_code IS NOT NULL"""), {"i": import_id}).rowcount
+    left = conn.execute(sa.text("SELECT count(*) FROM geoland.plot WHERE import_id = :i AND province_code IS NULL"),
+                        {"i": import_id}).scalar()
+    return {"placed_by_location": int(placed), "without_province": int(left)}
 
 
 def _province_of_codes(conn: Connection) -> dict[str, str]:
