@@ -164,7 +164,8 @@ def format_import(r: PlotImport, *, brief: bool = False) -> str:
         return f"{r.file}: {done}"
     mapping = ", ".join(f"{k}←{v}" for k, v in r.fields.items() if v)
     unmapped = [k for k, v in r.fields.items() if not v]
-    lines = [f"{r.file}: {r.driver}, {r.source_crs} → stored in EPSG:{r.srid}",
+    lines = [f"{r.file}: {r.driver}, {r.source_crs} → stored in EPSG:{r.srid}"
+             + (f" ({r.zone_basis})" if r.zone_basis else ""),
              f"fields: {mapping}" + (f"; not in the file: {', '.join(unmapped)}" if unmapped else "")]
     if r.field_suggestions:
         lines.append("fields not recognised that look like one: "

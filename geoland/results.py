@@ -142,6 +142,7 @@ class PlotImport(Result):
     text_encoding: str | None = field(default=None, metadata=OPTIONAL)
     encoding_evidence: dict | None = field(default=None, metadata=OPTIONAL)
     field_suggestions: dict | None = field(default=None, metadata=OPTIONAL)
+    zone_basis: str | None = field(default=None, metadata=OPTIONAL)
     z_dropped: int | None = field(default=None, metadata=OPTIONAL)
     placed_by_location: int | None = field(default=None, metadata=OPTIONAL)
     without_province: int | None = field(default=None, metadata=OPTIONAL)

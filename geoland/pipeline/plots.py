@@ -42,6 +42,7 @@ from geoland.rules.fields import PERSONAL, read_field_file, resolve_field_map, s
 from geoland.store.db import copy_csv, csv_bytes
 from geoland.store.jobs import audit, finish_job, start_job
 from identifiers import normalize_unit_code
+from identifiers.vn2000 import province_zone
 
 BATCH_SIZE = 50_000
 # Plausible VN-2000 TM-3 coordinates for Vietnam (8°–24° N): anything else is a wrong CRS or garbage.
@@ -122,12 +123,13 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
         raise InputFileError(path, "no such file")
     sha = file_sha256(path)
     plan = _plan(path, layer, crs, meridian, fields_file)
+    zone_basis = _official_zone(conn, plan) if meridian is None else "the meridian given (--meridian)"
     done = conn.execute(sa.text("""SELECT i.id, i.job_id, i.rows_read, i.rows_imported, i.rows_quarantined
         FROM geoland.plot_import i WHERE i.source_sha256 = :sha AND i.layer_name IS NOT DISTINCT FROM :layer"""),
         {"sha": sha, "layer": plan.layer}).first()
     report = {"file": str(path), "sha256": sha, "layer": plan.layer, "driver": plan.driver,
               "source_crs": plan.source_crs.name, "srid": plan.srid, "fields": plan.field_map,
-              "field_suggestions": plan.suggestions}
+              "field_suggestions": plan.suggestions, "zone_basis": zone_basis}
     if done is not None:
         return report | {"unchanged": True, "import_id": done.id, "job_id": done.job_id, "rows_read": done.rows_read,
                          "imported": done.rows_imported, "quarantined": done.rows_quarantined}
@@ -293,6 +295,38 @@ def _resolve_crs(path, info, crs_option, meridian) -> tuple[CRS, int]:
         raise InputFileError(path, f"cannot tell which TM-3 zone suits CRS {source.name}: pass --meridian")
     centre = transform_geometries(np.array([shapely.box(*bounds).centroid]), source, "EPSG:4326")[0]
     return source, tm3_zone_for_longitude(centre.x)
+
+
+def _official_zone(conn: Connection, plan: _Plan) -> str:
+    """Choose the TM-3 zone the plots are stored in, and say why.
+
+    A layer already in a VN-2000 TM-3 zone stays in it (the office's own choice). Otherwise (UTM, degrees) the
+    plots go to the official zone of their province before 2025 (:data:`identifiers.vn2000.PROVINCE_MERIDIANS`),
+    the province most of the layer's commune codes belong to in the loaded conversion table; the zone of the
+    nearest meridian only when no province is known.
+    """
+    if vn2000_zone(plan.source_crs) in TM3_ZONES:
+        return "the layer's own TM-3 zone"
+    field_name = plan.field_map.get("commune_code")
+    provinces: list[str] = []
+    if field_name:
+        import pyogrio
+
+        codes = pyogrio.read_dataframe(plan.source, layer=plan.layer if isinstance(plan.source, Path) else None,
+                                       columns=[field_name], read_geometry=False, max_features=5000,
+                                       **plan.open_options)[field_name]
+        codes = _commune_codes(codes).dropna().unique().tolist()
+        provinces = list(conn.execute(sa.text("""
+            SELECT u.province_code FROM geoland.admin_unit u
+            WHERE u.level = 'commune' AND u.code = ANY(:codes) AND u.valid_to IS NOT NULL
+              AND u.province_code IS NOT NULL"""), {"codes": codes}).scalars())
+    if provinces:
+        old = max(set(provinces), key=lambda p: (provinces.count(p), p))
+        zone = province_zone(old)
+        if zone is not None:
+            plan.srid = zone
+            return f"the official meridian of province {old} ({TM3_ZONES[zone]:g}°E)"
+    return "the nearest meridian (no province known from the commune codes)"
 
 
 def _readable(path: Path):
