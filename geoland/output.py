@@ -179,6 +179,9 @@ def format_import(r: PlotImport, *, brief: bool = False) -> str:
     if r.without_province:
         lines.append(f"{r.without_province:,} plots have no province (commune code unknown and no boundary holds "
                      "them): `reassign --province` will not see them; load the boundaries or pass --province")
+    if r.duplicates_of_earlier:
+        lines.append(f"{r.duplicates_of_earlier:,} plots are already stored by an earlier import (same MX.SB.ST and "
+                     "geometry): `geoland check` flags them as duplicate_mx")
     if r.z_dropped:
         lines.append(f"heights (Z) dropped from {r.z_dropped:,} geometries: plots are stored in 2D")
     lines.append(done)

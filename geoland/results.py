@@ -146,6 +146,7 @@ class PlotImport(Result):
     z_dropped: int | None = field(default=None, metadata=OPTIONAL)
     placed_by_location: int | None = field(default=None, metadata=OPTIONAL)
     without_province: int | None = field(default=None, metadata=OPTIONAL)
+    duplicates_of_earlier: int | None = field(default=None, metadata=OPTIONAL)
     repaired: int | None = field(default=None, metadata=OPTIONAL)
     quarantine_reasons: dict | None = field(default=None, metadata=OPTIONAL)
 

@@ -46,3 +46,24 @@ def import_(ctx, path, layer, crs, meridian, province, fields_file, encoding, as
         result = import_plots(conn, path, layer=layer, crs=crs, meridian=meridian, province=province,
                               fields_file=fields_file, encoding=encoding, progress=not as_json)
     show(result, as_json, format_import)
+
+
+@plots.command("imports")
+@json_option
+@click.pass_context
+def imports_(ctx, as_json):
+    """The imports, oldest first: file, layer, driver, zone, text encoding, rows read / imported / quarantined,
+    plots stored now, when and by which job.
+    """
+    from geoland.output import emit_json, table
+    from geoland.pipeline.plots import list_imports
+
+    with connect(ctx) as conn:
+        rows = list_imports(conn)
+    if as_json:
+        return emit_json({"imports": rows})
+    click.echo(table(["import", "file", "layer", "zone", "text", "read", "imported", "quarantined", "plots", "when",
+                      "job"],
+                     [[r["import_id"], r["file"], r["layer"] or "", f"EPSG:{r['srid']}", r["text_encoding"],
+                       r["rows_read"], r["rows_imported"], r["rows_quarantined"], r["plots_now"], r["at"][:16],
+                       r["job_id"]] for r in rows], right={0, 5, 6, 7, 8, 10}))

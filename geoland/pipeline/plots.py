@@ -199,6 +199,15 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
     if rebuild:
         _create_indexes(conn, rebuild)
     counts |= _place_by_location(conn, import_id) if not province else {}
+    duplicates = _duplicates_of_earlier_imports(conn, import_id) if counts["imported"] else {}
+    copied = {k: v for k, v in duplicates.items() if v >= ALL_BUT * counts["imported"]}
+    if copied:
+        earlier, n = next(iter(copied.items()))
+        source = conn.execute(sa.text("SELECT source FROM geoland.plot_import WHERE id = :i"), {"i": earlier}).scalar()
+        raise InputFileError(path, f"{n:,} of its {counts['imported']:,} plots are already stored by import {earlier} "
+                                   f"({source}): the same MX.SB.ST and geometry — a copy of that file, perhaps with "
+                                   "other options; nothing was imported (see `geoland plots imports`)")
+    counts["duplicates_of_earlier"] = sum(duplicates.values())
     conn.execute(sa.text("ANALYZE geoland.plot"))
     conn.execute(sa.text("""UPDATE geoland.plot_import SET text_encoding = :enc, rows_read = :read,
         rows_imported = :imported, rows_quarantined = :quarantined, rows_repaired = :repaired,
@@ -295,6 +304,34 @@ def _resolve_crs(path, info, crs_option, meridian) -> tuple[CRS, int]:
         raise InputFileError(path, f"cannot tell which TM-3 zone suits CRS {source.name}: pass --meridian")
     centre = transform_geometries(np.array([shapely.box(*bounds).centroid]), source, "EPSG:4326")[0]
     return source, tm3_zone_for_longitude(centre.x)
+
+
+def list_imports(conn: Connection) -> list[dict]:
+    """Every import, oldest first, with the plots it holds now."""
+    rows = conn.execute(sa.text("""
+        SELECT i.id AS import_id, i.source AS file, i.layer_name AS layer, i.driver, i.srid, i.text_encoding,
+               i.rows_read, i.rows_imported, i.rows_quarantined, i.job_id, j.started_at::text AS at,
+               (SELECT count(*) FROM geoland.plot p WHERE p.import_id = i.id) AS plots_now
+        FROM geoland.plot_import i JOIN geoland.job j ON j.id = i.job_id ORDER BY i.id""")).mappings().all()
+    return [dict(r) for r in rows]
+
+
+def _duplicates_of_earlier_imports(conn: Connection, import_id: int) -> dict[int, int]:
+    """How many plots of this import an earlier import already stored, per earlier import.
+
+    The same MX.SB.ST and the same geometry (within 1 cm).
+    """
+    others = conn.execute(sa.text("SELECT EXISTS (SELECT FROM geoland.plot_import WHERE id <> :i "
+                                  "AND rows_imported > 0)"), {"i": import_id}).scalar()
+    if not others:                  # the first import: nothing to compare with (and a million look-ups saved)
+        return {}
+    rows = conn.execute(sa.text("""
+        SELECT o.import_id, count(*) FROM geoland.plot n JOIN geoland.plot o
+          ON o.old_commune_code = n.old_commune_code AND o.sheet = n.sheet AND o.plot_number = n.plot_number
+         AND o.import_id <> n.import_id AND ST_SRID(o.geom) = ST_SRID(n.geom) AND o.geom && n.geom
+         AND ST_HausdorffDistance(o.geom, n.geom) < 0.01
+        WHERE n.import_id = :i GROUP BY o.import_id ORDER BY o.import_id"""), {"i": import_id}).all()
+    return {int(k): int(v) for k, v in rows}
 
 
 def _official_zone(conn: Connection, plan: _Plan) -> str:
