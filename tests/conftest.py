@@ -4,6 +4,7 @@ to run the CLI in-process with its exit code and output."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from pathlib import Path
@@ -238,13 +239,45 @@ def write_and_load_province(run, folder: Path, province="99", first_code=90001, 
     return reorg, plots
 
 
+@contextlib.contextmanager
+def served(database_url: str, folder: Path, *options: str, **env: str):
+    """``geoland serve`` (waitress) in a subprocess on a free loopback port, as a user runs it: yields
+    (base URL, its log file open for reading); stopped after."""
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(folder / "server.log", "w+")
+    proc = subprocess.Popen([sys.executable, "-m", "geoland.cli", "serve", "--port", str(port), *options],
+                            env={**os.environ, "GEOLAND_DATABASE_URL": database_url, "GEOLAND_SECRET_KEY": "x",
+                                 "GEOLAND_HOME": str(folder), **env}, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    try:
+        yield f"http://127.0.0.1:{port}", log
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
 @pytest.fixture(scope="session")
 def helpers():
     """The plain functions behind the fixtures, for module-scoped fixtures: ``query``, ``snapshot``,
-    ``write_and_load_province``."""
+    ``write_and_load_province``, ``served``."""
     from types import SimpleNamespace
 
-    return SimpleNamespace(query=query, snapshot=snapshot, write_and_load_province=write_and_load_province)
+    return SimpleNamespace(query=query, snapshot=snapshot, write_and_load_province=write_and_load_province,
+                           served=served)
 
 
 @pytest.fixture

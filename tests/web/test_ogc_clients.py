@@ -5,9 +5,7 @@ database (codes, and geometry within 1 cm)."""
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
 import time
 
 import geopandas as gpd
@@ -22,12 +20,6 @@ pytestmark = pytest.mark.skipif(shutil.which("ogr2ogr") is None,
                                 reason="GDAL's command-line tools (Debian gdal-bin) are not installed")
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def service(module_cli, module_db, tmp_path_factory, helpers):
     folder = tmp_path_factory.mktemp("ogc")
@@ -36,22 +28,8 @@ def service(module_cli, module_db, tmp_path_factory, helpers):
         assert module_cli(*args)[0] == 0
     with connect(module_db) as conn:
         token = add_user(conn, "qgis", "viewer", "mat-khau-123", with_token=True)
-    port = _free_port()
-    log = open(folder / "server.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "geoland.cli", "serve", "--port", str(port)],
-                            env={**os.environ, "GEOLAND_DATABASE_URL": module_db, "GEOLAND_SECRET_KEY": "x",
-                                 "GEOLAND_HOME": str(folder)}, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    yield {"url": f"http://127.0.0.1:{port}/ogc", "token": token, "db": module_db, "folder": folder}
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+    with helpers.served(module_db, folder) as (base, _):
+        yield {"url": f"{base}/ogc", "token": token, "db": module_db, "folder": folder}
 
 
 def _gdal(service, *args):

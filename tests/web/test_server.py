@@ -1,10 +1,7 @@
 """`geoland serve` runs a production WSGI server (issue 14, defect 7): waitress, request size limits, an
 access log without personal data, and links that never come from the request's Host header."""
 
-import os
 import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -45,31 +42,10 @@ def test_links_use_the_configured_base_url(db_url, token, monkeypatch):
     assert all(link.startswith("https://diachinh.sonla.gov.vn/geoland/ogc/") for link in links)
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def server(db_url, token, tmp_path):
-    port = _free_port()
-    log = open(tmp_path / "server.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "geoland.cli", "serve", "--port", str(port), "--threads", "4"],
-                            env={**os.environ, "GEOLAND_DATABASE_URL": db_url, "GEOLAND_SECRET_KEY": "x",
-                                 "GEOLAND_HOME": str(tmp_path), "GEOLAND_STATEMENT_TIMEOUT_S": "120"},
-                            stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}", log
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+def server(db_url, token, tmp_path, helpers):
+    with helpers.served(db_url, tmp_path, "--threads", "4", GEOLAND_STATEMENT_TIMEOUT_S="120") as running:
+        yield running
 
 
 def test_served_by_waitress_with_limits_and_an_access_log(server, token):
