@@ -82,8 +82,24 @@ def imports_between(conn: Connection, period) -> list[int] | None:
         WHERE CAST(:end AS timestamptz) IS NULL OR j.started_at <= :end ORDER BY i.id"""), {"end": end}).scalars())
 
 
+_EXTENTS: dict[tuple, dict] = {}       # (database, last import, last boundary layer) → extents
+
+
 def extents(conn: Connection) -> dict[str, dict]:
-    """Each collection's spatial (CRS84) and temporal extent, from the data."""
+    """Each collection's spatial (CRS84) and temporal extent, from the data.
+
+    Measured once per state of the data (the last import and the last boundary layer): the extent of a
+    million plots is a full read, which every client's ``/collections`` must not pay.
+    """
+    key = (str(conn.engine.url), *conn.execute(sa.text(
+        "SELECT (SELECT max(id) FROM geoland.plot_import), (SELECT max(id) FROM geoland.boundary_layer)")).one())
+    if key not in _EXTENTS:
+        _EXTENTS.clear()
+        _EXTENTS[key] = _measure_extents(conn)
+    return _EXTENTS[key]
+
+
+def _measure_extents(conn: Connection) -> dict[str, dict]:
     rows = conn.execute(sa.text("""
         SELECT z.srid, ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b)
         FROM (SELECT DISTINCT srid FROM geoland.plot_import) z,
