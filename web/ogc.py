@@ -114,6 +114,7 @@ def collection(cid):
 def items(cid):
     _known(cid)
     params.only("bbox", "limit", "after", "datetime", "f")
+    fmt = _format()
     box = params.bbox()
     top = params.MAX_LIMIT if cid == "plots" else ogc.COMMUNE_PAGE_MAX
     # Above the maximum is not an error in OGC API Features: the maximum is used.
@@ -138,7 +139,7 @@ def items(cid):
              {"rel": "collection", "type": "application/json", "href": external_url("ogc.collection", cid=cid)}]
     if following is not None:
         links.append(link("next", after=following))
-    if _format() == "html":
+    if fmt == "html":
         document = {"links": links, "features": json.loads(f"[{features}]")}
         return render_template("ogc.html", title=ogc.COLLECTIONS[cid][0], doc=document)
     # numberMatched on the first page of an unfiltered collection (one count; later pages and boxes would pay a
@@ -160,11 +161,12 @@ def _now() -> str:
 def item(cid, fid):
     _known(cid)
     params.only("f")
+    fmt = _format()
     text = plot_feature(g.conn, fid) if cid == "plots" else ogc.commune_feature(g.conn, fid)
     links = [{"rel": "self", "type": GEOJSON, "href": external_url("ogc.item", cid=cid, fid=fid, f="json")},
              {"rel": "alternate", "type": "text/html", "href": external_url("ogc.item", cid=cid, fid=fid, f="html")},
              {"rel": "collection", "type": "application/json", "href": external_url("ogc.collection", cid=cid)}]
-    if _format() == "html":
+    if fmt == "html":
         return render_template("ogc.html", title=f"{ogc.COLLECTIONS[cid][0]} {fid}",
                                doc={"links": links, "features": [json.loads(text)]})
     return Response(text[:-1] + f', "links": {json_text(links)}}}', content_type=f"{GEOJSON}; charset=utf-8")
