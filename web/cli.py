@@ -25,8 +25,8 @@ import click
 @click.pass_context
 def serve(ctx, host, port, threads, trusted_proxy):
     """The review web app and the JSON API: province overview, commune review pages with the map and the
-    findings, plot pages, review actions (reviewer role), /api/… and /collections/plots/items. Users come
-    from `geoland users add`.
+    findings, plot pages, review actions (reviewer role), the audit page (admins), /api/… and OGC API -
+    Features at /ogc. Users come from `geoland users add`.
     """
     from web.app import serve as run
 
