@@ -35,6 +35,7 @@ class GeolandError(Exception):
 
     exit_code = 1
     status = 500
+    retry_after: int | None = None      # seconds, for the Retry-After of a 429 or 503 (the default when None)
 
     def __init__(self, message: str):
         super().__init__(message)

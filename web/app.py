@@ -138,7 +138,7 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
     def _geoland_error(exc: GeolandError):
         log.log(logging.ERROR if exc.status >= 500 else logging.INFO, "%s %s → %d %s", request.method, _route(),
                 exc.status, type(exc).__name__)
-        return error_response(exc.status, exc.message, getattr(exc, "retry_after", None))
+        return error_response(exc.status, exc.message, exc.retry_after)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -345,8 +345,8 @@ def _csv_sidecars(out: Path, files: dict, excel: bool) -> None:
     """
     for name in [n for n in files if n.endswith(".csv")]:
         path = out / name
-        data = path.read_bytes()
-        header = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r").split(",")
+        with path.open("rb") as f:
+            header = f.readline().decode("utf-8").rstrip("\r\n").split(",")
         sidecar = out / (name + "t")
         sidecar.write_text(",".join(f'"{CSV_TYPES.get(c.strip(chr(34)), "String")}"' for c in header) + "\n",
                            encoding="ascii")
@@ -354,7 +354,7 @@ def _csv_sidecars(out: Path, files: dict, excel: bool) -> None:
             sidecar.chmod(0o600)
         files[sidecar.name] = {"describes": name}
         if excel:
-            path.write_bytes(UTF8_BOM + data)
+            path.write_bytes(UTF8_BOM + path.read_bytes())
             files[name]["encoding"] = "UTF-8 with BOM (for Excel)"
 
 

@@ -9,6 +9,7 @@ totals always add up: imported + quarantined = rows read.
 
 from __future__ import annotations
 
+import codecs
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -375,11 +376,14 @@ def _readable(path: Path):
     """
     if path.suffix.lower() not in (".geojson", ".json"):
         return path
-    raw = path.read_bytes()
-    try:
-        raw.decode("utf-8")
+    check = codecs.getincrementaldecoder("utf-8")()
+    try:                                # checked a megabyte at a time: a valid file is not held in memory
+        with path.open("rb") as f:
+            while chunk := f.read(1 << 20):
+                check.decode(chunk)
+        check.decode(b"", final=True)
     except UnicodeDecodeError:
-        return raw.decode("latin-1").encode("utf-8")
+        return path.read_bytes().decode("latin-1").encode("utf-8")
     return path
 
 

@@ -218,7 +218,7 @@ def _features(conn: Connection, ids: list[int]) -> tuple[str, int]:
     return features, count
 
 
-F = " AND (CAST(:imports AS bigint[]) IS NULL OR import_id = ANY(:imports))"   # the datetime filter, if any
+_IMPORTS = " AND (CAST(:imports AS bigint[]) IS NULL OR import_id = ANY(:imports))"   # datetime filter, if any
 DENSE_PLOTS = 60_000      # a box holding more plots than this is paged along the primary key, not the spatial index
 WINDOW_PER_PAGE = 50      # along the primary key, at most this many ids per plot asked for are read per page
 
@@ -238,7 +238,7 @@ def _page_ids(conn: Connection, bbox, n: int, after: int, imports=None) -> tuple
     least every 0.001°) and projected.
     """
     if bbox is None:
-        ids = list(conn.execute(sa.text(f"SELECT id FROM geoland.plot WHERE id > :a{F} ORDER BY id LIMIT :n"),
+        ids = list(conn.execute(sa.text(f"SELECT id FROM geoland.plot WHERE id > :a{_IMPORTS} ORDER BY id LIMIT :n"),
                                 {"a": after, "n": n + 1, "imports": imports}).scalars())
         return ids[:n], (ids[n - 1] if len(ids) > n else None)
     x0, y0 = max(bbox[0], VIETNAM_LONLAT[0]), max(bbox[1], VIETNAM_LONLAT[1])
@@ -275,7 +275,7 @@ def _zone_page(conn: Connection, box, srid: int, n: int, after: int, imports=Non
     geom = {"g": bytes(zone["g"]), "srid": srid, "a": after, "n": n + 1, "imports": imports}
     if zone["covers"]:
         ids = list(conn.execute(sa.text(
-            f"SELECT id FROM geoland.plot WHERE id > :a AND ST_SRID(geom) = :srid{F} ORDER BY id LIMIT :n"),
+            f"SELECT id FROM geoland.plot WHERE id > :a AND ST_SRID(geom) = :srid{_IMPORTS} ORDER BY id LIMIT :n"),
             geom).scalars())
         return ids[:n], (ids[n - 1] if len(ids) > n else None)
     share = zone["share"]
@@ -283,7 +283,7 @@ def _zone_page(conn: Connection, box, srid: int, n: int, after: int, imports=Non
         cap = 2 * n + 100
         candidates = list(conn.execute(sa.text(f"""
             SELECT id FROM geoland.plot WHERE geom && ST_GeomFromEWKB(:g) AND id > :a AND ST_SRID(geom) = :srid
-              {F} ORDER BY id LIMIT :cap"""), geom | {"cap": cap}).scalars())
+              {_IMPORTS} ORDER BY id LIMIT :cap"""), geom | {"cap": cap}).scalars())
         ids = list(conn.execute(sa.text("""
             SELECT id FROM geoland.plot WHERE id = ANY(:ids) AND ST_Intersects(geom, ST_GeomFromEWKB(:g))
             ORDER BY id LIMIT :n"""), geom | {"ids": candidates}).scalars())
@@ -294,7 +294,7 @@ def _zone_page(conn: Connection, box, srid: int, n: int, after: int, imports=Non
         # Along the primary key (OFFSET 0 keeps the planner from mixing in the spatial index, which would read
         # every plot of the box), stopping at the page's end.
         ids = list(conn.execute(sa.text(f"""
-            SELECT id FROM (SELECT id, geom FROM geoland.plot WHERE id > :a AND id <= :upto{F} ORDER BY id
+            SELECT id FROM (SELECT id, geom FROM geoland.plot WHERE id > :a AND id <= :upto{_IMPORTS} ORDER BY id
                             OFFSET 0) w
             WHERE ST_SRID(geom) = :srid AND geom && ST_GeomFromEWKB(:g) AND ST_Intersects(geom, ST_GeomFromEWKB(:g))
             LIMIT :n"""), geom | {"upto": after + window}).scalars())

@@ -175,11 +175,10 @@ def damaged_text(plots: pd.DataFrame) -> pd.DataFrame:
     """
     parts = []
     for column in (c for c in TEXT_FIELDS if c in plots):
-        values = plots[column].to_numpy(dtype=object)
-        uniques = {v for v in values if isinstance(v, str) and not v.isascii()}
-        damaged = {v for v in uniques if looks_damaged(v)}
+        values = plots[column]
+        damaged = [v for v in pd.unique(values.dropna()) if looks_damaged(v)]
         if damaged:
-            hit = np.array([v in damaged for v in values], dtype=bool)
+            hit = values.isin(damaged).to_numpy()
             parts.append(_findings(plots["plot_id"].to_numpy()[hit], "damaged_text", [column] * int(hit.sum())))
     return pd.concat(parts, ignore_index=True) if parts else _findings([], "damaged_text")
 
