@@ -1,5 +1,9 @@
 """The data-quality checks on hand-built plots, at and around each tolerance (no database)."""
 
+import re
+import runpy
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -83,6 +87,34 @@ def test_land_use_codes():
     plots = frame(4, land_use=["LUC", "BHK", "ONT+CLN", "ABC"])
     assert types(checks.land_use_findings(plots)) == [(2, "legacy_land_use"), (3, "legacy_land_use"),
                                                      (4, "unknown_land_use")]
+
+
+def test_codes_of_the_earlier_lists_are_legacy_not_unknown():
+    # Real files hold DTS (office of a public service organisation) and DSH (community activity land)
+    # from the 2014/2018 lists; they were reported unknown before the catalogue.
+    plots = frame(5, land_use=["DTS", "dsh", "ONT+DSH", "SKX; CLN", "DTS+QQQ"])
+    found = checks.land_use_findings(plots)
+    assert types(found) == [(1, "legacy_land_use"), (2, "legacy_land_use"), (3, "legacy_land_use"),
+                            (4, "legacy_land_use"), (5, "unknown_land_use")]
+    values = dict(zip(found["plot_id"], found["value"]))
+    assert values == {1: "DTS", 2: "DSH", 3: "ONT+DSH", 4: "SKX+CLN", 5: "QQQ"}
+
+
+def test_every_land_use_code_cites_its_source_and_the_docs_agree():
+    from identifiers import landuse
+
+    root = Path(__file__).resolve().parents[2]
+    render = runpy.run_path(str(root / "scripts" / "land_use_doc.py"))["render"]
+
+    assert len(landuse.CODES) == len(landuse.CATALOGUE)                    # no code listed twice
+    for entry in landuse.CATALOGUE:
+        assert entry.sources and set(entry.sources) <= set(landuse.SOURCES), entry
+        assert entry.name and re.fullmatch(r"[A-Z]{3}", entry.code)
+        # a replacement is a current code, and only legacy codes have one
+        assert entry.replaced_by is None or (not entry.current and entry.replaced_by in landuse.CURRENT)
+    assert {"DTS", "DSH"} <= set(landuse.LEGACY) and {"ONT", "ODT", "LUC", "CLN", "CNT"} <= landuse.CURRENT
+    doc = root / "docs" / "land-use-codes.md"
+    assert doc.read_text(encoding="utf-8") == render(), "run python scripts/land_use_doc.py"
 
 
 @pytest.mark.parametrize("area", [25.0, 100.0, 2_500.0, 160_000.0])
