@@ -157,7 +157,8 @@ def format_import(r: PlotImport, *, brief: bool = False) -> str:
     counts = (f"{r.rows_read:,} rows read, {r.imported:,} imported"
               + (f" ({r.repaired:,} repaired)" if r.repaired is not None else "") + f", {r.quarantined:,} quarantined")
     if r.unchanged:
-        done = f"already imported as import {r.import_id} (job {r.job_id}): nothing changed; {counts}"
+        done = (f"already imported as import {r.import_id} (job {r.job_id}): nothing changed; {counts}; to import "
+                "it again with other options, add --replace")
     else:
         done = f"job {r.job_id}, import {r.import_id}: {counts}"
     if brief:
@@ -182,6 +183,10 @@ def format_import(r: PlotImport, *, brief: bool = False) -> str:
     if r.duplicates_of_earlier:
         lines.append(f"{r.duplicates_of_earlier:,} plots are already stored by an earlier import (same MX.SB.ST and "
                      "geometry): `geoland check` flags them as duplicate_mx")
+    for old in r.replaced or ():
+        lines.append(f"replaces import {old['import_id']} ({old['file']}): its {old['plots']:,} plots forgotten, "
+                     f"{old['codes_retired']:,} identification codes retired (the same plots get theirs back at "
+                     "`codes issue`)")
     if r.z_dropped:
         lines.append(f"heights (Z) dropped from {r.z_dropped:,} geometries: plots are stored in 2D")
     lines.append(done)
@@ -218,8 +223,15 @@ def format_reassignment(r: Reassignment, limit: int = 20) -> str:
 def format_codes(r: CodeIssue) -> str:
     """Text of ``geoland codes issue`` (and the demo's step 7)."""
     resumed = f" (resuming job {', '.join(map(str, r.resumed))})" if r.resumed else ""
-    return (f"job {r.job_id}{resumed}: {r.issued:,} codes issued in {r.communes} communes; {r.with_code:,} plots "
-            f"have a code\nconflicts: {r.conflicts or 'none'} ({r.new_conflicts} new)")
+    lines = [f"job {r.job_id}{resumed}: {r.issued:,} codes issued in {r.communes} communes; {r.with_code:,} plots "
+             f"have a code"]
+    if r.reinstated:
+        lines.append(f"{r.reinstated:,} plots of a forgotten import came back: each got its earlier code again")
+    if r.withheld_retired:
+        lines.append(f"{r.withheld_retired:,} plots would take a retired code (of a forgotten plot elsewhere): none "
+                     "issued, see the retired_code conflicts")
+    lines.append(f"conflicts: {r.conflicts or 'none'} ({r.new_conflicts} new)")
+    return "\n".join(lines)
 
 
 def format_code_lookup(report: dict) -> str:

@@ -149,6 +149,7 @@ class PlotImport(Result):
     duplicates_of_earlier: int | None = field(default=None, metadata=OPTIONAL)
     repaired: int | None = field(default=None, metadata=OPTIONAL)
     quarantine_reasons: dict | None = field(default=None, metadata=OPTIONAL)
+    replaced: list | None = field(default=None, metadata=OPTIONAL)
 
 
 @dataclass
@@ -183,6 +184,8 @@ class CodeIssue(Result):
     communes: int
     new_conflicts: int
     conflicts: dict
+    reinstated: int = 0
+    withheld_retired: int = 0
 
 
 @dataclass

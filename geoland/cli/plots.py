@@ -27,9 +27,12 @@ def plots():
 @click.option("--encoding", type=click.Choice(["utf-8", "tcvn3", "vni", "cp1258", "latin-1"]),
               help="Text encoding of a DBF without a UTF-8 .cpg (default: judged from the text; the import stops "
                    "and asks when it cannot tell).")
+@click.option("--replace", is_flag=True,
+              help="Replace the earlier import of this file (same content, else same path): its plots are forgotten "
+                   "in the same transaction (see `plots forget`).")
 @json_option
 @click.pass_context
-def import_(ctx, path, layer, crs, meridian, province, fields_file, encoding, as_json):
+def import_(ctx, path, layer, crs, meridian, province, fields_file, encoding, replace, as_json):
     """Import a cadastral plot layer: Shapefile (DBF), GeoPackage, GeoJSON, FileGDB, DGN, FlatGeobuf, or CSV
     with a WKT column, in VN-2000 TM-3 coordinates.
 
@@ -38,13 +41,13 @@ def import_(ctx, path, layer, crs, meridian, province, fields_file, encoding, as
     TCVN3, VNI, Windows-1258 or Latin-1 makes it Vietnamese, and the evidence is recorded on the import.
     Names, ID numbers and birth years go to their own table. Rows that cannot be stored are quarantined with
     their row number and reason; the import is one transaction: all of it or nothing. Importing the same file
-    again changes nothing.
+    again changes nothing; with --replace it is imported again and the earlier import forgotten.
     """
     from geoland.pipeline.plots import import_plots
 
     with connect(ctx) as conn:
         result = import_plots(conn, path, layer=layer, crs=crs, meridian=meridian, province=province,
-                              fields_file=fields_file, encoding=encoding, progress=not as_json)
+                              fields_file=fields_file, encoding=encoding, replace=replace, progress=not as_json)
     show(result, as_json, format_import)
 
 
@@ -63,7 +66,36 @@ def imports_(ctx, as_json):
     if as_json:
         return emit_json({"imports": rows})
     click.echo(table(["import", "file", "layer", "zone", "text", "read", "imported", "quarantined", "plots", "when",
-                      "job"],
+                      "job", "forgotten by"],
                      [[r["import_id"], r["file"], r["layer"] or "", f"EPSG:{r['srid']}", r["text_encoding"],
                        r["rows_read"], r["rows_imported"], r["rows_quarantined"], r["plots_now"], r["at"][:16],
-                       r["job_id"]] for r in rows], right={0, 5, 6, 7, 8, 10}))
+                       r["job_id"], f"job {r['forgotten_by']}" if r["forgotten_by"] else ""] for r in rows],
+                     right={0, 5, 6, 7, 8, 10}))
+
+
+@plots.command("forget")
+@click.argument("import_id", type=click.IntRange(min=1))
+@click.option("--dry-run", is_flag=True, help="Count what would go; change nothing.")
+@json_option
+@click.pass_context
+def forget(ctx, import_id, dry_run, as_json):
+    """Forget an import: its plots and what was derived from them (land users, assignments, crosswalk rows,
+    codes, findings) leave the working tables in one transaction.
+
+    The import stays listed with the job that forgot it; each plot is kept as a record without personal
+    data; its identification code is retired: never issued to another plot, given back to the same plot
+    (same geometry within 1 cm) if it is imported again.
+    """
+    from geoland.output import emit_json
+    from geoland.pipeline.forget import forget_import
+
+    with connect(ctx) as conn:
+        result = forget_import(conn, import_id, dry_run=dry_run)
+    if as_json:
+        return emit_json(result)
+    verb = "would forget" if dry_run else f"job {result['job_id']}: forgot"
+    click.echo(f"{verb} import {import_id} ({result['file']}): {result['plots']:,} plots, "
+               f"{result['codes_retired']:,} identification codes retired"
+               + ("" if dry_run else "; removed " + ", ".join(
+                   f"{v:,} {k.removeprefix('removed_').replace('_', ' ')}" for k, v in result.items()
+                   if k.startswith("removed_") and k != "removed_plots")))

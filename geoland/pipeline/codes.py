@@ -5,6 +5,10 @@ the commune it was on; running it again issues the codes still missing, and beca
 its plot's polygon the end state is the one an uninterrupted run reaches. One job per province at a time
 (a PostgreSQL advisory lock); a second one is refused with the running job's number. Duplicate codes and
 stored codes whose cell has left its plot are recorded as conflicts, never resolved by changing a code.
+
+A code retired with a forgotten import (``geoland plots forget``) is never issued to another plot: a plot
+whose code would be one gets none and a ``retired_code`` conflict; the same plot imported again (the same
+geometry within 1 cm) gets its code back, recorded on the forgotten plot.
 """
 
 from __future__ import annotations
@@ -58,16 +62,20 @@ def issue_codes(url: str | None = None, *, province: str | None = None, progress
             codes[group.index.to_numpy()] = plot_identification_codes(geoms, f"EPSG:{srid}")
             outside += _cells_outside(group["plot_id"].to_numpy(), codes[group.index.to_numpy()], geoms, srid)
         todo["code"] = codes
+        todo["reinstates"], withheld = _retired(engine, todo)
+        todo = todo[~todo["plot_id"].isin([plot for plot, _ in withheld])]
         communes = todo.groupby("commune", sort=True)       # one commune per unit
         issued = write_per_unit(engine, (rows for _, rows in communes),
                                 lambda conn, rows: _write_codes(conn, rows, job.id),
                                 total=len(todo), label="codes", progress=progress)
         with engine.begin() as conn:
-            conflicts = _record_conflicts(conn, province, job.id, outside)
+            conflicts = _record_conflicts(conn, province, job.id, outside, withheld)
             total = conn.execute(sa.text(
                 "SELECT count(*) FROM geoland.plot_code c JOIN geoland.plot p ON p.id = c.plot_id "
                 "WHERE CAST(:p AS text) IS NULL OR p.province_code = :p"), {"p": province}).scalar()
-        job.counts = {"issued": issued, "with_code": total, "communes": int(communes.ngroups), **conflicts}
+        job.counts = {"issued": issued, "with_code": total, "communes": int(communes.ngroups),
+                      "reinstated": int((todo["reinstates"] >= 0).sum()), "withheld_retired": len(withheld),
+                      **conflicts}
     return {"province": province, "job_id": job.id, "resumed": job.resumes, "tolerance_m": TOLERANCE,
             **job.counts}
 
@@ -86,7 +94,35 @@ def _plots_without_code(conn, province: str | None, progress: bool) -> pd.DataFr
     return frame.astype({"plot_id": np.int64, "srid": np.int64})
 
 
+def _retired(engine, todo: pd.DataFrame) -> tuple[np.ndarray, list[tuple[int, str]]]:
+    """Plots whose new code is a retired one.
+
+    For each plot the forgotten plot whose code it takes back (the same geometry within 1 cm), or -1; and
+    the (plot, code) of the others, which get no code.
+    """
+    reinstates = np.full(len(todo), -1, dtype=np.int64)
+    with engine.connect() as conn:
+        retired = read_columns(conn, "SELECT plot_id, code, ST_SRID(geom), ST_AsBinary(geom) FROM "
+                                     "geoland.forgotten_plot WHERE code IS NOT NULL AND reinstated_plot_id IS NULL",
+                               {}, ["forgotten", "code", "old_srid", "old_wkb"])
+    if retired.empty or todo.empty:
+        return reinstates, []
+    pairs = todo.reset_index(drop=True).reset_index().merge(retired, on="code")
+    same = (pairs["srid"].to_numpy() == pairs["old_srid"].to_numpy()) & (shapely.hausdorff_distance(
+        shapely.from_wkb(pairs["wkb"].to_numpy()), shapely.from_wkb(pairs["old_wkb"].to_numpy())) < 0.01)
+    back = pairs[same].drop_duplicates("index").drop_duplicates("forgotten")
+    reinstates[back["index"].to_numpy()] = back["forgotten"].to_numpy()
+    others = pairs[~pairs["index"].isin(back["index"])].drop_duplicates("index")
+    return reinstates, list(zip(others["plot_id"].astype(int).tolist(), others["code"].tolist()))
+
+
 def _write_codes(conn, rows: pd.DataFrame, job_id: int) -> int:
+    back = rows[rows["reinstates"] >= 0]
+    if len(back):
+        conn.execute(sa.text("""UPDATE geoland.forgotten_plot f SET reinstated_plot_id = r.plot, reinstated_by = :job
+            FROM unnest(CAST(:forgotten AS bigint[]), CAST(:plots AS bigint[])) AS r (forgotten, plot)
+            WHERE f.plot_id = r.forgotten"""), {"job": job_id, "forgotten": back["reinstates"].tolist(),
+                                                 "plots": back["plot_id"].tolist()})
     copy_csv(conn, "geoland.plot_code (plot_id, code, job_id, tolerance)", [csv_bytes({
         "plot_id": rows["plot_id"].to_numpy(), "code": rows["code"].to_numpy(), "job_id": np.full(len(rows), job_id),
         "tolerance": np.full(len(rows), TOLERANCE)})])
@@ -101,7 +137,8 @@ def _cells_outside(plot_ids: np.ndarray, codes: np.ndarray, geoms: np.ndarray, s
     return list(zip(plot_ids[gone].tolist(), codes[gone].tolist()))
 
 
-def _record_conflicts(conn, province: str | None, job_id: int, outside: list[tuple[int, str]]) -> dict:
+def _record_conflicts(conn, province: str | None, job_id: int, outside: list[tuple[int, str]],
+                      withheld: list[tuple[int, str]] = ()) -> dict:
     """Record duplicate codes and code cells outside their plot.
 
     Record duplicate codes, and the cells outside their plot: ``outside`` for the codes this job issued
@@ -126,11 +163,12 @@ def _record_conflicts(conn, province: str | None, job_id: int, outside: list[tup
         outside += _cells_outside(group["plot_id"].to_numpy(), group["code"].to_numpy(),
                                   shapely.from_wkb(group["wkb"].to_numpy()), int(srid))
     moved = 0
-    for plot_id, code in outside:
-        moved += conn.execute(sa.text(
-            "INSERT INTO geoland.code_conflict (kind, code, plot_ids, job_id) VALUES ('cell_outside_plot', :c, "
-            "ARRAY[CAST(:i AS bigint)], :job) ON CONFLICT (kind, code, plot_ids) DO NOTHING"),
-            {"c": code, "i": plot_id, "job": job_id}).rowcount
+    for kind, found in (("cell_outside_plot", outside), ("retired_code", withheld)):
+        for plot_id, code in found:
+            moved += conn.execute(sa.text(
+                "INSERT INTO geoland.code_conflict (kind, code, plot_ids, job_id) VALUES (:kind, :c, "
+                "ARRAY[CAST(:i AS bigint)], :job) ON CONFLICT (kind, code, plot_ids) DO NOTHING"),
+                {"kind": kind, "c": code, "i": plot_id, "job": job_id}).rowcount
     total = conn.execute(sa.text(f"""SELECT kind, count(*) FROM geoland.code_conflict k
         WHERE EXISTS (SELECT 1 FROM geoland.plot p WHERE p.id = ANY(k.plot_ids) {where}) GROUP BY kind"""),
         {"p": province}).all()

@@ -98,7 +98,7 @@ def identifier_rows(conn: Connection, province: str | None, commune: str | None,
     frame["commune_name"] = frame["commune_code"].map({c: u["name"] for c, u in units.items()})
     # The new province of the new commune (the plot's own code is the old province's).
     frame["province_code"] = frame["commune_code"].map({c: u["province_code"] for c, u in units.items()}) \
-        .fillna(frame["province_code"])
+        .astype(object).fillna(frame["province_code"])
     frame["mx"] = frame["mx"].fillna(frame["legacy_mx"])
     # The code's point: the centre of its 12-character cell (PostGIS ST_PointFromGeoHash, as geohash.decode).
     frame["lon"], frame["lat"] = frame["lon"].round(8), frame["lat"].round(8)

@@ -35,6 +35,7 @@ from boundaries.crs import (
 from boundaries.layers import polygonal_parts
 from geoland.errors import ConfigError, InputFileError
 from geoland.pipeline.files import file_sha256
+from geoland.pipeline.forget import forget_import, imports_to_replace
 from geoland.progress import progress_bar
 from geoland.results import PlotImport, returns
 from geoland.rules import vntext
@@ -78,8 +79,8 @@ class _Plan:
 
 @returns(PlotImport)
 def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None, province=None,
-                 fields_file=None, encoding: str | None = None, batch_size: int = BATCH_SIZE,
-                 progress: bool = True) -> PlotImport:
+                 fields_file=None, encoding: str | None = None, replace: bool = False,
+                 batch_size: int = BATCH_SIZE, progress: bool = True) -> PlotImport:
     """Import one plot layer (see the module docstring); returns the counts and the choices made.
 
     Parameters
@@ -101,6 +102,10 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
         ``tcvn3``, ``vni``, ``cp1258`` or ``latin-1``. Default: judged from the text
         (:func:`geoland.rules.vntext.judge_encoding`); when no reading is clearly Vietnamese the import stops
         and asks for it.
+    replace : bool
+        Replace the earlier import of this file (the same content, else the same path; same layer): it is
+        forgotten (:func:`geoland.pipeline.forget.forget_import`) in the same transaction as this import,
+        so a failed import leaves it in place.
     batch_size : int
         Rows read and written per batch.
     progress : bool
@@ -110,7 +115,8 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
     -------
     PlotImport
         The driver, CRS, field map and text encoding chosen; rows read, imported, repaired, quarantined
-        (with the reasons); the import and job ids; ``unchanged`` for a file imported before.
+        (with the reasons); the import and job ids; ``unchanged`` for a file imported before; ``replaced``:
+        the imports forgotten with ``replace``.
 
     Raises
     ------
@@ -126,19 +132,26 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
     plan = _plan(path, layer, crs, meridian, fields_file)
     zone_basis = _official_zone(conn, plan) if meridian is None else "the meridian given (--meridian)"
     done = conn.execute(sa.text("""SELECT i.id, i.job_id, i.rows_read, i.rows_imported, i.rows_quarantined
-        FROM geoland.plot_import i WHERE i.source_sha256 = :sha AND i.layer_name IS NOT DISTINCT FROM :layer"""),
-        {"sha": sha, "layer": plan.layer}).first()
+        FROM geoland.plot_import i WHERE i.source_sha256 = :sha AND i.layer_name IS NOT DISTINCT FROM :layer
+        AND i.forgotten_by IS NULL"""), {"sha": sha, "layer": plan.layer}).first()
+    earlier = imports_to_replace(conn, sha, str(path), plan.layer) if replace else []
+    if replace and not earlier:
+        raise InputFileError(path, "nothing to replace: no earlier import of this file (same content or same path"
+                                   f"{', layer ' + plan.layer if plan.layer else ''}); see `geoland plots imports`, "
+                                   "or import it without --replace")
     report = {"file": str(path), "sha256": sha, "layer": plan.layer, "driver": plan.driver,
               "source_crs": plan.source_crs.name, "srid": plan.srid, "fields": plan.field_map,
               "field_suggestions": plan.suggestions, "zone_basis": zone_basis}
-    if done is not None:
+    if done is not None and not replace:
         return report | {"unchanged": True, "import_id": done.id, "job_id": done.job_id, "rows_read": done.rows_read,
                          "imported": done.rows_imported, "quarantined": done.rows_quarantined}
     province = normalize_unit_code(province, "province") if province else None
     job = start_job(conn, "plots.import", {"file": str(path), "sha256": sha, "layer": plan.layer,
                                            "crs": crs, "meridian": meridian, "province": province,
-                                           "fields_file": str(fields_file) if fields_file else None})
+                                           "fields_file": str(fields_file) if fields_file else None,
+                                           "encoding": encoding, "replace": earlier})
     conn.execute(sa.text("LOCK TABLE geoland.plot IN SHARE ROW EXCLUSIVE MODE"))
+    replaced = [forget_import(conn, i, job=job) for i in earlier]
     import_id = conn.execute(sa.text("""
         INSERT INTO geoland.plot_import (job_id, source, source_sha256, layer_name, driver, source_crs, srid,
             province_code, field_map, text_encoding, rows_read, rows_imported, rows_quarantined, rows_repaired)
@@ -219,9 +232,11 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
     if text_encoding not in ("ascii", "unicode", "latin-1"):
         audit(conn, job, "plots.text_converted", entity="plot_import", entity_id=str(import_id),
               detail={"from": text_encoding, "to": "unicode NFC", "evidence": evidence})
-    finish_job(conn, job, counts | {"quarantine_reasons": reasons})
+    finish_job(conn, job, counts | {"quarantine_reasons": reasons,
+                                    "replaced": [{k: r[k] for k in ("import_id", "plots", "codes_retired")}
+                                                 for r in replaced]})
     return report | {"unchanged": False, "import_id": import_id, "job_id": job.id, "text_encoding": text_encoding,
-                     "encoding_evidence": evidence,
+                     "encoding_evidence": evidence, "replaced": replaced or None,
                      **counts, "quarantine_reasons": reasons}
 
 
@@ -311,7 +326,7 @@ def list_imports(conn: Connection) -> list[dict]:
     """Every import, oldest first, with the plots it holds now."""
     rows = conn.execute(sa.text("""
         SELECT i.id AS import_id, i.source AS file, i.layer_name AS layer, i.driver, i.srid, i.text_encoding,
-               i.rows_read, i.rows_imported, i.rows_quarantined, i.job_id, j.started_at::text AS at,
+               i.rows_read, i.rows_imported, i.rows_quarantined, i.job_id, j.started_at::text AS at, i.forgotten_by,
                (SELECT count(*) FROM geoland.plot p WHERE p.import_id = i.id) AS plots_now
         FROM geoland.plot_import i JOIN geoland.job j ON j.id = i.job_id ORDER BY i.id""")).mappings().all()
     return [dict(r) for r in rows]
