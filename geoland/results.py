@@ -150,6 +150,7 @@ class PlotImport(Result):
     repaired: int | None = field(default=None, metadata=OPTIONAL)
     quarantine_reasons: dict | None = field(default=None, metadata=OPTIONAL)
     replaced: list | None = field(default=None, metadata=OPTIONAL)
+    register: dict | None = field(default=None, metadata=OPTIONAL)
 
 
 @dataclass

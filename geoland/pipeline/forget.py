@@ -1,8 +1,9 @@
 """Forgetting an import: ``geoland plots forget`` and ``geoland plots import --replace``.
 
 An import done with the wrong options (the wrong CRS, encoding or fields) is undone by forgetting it: its
-plots and what was derived from them (land users, assignments, crosswalk rows, identification codes,
-findings and their comments, code conflicts) leave the working tables in one transaction. What stays:
+plots and what was derived from them (their rights, the certificates and persons no other plot holds,
+assignments, crosswalk rows, identification codes, findings and their comments, code conflicts) leave the
+working tables in one transaction. What stays:
 
 * the import itself, listed by ``geoland plots imports`` with the job that forgot it, and its quarantine;
 * one ``forgotten_plot`` row per plot: its map code, commune, geometry and identification code, without
@@ -32,8 +33,18 @@ _DERIVED = (      # (what, SQL deleting the rows of the plots in temp table _gon
     ("codes", "DELETE FROM geoland.plot_code c USING _gone g WHERE c.plot_id = g.id"),
     ("crosswalk_rows", "DELETE FROM geoland.mx_crosswalk x USING _gone g WHERE x.plot_id = g.id"),
     ("assignment_rows", "DELETE FROM geoland.plot_assignment a USING _gone g WHERE a.plot_id = g.id"),
-    ("land_users", "DELETE FROM geoland.land_user u USING _gone g WHERE u.plot_id = g.id"),
+    ("rights", "DELETE FROM geoland.land_right r USING _gone g WHERE r.plot_id = g.id"),
+    ("aliases", "DELETE FROM geoland.party_alias a USING _gone g WHERE a.plot_id = g.id"),
+    ("certificate_links", "DELETE FROM geoland.certificate_plot c USING _gone g WHERE c.plot_id = g.id"),
     ("plots", "DELETE FROM geoland.plot p USING _gone g WHERE p.id = g.id"),
+    # what no plot holds any more: certificates, and persons (their personal data is not kept without purpose)
+    ("certificates", "DELETE FROM geoland.certificate c WHERE NOT EXISTS (SELECT FROM geoland.certificate_plot cp "
+                     "WHERE cp.certificate_id = c.id) AND NOT EXISTS (SELECT FROM geoland.land_right r "
+                     "WHERE r.certificate_id = c.id) AND NOT EXISTS (SELECT FROM geoland.certificate o "
+                     "WHERE o.replaced_by = c.id)"),
+    ("parties", "DELETE FROM geoland.party p WHERE NOT EXISTS (SELECT FROM geoland.land_right r "
+                "WHERE r.party_id = p.id) AND NOT EXISTS (SELECT FROM geoland.household_member m "
+                "WHERE p.id IN (m.household_id, m.member_id))"),
 )
 
 

@@ -36,6 +36,7 @@ from boundaries.layers import polygonal_parts
 from geoland.errors import ConfigError, InputFileError
 from geoland.pipeline.files import file_sha256
 from geoland.pipeline.forget import forget_import, imports_to_replace
+from geoland.pipeline.register import STAGING, STAGING_COLUMNS, create_staging, register_holders
 from geoland.progress import progress_bar
 from geoland.results import PlotImport, returns
 from geoland.rules import vntext
@@ -206,10 +207,12 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
                                    f"wrong{hint}; nothing was imported")
     if counts["imported"]:
         conn.execute(sa.text("SELECT setval('geoland.plot_id_seq', :last)"), {"last": next_id - 1})
-    copy_csv(conn, "geoland.land_user (plot_id, name, id_number, birth_year, extra)", people)
+    create_staging(conn)
+    copy_csv(conn, f"{STAGING} ({STAGING_COLUMNS})", people)
     copy_csv(conn, "geoland.plot_quarantine (import_id, source, source_row, reason, geometry, attributes, "
                    "personal)", quarantine)
     text_encoding = text_encoding or "ascii"
+    register = register_holders(conn, import_id, job.id)
     if rebuild:
         _create_indexes(conn, rebuild)
     counts |= _place_by_location(conn, import_id) if not province else {}
@@ -232,11 +235,11 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
     if text_encoding not in ("ascii", "unicode", "latin-1"):
         audit(conn, job, "plots.text_converted", entity="plot_import", entity_id=str(import_id),
               detail={"from": text_encoding, "to": "unicode NFC", "evidence": evidence})
-    finish_job(conn, job, counts | {"quarantine_reasons": reasons,
+    finish_job(conn, job, counts | {"quarantine_reasons": reasons, "register": register,
                                     "replaced": [{k: r[k] for k in ("import_id", "plots", "codes_retired")}
                                                  for r in replaced]})
     return report | {"unchanged": False, "import_id": import_id, "job_id": job.id, "text_encoding": text_encoding,
-                     "encoding_evidence": evidence, "replaced": replaced or None,
+                     "encoding_evidence": evidence, "replaced": replaced or None, "register": register,
                      **counts, "quarantine_reasons": reasons}
 
 
@@ -833,7 +836,7 @@ def _quarantine_csv(import_id: int, plan: _Plan, rows: _Rows) -> bytes:
 # What is dropped is read from the catalog, so a migration that adds an index or a constraint to these tables
 # needs no change here. Kept: the plots' primary key (other tables' foreign keys depend on it) and CHECK and
 # NOT NULL constraints (checked per row at no index cost).
-_BULK_TABLES = ("geoland.plot", "geoland.land_user")
+_BULK_TABLES = ("geoland.plot", "geoland.land_right")
 
 
 def bulk_definitions(conn: Connection) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
@@ -875,7 +878,7 @@ def _drop_indexes_for_bulk(conn: Connection, incoming: int) -> list | None:
                             {"n": incoming + 1}).scalar()
     if incoming < 50_000 or incoming < existing:
         return None
-    conn.execute(sa.text("LOCK TABLE geoland.land_user IN ACCESS EXCLUSIVE MODE"))
+    conn.execute(sa.text("LOCK TABLE geoland.land_right IN ACCESS EXCLUSIVE MODE"))
     constraints, indexes = bulk_definitions(conn)
     for table, name, _ in reversed(constraints):       # foreign keys first
         conn.execute(sa.text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))

@@ -290,8 +290,9 @@ def test_bulk_mode_restores_every_constraint_and_index(tmp_path, db_url, db_quer
     catalog = _catalog(db_url, db_query)
     with connect(db_url) as conn:
         constraints, indexes = bulk_definitions(conn)
-    assert {name for _, name, _ in constraints} >= {"plot_import_id_fkey", "land_user_pkey"}
-    assert {name.split(".")[-1] for name, _ in indexes} >= {"plot_geom_idx", "land_user_id_number_idx"}
+    assert {name for _, name, _ in constraints} >= {"plot_import_id_fkey", "land_right_pkey",
+                                                    "land_right_party_id_fkey"}
+    assert {name.split(".")[-1] for name, _ in indexes} >= {"plot_geom_idx", "land_right_plot_idx"}
     assert "plot_pkey" not in {name for _, name, _ in constraints}        # other tables depend on it
     reorg = synthetic_reorganisation(seed=0)
     path = tmp_path / "bulk.gpkg"

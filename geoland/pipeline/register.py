@@ -1,0 +1,77 @@
+"""The land register's holders as plot layers bring them: parties, certificates and rights (issue 16).
+
+A plot layer names one land user per plot (name, ID number, birth year) and the plot's certificate serial;
+a row with none of them has no holder (the checks say what is missing).
+:func:`register_holders` turns the rows of an import into the register, set-based in the import's
+transaction: one party per ID number across every import (a number already known is the same person; a
+name or birth year written differently for it is kept as an alias on that plot), a party of its own for a
+row without a number, one certificate per serial (a serial on several plots is one certificate covering
+them), and a right of role ``user``, share 1, recorded on the plot's certificate.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+STAGING = "_holders_in"
+STAGING_COLUMNS = "plot_id, name, id_number, birth_year, extra"
+
+_STEPS = (     # (what a step's rowcount counts, or None; SQL), run in this order
+    # The party of each row: a known ID number's, else a new one (one per number, one per row without).
+    (None, f"""CREATE TEMP TABLE _holder ON COMMIT DROP AS
+        SELECT h.*, pp.party_id AS known,
+               CASE WHEN h.id_number IS NULL THEN NULL
+                    ELSE first_value(h.plot_id) OVER (PARTITION BY h.id_number ORDER BY h.plot_id) END AS first_plot,
+               CAST(NULL AS bigint) AS party_id
+        FROM {STAGING} h LEFT JOIN geoland.party_personal pp ON pp.id_number = h.id_number
+        WHERE h.name IS NOT NULL OR h.id_number IS NOT NULL OR h.birth_year IS NOT NULL OR h.extra <> '{{}}'"""),
+    (None, """UPDATE _holder SET party_id = coalesce(known, nextval('geoland.party_id_seq'))
+       WHERE known IS NOT NULL OR first_plot IS NULL OR first_plot = plot_id"""),
+    (None, """UPDATE _holder h SET party_id = f.party_id FROM _holder f
+       WHERE h.party_id IS NULL AND f.plot_id = h.first_plot"""),
+    ("parties", """INSERT INTO geoland.party (id, kind, job_id)
+       SELECT DISTINCT party_id, 'individual', CAST(:job AS bigint) FROM _holder WHERE known IS NULL"""),
+    (None, """INSERT INTO geoland.party_personal (party_id, name, id_number, id_kind, birth_year, extra)
+       SELECT party_id, name, id_number,
+              CASE WHEN id_number ~ '^[0-9]{12}$' THEN 'cccd' WHEN id_number ~ '^[0-9]{9}$' THEN 'cmnd'
+                   WHEN id_number IS NOT NULL THEN 'other' END, birth_year, extra
+       FROM _holder WHERE known IS NULL AND (first_plot IS NULL OR first_plot = plot_id)"""),
+    # A name, birth year or other personal field written otherwise than the party's: kept for that plot.
+    ("aliases", """INSERT INTO geoland.party_alias (party_id, name, birth_year, extra, plot_id, job_id)
+       SELECT h.party_id, h.name, h.birth_year, h.extra, h.plot_id, :job
+       FROM _holder h JOIN geoland.party_personal pp ON pp.party_id = h.party_id
+       WHERE (h.name, h.birth_year, h.extra) IS DISTINCT FROM (pp.name, pp.birth_year, pp.extra)"""),
+    ("certificates", """INSERT INTO geoland.certificate (series, job_id)
+       SELECT DISTINCT p.certificate_serial, CAST(:job AS bigint) FROM geoland.plot p
+       WHERE p.import_id = :import AND p.certificate_serial IS NOT NULL
+       ON CONFLICT (series) WHERE series IS NOT NULL DO NOTHING"""),
+    ("certificate_links", """INSERT INTO geoland.certificate_plot (certificate_id, plot_id)
+       SELECT c.id, p.id FROM geoland.plot p JOIN geoland.certificate c ON c.series = p.certificate_serial
+       WHERE p.import_id = :import"""),
+    ("rights", """INSERT INTO geoland.land_right (party_id, plot_id, role, certificate_id, job_id)
+       SELECT h.party_id, h.plot_id, 'user', cp.certificate_id, :job FROM _holder h
+       LEFT JOIN geoland.certificate_plot cp ON cp.plot_id = h.plot_id ORDER BY h.plot_id"""),
+    (None, "DROP TABLE _holder"),
+)
+
+
+def create_staging(conn: Connection) -> None:
+    """The temporary table an import COPYs its rows' holders into (dropped at commit)."""
+    conn.execute(sa.text(f"CREATE TEMP TABLE {STAGING} (plot_id bigint, name text, id_number text, "
+                         "birth_year integer, extra jsonb NOT NULL DEFAULT '{}') ON COMMIT DROP"))
+
+
+def register_holders(conn: Connection, import_id: int, job_id: int) -> dict:
+    """Parties, certificates and rights of an import's plots from its staged holders.
+
+    Returns the rows added: ``parties`` (new persons), ``aliases``, ``certificates`` (new serials),
+    ``certificate_links`` and ``rights``.
+    """
+    counts = {}
+    for what, sql in _STEPS:
+        n = conn.execute(sa.text(sql), {"job": job_id, "import": import_id}).rowcount
+        if what:
+            counts[what] = n
+    conn.execute(sa.text(f"DROP TABLE {STAGING}"))
+    return counts
