@@ -183,6 +183,11 @@ def format_import(r: PlotImport, *, brief: bool = False) -> str:
     if r.duplicates_of_earlier:
         lines.append(f"{r.duplicates_of_earlier:,} plots are already stored by an earlier import (same MX.SB.ST and "
                      "geometry): `geoland check` flags them as duplicate_mx")
+    if r.register:
+        g = r.register
+        lines.append(f"register: {g['rights']:,} holders recorded ({g['parties']:,} new persons, "
+                     f"{g['aliases']:,} written otherwise than before); {g['certificate_links']:,} plots on "
+                     f"certificates ({g['certificates']:,} new)")
     for old in r.replaced or ():
         lines.append(f"replaces import {old['import_id']} ({old['file']}): its {old['plots']:,} plots forgotten, "
                      f"{old['codes_retired']:,} identification codes retired (the same plots get theirs back at "

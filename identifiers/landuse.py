@@ -162,20 +162,3 @@ def classify_land_use(values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         current[i], legacy[i], unknown[i] = cache[key]
     return current, legacy, unknown
 
-
-def describe(code: str) -> str:
-    """One line naming a code and where it comes from, for messages and documentation.
-
-    >>> describe("dsh")
-    'DSH — Đất sinh hoạt cộng đồng (27/2018, 28/2014; no single code in 08/2024)'
-    >>> describe("BHK")
-    'BHK — Đất bằng trồng cây hàng năm khác (27/2018, 28/2014; now HNK)'
-    >>> describe("XYZ")
-    'XYZ — no list holds this code'
-    """
-    entry = CODES.get(code.strip().upper())
-    if entry is None:
-        return f"{code} — no list holds this code"
-    tail = "" if entry.current else f"; now {entry.replaced_by}" if entry.replaced_by else \
-        "; no single code in 08/2024"
-    return f"{entry.code} — {entry.name} ({', '.join(entry.sources)}{tail})"

@@ -79,8 +79,9 @@ def imports_(ctx, as_json):
 @json_option
 @click.pass_context
 def forget(ctx, import_id, dry_run, as_json):
-    """Forget an import: its plots and what was derived from them (land users, assignments, crosswalk rows,
-    codes, findings) leave the working tables in one transaction.
+    """Forget an import: its plots and what was derived from them (rights, and the certificates and persons
+    no other plot holds; assignments, crosswalk rows, codes, findings) leave the working tables in one
+    transaction.
 
     The import stays listed with the job that forgot it; each plot is kept as a record without personal
     data; its identification code is retired: never issued to another plot, given back to the same plot

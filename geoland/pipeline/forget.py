@@ -25,6 +25,17 @@ from geoland.store.jobs import Job, audit, finish_job, lock_key, start_job
 # The batch jobs that read plots and write what is derived from them (their advisory-lock kinds).
 _BATCH_KINDS = ("reassign", "recode", "codes.issue", "check")
 
+# What the plots in temp table _gone refer to, noted before they go: the certificates and persons that may be
+# left holding nothing.
+_NOTE_REFERENCES = (
+    """CREATE TEMP TABLE _gone_certificates AS
+       SELECT certificate_id AS id FROM geoland.certificate_plot JOIN _gone g ON g.id = plot_id
+       UNION SELECT certificate_id FROM geoland.land_right JOIN _gone g ON g.id = plot_id
+       WHERE certificate_id IS NOT NULL""",
+    """CREATE TEMP TABLE _gone_parties AS
+       SELECT party_id AS id FROM geoland.land_right JOIN _gone g ON g.id = plot_id""",
+)
+
 _DERIVED = (      # (what, SQL deleting the rows of the plots in temp table _gone), in an order the keys allow
     ("comments", "DELETE FROM geoland.finding_comment c USING geoland.finding f, _gone g "
                  "WHERE c.finding_id = f.id AND f.plot_id = g.id"),
@@ -37,14 +48,15 @@ _DERIVED = (      # (what, SQL deleting the rows of the plots in temp table _gon
     ("aliases", "DELETE FROM geoland.party_alias a USING _gone g WHERE a.plot_id = g.id"),
     ("certificate_links", "DELETE FROM geoland.certificate_plot c USING _gone g WHERE c.plot_id = g.id"),
     ("plots", "DELETE FROM geoland.plot p USING _gone g WHERE p.id = g.id"),
-    # what no plot holds any more: certificates, and persons (their personal data is not kept without purpose)
-    ("certificates", "DELETE FROM geoland.certificate c WHERE NOT EXISTS (SELECT FROM geoland.certificate_plot cp "
-                     "WHERE cp.certificate_id = c.id) AND NOT EXISTS (SELECT FROM geoland.land_right r "
-                     "WHERE r.certificate_id = c.id) AND NOT EXISTS (SELECT FROM geoland.certificate o "
-                     "WHERE o.replaced_by = c.id)"),
-    ("parties", "DELETE FROM geoland.party p WHERE NOT EXISTS (SELECT FROM geoland.land_right r "
-                "WHERE r.party_id = p.id) AND NOT EXISTS (SELECT FROM geoland.household_member m "
-                "WHERE p.id IN (m.household_id, m.member_id))"),
+    # of the certificates and persons the plots referred to, those now holding nothing (a person's data is
+    # not kept without purpose)
+    ("certificates", "DELETE FROM geoland.certificate c USING _gone_certificates t WHERE c.id = t.id "
+                     "AND NOT EXISTS (SELECT FROM geoland.certificate_plot cp WHERE cp.certificate_id = c.id) "
+                     "AND NOT EXISTS (SELECT FROM geoland.land_right r WHERE r.certificate_id = c.id) "
+                     "AND NOT EXISTS (SELECT FROM geoland.certificate o WHERE o.replaced_by = c.id)"),
+    ("parties", "DELETE FROM geoland.party p USING (SELECT DISTINCT id FROM _gone_parties) t WHERE p.id = t.id "
+                "AND NOT EXISTS (SELECT FROM geoland.land_right r WHERE r.party_id = p.id) "
+                "AND NOT EXISTS (SELECT FROM geoland.household_member m WHERE p.id IN (m.household_id, m.member_id))"),
 )
 
 
@@ -109,9 +121,11 @@ def forget_import(conn: Connection, import_id: int, *, dry_run: bool = False, jo
                c.code, p.geom
         FROM geoland.plot_mx p JOIN _gone g ON g.id = p.id LEFT JOIN geoland.plot_code c ON c.plot_id = p.id"""),
         {"job": job.id})
+    for sql in _NOTE_REFERENCES:
+        conn.execute(sa.text(sql))
     for what, sql in _DERIVED:
         counts[f"removed_{what}"] = conn.execute(sa.text(sql)).rowcount
-    conn.execute(sa.text("DROP TABLE _gone"))
+    conn.execute(sa.text("DROP TABLE _gone, _gone_certificates, _gone_parties"))
     conn.execute(sa.text("UPDATE geoland.plot_import SET forgotten_by = :job WHERE id = :i"),
                  {"job": job.id, "i": import_id})
     audit(conn, job, "plots.import_forgotten", entity="plot_import", entity_id=str(import_id),

@@ -836,7 +836,10 @@ def _quarantine_csv(import_id: int, plan: _Plan, rows: _Rows) -> bytes:
 # What is dropped is read from the catalog, so a migration that adds an index or a constraint to these tables
 # needs no change here. Kept: the plots' primary key (other tables' foreign keys depend on it) and CHECK and
 # NOT NULL constraints (checked per row at no index cost).
-_BULK_TABLES = ("geoland.plot", "geoland.land_right")
+# The tables a large import fills: the plots and the register their holders go to (every table whose keys
+# the register's keys depend on, so that they can all be dropped and rebuilt together).
+_BULK_TABLES = ("geoland.plot", "geoland.land_right", "geoland.party", "geoland.party_personal",
+                "geoland.party_alias", "geoland.household_member", "geoland.certificate", "geoland.certificate_plot")
 
 
 def bulk_definitions(conn: Connection) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
@@ -878,7 +881,7 @@ def _drop_indexes_for_bulk(conn: Connection, incoming: int) -> list | None:
                             {"n": incoming + 1}).scalar()
     if incoming < 50_000 or incoming < existing:
         return None
-    conn.execute(sa.text("LOCK TABLE geoland.land_right IN ACCESS EXCLUSIVE MODE"))
+    conn.execute(sa.text(f"LOCK TABLE {', '.join(_BULK_TABLES[1:])} IN ACCESS EXCLUSIVE MODE"))
     constraints, indexes = bulk_definitions(conn)
     for table, name, _ in reversed(constraints):       # foreign keys first
         conn.execute(sa.text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))

@@ -6,7 +6,8 @@ a row with none of them has no holder (the checks say what is missing).
 transaction: one party per ID number across every import (a number already known is the same person; a
 name or birth year written differently for it is kept as an alias on that plot), a party of its own for a
 row without a number, one certificate per serial (a serial on several plots is one certificate covering
-them), and a right of role ``user``, share 1, recorded on the plot's certificate.
+them), and a right of role ``user``, share 1, recorded on the plot's certificate. No step relies on an
+index or a key of the register's tables: a large import drops them and builds them again at its end.
 """
 
 from __future__ import annotations
@@ -18,41 +19,43 @@ STAGING = "_holders_in"
 STAGING_COLUMNS = "plot_id, name, id_number, birth_year, extra"
 
 _STEPS = (     # (what a step's rowcount counts, or None; SQL), run in this order
-    # The party of each row: a known ID number's, else a new one (one per number, one per row without).
+    # Each row's person: its ID number, or the row itself without one; a known number's party, else a new one.
     (None, f"""CREATE TEMP TABLE _holder ON COMMIT DROP AS
-        SELECT h.*, pp.party_id AS known,
-               CASE WHEN h.id_number IS NULL THEN NULL
-                    ELSE first_value(h.plot_id) OVER (PARTITION BY h.id_number ORDER BY h.plot_id) END AS first_plot,
-               CAST(NULL AS bigint) AS party_id
-        FROM {STAGING} h LEFT JOIN geoland.party_personal pp ON pp.id_number = h.id_number
+        SELECT h.*, CASE WHEN h.id_number IS NULL THEN 'p' || h.plot_id ELSE 'n' || h.id_number END AS person
+        FROM {STAGING} h
         WHERE h.name IS NOT NULL OR h.id_number IS NOT NULL OR h.birth_year IS NOT NULL OR h.extra <> '{{}}'"""),
-    (None, """UPDATE _holder SET party_id = coalesce(known, nextval('geoland.party_id_seq'))
-       WHERE known IS NOT NULL OR first_plot IS NULL OR first_plot = plot_id"""),
-    (None, """UPDATE _holder h SET party_id = f.party_id FROM _holder f
-       WHERE h.party_id IS NULL AND f.plot_id = h.first_plot"""),
+    (None, """CREATE TEMP TABLE _person ON COMMIT DROP AS
+        SELECT d.person, d.first_plot, d.known IS NULL AS new,
+               coalesce(d.known, nextval('geoland.party_id_seq')) AS party_id
+        FROM (SELECT h.person, min(h.plot_id) AS first_plot, min(pp.party_id) AS known FROM _holder h
+              LEFT JOIN geoland.party_personal pp ON pp.id_number = h.id_number GROUP BY h.person) d"""),
+    (None, "ANALYZE _holder"),
+    (None, "ANALYZE _person"),
     ("parties", """INSERT INTO geoland.party (id, kind, job_id)
-       SELECT DISTINCT party_id, 'individual', CAST(:job AS bigint) FROM _holder WHERE known IS NULL"""),
+        SELECT party_id, 'individual', CAST(:job AS bigint) FROM _person WHERE new"""),
     (None, """INSERT INTO geoland.party_personal (party_id, name, id_number, id_kind, birth_year, extra)
-       SELECT party_id, name, id_number,
-              CASE WHEN id_number ~ '^[0-9]{12}$' THEN 'cccd' WHEN id_number ~ '^[0-9]{9}$' THEN 'cmnd'
-                   WHEN id_number IS NOT NULL THEN 'other' END, birth_year, extra
-       FROM _holder WHERE known IS NULL AND (first_plot IS NULL OR first_plot = plot_id)"""),
+        SELECT p.party_id, h.name, h.id_number,
+               CASE WHEN h.id_number ~ '^[0-9]{12}$' THEN 'cccd' WHEN h.id_number ~ '^[0-9]{9}$' THEN 'cmnd'
+                    WHEN h.id_number IS NOT NULL THEN 'other' END, h.birth_year, h.extra
+        FROM _person p JOIN _holder h ON h.person = p.person AND h.plot_id = p.first_plot WHERE p.new"""),
     # A name, birth year or other personal field written otherwise than the party's: kept for that plot.
     ("aliases", """INSERT INTO geoland.party_alias (party_id, name, birth_year, extra, plot_id, job_id)
-       SELECT h.party_id, h.name, h.birth_year, h.extra, h.plot_id, :job
-       FROM _holder h JOIN geoland.party_personal pp ON pp.party_id = h.party_id
-       WHERE (h.name, h.birth_year, h.extra) IS DISTINCT FROM (pp.name, pp.birth_year, pp.extra)"""),
+        SELECT p.party_id, h.name, h.birth_year, h.extra, h.plot_id, :job
+        FROM _holder h JOIN _person p ON p.person = h.person JOIN geoland.party_personal pp ON pp.party_id = p.party_id
+        WHERE (h.plot_id <> p.first_plot OR NOT p.new)          -- a new person's first row is its personal data
+          AND (h.name, h.birth_year, h.extra) IS DISTINCT FROM (pp.name, pp.birth_year, pp.extra)"""),
     ("certificates", """INSERT INTO geoland.certificate (series, job_id)
-       SELECT DISTINCT p.certificate_serial, CAST(:job AS bigint) FROM geoland.plot p
-       WHERE p.import_id = :import AND p.certificate_serial IS NOT NULL
-       ON CONFLICT (series) WHERE series IS NOT NULL DO NOTHING"""),
+        SELECT DISTINCT p.certificate_serial, CAST(:job AS bigint) FROM geoland.plot p
+        WHERE p.import_id = :import AND p.certificate_serial IS NOT NULL
+          AND NOT EXISTS (SELECT FROM geoland.certificate c WHERE c.series = p.certificate_serial)"""),
     ("certificate_links", """INSERT INTO geoland.certificate_plot (certificate_id, plot_id)
-       SELECT c.id, p.id FROM geoland.plot p JOIN geoland.certificate c ON c.series = p.certificate_serial
-       WHERE p.import_id = :import"""),
+        SELECT c.id, p.id FROM geoland.plot p JOIN geoland.certificate c ON c.series = p.certificate_serial
+        WHERE p.import_id = :import"""),
     ("rights", """INSERT INTO geoland.land_right (party_id, plot_id, role, certificate_id, job_id)
-       SELECT h.party_id, h.plot_id, 'user', cp.certificate_id, :job FROM _holder h
-       LEFT JOIN geoland.certificate_plot cp ON cp.plot_id = h.plot_id ORDER BY h.plot_id"""),
-    (None, "DROP TABLE _holder"),
+        SELECT p.party_id, h.plot_id, 'user', cp.certificate_id, :job FROM _holder h
+        JOIN _person p ON p.person = h.person
+        LEFT JOIN geoland.certificate_plot cp ON cp.plot_id = h.plot_id"""),
+    (None, "DROP TABLE _holder, _person"),
 )
 
 

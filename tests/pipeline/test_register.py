@@ -22,9 +22,14 @@ def test_holders_become_parties_certificates_and_rights(tmp_path, db_url, db_que
                                  (3, "Quàng Thị Ún", None, "CS 000002"),
                                  (4, None, None, None)])                            # nobody named
     _layer(tmp_path / "b.gpkg", [(5, "LÒ VĂN PỌM", "001090000001", "CS 000003")], x0=506_000)   # same person
+    summaries = []
     for name in ("a.gpkg", "b.gpkg"):
-        code, _, err = geoland_cli("plots", "import", tmp_path / name)
+        code, out, err = geoland_cli("plots", "import", tmp_path / name)
         assert code == 0, err
+        summaries.append(out)
+    assert "register: 3 holders recorded (2 new persons, 0 written otherwise than before); 3 plots on " \
+           "certificates (2 new)" in summaries[0]
+    assert "register: 1 holders recorded (0 new persons, 1 written otherwise than before)" in summaries[1]
     assert db_query(db_url, "SELECT count(*) FROM geoland.party") == [(2,)]
     assert db_query(db_url, "SELECT p.plot_number, u.name FROM geoland.plot p LEFT JOIN geoland.land_user u "
                             "ON u.plot_id = p.id ORDER BY 1") == [
@@ -35,12 +40,15 @@ def test_holders_become_parties_certificates_and_rights(tmp_path, db_url, db_que
     assert db_query(db_url, "SELECT count(*), count(certificate_id), count(DISTINCT party_id) "
                             "FROM geoland.land_right") == [(4, 4, 2)]
 
+    # a certificate the register holds without a plot yet is not the forgotten plots' to remove
+    db_query(db_url, "INSERT INTO geoland.certificate (series) VALUES ('CS 999999') RETURNING id")
     code, _, err = geoland_cli("plots", "forget", "2")
     assert code == 0, err
-    assert db_query(db_url, "SELECT series FROM geoland.certificate ORDER BY 1") == [("CS 000001",), ("CS 000002",)]
+    assert db_query(db_url, "SELECT series FROM geoland.certificate ORDER BY 1") == [
+        ("CS 000001",), ("CS 000002",), ("CS 999999",)]
     assert db_query(db_url, "SELECT count(*) FROM geoland.party") == [(2,)]          # both still hold plots
     assert db_query(db_url, "SELECT count(*) FROM geoland.party_alias") == [(0,)]
     assert geoland_cli("plots", "forget", "1")[0] == 0
     # no one is kept without purpose
     assert db_query(db_url, "SELECT (SELECT count(*) FROM geoland.party), (SELECT count(*) FROM "
-                            "geoland.party_personal), (SELECT count(*) FROM geoland.certificate)") == [(0, 0, 0)]
+                            "geoland.party_personal), (SELECT count(*) FROM geoland.certificate)") == [(0, 0, 1)]

@@ -134,38 +134,38 @@ CREATE INDEX land_right_plot_idx ON geoland.land_right (plot_id, id);
 CREATE INDEX land_right_party_idx ON geoland.land_right (party_id);
 CREATE INDEX land_right_asset_idx ON geoland.land_right (asset_id) WHERE asset_id IS NOT NULL;
 
--- Moving the data. One party per ID number (the first row's name and birth year; the others as aliases),
--- one per row without a number.
+-- Moving the data. One party per person: per ID number (the first plot's name and birth year; what other
+-- plots wrote otherwise, as aliases), or per row without a number. Hash joins on the person key only.
 CREATE TEMP TABLE _holder ON COMMIT DROP AS
     SELECT u.plot_id, u.name, u.id_number, u.birth_year, u.extra,
-           CASE WHEN u.id_number IS NULL THEN NULL
-                ELSE first_value(u.plot_id) OVER (PARTITION BY u.id_number ORDER BY u.plot_id) END AS first_plot,
-           nextval('geoland.party_id_seq') AS row_party
+           CASE WHEN u.id_number IS NULL THEN 'p' || u.plot_id ELSE 'n' || u.id_number END AS person
     FROM geoland.land_user u
     WHERE u.name IS NOT NULL OR u.id_number IS NOT NULL OR u.birth_year IS NOT NULL OR u.extra <> '{}';
-ALTER TABLE _holder ADD COLUMN party_id bigint;
-UPDATE _holder h SET party_id = coalesce(
-    (SELECT f.row_party FROM _holder f WHERE f.plot_id = h.first_plot), h.row_party);
-INSERT INTO geoland.party (id, kind) SELECT DISTINCT party_id, 'individual' FROM _holder;
+CREATE TEMP TABLE _person ON COMMIT DROP AS
+    SELECT d.person, d.first_plot, nextval('geoland.party_id_seq') AS party_id
+    FROM (SELECT person, min(plot_id) AS first_plot FROM _holder GROUP BY person) d;
+ANALYZE _holder;
+ANALYZE _person;
+INSERT INTO geoland.party (id, kind) SELECT party_id, 'individual' FROM _person;
 INSERT INTO geoland.party_personal (party_id, name, id_number, id_kind, birth_year, extra)
-    SELECT party_id, name, id_number,
-           CASE WHEN id_number ~ '^[0-9]{12}$' THEN 'cccd' WHEN id_number ~ '^[0-9]{9}$' THEN 'cmnd'
-                WHEN id_number IS NOT NULL THEN 'other' END,
-           birth_year, extra
-    FROM _holder WHERE plot_id = coalesce(first_plot, plot_id);
+    SELECT p.party_id, h.name, h.id_number,
+           CASE WHEN h.id_number ~ '^[0-9]{12}$' THEN 'cccd' WHEN h.id_number ~ '^[0-9]{9}$' THEN 'cmnd'
+                WHEN h.id_number IS NOT NULL THEN 'other' END,
+           h.birth_year, h.extra
+    FROM _person p JOIN _holder h ON h.person = p.person AND h.plot_id = p.first_plot;
 INSERT INTO geoland.party_alias (party_id, name, birth_year, extra, plot_id)
-    SELECT h.party_id, h.name, h.birth_year, h.extra, h.plot_id FROM _holder h JOIN geoland.party_personal p
-        ON p.party_id = h.party_id
-    WHERE (h.name, h.birth_year, h.extra) IS DISTINCT FROM (p.name, p.birth_year, p.extra);
+    SELECT p.party_id, h.name, h.birth_year, h.extra, h.plot_id
+    FROM _holder h JOIN _person p ON p.person = h.person JOIN geoland.party_personal pp ON pp.party_id = p.party_id
+    WHERE (h.name, h.birth_year, h.extra) IS DISTINCT FROM (pp.name, pp.birth_year, pp.extra);
 INSERT INTO geoland.certificate (series)
     SELECT DISTINCT certificate_serial FROM geoland.plot WHERE certificate_serial IS NOT NULL;
 INSERT INTO geoland.certificate_plot (certificate_id, plot_id)
     SELECT c.id, p.id FROM geoland.plot p JOIN geoland.certificate c ON c.series = p.certificate_serial;
 INSERT INTO geoland.land_right (party_id, plot_id, role, certificate_id)
-    SELECT h.party_id, h.plot_id, 'user', c.id FROM _holder h JOIN geoland.plot p ON p.id = h.plot_id
+    SELECT x.party_id, h.plot_id, 'user', c.id FROM _holder h JOIN _person x ON x.person = h.person
+    JOIN geoland.plot p ON p.id = h.plot_id
     LEFT JOIN geoland.certificate c ON c.series = p.certificate_serial
     ORDER BY h.plot_id;
-SELECT setval('geoland.party_id_seq', greatest((SELECT max(id) FROM geoland.party), 1));
 
 DROP TABLE geoland.land_user;
 -- Each plot's first holder, as written on that plot, in the columns land_user had: what the checks, pages
