@@ -19,6 +19,7 @@ from geoland.results import (
     PlotImport,
     Reassignment,
     Recoding,
+    RegisterImport,
     Report,
     UnitLookup,
     VerificationImport,
@@ -152,6 +153,28 @@ def describe_encoding(encoding: str, evidence: dict) -> str:
     return f"{encoding}{' → Unicode' if converted else ''} ({why})"
 
 
+def format_register_import(r: RegisterImport) -> str:
+    """Text of ``geoland register import``: rows read per sheet, what was added or changed, what was set aside."""
+    c = r.counts
+    read = ", ".join(f"{n:,} {sheet}" for sheet, n in r.rows.items())
+    lines = [f"{r.file}: job {r.job_id}, register import {r.import_id}: rows read: {read}",
+             f"added: {c['certificates_added']:,} certificates, {c['parties_added']:,} parties, "
+             f"{c['rights_added']:,} rights, {c['assets_added']:,} assets, {c['paper_plots_added']:,} plots without "
+             f"geometry yet; links: {c['certificate_links_added']:,} certificate–plot, {c['asset_links_added']:,} "
+             f"asset–plot, {c['household_members_added']:,} household members; {c['aliases_added']:,} other "
+             f"spellings kept; {c['changes']:,} values changed (history in register_change)"]
+    if r.text_encoding in ("tcvn3", "vni"):
+        lines.append(f"text: {r.cells_converted:,} cells converted from {r.text_encoding.upper()} to Unicode")
+    if r.quarantined:
+        lines.append(f"{r.quarantined:,} rows quarantined (register_quarantine): "
+                     + ", ".join(f"{n:,} {sheet}" for sheet, n in (r.quarantined_by_sheet or {}).items()))
+        lines += [f"  sheet {p['sheet']!r}, row {p['row']}: {'; '.join(p['reasons'])}" for p in (r.problems or [])[:20]]
+    for sheet, columns in (r.unknown_columns or {}).items():
+        lines.append(f"sheet {sheet!r}: columns not read: {', '.join(columns)} (name them in a --fields file if "
+                     "they hold one of the register's fields)")
+    return "\n".join(lines)
+
+
 def format_import(r: PlotImport, *, brief: bool = False) -> str:
     """Text of a plot import (``geoland plots import``, the demo's step 4)."""
     counts = (f"{r.rows_read:,} rows read, {r.imported:,} imported"
@@ -187,7 +210,9 @@ def format_import(r: PlotImport, *, brief: bool = False) -> str:
         g = r.register
         lines.append(f"register: {g['rights']:,} holders recorded ({g['parties']:,} new persons, "
                      f"{g['aliases']:,} written otherwise than before); {g['certificate_links']:,} plots on "
-                     f"certificates ({g['certificates']:,} new)")
+                     f"certificates ({g['certificates']:,} new)"
+                     + (f"; {g['paper_plots_attached']:,} plots known only from certificates got their geometry"
+                        if g.get("paper_plots_attached") else ""))
     for old in r.replaced or ():
         lines.append(f"replaces import {old['import_id']} ({old['file']}): its {old['plots']:,} plots forgotten, "
                      f"{old['codes_retired']:,} identification codes retired (the same plots get theirs back at "

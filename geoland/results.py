@@ -289,3 +289,22 @@ class ExportCheck(Result):
     export_id: str
     files: int
     ok: bool
+
+
+@dataclass
+class RegisterImport(Result):
+    """``geoland register import``."""
+
+    file: str
+    sha256: str
+    format: str
+    import_id: int
+    job_id: int
+    text_encoding: str
+    cells_converted: int
+    rows: dict
+    quarantined: int
+    counts: dict
+    quarantined_by_sheet: dict | None = field(default=None, metadata=OPTIONAL)
+    problems: list | None = field(default=None, metadata=OPTIONAL)
+    unknown_columns: dict | None = field(default=None, metadata=OPTIONAL)

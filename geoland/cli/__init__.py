@@ -18,7 +18,7 @@ import click
 from geoland.errors import GeolandError
 from geoland.logs import configure_cli_logging
 
-from . import audit, codes, db, export, plots, quality, reassign, sample, units, users  # noqa: F401  (registers the commands)
+from . import audit, codes, db, export, plots, quality, reassign, register, sample, units, users  # noqa: F401  (registers the commands)
 from .base import cli
 
 __all__ = ["cli", "main"]

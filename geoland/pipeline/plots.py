@@ -36,7 +36,13 @@ from boundaries.layers import polygonal_parts
 from geoland.errors import ConfigError, InputFileError
 from geoland.pipeline.files import file_sha256
 from geoland.pipeline.forget import forget_import, imports_to_replace
-from geoland.pipeline.register import STAGING, STAGING_COLUMNS, create_staging, register_holders
+from geoland.pipeline.register import (
+    STAGING,
+    STAGING_COLUMNS,
+    attach_paper_plots,
+    create_staging,
+    register_holders,
+)
 from geoland.progress import progress_bar
 from geoland.results import PlotImport, returns
 from geoland.rules import vntext
@@ -215,6 +221,7 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
     register = register_holders(conn, import_id, job.id)
     if rebuild:
         _create_indexes(conn, rebuild)
+    register["paper_plots_attached"] = attach_paper_plots(conn, import_id, job.id)
     counts |= _place_by_location(conn, import_id) if not province else {}
     duplicates = _duplicates_of_earlier_imports(conn, import_id) if counts["imported"] else {}
     copied = {k: v for k, v in duplicates.items() if v >= ALL_BUT * counts["imported"]}

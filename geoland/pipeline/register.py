@@ -78,3 +78,30 @@ def register_holders(conn: Connection, import_id: int, job_id: int) -> dict:
             counts[what] = n
     conn.execute(sa.text(f"DROP TABLE {STAGING}"))
     return counts
+
+
+def attach_paper_plots(conn: Connection, import_id: int, job_id: int) -> int:
+    """Give the plots known only from certificates their geometry (never a second plot).
+
+    The plots of this import with a paper plot's commune, sheet and number take over its certificates, assets
+    and rights; the paper plot records which plot, job and time.
+
+    Returns how many paper plots were attached.
+    """
+    conn.execute(sa.text("""CREATE TEMP TABLE _attach ON COMMIT DROP AS
+        SELECT pp.id AS paper_id, min(p.id) AS plot_id FROM geoland.paper_plot pp JOIN geoland.plot p
+          ON p.old_commune_code = pp.commune_code AND p.sheet = pp.sheet AND p.plot_number = pp.plot_number
+        WHERE p.import_id = :import AND pp.plot_id IS NULL GROUP BY pp.id"""), {"import": import_id})
+    n = conn.execute(sa.text("""UPDATE geoland.paper_plot pp SET plot_id = a.plot_id, attached_job_id = :job,
+        attached_at = clock_timestamp() FROM _attach a WHERE pp.id = a.paper_id"""), {"job": job_id}).rowcount
+    if n:
+        conn.execute(sa.text("""INSERT INTO geoland.certificate_plot (certificate_id, plot_id)
+            SELECT c.certificate_id, a.plot_id FROM geoland.certificate_paper_plot c JOIN _attach a
+            ON a.paper_id = c.paper_plot_id ON CONFLICT DO NOTHING"""))
+        conn.execute(sa.text("""INSERT INTO geoland.asset_plot (asset_id, plot_id)
+            SELECT x.asset_id, a.plot_id FROM geoland.asset_paper_plot x JOIN _attach a
+            ON a.paper_id = x.paper_plot_id ON CONFLICT DO NOTHING"""))
+        conn.execute(sa.text("""UPDATE geoland.land_right r SET plot_id = a.plot_id FROM _attach a
+            WHERE r.paper_plot_id = a.paper_id AND r.plot_id IS NULL AND r.asset_id IS NULL"""))
+    conn.execute(sa.text("DROP TABLE _attach"))
+    return n

@@ -1,0 +1,1089 @@
+"""Importing registry exports into the land register (``geoland register import``).
+
+A registry export is a workbook (XLSX) or a folder of CSV files with sheets of certificates, the plots they
+cover, parties, rights and assets (see :mod:`geoland.rules.registry` for the names recognised). The import:
+
+1. reads every sheet (openpyxl, read-only) with its rows' numbers as the office sees them, converts TCVN3 or
+   VNI text to Unicode (judged on the workbook's text, recorded on the import), restores the leading zero
+   Excel drops from ID numbers and commune codes typed as numbers;
+2. checks every row and collects *every* reason of every bad row (sheet, row, reason): unknown coded values,
+   bad ID numbers and tax codes, shares over the whole, references to a plot, party, asset or certificate
+   that neither the file nor the database holds. Plots are found by identification code or by MX.SB.ST of
+   any date (the code of the map, or a recoded one through the crosswalk); a plot a certificate names
+   (``plots`` sheet) that the database has no geometry for becomes a *paper plot*, waiting for its
+   geometry. With a bad row nothing is written and the error lists them all; with ``keep_going`` the good
+   rows are imported and the bad ones (and the rows that refer to them) kept in ``register_quarantine``;
+3. merges into the register in one transaction, set-based: a certificate by its series, a party by its ID
+   number, else its tax code, else the registry's own key, an asset by its key, a right by its party, object
+   and certificate. What is new is added; a value a later export gives differently is changed and the
+   change recorded in ``register_change`` (old, new, job, import); a value left blank changes nothing.
+   Importing the same file twice changes nothing the second time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from geoland.errors import ConfigError, InputFileError
+from geoland.pipeline.files import file_sha256, read_csv_text
+from geoland.progress import progress_bar
+from geoland.results import RegisterImport, returns
+from geoland.rules import registry as vocab
+from geoland.rules import vntext
+from geoland.store.db import copy_csv, csv_bytes
+from geoland.store.jobs import audit, finish_job, start_job
+from identifiers.cccd import check_cccd, mask_id_numbers_in_text
+from identifiers.geohash import InvalidGeohashError, validate
+from identifiers.mx import InvalidMXError, format_mx, parse_mx
+from identifiers.taxcode import compact_tax_code
+
+SHOWN_ERRORS = 20           # bad rows listed in the error message (all of them with keep_going / in --json)
+
+
+@dataclass
+class Sheet:
+    """One sheet as read: its name in the file, the attribute of each column, rows and their numbers."""
+
+    kind: str
+    name: str
+    frame: pd.DataFrame                   # one column per attribute found, values as read (str, number, date)
+    rows: np.ndarray                      # the row (XLSX) or line (CSV) number of each row
+    unknown_columns: list[str] = field(default_factory=list)
+
+
+class _Problems:
+    """Every reason of every bad row: ``(sheet, row) → [reasons]``, in the order found."""
+
+    def __init__(self):
+        self.by_row: dict[tuple[str, int], list[str]] = defaultdict(list)
+
+    def add(self, sheet: str, row: int, reason: str) -> None:
+        if reason not in self.by_row[(sheet, row)]:
+            self.by_row[(sheet, row)].append(reason)
+
+    def rows(self, sheet: str) -> set[int]:
+        return {r for (s, r) in self.by_row if s == sheet}
+
+    def listed(self) -> list[dict]:
+        return [{"sheet": vocab.SHEET_LABELS[s], "row": r, "reasons": reasons}
+                for (s, r), reasons in sorted(self.by_row.items(), key=lambda kv: (list(vocab.SHEETS).index(kv[0][0]),
+                                                                                   kv[0][1]))]
+
+
+# --- reading -------------------------------------------------------------------------------------------------
+
+def read_register(path: Path, overrides: dict[str, dict[str, str]] | None = None) -> tuple[dict[str, Sheet], str]:
+    """The sheets of a registry export (workbook or folder of CSVs) and its format (``xlsx`` or ``csv``).
+
+    Raises
+    ------
+    InputFileError
+        Not a readable workbook or folder; a sheet (or CSV file) with data that is not a register sheet; no
+        register sheet at all; a sheet twice; a required column missing.
+    """
+    overrides = overrides or {}
+    if path.is_dir():
+        raw, fmt = _read_csv_folder(path), "csv"
+    elif path.suffix.lower() in (".xlsx", ".xlsm"):
+        raw, fmt = _read_workbook(path), "xlsx"
+    else:
+        raise InputFileError(path, "not a registry export: expected an .xlsx workbook or a folder of .csv files")
+    sheets: dict[str, Sheet] = {}
+    strangers = []
+    for name, (header, rows, numbers) in raw.items():
+        kind = vocab.sheet_kind(name)
+        if kind is None:
+            if rows:
+                strangers.append(name)
+            continue
+        if kind in sheets:
+            raise InputFileError(path, f"sheets {sheets[kind].name!r} and {name!r} are both the "
+                                       f"{vocab.SHEET_LABELS[kind]} sheet: keep one")
+        found, unknown = vocab.column_map(kind, header, overrides.get(kind))
+        missing = [a for a in vocab.REQUIRED[kind] if a not in found]
+        if kind in ("rights", "assets") and "plot" not in found and "asset" not in found and rows:
+            missing.append("plot")
+        if kind == "plots" and "plot" not in found and not {"commune", "sheet", "number"} <= set(found):
+            missing.append("plot")
+        if missing and rows:
+            names = "; ".join(f"{a}: {' / '.join(vocab.COLUMNS[kind][a][:3])}" for a in missing)
+            raise InputFileError(path, f"sheet {name!r}: no column for {names} (header: "
+                                       f"{', '.join(str(h) for h in header if h is not None)})")
+        frame = pd.DataFrame({a: pd.Series([r[i] if i < len(r) else None for r in rows], dtype=object)
+                              for a, i in found.items()}, index=pd.RangeIndex(len(rows)))
+        sheets[kind] = Sheet(kind, name, frame, np.asarray(numbers, dtype=np.int64), unknown)
+    if strangers:
+        expected = "; ".join(f"{vocab.SHEET_LABELS[k]} ({', '.join(v[-2:])})" for k, v in vocab.SHEETS.items())
+        raise InputFileError(path, f"sheet(s) {', '.join(repr(s) for s in strangers)} hold rows but are not register "
+                                   f"sheets; rename them: {expected}")
+    if not sheets:
+        raise InputFileError(path, "no register sheet found (sheets: " + ", ".join(repr(n) for n in raw)
+                                   + "); expected " + ", ".join(vocab.SHEET_LABELS.values()))
+    return sheets, fmt
+
+
+def _read_workbook(path: Path) -> dict[str, tuple[list, list, list]]:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    if not path.is_file():
+        raise InputFileError(path, "no such file")
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise InputFileError(path, f"not a readable XLSX workbook ({type(exc).__name__}: {exc}); save it again as "
+                                   "Excel Workbook (.xlsx)") from None
+    out = {}
+    try:
+        for ws in book.worksheets:
+            header, rows, numbers = None, [], []
+            for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
+                values = [v.strip() if isinstance(v, str) else v for v in values]
+                if not any(v not in (None, "") for v in values):
+                    continue
+                if header is None:
+                    header = [v if v not in ("",) else None for v in values]
+                    continue
+                rows.append([None if v == "" else v for v in values])
+                numbers.append(number)
+            out[ws.title] = (header or [], rows, numbers)
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise InputFileError(path, f"the workbook is damaged ({type(exc).__name__}: {exc})") from None
+    finally:
+        book.close()
+    return out
+
+
+def _read_csv_folder(path: Path) -> dict[str, tuple[list, list, list]]:
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".csv")
+    if not files:
+        raise InputFileError(path, "no .csv file in this folder")
+    out = {}
+    for p in files:
+        frame, lines = read_csv_text(p)
+        rows = [[None if v == "" else v for v in r] for r in frame.itertuples(index=False, name=None)]
+        out[p.stem] = (list(frame.columns), rows, lines)
+    return out
+
+
+def read_register_fields(path) -> dict[str, dict[str, str]]:
+    """The ``--fields`` TOML of a registry export: ``[sheet] attribute = "column"``.
+
+    Raises
+    ------
+    ConfigError
+        Not TOML, an unknown sheet or attribute.
+    """
+    import tomllib
+
+    try:
+        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not a readable TOML file ({exc})") from None
+    out = {}
+    for sheet, mapping in data.items():
+        if sheet not in vocab.COLUMNS or not isinstance(mapping, dict):
+            raise ConfigError(f"{path}: [{sheet}] is not a register sheet: one of {', '.join(vocab.COLUMNS)}")
+        for attribute, column in mapping.items():
+            if attribute not in vocab.COLUMNS[sheet] or not isinstance(column, str):
+                raise ConfigError(f"{path}: [{sheet}] {attribute} is not an attribute of that sheet: one of "
+                                  f"{', '.join(vocab.COLUMNS[sheet])}")
+        out[sheet] = dict(mapping)
+    return out
+
+
+def _convert_text(sheets: dict[str, Sheet], forced: str | None) -> tuple[str, dict, int]:
+    """TCVN3/VNI text cells to Unicode, judged on the whole file's text that a legacy font could have typed."""
+    legacy_range = [v for s in sheets.values() for c in s.frame for v in s.frame[c]
+                    if isinstance(v, str) and not v.isascii() and max(map(ord, v)) <= 0xFF]
+    encoding, evidence = vntext.judge_encoding(legacy_range, forced=forced)
+    if encoding not in ("tcvn3", "vni"):
+        return ("unicode" if any(isinstance(v, str) and not v.isascii() for s in sheets.values() for c in s.frame
+                                 for v in s.frame[c]) else "ascii"), evidence, 0
+    converted = 0
+    for s in sheets.values():
+        for c in s.frame:
+            column = s.frame[c]
+            legacy = column.map(lambda v: isinstance(v, str) and not v.isascii() and max(map(ord, v)) <= 0xFF)
+            if legacy.any():
+                s.frame.loc[legacy, c] = column[legacy].map(lambda v: vntext.to_unicode(v, encoding))
+                converted += int(legacy.sum())
+    return encoding, evidence, converted
+
+
+# --- cell values ----------------------------------------------------------------------------------------------
+
+def _text(v) -> str | None:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    text = " ".join(str(v).split())
+    return text or None
+
+
+def _digits(v, lengths: dict[int, int]) -> str | None:
+    """An identifier typed as a number gets back the leading zero Excel dropped (11 → 12 digits …)."""
+    text = _text(v)
+    if text is None:
+        return None
+    if isinstance(v, int | float) and len(text) in lengths:
+        text = text.zfill(lengths[len(text)])
+    return text.replace(" ", "")
+
+
+def _integer(v, what: str, low: int, high: int) -> int | None:
+    text = _text(v)
+    if text is None:
+        return None
+    try:
+        n = int(float(text.replace(",", ".")))
+    except ValueError:
+        raise ValueError(f"{what} {text!r} is not a number") from None
+    if not low <= n <= high or float(text.replace(",", ".")) != n:
+        raise ValueError(f"{what} {text} is not a whole number from {low} to {high}")
+    return n
+
+
+def _positive(v, what: str) -> float | None:
+    text = _text(v)
+    if text is None:
+        return None
+    try:
+        x = float(text.replace(",", ".")) if isinstance(v, str) else float(v)
+    except ValueError:
+        raise ValueError(f"{what} {text!r} is not a number") from None
+    if not x > 0:
+        raise ValueError(f"{what} {text} is not more than 0")
+    return x
+
+
+def _coded(vocabulary: str, v, what: str, default: str | None = None) -> str | None:
+    text = _text(v)
+    if text is None:
+        return default
+    value = vocab.coded(vocabulary, text)
+    if value is None:
+        raise ValueError(f"{what} {text!r} is not one of: {vocab.accepted(vocabulary)}")
+    return value
+
+
+class _Cells:
+    """Reads one sheet's cells into typed columns, noting each bad cell's reason on its row."""
+
+    def __init__(self, sheet: Sheet, problems: _Problems):
+        self.sheet, self.problems = sheet, problems
+        self.n = len(sheet.frame)
+
+    def column(self, attribute: str, parse) -> list:
+        if attribute not in self.sheet.frame:
+            return [None] * self.n
+        out = []
+        for v, row in zip(self.sheet.frame[attribute], self.sheet.rows, strict=True):
+            try:
+                out.append(parse(v))
+            except ValueError as exc:
+                self.problems.add(self.sheet.kind, int(row), mask_id_numbers_in_text(str(exc)))
+                out.append(None)
+        return out
+
+    def bad(self, index: int, reason: str) -> None:
+        self.problems.add(self.sheet.kind, int(self.sheet.rows[index]), reason)
+
+
+def _plot_ref(v) -> tuple | None:
+    """('code', code) or ('mx', text, commune, sheet, number, prefix) of a plot reference cell."""
+    text = _text(v)
+    if text is None:
+        return None
+    if len(text) == 12:
+        try:
+            if validate(text) == text.lower():
+                return ("code", text.lower())
+        except InvalidGeohashError:
+            pass
+    try:
+        commune, prefix, sheet, number = parse_mx(text)
+    except InvalidMXError:
+        raise ValueError(f"plot {text!r} is neither an identification code (12 characters) nor an MX.SB.ST code "
+                         "(e.g. 03646.25.112)") from None
+    return ("mx", text, commune, sheet, number, prefix)
+
+
+# --- the import ----------------------------------------------------------------------------------------------
+
+@returns(RegisterImport)
+def import_register(conn: Connection, path, *, province: str | None = None, fields_file=None,
+                    encoding: str | None = None, keep_going: bool = False, progress: bool = True) -> dict:
+    """Import a registry export (see the module docstring) in the caller's transaction.
+
+    Parameters
+    ----------
+    conn : Connection
+        An open connection: the whole import is this one transaction.
+    path : str or Path
+        An ``.xlsx`` workbook or a folder of ``.csv`` files (one per sheet, named like the sheets).
+    province : str, optional
+        Only plots of this province may be referred to (a plot of another one is a bad row).
+    fields_file : str or Path, optional
+        TOML naming the column of an attribute per sheet (``[rights] share = "TY_LE"``).
+    encoding : str, optional
+        ``tcvn3`` or ``vni`` when the text cannot be told (default: judged).
+    keep_going : bool
+        Import the good rows and quarantine the bad ones instead of stopping.
+    progress : bool
+        Draw the progress bar.
+
+    Raises
+    ------
+    InputFileError
+        The file cannot be read, or (without ``keep_going``) has bad rows: every one is named, nothing is written.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(path, "no such file or folder")
+    if encoding is not None and encoding not in vntext.LEGACY:
+        raise ConfigError(f"unknown text encoding {encoding!r}: one of {', '.join(vntext.LEGACY)}")
+    overrides = read_register_fields(fields_file) if fields_file else None
+    sheets, fmt = read_register(path, overrides)
+    sha = file_sha256(path)
+    total = sum(len(s.frame) for s in sheets.values())
+    problems = _Problems()
+    with progress_bar(total * 2, "rows", enabled=progress, desc="register") as bar:
+        text_encoding, evidence, converted = _convert_text(sheets, encoding)
+        if text_encoding == "unsure":
+            raise InputFileError(path, "cannot tell whether the text is TCVN3 or VNI: give --encoding tcvn3 or vni")
+        tables = _validate(sheets, problems)
+        bar.update(total)
+        _resolve(conn, tables, problems, province)
+        listed = problems.listed()
+        if listed and not keep_going:
+            shown = "\n".join(f"  sheet {p['sheet']!r}, row {p['row']}: {'; '.join(p['reasons'])}"
+                              for p in listed[:SHOWN_ERRORS])
+            more = f"\n  … and {len(listed) - SHOWN_ERRORS} more rows" if len(listed) > SHOWN_ERRORS else ""
+            raise InputFileError(path, f"{len(listed)} bad row(s); nothing was imported (fix them, or import the "
+                                       f"good rows with --keep-going):\n{shown}{more}")
+        quarantined = _drop_bad(tables, sheets, problems) if listed else {}
+        job = start_job(conn, "register.import", {"file": str(path), "sha256": sha, "province": province,
+                                                  "fields_file": str(fields_file) if fields_file else None,
+                                                  "encoding": encoding, "keep_going": keep_going})
+        import_id = conn.execute(sa.text("""
+            INSERT INTO geoland.register_import (job_id, source, source_sha256, format, text_encoding, province_code,
+                                                 field_map)
+            VALUES (:job, :source, :sha, :fmt, :enc, :province, CAST(:map AS jsonb)) RETURNING id"""),
+            {"job": job.id, "source": str(path), "sha": sha, "fmt": fmt, "enc": text_encoding, "province": province,
+             "map": json.dumps({s.kind: {"sheet": s.name, "columns": list(s.frame.columns)}
+                                for s in sheets.values()}, ensure_ascii=False)}).scalar_one()
+        if listed:
+            _quarantine(conn, import_id, sheets, problems)
+        counts = _merge(conn, tables, job.id, import_id)
+        bar.update(total)
+    rows = {vocab.SHEET_LABELS[k]: len(s.frame) for k, s in sheets.items()}
+    result = {"file": str(path), "sha256": sha, "format": fmt, "import_id": import_id, "job_id": job.id,
+              "text_encoding": text_encoding, "cells_converted": converted, "rows": rows,
+              "quarantined": len(listed), "quarantined_by_sheet": quarantined or None,
+              "problems": listed[:1000] or None, "counts": counts,
+              "unknown_columns": {s.name: s.unknown_columns for s in sheets.values() if s.unknown_columns} or None}
+    conn.execute(sa.text("UPDATE geoland.register_import SET counts = CAST(:c AS jsonb) WHERE id = :i"),
+                 {"c": json.dumps({"rows": rows, "quarantined": len(listed), **counts}, ensure_ascii=False),
+                  "i": import_id})
+    if text_encoding in ("tcvn3", "vni"):
+        audit(conn, job, "register.text_converted", entity="register_import", entity_id=str(import_id),
+              detail={"from": text_encoding, "to": "unicode NFC", "cells": converted, "evidence": evidence})
+    finish_job(conn, job, {"rows": rows, "quarantined": len(listed), **counts})
+    return result
+
+
+# --- checking rows -------------------------------------------------------------------------------------------
+
+_ID_LENGTHS = {10: 12, 11: 12, 8: 9}   # a CCCD (birth province 001–096) or CMND typed as a number lost its zeros
+_PASSPORT = r"^[A-Z0-9]{6,12}$"
+
+
+def _validate(sheets: dict[str, Sheet], problems: _Problems) -> dict[str, pd.DataFrame]:
+    """Typed tables of the sheets' rows; every bad cell noted in ``problems``."""
+    tables = {}
+    this_year = dt.date.today().year
+    if "certificates" in sheets:
+        c = _Cells(sheets["certificates"], problems)
+        t = _frame({"row": c.sheet.rows, "series": c.column("series", _text),
+                          "book_number": c.column("book_number", _text),
+                          "issued_on": c.column("issued_on", vocab.parse_date),
+                          "authority": c.column("authority", _text),
+                          "form": c.column("form", lambda v: _coded("form", v, "form")),
+                          "status": c.column("status", lambda v: _coded("status", v, "status")),
+                          "replaced_series": c.column("replaced_by", _text)})
+        for i, (status, replaced) in enumerate(zip(t["status"], t["replaced_series"], strict=True)):
+            if replaced and status in (None, "replaced"):
+                t.at[i, "status"] = "replaced"
+            elif replaced:
+                c.bad(i, f"status {status} but replaced by {replaced}: a replaced certificate has status 'Đã cấp đổi'")
+            elif status == "replaced":
+                c.bad(i, "status 'replaced' needs the series that replaced it (Thay thế bởi)")
+        _required(c, t, "series", "series (Số phát hành)")
+        _unique(c, t, "series", "series")
+        tables["certificates"] = t
+    if "plots" in sheets:
+        c = _Cells(sheets["plots"], problems)
+        refs = c.column("plot", _plot_ref)
+        if "plot" not in c.sheet.frame:
+            communes = c.column("commune", lambda v: _digits(v, {4: 5, 3: 5, 2: 5, 1: 5}))
+            sheets_ = c.column("sheet", lambda v: _integer(v, "sheet", 1, 100_000))
+            numbers = c.column("number", lambda v: _integer(v, "plot number", 1, 10_000_000))
+            refs = []
+            for commune, s, n in zip(communes, sheets_, numbers, strict=True):
+                try:
+                    refs.append(_plot_ref(format_mx(commune, s, n)) if commune and s and n else None)
+                except (InvalidMXError, ValueError):
+                    refs.append(None)
+        t = _frame({"row": c.sheet.rows, "series": c.column("series", _text), "ref": refs,
+                          "legal_area": c.column("legal_area", lambda v: _positive(v, "area")),
+                          "land_use": c.column("land_use", lambda v: (_text(v) or "").upper() or None)})
+        _required(c, t, "series", "series (Số phát hành)")
+        _required(c, t, "ref", "plot (MX.SB.ST, identification code, or commune + sheet + number)")
+        tables["plots"] = t
+    if "parties" in sheets:
+        c = _Cells(sheets["parties"], problems)
+        t = _frame({"row": c.sheet.rows, "ref": c.column("ref", _text),
+                          "kind": c.column("kind", lambda v: _coded("kind", v, "party kind", "individual")),
+                          "name": c.column("name", _text),
+                          "id_number": c.column("id_number", lambda v: _digits(v, _ID_LENGTHS)),
+                          "id_kind": c.column("id_kind", lambda v: _coded("id_kind", v, "ID kind")),
+                          "birth_date": c.column("birth_date", vocab.parse_date),
+                          "birth_year": c.column("birth_year", lambda v: _integer(v, "birth year", 1880, this_year)),
+                          "gender": c.column("gender", lambda v: _coded("gender", v, "gender")),
+                          "address": c.column("address", _text),
+                          "tax_code": c.column("tax_code", compact_tax_code),
+                          "household_ref": c.column("household", _text), "relation": c.column("relation", _text)})
+        _required(c, t, "ref", "party key (Mã chủ)")
+        _unique(c, t, "ref", "party key")
+        for i, r in t.iterrows():
+            _check_party(c, t, i, r)
+        tables["parties"] = t
+    if "assets" in sheets:
+        c = _Cells(sheets["assets"], problems)
+        t = _frame({"row": c.sheet.rows, "ref": c.column("ref", _text),
+                          "kind": c.column("kind", lambda v: _coded("asset_kind", v, "asset kind")),
+                          "plot": c.column("plot", _plot_ref), "building": c.column("building", _text),
+                          "floor_area": c.column("floor_area", lambda v: _positive(v, "floor area")),
+                          "floors": c.column("floors", lambda v: _integer(v, "floors", 1, 200)),
+                          "year_built": c.column("year_built", lambda v: _integer(v, "year built", 1800, this_year)),
+                          "structure": c.column("structure", _text),
+                          "footprint": c.column("footprint", _footprint)})
+        _required(c, t, "ref", "asset key (Mã tài sản)")
+        _required(c, t, "kind", "asset kind (Loại tài sản)")
+        _required(c, t, "plot", "plot (Thửa đất)")
+        tables["assets"] = t
+    if "rights" in sheets:
+        c = _Cells(sheets["rights"], problems)
+        terms = c.column("term", vocab.parse_term)
+        t = _frame({"row": c.sheet.rows, "party_ref": c.column("party", _text),
+                          "plot": c.column("plot", _plot_ref), "asset_ref": c.column("asset", _text),
+                          "role": c.column("role", lambda v: _coded("role", v, "role")),
+                          "share": c.column("share", vocab.parse_share), "purpose": c.column("purpose", _text),
+                          "term_end": [x[1] if x else None for x in terms], "origin": c.column("origin", _text),
+                          "since": c.column("since", vocab.parse_date), "series": c.column("series", _text)})
+        _required(c, t, "party_ref", "party key (Mã chủ)")
+        for i, (plot, asset) in enumerate(zip(t["plot"], t["asset_ref"], strict=True)):
+            if (plot is None) == (asset is None):
+                c.bad(i, "a right is on a plot or on an asset: give one of them")
+        t["role"] = [r or ("owner" if a else "user") for r, a in zip(t["role"], t["asset_ref"], strict=True)]
+        t["share"] = [s or Fraction(1) for s in t["share"]]
+        tables["rights"] = t
+    return tables
+
+
+def _frame(columns: dict) -> pd.DataFrame:
+    """Columns as objects: None stays None (pandas would make a column of numbers and None floats and NaN)."""
+    return pd.DataFrame({k: v if k == "row" else pd.Series(list(v), dtype=object) for k, v in columns.items()})
+
+
+def _required(c: _Cells, t: pd.DataFrame, column: str, what: str) -> None:
+    for i in np.flatnonzero(t[column].isna().to_numpy()):
+        c.bad(int(i), f"no {what}")
+
+
+def _unique(c: _Cells, t: pd.DataFrame, column: str, what: str) -> None:
+    first: dict = {}
+    for i, v in enumerate(t[column]):
+        if v is None:
+            continue
+        if v in first:
+            c.bad(i, f"{what} {v} is also on row {t['row'].iat[first[v]]}")
+        else:
+            first[v] = i
+
+
+def _check_party(c: _Cells, t: pd.DataFrame, i: int, r) -> None:
+    number, kind = r["id_number"], r["kind"]
+    if number is not None:
+        id_kind = r["id_kind"] or ("passport" if kind == "foreign" else None)
+        if id_kind in (None, "cccd", "cmnd"):
+            if not number.isdigit() or len(number) not in (9, 12):
+                c.bad(i, "ID number is not 12 digits (CCCD) or 9 digits (CMND)")
+            else:
+                t.at[i, "id_kind"] = "cccd" if len(number) == 12 else "cmnd"
+                reason = check_cccd([number], [r["birth_year"]])[0] if len(number) == 12 else ""
+                if reason == "not_12_digits":
+                    c.bad(i, "ID number is not a CCCD")
+        elif id_kind == "passport":
+            import re
+
+            if not re.match(_PASSPORT, number.upper()):
+                c.bad(i, "passport number is not 6 to 12 letters and digits")
+            t.at[i, "id_number"], t.at[i, "id_kind"] = number.upper(), "passport"
+    if r["birth_date"] is not None:
+        if r["birth_year"] is not None and r["birth_year"] != r["birth_date"].year:
+            c.bad(i, f"birth year {r['birth_year']} is not the year of the birth date")
+        t.at[i, "birth_year"] = r["birth_date"].year
+    if r["tax_code"] is not None and not r["tax_code"].isdigit():
+        c.bad(i, "tax code has characters other than digits")
+    if kind in ("organisation", "community", "household") and (r["birth_date"] or r["birth_year"]):
+        c.bad(i, f"a {kind} has no birth date")
+    if kind == "organisation" and number is not None:
+        c.bad(i, "an organisation is identified by its tax code (Mã số thuế), not an ID number")
+
+
+def _footprint(v):
+    text = _text(v)
+    if text is None:
+        return None
+    try:
+        geom = shapely.from_wkt(text)
+    except shapely.errors.GEOSException:
+        raise ValueError("footprint is not WKT (POLYGON ((x y, …)))") from None
+    if geom.geom_type == "MultiPolygon" and len(geom.geoms) == 1:
+        geom = geom.geoms[0]
+    if geom.geom_type != "Polygon" or geom.is_empty:
+        raise ValueError(f"footprint is a {geom.geom_type}, not a polygon")
+    if not geom.is_valid:
+        raise ValueError("footprint is not a valid polygon (it crosses itself)")
+    x, y = geom.centroid.x, geom.centroid.y
+    if not (100_000 < x < 900_000 and 800_000 < y < 2_750_000):
+        raise ValueError("footprint is not in VN-2000 TM-3 metres (the plot's zone)")
+    return geom.wkt
+
+
+# --- what the rows refer to ----------------------------------------------------------------------------------
+
+def _resolve(conn: Connection, tables: dict[str, pd.DataFrame], problems: _Problems, province: str | None) -> None:
+    """Find the plots, paper plots, parties, assets and certificates the rows name; note what is not found."""
+    refs = {}
+    for name, column in (("plots", "ref"), ("rights", "plot"), ("assets", "plot")):
+        if name in tables:
+            refs.update((r[1], r) for r in tables[name][column] if r is not None)
+    plots, paper = _find_plots(conn, refs)
+    known_communes = set(conn.execute(sa.text(
+        "SELECT DISTINCT code FROM geoland.admin_unit WHERE level = 'commune'")).scalars())
+    new_paper: dict[tuple, int] = {}      # paper key → the plots-sheet row index that names it first
+    if "plots" in tables:
+        t = tables["plots"]
+        t["plot_id"], t["paper_key"] = None, None
+        for i, ref in enumerate(t["ref"]):
+            if ref is None:
+                continue
+            found = _one_plot(ref, plots, paper, province, problems, "plots", int(t["row"].iat[i]))
+            if found is None:
+                continue
+            if found == "none":
+                key = _paper_key(ref)
+                if ref[0] == "code":
+                    problems.add("plots", int(t["row"].iat[i]), f"no plot has identification code {ref[1]}")
+                elif key[0] not in known_communes:
+                    problems.add("plots", int(t["row"].iat[i]), f"plot {ref[1]}: commune {key[0]} is not a known "
+                                                                "commune code (load the units first)")
+                else:
+                    t.at[i, "paper_key"] = key
+                    new_paper.setdefault(key, i)
+            elif found[0] == "paper":
+                t.at[i, "paper_key"] = _paper_key(ref)
+            else:
+                t.at[i, "plot_id"] = found[1]
+    for name in ("rights", "assets"):
+        if name not in tables:
+            continue
+        t = tables[name]
+        t["plot_id"], t["paper_key"] = None, None
+        for i, ref in enumerate(t["plot"]):
+            if ref is None:
+                continue
+            found = _one_plot(ref, plots, paper, province, problems, name, int(t["row"].iat[i]))
+            if found is None:
+                continue
+            if found == "none" and _paper_key(ref) not in new_paper:
+                problems.add(name, int(t["row"].iat[i]), f"unknown plot {ref[1]}: not in the database, nor on the "
+                                                         f"{vocab.SHEET_LABELS['plots']} sheet of a certificate")
+            elif found == "none" or found[0] == "paper":
+                t.at[i, "paper_key"] = _paper_key(ref)
+            else:
+                t.at[i, "plot_id"] = found[1]
+    _resolve_keys(conn, tables, problems)
+    _check_shares(tables, problems)
+
+
+def _paper_key(ref: tuple) -> tuple[str, int, int]:
+    _, _, commune, sheet, number, prefix = ref
+    return (prefix or commune, sheet, number)
+
+
+def _find_plots(conn: Connection, refs: dict[str, tuple]) -> tuple[dict, dict]:
+    """Ref → {plot id: province} of the plots a reference names, and ref → the waiting paper plot's id."""
+    conn.execute(sa.text("CREATE TEMP TABLE _ref (ref text, kind text, code text, commune text, sheet integer, "
+                         "number integer, prefix text) ON COMMIT DROP"))
+    rows = [(r[1], "code", r[1], None, None, None, None) if r[0] == "code" else (r[1], "mx", None, *r[2:5], r[5])
+            for r in refs.values()]
+    if rows:
+        frame = pd.DataFrame(rows, columns=["ref", "kind", "code", "commune", "sheet", "number", "prefix"])
+        copy_csv(conn, "_ref (ref, kind, code, commune, sheet, number, prefix)",
+                 [csv_bytes({k: frame[k].astype("Int64") if k in ("sheet", "number") else frame[k] for k in frame})])
+    plots: dict[str, dict[int, str]] = defaultdict(dict)
+    for ref, plot_id, prov in conn.execute(sa.text("""
+            SELECT r.ref, p.id, p.province_code FROM _ref r
+            JOIN geoland.plot_code c ON c.code = r.code JOIN geoland.plot p ON p.id = c.plot_id WHERE r.kind = 'code'
+            UNION SELECT r.ref, p.id, p.province_code FROM _ref r JOIN geoland.mx_crosswalk x ON x.new_code = r.ref
+            JOIN geoland.plot p ON p.id = x.plot_id WHERE r.kind = 'mx'
+            UNION SELECT r.ref, p.id, p.province_code FROM _ref r JOIN geoland.plot p
+            ON p.old_commune_code = r.commune AND p.sheet = r.sheet AND p.plot_number = r.number
+            WHERE r.kind = 'mx' AND r.prefix IS NULL""")):
+        plots[ref][plot_id] = prov
+    paper = dict(conn.execute(sa.text("""
+        SELECT r.ref, pp.id FROM _ref r JOIN geoland.paper_plot pp ON pp.commune_code = coalesce(r.prefix, r.commune)
+        AND pp.sheet = r.sheet AND pp.plot_number = r.number WHERE r.kind = 'mx' AND pp.plot_id IS NULL""")).all())
+    conn.execute(sa.text("DROP TABLE _ref"))
+    return plots, paper
+
+
+def _one_plot(ref, plots, paper, province, problems: _Problems, sheet: str, row: int):
+    """('plot', id), ('paper', id), ``"none"``, or None after noting why the reference is bad."""
+    found = plots.get(ref[1])
+    if found:
+        if len(found) > 1:
+            problems.add(sheet, row, f"plot {ref[1]} names {len(found)} plots (a code of before and one of after the "
+                                     "reorganisation): give its identification code")
+            return None
+        plot_id, prov = next(iter(found.items()))
+        if province and prov != province:
+            problems.add(sheet, row, f"plot {ref[1]} is in province {prov}, not {province}")
+            return None
+        return ("plot", plot_id)
+    if ref[1] in paper:
+        return ("paper", paper[ref[1]])
+    return "none"
+
+
+def _lookup(conn: Connection, sql: str, keys) -> dict:
+    keys = sorted({k for k in keys if k is not None})
+    return dict(conn.execute(sa.text(sql), {"k": keys}).all()) if keys else {}
+
+
+def _resolve_keys(conn: Connection, tables: dict[str, pd.DataFrame], problems: _Problems) -> None:
+    """Parties, assets and certificates named by key: in the file, or already in the database."""
+    empty = pd.DataFrame(columns=["row", "ref", "kind", "series"])
+    parties, assets = tables.get("parties", empty), tables.get("assets", empty)
+    certificates = tables.get("certificates", empty)
+    in_file = {"party": set(parties["ref"].dropna()), "asset": set(assets["ref"].dropna()),
+               "certificate": set(certificates["series"].dropna())}
+    households = set(parties.loc[parties["kind"] == "household", "ref"].dropna())
+    rights = tables.get("rights", pd.DataFrame(columns=["party_ref", "asset_ref", "series"]))
+    plots = tables.get("plots", pd.DataFrame(columns=["series"]))
+    stored = {
+        "party": _lookup(conn, "SELECT ref, kind FROM geoland.party WHERE ref = ANY(:k)",
+                         set(rights["party_ref"]) | set(parties.get("household_ref", pd.Series(dtype=object)))
+                         - in_file["party"]),
+        "asset": _lookup(conn, "SELECT ref, id FROM geoland.asset WHERE ref = ANY(:k)",
+                         set(rights["asset_ref"]) - in_file["asset"]),
+        "certificate": _lookup(conn, "SELECT series, id FROM geoland.certificate WHERE series = ANY(:k)",
+                               set(rights["series"]) | set(plots["series"])
+                               | set(certificates.get("replaced_series", pd.Series(dtype=object)))
+                               - in_file["certificate"])}
+    households |= {ref for ref, kind in stored["party"].items() if kind == "household"}
+
+    def known(what: str, key) -> bool:
+        return key is None or key in in_file[what] or key in stored[what]
+
+    words = {"party": "party (Mã chủ)", "asset": "asset (Mã tài sản)", "certificate": "certificate series"}
+    for sheet, column, what in (("rights", "party_ref", "party"), ("rights", "asset_ref", "asset"),
+                                ("rights", "series", "certificate"), ("plots", "series", "certificate"),
+                                ("certificates", "replaced_series", "certificate")):
+        if sheet not in tables:
+            continue
+        t = tables[sheet]
+        for row, key in zip(t["row"], t[column], strict=True):
+            if not known(what, key):
+                problems.add(sheet, int(row), f"unknown {words[what]} {key}: not in the file nor in the register")
+    if "parties" in tables:
+        for row, key in zip(parties["row"], parties["household_ref"], strict=True):
+            if key is not None and key not in households:
+                problems.add("parties", int(row), f"household {key} is not a household party (Hộ gia đình) of the "
+                                                  "file or the register")
+
+
+def _check_shares(tables: dict[str, pd.DataFrame], problems: _Problems) -> None:
+    """Co-holders' shares of one object on one certificate may not add up to more than the whole."""
+    if "rights" not in tables:
+        return
+    t = tables["rights"]
+    total: dict[tuple, Fraction] = defaultdict(Fraction)
+    rows: dict[tuple, list[int]] = defaultdict(list)
+    for row, plot_id, paper_key, asset, series, share in zip(t["row"], t["plot_id"], t["paper_key"], t["asset_ref"],
+                                                             t["series"], t["share"], strict=True):
+        key = (plot_id, paper_key, asset, series)
+        total[key] += share
+        rows[key].append(int(row))
+    for key, whole in total.items():
+        if whole > 1:
+            for row in rows[key]:
+                problems.add("rights", row, f"the shares of this object's holders on certificate {key[3] or '(none)'} "
+                                            f"add up to {whole} (rows {', '.join(map(str, rows[key]))}), more than 1")
+
+
+# --- keeping going past bad rows -----------------------------------------------------------------------------
+
+def _drop_bad(tables: dict[str, pd.DataFrame], sheets: dict[str, Sheet], problems: _Problems) -> dict[str, int]:
+    """Take the bad rows out, and the rows that refer to a row taken out (noted with why), until none is left."""
+    refers = (("rights", "party_ref", "parties", "ref"), ("parties", "household_ref", "parties", "ref"),
+              ("rights", "asset_ref", "assets", "ref"), ("rights", "series", "certificates", "series"),
+              ("plots", "series", "certificates", "series"), ("rights", "paper_key", "plots", "paper_key"),
+              ("assets", "paper_key", "plots", "paper_key"))
+    while True:
+        gone: dict[tuple[str, str], dict] = {}
+        for sheet, t in tables.items():
+            bad = t["row"].isin(problems.rows(sheet)).to_numpy()
+            for column in ("ref", "series", "paper_key"):
+                if column in t:
+                    kept = set(t.loc[~bad, column].dropna())
+                    gone[(sheet, column)] = {k: int(r) for k, r in zip(t.loc[bad, column], t.loc[bad, "row"],
+                                                                       strict=True) if k is not None and k not in kept}
+            tables[sheet] = t.loc[~bad].reset_index(drop=True)
+        more = False
+        for sheet, column, target, key in refers:
+            if sheet not in tables or not gone.get((target, key)):
+                continue
+            t, lost = tables[sheet], gone[(target, key)]
+            for row, value in zip(t["row"], t[column], strict=True):
+                if value is not None and value in lost:
+                    shown = "-".join(map(str, value)) if isinstance(value, tuple) else value
+                    problems.add(sheet, int(row), f"refers to {vocab.SHEET_LABELS[target]} {shown}, quarantined "
+                                                  f"(row {lost[value]})")
+                    more = True
+        if not more:
+            return {vocab.SHEET_LABELS[s]: len(problems.rows(s)) for s in sheets if problems.rows(s)}
+
+
+def _quarantine(conn: Connection, import_id: int, sheets: dict[str, Sheet], problems: _Problems) -> None:
+    """The bad rows, with their sheet, row, every reason and their cells as read."""
+    records = []
+    for kind, sheet in sheets.items():
+        position = {int(r): i for i, r in enumerate(sheet.rows)}
+        for row in sorted(problems.rows(kind)):
+            cells = {a: _json_value(sheet.frame[a].iat[position[row]]) for a in sheet.frame}
+            records.append((import_id, sheet.name, row, problems.by_row[(kind, row)],
+                            json.dumps(cells, ensure_ascii=False)))
+    conn.execute(sa.text("""INSERT INTO geoland.register_quarantine (register_import_id, sheet, source_row, reasons,
+        cells) VALUES (:i, :s, :r, :reasons, CAST(:cells AS jsonb))"""),
+        [{"i": i, "s": s, "r": r, "reasons": reasons, "cells": cells} for i, s, r, reasons, cells in records])
+
+
+def _json_value(v):
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, dt.date | dt.datetime):
+        return v.isoformat()
+    return v if isinstance(v, int | float | str | bool) else str(v)
+
+
+# --- merging into the register -------------------------------------------------------------------------------
+
+def _stage(conn: Connection, name: str, columns: dict[str, str], frame: pd.DataFrame) -> None:
+    """A temporary table ``name`` (``columns``: name → SQL type) filled from ``frame`` by COPY."""
+    conn.execute(sa.text(f"CREATE TEMP TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns.items())}) "
+                         "ON COMMIT DROP"))
+    if len(frame):
+        data = {}
+        for c, t in columns.items():
+            if c not in frame:
+                continue
+            v = frame[c]
+            if t in ("integer", "bigint"):
+                v = pd.array([None if x is None or (isinstance(x, float) and np.isnan(x)) else int(x) for x in v],
+                             dtype="Int64")
+            elif t == "date":
+                v = pd.Series([x.isoformat() if x is not None else None for x in v], dtype=object)
+            data[c] = v
+        copy_csv(conn, f"{name} ({', '.join(data)})", [csv_bytes(data)])
+    conn.execute(sa.text(f"ANALYZE {name}"))
+
+
+def _history(conn: Connection, params: dict, *, entity: str, staging: str, table: str, key: str,
+             fields: tuple[str, ...], personal: tuple[str, ...] = (), where: str = "true") -> int:
+    """Record every given value that differs from the stored one, then store it; returns the changes."""
+    values = ", ".join(f"('{f}', t.{f}::text, s.{f}::text, {'true' if f in personal else 'false'})" for f in fields)
+    n = conn.execute(sa.text(f"""
+        INSERT INTO geoland.register_change (job_id, register_import_id, entity, entity_id, field, old_value,
+                                             new_value, personal)
+        SELECT :job, :import, '{entity}', t.{key}, v.field, v.old, v.new, v.personal
+        FROM {staging} s JOIN {table} t ON t.{key} = s.target
+        CROSS JOIN LATERAL (VALUES {values}) v(field, old, new, personal)
+        WHERE {where} AND v.new IS NOT NULL AND v.new IS DISTINCT FROM v.old"""), params).rowcount
+    if n:
+        conn.execute(sa.text(f"""
+            UPDATE {table} t SET {', '.join(f'{f} = coalesce(s.{f}, t.{f})' for f in fields)}
+            FROM {staging} s WHERE t.{key} = s.target AND {where}
+              AND ({' OR '.join(f'(s.{f} IS NOT NULL AND s.{f} IS DISTINCT FROM t.{f})' for f in fields)})"""))
+    return n
+
+
+def _merge(conn: Connection, tables: dict[str, pd.DataFrame], job_id: int, import_id: int) -> dict[str, int]:
+    """Certificates, paper plots and their links, parties, households, assets, rights: added or changed."""
+    p = {"job": job_id, "import": import_id}
+    counts: dict[str, int] = {}
+    empty = pd.DataFrame()
+    x = conn.execute
+
+    # Certificates: by series; the one replacing another is set once both exist.
+    certs = tables.get("certificates", empty)
+    _stage(conn, "_c", {"series": "text", "book_number": "text", "issued_on": "date", "authority": "text",
+                        "form": "text", "status": "text", "replaced_series": "text", "target": "bigint",
+                        "new": "boolean"}, certs)
+    x(sa.text("UPDATE _c s SET target = c.id, new = false FROM geoland.certificate c WHERE c.series = s.series"))
+    x(sa.text("UPDATE _c SET target = nextval('geoland.certificate_id_seq'), new = true WHERE target IS NULL"))
+    counts["certificates_added"] = x(sa.text("""
+        INSERT INTO geoland.certificate (id, series, book_number, issued_on, authority, form, status, job_id)
+        SELECT target, series, book_number, issued_on, authority, form,
+               CASE WHEN status IN ('valid', 'cancelled') THEN status ELSE 'valid' END, :job FROM _c WHERE new"""),
+        p).rowcount
+    changes = _history(conn, p, entity="certificate", staging="_c", table="geoland.certificate", key="id",
+                       fields=("book_number", "issued_on", "authority", "form"), where="NOT s.new")
+    changes += x(sa.text("""
+        INSERT INTO geoland.register_change (job_id, register_import_id, entity, entity_id, field, old_value, new_value)
+        SELECT :job, :import, 'certificate', c.id, v.field, v.old, v.new
+        FROM _c s JOIN geoland.certificate c ON c.id = s.target LEFT JOIN geoland.certificate r ON r.id = c.replaced_by
+        CROSS JOIN LATERAL (VALUES ('status', c.status, s.status),
+                                   ('replaced_by', r.series, s.replaced_series)) v(field, old, new)
+        WHERE NOT s.new AND v.new IS NOT NULL AND v.new IS DISTINCT FROM v.old"""), p).rowcount
+    x(sa.text("""
+        UPDATE geoland.certificate c SET status = s.status, replaced_by = r.id
+        FROM _c s LEFT JOIN geoland.certificate r ON r.series = s.replaced_series
+        WHERE c.id = s.target AND s.status IS NOT NULL
+          AND (c.status, c.replaced_by) IS DISTINCT FROM (s.status, r.id)"""))
+
+    # Paper plots: a certificate's plot the database has no geometry for.
+    plots = tables.get("plots", pd.DataFrame(columns=["row", "series", "ref", "legal_area", "land_use", "plot_id",
+                                                      "paper_key"]))
+    paper = plots[plots["paper_key"].notna()].drop_duplicates("paper_key")
+    _stage(conn, "_pp", {"commune": "text", "sheet": "integer", "number": "integer", "legal_area": "double precision",
+                         "land_use": "text"},
+           pd.DataFrame({"commune": [k[0] for k in paper["paper_key"]], "sheet": [k[1] for k in paper["paper_key"]],
+                         "number": [k[2] for k in paper["paper_key"]], "legal_area": paper["legal_area"].to_numpy(),
+                         "land_use": paper["land_use"].to_numpy()}))
+    counts["paper_plots_added"] = x(sa.text("""
+        INSERT INTO geoland.paper_plot (province_code, commune_code, sheet, plot_number, legal_area_m2, land_use,
+                                        register_import_id)
+        SELECT (SELECT province_code FROM geoland.admin_unit u WHERE u.level = 'commune' AND u.code = s.commune
+                ORDER BY u.valid_to NULLS LAST LIMIT 1), s.commune, s.sheet, s.number, s.legal_area, s.land_use, :import
+        FROM _pp s WHERE NOT EXISTS (SELECT FROM geoland.paper_plot pp WHERE pp.plot_id IS NULL
+            AND (pp.commune_code, pp.sheet, pp.plot_number) = (s.commune, s.sheet, s.number))"""), p).rowcount
+    paper_ids = {(c, s, n): i for i, c, s, n in x(sa.text("""
+        SELECT pp.id, pp.commune_code, pp.sheet, pp.plot_number FROM geoland.paper_plot pp JOIN _pp s
+        ON (pp.commune_code, pp.sheet, pp.plot_number) = (s.commune, s.sheet, s.number) WHERE pp.plot_id IS NULL"""))}
+    for name in ("rights", "assets"):
+        t = tables.get(name)
+        if t is not None:
+            extra = {k for k in t["paper_key"].dropna() if k not in paper_ids}
+            if extra:
+                paper_ids |= _existing_paper(conn, extra)
+    links = plots.assign(paper_id=[paper_ids.get(k) if k is not None else None for k in plots["paper_key"]])
+    _stage(conn, "_cp", {"series": "text", "plot_id": "bigint", "paper_id": "bigint"}, links)
+    counts["certificate_links_added"] = x(sa.text("""
+        INSERT INTO geoland.certificate_plot (certificate_id, plot_id)
+        SELECT DISTINCT c.id, s.plot_id FROM _cp s JOIN geoland.certificate c ON c.series = s.series
+        WHERE s.plot_id IS NOT NULL ON CONFLICT DO NOTHING""")).rowcount + x(sa.text("""
+        INSERT INTO geoland.certificate_paper_plot (certificate_id, paper_plot_id)
+        SELECT DISTINCT c.id, s.paper_id FROM _cp s JOIN geoland.certificate c ON c.series = s.series
+        WHERE s.paper_id IS NOT NULL ON CONFLICT DO NOTHING""")).rowcount
+
+    counts |= _merge_parties(conn, tables.get("parties"), p)
+    changes += counts.pop("changes")
+    counts |= _merge_assets(conn, tables.get("assets"), paper_ids, p)
+    changes += counts.pop("changes")
+    counts |= _merge_rights(conn, tables.get("rights"), paper_ids, p)
+    changes += counts.pop("changes")
+    counts["changes"] = changes
+    x(sa.text("DROP TABLE _c, _pp, _cp, _party, _asset, _right"))
+    return counts
+
+
+def _existing_paper(conn: Connection, keys) -> dict:
+    rows = conn.execute(sa.text("""SELECT id, commune_code, sheet, plot_number FROM geoland.paper_plot
+        WHERE plot_id IS NULL AND (commune_code, sheet, plot_number) IN (SELECT * FROM unnest(:c, :s, :n))"""),
+        {"c": [k[0] for k in keys], "s": [k[1] for k in keys], "n": [k[2] for k in keys]}).all()
+    return {(c, s, n): i for i, c, s, n in rows}
+
+
+_PERSONAL = ("name", "id_number", "birth_date", "birth_year", "address")
+
+
+def _merge_parties(conn: Connection, t: pd.DataFrame | None, p: dict) -> dict[str, int]:
+    """One party per ID number, else tax code, else the registry's key; its first row's values are its own."""
+    x = conn.execute
+    columns = {"row": "integer", "ref": "text", "kind": "text", "name": "text", "id_number": "text", "id_kind": "text",
+               "birth_date": "date", "birth_year": "integer", "gender": "text", "address": "text", "tax_code": "text",
+               "household_ref": "text", "relation": "text", "person": "text", "target": "bigint", "new": "boolean",
+               "canonical": "boolean"}
+    if t is None:
+        t = pd.DataFrame(columns=list(columns))
+    else:
+        t = t.assign(person=["n" + n if n else "t" + c if c else "r" + r
+                             for n, c, r in zip(t["id_number"], t["tax_code"], t["ref"], strict=True)])
+    _stage(conn, "_party", columns, t)
+    x(sa.text("UPDATE _party s SET target = pp.party_id FROM geoland.party_personal pp "
+              "WHERE pp.id_number = s.id_number"))
+    x(sa.text("UPDATE _party s SET target = y.id FROM geoland.party y "
+              "WHERE s.target IS NULL AND y.tax_code = s.tax_code"))
+    x(sa.text("UPDATE _party s SET target = y.id FROM geoland.party y WHERE s.target IS NULL AND y.ref = s.ref "
+              "AND s.id_number IS NULL AND s.tax_code IS NULL"))
+    x(sa.text("UPDATE _party SET new = target IS NULL"))
+    x(sa.text("""UPDATE _party s SET target = k.id FROM (SELECT person, nextval('geoland.party_id_seq') AS id
+                 FROM (SELECT DISTINCT person FROM _party WHERE target IS NULL) d) k
+                 WHERE s.target IS NULL AND s.person = k.person"""))
+    x(sa.text("""UPDATE _party s SET canonical = s.row = m.first FROM (SELECT target, min(row) AS first FROM _party
+                 GROUP BY target) m WHERE m.target = s.target"""))
+    out = {"parties_added": x(sa.text("""
+        INSERT INTO geoland.party (id, kind, tax_code, ref, job_id)
+        SELECT target, kind, tax_code, ref, :job FROM _party WHERE new AND canonical"""), p).rowcount}
+    x(sa.text("""INSERT INTO geoland.party_personal (party_id, name, id_number, id_kind, birth_date, birth_year, gender,
+                                                      address)
+                 SELECT target, name, id_number, id_kind, birth_date, birth_year, gender, address
+                 FROM _party WHERE new AND canonical"""))
+    changes = _history(conn, p, entity="party", staging="_party", table="geoland.party", key="id",
+                       fields=("kind", "tax_code"), where="NOT s.new AND s.canonical")
+    changes += _history(conn, p, entity="party", staging="_party", table="geoland.party_personal", key="party_id",
+                        fields=("name", "id_number", "id_kind", "birth_date", "birth_year", "gender", "address"),
+                        personal=_PERSONAL, where="NOT s.new AND s.canonical")
+    x(sa.text("UPDATE geoland.party y SET ref = s.ref FROM _party s WHERE y.id = s.target AND s.canonical "
+              "AND y.ref IS NULL AND NOT EXISTS (SELECT FROM geoland.party o WHERE o.ref = s.ref)"))
+    out["household_members_added"] = x(sa.text("""
+        INSERT INTO geoland.household_member (household_id, member_id, role)
+        SELECT DISTINCT ON (h.id, s.target) h.id, s.target, s.relation FROM _party s
+        JOIN (SELECT ref, target AS id FROM _party UNION ALL SELECT ref, id FROM geoland.party WHERE ref IS NOT NULL) h
+          ON h.ref = s.household_ref
+        WHERE s.household_ref IS NOT NULL ORDER BY h.id, s.target ON CONFLICT DO NOTHING""")).rowcount
+    out["changes"] = changes
+    return out
+
+
+def _merge_assets(conn: Connection, t: pd.DataFrame | None, paper_ids: dict, p: dict) -> dict[str, int]:
+    """Assets by the registry's key; linked to their plots or paper plots; footprints in the plot's zone."""
+    x = conn.execute
+    columns = {"ref": "text", "kind": "text", "plot_id": "bigint", "paper_id": "bigint", "building": "text",
+               "floor_area": "double precision", "floors": "integer", "year_built": "integer", "structure": "text",
+               "footprint": "text", "target": "bigint", "new": "boolean", "first": "boolean", "srid": "integer"}
+    if t is None:
+        t = pd.DataFrame(columns=list(columns))
+    else:
+        t = t.assign(paper_id=[paper_ids.get(k) if k is not None else None for k in t["paper_key"]],
+                     first=~t["ref"].duplicated().to_numpy())
+    _stage(conn, "_asset", columns, t)
+    x(sa.text("UPDATE _asset s SET target = a.id, new = false FROM geoland.asset a WHERE a.ref = s.ref"))
+    x(sa.text("""UPDATE _asset s SET target = k.id, new = true
+                 FROM (SELECT ref, nextval('geoland.asset_id_seq') AS id
+                       FROM (SELECT DISTINCT ref FROM _asset WHERE target IS NULL) d) k
+                 WHERE s.target IS NULL AND s.ref = k.ref"""))
+    x(sa.text("UPDATE _asset s SET srid = ST_SRID(g.geom) FROM geoland.plot g WHERE g.id = s.plot_id"))
+    _paper_srids(conn)
+    x(sa.text("ALTER TABLE _asset ADD COLUMN shape geometry"))
+    x(sa.text("UPDATE _asset SET shape = ST_GeomFromText(footprint, coalesce(srid, 0)) WHERE footprint IS NOT NULL"))
+    out = {"assets_added": x(sa.text("""
+        INSERT INTO geoland.asset (id, ref, kind, building, floor_area, floors, year_built, structure, footprint,
+                                   job_id)
+        SELECT target, ref, kind, building, floor_area, floors, year_built, structure, shape, :job
+        FROM _asset WHERE new AND first"""), p).rowcount}
+    x(sa.text("ALTER TABLE _asset RENAME COLUMN shape TO footprint_geom"))
+    changes = _history(conn, p, entity="asset", staging="_asset", table="geoland.asset", key="id",
+                       fields=("kind", "building", "floor_area", "floors", "year_built", "structure"),
+                       where="NOT s.new AND s.first")
+    changes += x(sa.text("""
+        WITH d AS (UPDATE geoland.asset a SET footprint = s.footprint_geom FROM _asset s
+                   WHERE a.id = s.target AND NOT s.new AND s.first AND s.footprint_geom IS NOT NULL
+                     AND (a.footprint IS NULL OR NOT ST_Equals(a.footprint, s.footprint_geom))
+                   RETURNING a.id, s.footprint)
+        INSERT INTO geoland.register_change (job_id, register_import_id, entity, entity_id, field, new_value)
+        SELECT :job, :import, 'asset', id, 'footprint', footprint FROM d"""), p).rowcount
+    out["asset_links_added"] = x(sa.text("""
+        INSERT INTO geoland.asset_plot (asset_id, plot_id) SELECT DISTINCT target, plot_id FROM _asset
+        WHERE plot_id IS NOT NULL ON CONFLICT DO NOTHING""")).rowcount + x(sa.text("""
+        INSERT INTO geoland.asset_paper_plot (asset_id, paper_plot_id) SELECT DISTINCT target, paper_id FROM _asset
+        WHERE paper_id IS NOT NULL ON CONFLICT DO NOTHING""")).rowcount
+    out["changes"] = changes
+    return out
+
+
+def _paper_srids(conn: Connection) -> None:
+    """A paper plot's asset footprint is in its province's official TM-3 zone."""
+    from identifiers.vn2000 import province_zone
+
+    rows = conn.execute(sa.text("""SELECT DISTINCT pp.province_code FROM _asset s
+        JOIN geoland.paper_plot pp ON pp.id = s.paper_id WHERE s.srid IS NULL""")).scalars().all()
+    for province in rows:
+        conn.execute(sa.text("""UPDATE _asset s SET srid = :srid FROM geoland.paper_plot pp
+            WHERE pp.id = s.paper_id AND s.srid IS NULL AND pp.province_code = :p"""),
+            {"srid": province_zone(province) if province else None, "p": province})
+
+
+def _merge_rights(conn: Connection, t: pd.DataFrame | None, paper_ids: dict, p: dict) -> dict[str, int]:
+    """A right by its party, object and certificate (or a right with no certificate yet, which gets this one)."""
+    x = conn.execute
+    columns = {"row": "integer", "party_ref": "text", "plot_id": "bigint", "paper_id": "bigint", "asset_ref": "text",
+               "role": "text", "share_num": "integer", "share_den": "integer", "purpose": "text", "term_end": "date",
+               "origin": "text", "since": "date", "series": "text", "party_id": "bigint", "asset_id": "bigint",
+               "certificate_id": "bigint", "target": "bigint", "new": "boolean"}
+    if t is None:
+        t = pd.DataFrame(columns=list(columns))
+    else:
+        t = t.assign(paper_id=[paper_ids.get(k) if k is not None else None for k in t["paper_key"]],
+                     share_num=[s.numerator for s in t["share"]], share_den=[s.denominator for s in t["share"]])
+    _stage(conn, "_right", columns, t)
+    x(sa.text("UPDATE _right s SET party_id = o.target FROM _party o WHERE o.ref = s.party_ref"))
+    x(sa.text("UPDATE _right s SET party_id = y.id FROM geoland.party y "
+              "WHERE s.party_id IS NULL AND y.ref = s.party_ref"))
+    x(sa.text("UPDATE _right s SET asset_id = a.id FROM geoland.asset a WHERE a.ref = s.asset_ref"))
+    x(sa.text("UPDATE _right s SET certificate_id = c.id FROM geoland.certificate c WHERE c.series = s.series"))
+    same = """r.party_id = s.party_id AND (r.asset_id = s.asset_id OR r.plot_id = s.plot_id
+              OR (s.plot_id IS NULL AND s.asset_id IS NULL AND r.paper_plot_id = s.paper_id))"""
+    x(sa.text(f"""UPDATE _right s SET target = (SELECT min(r.id) FROM geoland.land_right r WHERE {same}
+                  AND r.certificate_id IS NOT DISTINCT FROM s.certificate_id)"""))
+    x(sa.text(f"""UPDATE _right s SET target = (SELECT min(r.id) FROM geoland.land_right r WHERE {same}
+                  AND r.certificate_id IS NULL) WHERE target IS NULL AND certificate_id IS NOT NULL"""))
+    x(sa.text("UPDATE _right SET new = target IS NULL"))
+    x(sa.text("""UPDATE _right s SET target = k.id FROM (SELECT row, nextval('geoland.land_right_id_seq') AS id
+                 FROM (SELECT row FROM _right WHERE new ORDER BY row) o) k WHERE s.row = k.row"""))   # rows' order
+    out = {"rights_added": x(sa.text("""
+        INSERT INTO geoland.land_right (id, party_id, plot_id, asset_id, paper_plot_id, role, share_num, share_den,
+                                        purpose, term_end, origin, since, certificate_id, job_id)
+        SELECT target, party_id, plot_id, asset_id, CASE WHEN asset_id IS NULL THEN paper_id END, role, share_num,
+               share_den, purpose, term_end, origin, since, certificate_id, :job FROM _right WHERE new ORDER BY row"""),
+        p).rowcount}
+    out["changes"] = _history(conn, p, entity="right", staging="_right", table="geoland.land_right", key="id",
+                              fields=("role", "share_num", "share_den", "purpose", "term_end", "origin", "since",
+                                      "certificate_id"), where="NOT s.new")
+    # A person written otherwise on another row of the parties sheet: that spelling kept for the plots of its rights.
+    out["aliases_added"] = x(sa.text("""
+        INSERT INTO geoland.party_alias (party_id, name, birth_year, plot_id, job_id)
+        SELECT DISTINCT ON (o.target, r.plot_id) o.target, o.name, o.birth_year, r.plot_id, :job
+        FROM _party o JOIN _right r ON r.party_ref = o.ref JOIN geoland.party_personal pp ON pp.party_id = o.target
+        WHERE NOT o.canonical AND r.plot_id IS NOT NULL
+          AND (o.name, o.birth_year) IS DISTINCT FROM (pp.name, pp.birth_year)
+        ORDER BY o.target, r.plot_id, o.row ON CONFLICT DO NOTHING"""), p).rowcount
+    return out

@@ -1,0 +1,219 @@
+"""Registry exports into the land register (issue 16): a workbook as a registry office writes it, with a couple on
+one certificate, a household, an organisation holding several plots on one certificate, a cancelled certificate
+replaced by a new one, a house owned by someone other than the land user, and a plot the land database has no
+geometry for yet, which a later plot import attaches. Bad rows are all named and nothing is written."""
+
+import datetime as dt
+
+import geopandas as gpd
+import openpyxl
+import pyogrio
+import pytest
+import shapely
+
+CERT_HEADER = ["Số phát hành", "Số vào sổ", "Ngày cấp", "Cơ quan cấp", "Mẫu GCN", "Trạng thái", "Thay thế bởi"]
+PLOT_HEADER = ["Số phát hành", "Thửa đất", "Diện tích", "Mục đích sử dụng"]
+PARTY_HEADER = ["Mã chủ", "Loại chủ", "Họ tên", "Số CCCD", "Năm sinh", "Giới tính", "Mã số thuế", "Thuộc hộ",
+                "Quan hệ"]
+RIGHT_HEADER = ["Mã chủ", "Thửa đất", "Mã tài sản", "Vai trò", "Tỷ lệ", "Mục đích sử dụng", "Thời hạn",
+                "Nguồn gốc sử dụng", "Số phát hành"]
+ASSET_HEADER = ["Mã tài sản", "Loại tài sản", "Thửa đất", "Diện tích sàn", "Số tầng", "Năm xây dựng", "Kết cấu",
+                "Hình thể"]
+
+
+def write_book(path, sheets: dict[str, tuple[list, list]]):
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, (header, rows) in sheets.items():
+        ws = book.create_sheet(name)
+        ws.append(header)
+        for row in rows:
+            ws.append(row)
+    book.save(path)
+    return path
+
+
+@pytest.fixture
+def province(load_province, db_url, db_query):
+    """A synthetic province (99) with 300 plots (jobs 1–3; their layer's own holders and serials are in the
+    register already); returns MX.SB.ST codes of its first plots and a plot number no plot has."""
+    load_province(n_plots=300)
+    rows = db_query(db_url, "SELECT old_commune_code || '.' || sheet || '.' || plot_number, id, "
+                            "ST_AsText(ST_PointOnSurface(geom)) FROM geoland.plot ORDER BY id LIMIT 6")
+    commune = rows[0][0].split(".")[0]
+    return {"mx": [r[0] for r in rows], "ids": [r[1] for r in rows], "inside": [r[2] for r in rows],
+            "commune": commune, "paper": f"{commune}.99.999"}
+
+
+def registry(province):
+    mx, paper = province["mx"], province["paper"]
+    x, y = shapely.from_wkt(province["inside"][3]).coords[0]
+    house = shapely.box(x - 4, y - 4, x + 4, y + 4).wkt
+    return {
+        "Giấy chứng nhận": (CERT_HEADER, [
+            ["CT 100001", "CH00001", dt.datetime(2015, 5, 4), "UBND huyện Mai Sơn", "2014", "Còn hiệu lực", None],
+            ["CT 100002", "CS00002", "12/01/2019", "Sở TN&MT Sơn La", "2014", None, None],
+            ["BA 200003", "H00003", "03/03/2008", "UBND huyện Mai Sơn", "Sổ đỏ", None, "CT 100004"],
+            ["CT 100004", "CS00004", "2020-06-30", "Sở TN&MT Sơn La", "2014", "Còn hiệu lực", None],
+            ["DA 300005", "CS00005", "15/08/2025", "Văn phòng đăng ký đất đai", "2024", None, None],
+        ]),
+        "Thửa đất": (PLOT_HEADER, [
+            ["CT 100001", mx[0], 250.5, "ONT"],
+            ["CT 100002", mx[1], 1200, "SKC"], ["CT 100002", mx[2], 800, "SKC"],      # one certificate, two plots
+            ["BA 200003", mx[3], 300, "ONT"], ["CT 100004", mx[3], 300, "ONT"],
+            ["DA 300005", paper, 410.0, "LUC"],                                        # no geometry yet
+        ]),
+        "Chủ sử dụng": (PARTY_HEADER, [
+            ["C1", "Cá nhân", "Lò Văn Pọm", 1080012345, 1980, "Nam", None, None, None],   # typed as a number
+            ["C2", "Cá nhân", "Quàng Thị Ún", "001182000321", 1982, "Nữ", None, None, None],
+            ["H1", "Hộ gia đình", "Hộ ông Cầm Văn Khụt", None, None, None, None, None, None],
+            ["C3", "Cá nhân", "Cầm Văn Khụt", "001075004444", 1975, "Nam", None, "H1", "Chủ hộ"],
+            ["T1", "Tổ chức", "Công ty TNHH Chè Mộc Châu", None, None, None, "0100109106", None, None],
+            ["C4", "Cá nhân", "Tòng Văn Ơn", "001090007777", 1990, "Nam", None, None, None],
+        ]),
+        "Tài sản": (ASSET_HEADER, [["TS1", "Nhà ở riêng lẻ", mx[3], 120.5, 2, 2012, "Bê tông cốt thép", house]]),
+        "Quyền": (RIGHT_HEADER, [
+            ["C1", mx[0], None, "Sử dụng chung", "1/2", "ONT", "Lâu dài", "Nhà nước giao đất có thu tiền",
+             "CT 100001"],
+            ["C2", mx[0], None, "Sử dụng chung", "50%", "ONT", "Lâu dài", "Nhà nước giao đất có thu tiền",
+             "CT 100001"],
+            ["T1", mx[1], None, "Sử dụng", None, "SKC", "31/12/2064", "Thuê đất trả tiền hằng năm", "CT 100002"],
+            ["T1", mx[2], None, "Sử dụng", None, "SKC", "2064", "Thuê đất trả tiền hằng năm", "CT 100002"],
+            ["H1", mx[3], None, "Sử dụng", None, "ONT", "Lâu dài", "Công nhận QSDĐ", "BA 200003"],
+            ["H1", mx[3], None, "Sử dụng", None, "ONT", "Lâu dài", "Công nhận QSDĐ", "CT 100004"],
+            ["C4", None, "TS1", "Sở hữu", None, None, None, "Mua nhà", "CT 100004"],   # owner ≠ land user
+            ["C3", paper, None, "Sử dụng", None, "LUC", "2043", "Nhà nước giao đất", "DA 300005"],
+        ]),
+    }
+
+
+def test_a_registry_workbook_round_trips(tmp_path, province, db_url, db_query, geoland_cli, db_snapshot):
+    book = write_book(tmp_path / "so-dia-chinh.xlsx", registry(province))
+    code, out, err = geoland_cli("register", "import", book)
+    assert code == 0, err
+    assert "added: 5 certificates, 6 parties, 8 rights, 1 assets, 1 plots without geometry yet" in out
+    mx, ids = province["mx"], province["ids"]
+    q = lambda sql: db_query(db_url, sql)  # noqa: E731
+
+    # the couple: two co-users, half each, on one certificate; the number typed as a number got its zero back
+    assert q(f"""SELECT pp.name, pp.id_number, r.role, r.share_num, r.share_den, c.series FROM geoland.land_right r
+                 JOIN geoland.party_personal pp ON pp.party_id = r.party_id
+                 JOIN geoland.certificate c ON c.id = r.certificate_id WHERE r.plot_id = {ids[0]} AND r.job_id = 4
+                 ORDER BY r.id""") == [
+        ("Lò Văn Pọm", "001080012345", "co_user", 1, 2, "CT 100001"),
+        ("Quàng Thị Ún", "001182000321", "co_user", 1, 2, "CT 100001")]
+    # one certificate covering two plots of one organisation, with its tax code and a term
+    assert q("""SELECT c.series, count(*) FROM geoland.certificate_plot cp JOIN geoland.certificate c
+                ON c.id = cp.certificate_id WHERE c.job_id = 4 GROUP BY 1 ORDER BY 1""") == [
+        ("BA 200003", 1), ("CT 100001", 1), ("CT 100002", 2), ("CT 100004", 1)]
+    assert q("""SELECT DISTINCT y.kind, y.tax_code, r.term_end FROM geoland.land_right r
+                JOIN geoland.party y ON y.id = r.party_id WHERE y.kind = 'organisation'""") == [
+        ("organisation", "0100109106", dt.date(2064, 12, 31))]
+    # the household and its member
+    assert q("""SELECT h.kind, m.kind, hm.role FROM geoland.household_member hm JOIN geoland.party h
+                ON h.id = hm.household_id JOIN geoland.party m ON m.id = hm.member_id""") == [
+        ("household", "individual", "Chủ hộ")]
+    # the old certificate replaced by the new one, both kept with the household's right on each
+    assert q("""SELECT c.series, c.status, c.form, r.series FROM geoland.certificate c
+                LEFT JOIN geoland.certificate r ON r.id = c.replaced_by WHERE c.job_id = 4 ORDER BY 1""") == [
+        ("BA 200003", "replaced", "gcn_qsdd_1993", "CT 100004"), ("CT 100001", "valid", "gcn_2014", None),
+        ("CT 100002", "valid", "gcn_2014", None), ("CT 100004", "valid", "gcn_2014", None),
+        ("DA 300005", "valid", "gcn_2024", None)]
+    # the house, owned by someone who is not the land user, its footprint in the plot's zone
+    assert q("""SELECT a.kind, a.floor_area, a.floors, ST_SRID(a.footprint), ap.plot_id, pp.name, r.role
+                 FROM geoland.asset a JOIN geoland.asset_plot ap ON ap.asset_id = a.id
+                 JOIN geoland.land_right r ON r.asset_id = a.id
+                 JOIN geoland.party_personal pp ON pp.party_id = r.party_id""") == [
+        ("house", 120.5, 2, 9206, ids[3], "Tòng Văn Ơn", "owner")]
+    # the plot known only on paper: counted, its certificate and its holder's right waiting on it
+    assert q("""SELECT pp.commune_code, pp.sheet, pp.plot_number, pp.legal_area_m2, pp.land_use, pp.plot_id,
+                       c.series, r.role FROM geoland.paper_plot pp
+                JOIN geoland.certificate_paper_plot cpp ON cpp.paper_plot_id = pp.id
+                JOIN geoland.certificate c ON c.id = cpp.certificate_id
+                JOIN geoland.land_right r ON r.paper_plot_id = pp.id""") == [
+        (province["commune"], 99, 999, 410.0, "LUC", None, "DA 300005", "user")]
+    assert mx[0] in out or "register import" in out
+
+    # the same file again: nothing changes
+    before = db_snapshot(db_url)
+    code, out, err = geoland_cli("register", "import", book)
+    assert code == 0, err
+    assert "added: 0 certificates, 0 parties, 0 rights, 0 assets, 0 plots without geometry yet" in out
+    assert "0 values changed" in out
+    after = db_snapshot(db_url)
+    changed = {t for t in before if before[t] != after[t]}
+    assert changed <= {"job", "register_import", "audit_event"}, changed
+
+    # a later export of the same register: a book number corrected, a share corrected; updated with history
+    later = registry(province)
+    later["Giấy chứng nhận"][1][0][1] = "CH00001-A"
+    later["Quyền"][1][0][4] = "1/3"
+    later["Quyền"][1][1][4] = "2/3"
+    code, out, err = geoland_cli("register", "import", write_book(tmp_path / "later.xlsx", later))
+    assert code == 0, err
+    assert "added: 0 certificates, 0 parties, 0 rights" in out
+    assert q("""SELECT entity, field, old_value, new_value FROM geoland.register_change ORDER BY id""") == [
+        ("certificate", "book_number", "CH00001", "CH00001-A"),
+        ("right", "share_den", "2", "3"), ("right", "share_num", "1", "2"), ("right", "share_den", "2", "3")]
+    assert q("SELECT count(*) FROM geoland.land_right WHERE job_id > 3") == [(8,)]
+
+    # the plot on paper gets its geometry from a later plot layer: attached, never a second plot
+    commune, sheet, number = province["paper"].split(".")
+    layer = gpd.GeoDataFrame({"MAXA": [commune], "SHBANDO": [int(sheet)], "SOTHUA": [int(number)]},
+                             geometry=[shapely.box(486_000, 2_346_000, 486_020, 2_346_020)], crs="EPSG:9206")
+    pyogrio.write_dataframe(layer, tmp_path / "survey.gpkg")
+    code, out, err = geoland_cli("plots", "import", tmp_path / "survey.gpkg")
+    assert code == 0, err
+    assert "1 plots known only from certificates got their geometry" in out, q(
+        "SELECT old_commune_code, sheet, plot_number, import_id FROM geoland.plot WHERE sheet = 99")
+    new_plot = q(f"SELECT id FROM geoland.plot WHERE old_commune_code = '{commune}' AND sheet = 99")[0][0]
+    assert q("""SELECT pp.plot_id, r.plot_id, cp.plot_id FROM geoland.paper_plot pp
+                JOIN geoland.land_right r ON r.paper_plot_id = pp.id
+                JOIN geoland.certificate_paper_plot cpp ON cpp.paper_plot_id = pp.id
+                JOIN geoland.certificate_plot cp ON cp.certificate_id = cpp.certificate_id""") == [
+        (new_plot, new_plot, new_plot)]
+    # the register names it by its MX code now, and finds the plot, not a second paper plot
+    code, out, err = geoland_cli("register", "import", book)
+    assert code == 0, err
+    assert q("SELECT count(*) FROM geoland.paper_plot") == [(1,)]
+    assert q("SELECT count(*) FROM geoland.land_right WHERE job_id > 3") == [(8,)]
+
+
+def test_bad_rows_are_all_named_and_nothing_is_written(tmp_path, province, db_url, geoland_cli, db_snapshot):
+    sheets = registry(province)
+    sheets["Quyền"][1][2][1] = "90001.77.123456"                 # no such plot, nor on a certificate
+    sheets["Quyền"][1][1][4] = "3/4"                             # the couple's shares: 1/2 + 3/4 > 1
+    sheets["Chủ sử dụng"][1][1][3] = "00118200032A"              # not a number
+    sheets["Giấy chứng nhận"][1][1][5] = "Đang thế chấp"         # not a status
+    book = write_book(tmp_path / "bad.xlsx", sheets)
+    before = db_snapshot(db_url)
+    code, out, err = geoland_cli("register", "import", book)
+    assert code != 0
+    assert str(book) in err and "nothing was imported" in err
+    assert "sheet 'Quyền', row 4: unknown plot 90001.77.123456" in err
+    assert "sheet 'Quyền', row 3: the shares of this object's holders on certificate CT 100001 add up to 5/4" in err
+    assert "sheet 'Chủ sử dụng', row 3: ID number is not 12 digits (CCCD) or 9 digits (CMND)" in err
+    assert "sheet 'Giấy chứng nhận', row 3: status 'Đang thế chấp' is not one of" in err
+    assert "00118200032A" not in err and "Quàng" not in err          # no personal data in errors
+    assert db_snapshot(db_url) == before
+
+    # --keep-going: the good rows land, the bad ones and those that refer to them are quarantined with reasons
+    code, out, err = geoland_cli("register", "import", book, "--keep-going")
+    assert code == 0, err
+    assert "rows quarantined" in out
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"PK\x03\x04 not really a zip", "not a readable XLSX workbook"),
+    (None, "hold rows but are not register sheets; rename them"),
+])
+def test_broken_workbooks_and_wrong_sheet_names(tmp_path, db_url, geoland_cli, db_snapshot, content, message):
+    path = tmp_path / "export.xlsx"
+    if content is None:
+        write_book(path, {"Sheet1": (["Số phát hành"], [["CT 1"]])})
+    else:
+        path.write_bytes(content)
+    before = db_snapshot(db_url)
+    code, _, err = geoland_cli("register", "import", path)
+    assert code != 0 and message in err and str(path) in err
+    assert db_snapshot(db_url) == before
