@@ -5,6 +5,10 @@ plots and what was derived from them (their rights, the certificates and persons
 assignments, crosswalk rows, identification codes, findings and their comments, code conflicts) leave the
 working tables in one transaction. What stays:
 
+* what registry exports (``geoland register import``) said about a plot: the plot becomes a *paper plot* again
+  (commune, sheet, number) holding the register's rights, certificates and assets, and a later import that
+  brings the plot back attaches them to it;
+
 * the import itself, listed by ``geoland plots imports`` with the job that forgot it, and its quarantine;
 * one ``forgotten_plot`` row per plot: its map code, commune, geometry and identification code, without
   personal data. The code is *retired*: ``geoland codes issue`` never gives it to another plot; the same
@@ -36,6 +40,43 @@ _NOTE_REFERENCES = (
        SELECT party_id AS id FROM geoland.land_right JOIN _gone g ON g.id = plot_id""",
 )
 
+# What registry exports said about the plots in _gone is not the layer's to take away: the plots become paper plots
+# again (commune, sheet, number), holding the register's rights, certificates and assets until a later import
+# brings their geometry back (see geoland.pipeline.register.attach_paper_plots).
+_BACK_TO_PAPER = (
+    """CREATE TEMP TABLE _register_jobs AS SELECT id FROM geoland.job WHERE kind = 'register.import'""",
+    """CREATE TEMP TABLE _held AS SELECT DISTINCT g.id FROM _gone g WHERE
+           EXISTS (SELECT FROM geoland.paper_plot pp WHERE pp.plot_id = g.id)
+        OR EXISTS (SELECT FROM geoland.land_right r JOIN _register_jobs j ON j.id = r.job_id WHERE r.plot_id = g.id)
+        OR EXISTS (SELECT FROM geoland.asset_plot a WHERE a.plot_id = g.id)""",
+    """INSERT INTO geoland.paper_plot (province_code, commune_code, sheet, plot_number, legal_area_m2, land_use,
+                                       plot_id)
+       SELECT DISTINCT ON (p.old_commune_code, p.sheet, p.plot_number) p.province_code, p.old_commune_code, p.sheet,
+              p.plot_number, p.legal_area_m2, p.land_use, p.id
+       FROM geoland.plot p JOIN _held h ON h.id = p.id
+       WHERE p.old_commune_code IS NOT NULL AND p.sheet IS NOT NULL AND p.plot_number IS NOT NULL
+         AND NOT EXISTS (SELECT FROM geoland.paper_plot pp WHERE pp.plot_id = p.id)
+         AND NOT EXISTS (SELECT FROM geoland.paper_plot pp WHERE pp.plot_id IS NULL AND (pp.commune_code, pp.sheet,
+                         pp.plot_number) = (p.old_commune_code, p.sheet, p.plot_number))
+       ORDER BY p.old_commune_code, p.sheet, p.plot_number, p.id""",
+    """UPDATE geoland.land_right r SET paper_plot_id = pp.id FROM geoland.paper_plot pp, _register_jobs j, _gone g
+       WHERE g.id = r.plot_id AND pp.plot_id = r.plot_id AND j.id = r.job_id AND r.paper_plot_id IS NULL
+         AND r.asset_id IS NULL""",
+    """UPDATE geoland.land_right r SET plot_id = NULL FROM _gone g
+       WHERE r.plot_id = g.id AND r.paper_plot_id IS NOT NULL""",
+    """INSERT INTO geoland.certificate_paper_plot (certificate_id, paper_plot_id)
+       SELECT DISTINCT cp.certificate_id, pp.id FROM geoland.certificate_plot cp
+       JOIN geoland.paper_plot pp ON pp.plot_id = cp.plot_id JOIN _gone g ON g.id = cp.plot_id
+       WHERE EXISTS (SELECT FROM geoland.certificate c JOIN _register_jobs j ON j.id = c.job_id
+                     WHERE c.id = cp.certificate_id)
+          OR EXISTS (SELECT FROM geoland.land_right r JOIN _register_jobs j ON j.id = r.job_id
+                     WHERE r.certificate_id = cp.certificate_id)
+       ON CONFLICT DO NOTHING""",
+    """INSERT INTO geoland.asset_paper_plot (asset_id, paper_plot_id)
+       SELECT a.asset_id, pp.id FROM geoland.asset_plot a JOIN geoland.paper_plot pp ON pp.plot_id = a.plot_id
+       JOIN _gone g ON g.id = a.plot_id ON CONFLICT DO NOTHING""",
+)
+
 _DERIVED = (      # (what, SQL deleting the rows of the plots in temp table _gone), in an order the keys allow
     ("comments", "DELETE FROM geoland.finding_comment c USING geoland.finding f, _gone g "
                  "WHERE c.finding_id = f.id AND f.plot_id = g.id"),
@@ -52,6 +93,7 @@ _DERIVED = (      # (what, SQL deleting the rows of the plots in temp table _gon
     # not kept without purpose)
     ("certificates", "DELETE FROM geoland.certificate c USING _gone_certificates t WHERE c.id = t.id "
                      "AND NOT EXISTS (SELECT FROM geoland.certificate_plot cp WHERE cp.certificate_id = c.id) "
+                     "AND NOT EXISTS (SELECT FROM geoland.certificate_paper_plot cp WHERE cp.certificate_id = c.id) "
                      "AND NOT EXISTS (SELECT FROM geoland.land_right r WHERE r.certificate_id = c.id) "
                      "AND NOT EXISTS (SELECT FROM geoland.certificate o WHERE o.replaced_by = c.id)"),
     ("parties", "DELETE FROM geoland.party p USING (SELECT DISTINCT id FROM _gone_parties) t WHERE p.id = t.id "
@@ -121,11 +163,12 @@ def forget_import(conn: Connection, import_id: int, *, dry_run: bool = False, jo
                c.code, p.geom
         FROM geoland.plot_mx p JOIN _gone g ON g.id = p.id LEFT JOIN geoland.plot_code c ON c.plot_id = p.id"""),
         {"job": job.id})
-    for sql in _NOTE_REFERENCES:
+    for sql in _NOTE_REFERENCES + _BACK_TO_PAPER:
         conn.execute(sa.text(sql))
+    counts["back_to_paper"] = conn.execute(sa.text("SELECT count(*) FROM _held")).scalar_one()
     for what, sql in _DERIVED:
         counts[f"removed_{what}"] = conn.execute(sa.text(sql)).rowcount
-    conn.execute(sa.text("DROP TABLE _gone, _gone_certificates, _gone_parties"))
+    conn.execute(sa.text("DROP TABLE _gone, _gone_certificates, _gone_parties, _register_jobs, _held"))
     conn.execute(sa.text("UPDATE geoland.plot_import SET forgotten_by = :job WHERE id = :i"),
                  {"job": job.id, "i": import_id})
     audit(conn, job, "plots.import_forgotten", entity="plot_import", entity_id=str(import_id),

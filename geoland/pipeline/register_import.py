@@ -376,6 +376,7 @@ def import_register(conn: Connection, path, *, province: str | None = None, fiel
             raise InputFileError(path, f"{len(listed)} bad row(s); nothing was imported (fix them, or import the "
                                        f"good rows with --keep-going):\n{shown}{more}")
         quarantined = _drop_bad(tables, sheets, problems) if listed else {}
+        listed = problems.listed()                  # with the rows that referred to a bad one
         job = start_job(conn, "register.import", {"file": str(path), "sha256": sha, "province": province,
                                                   "fields_file": str(fields_file) if fields_file else None,
                                                   "encoding": encoding, "keep_going": keep_going})
@@ -759,26 +760,29 @@ def _drop_bad(tables: dict[str, pd.DataFrame], sheets: dict[str, Sheet], problem
               ("assets", "paper_key", "plots", "paper_key"))
     while True:
         gone: dict[tuple[str, str], dict] = {}
+        bad = {}
         for sheet, t in tables.items():
-            bad = t["row"].isin(problems.rows(sheet)).to_numpy()
+            bad[sheet] = t["row"].isin(problems.rows(sheet)).to_numpy()
             for column in ("ref", "series", "paper_key"):
                 if column in t:
-                    kept = set(t.loc[~bad, column].dropna())
-                    gone[(sheet, column)] = {k: int(r) for k, r in zip(t.loc[bad, column], t.loc[bad, "row"],
-                                                                       strict=True) if k is not None and k not in kept}
-            tables[sheet] = t.loc[~bad].reset_index(drop=True)
+                    kept = set(t.loc[~bad[sheet], column].dropna())
+                    gone[(sheet, column)] = {k: int(r) for k, r in zip(t.loc[bad[sheet], column],
+                                                                       t.loc[bad[sheet], "row"], strict=True)
+                                             if k is not None and k not in kept}
         more = False
         for sheet, column, target, key in refers:
             if sheet not in tables or not gone.get((target, key)):
                 continue
             t, lost = tables[sheet], gone[(target, key)]
-            for row, value in zip(t["row"], t[column], strict=True):
-                if value is not None and value in lost:
+            for i, (row, value) in enumerate(zip(t["row"], t[column], strict=True)):
+                if value is not None and value in lost:      # a bad row gets this reason too: every reason
                     shown = "-".join(map(str, value)) if isinstance(value, tuple) else value
                     problems.add(sheet, int(row), f"refers to {vocab.SHEET_LABELS[target]} {shown}, quarantined "
                                                   f"(row {lost[value]})")
-                    more = True
+                    more = more or not bad[sheet][i]
         if not more:
+            for sheet, t in tables.items():
+                tables[sheet] = t.loc[~t["row"].isin(problems.rows(sheet)).to_numpy()].reset_index(drop=True)
             return {vocab.SHEET_LABELS[s]: len(problems.rows(s)) for s in sheets if problems.rows(s)}
 
 

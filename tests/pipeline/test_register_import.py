@@ -178,8 +178,27 @@ def test_a_registry_workbook_round_trips(tmp_path, province, db_url, db_query, g
     assert q("SELECT count(*) FROM geoland.paper_plot") == [(1,)]
     assert q("SELECT count(*) FROM geoland.land_right WHERE job_id > 3") == [(8,)]
 
+    # forgetting the province's layer does not take away what the register said about its plots: they wait on
+    # paper again, and the layer imported again gets them back
+    register_rights = "SELECT count(*), count(plot_id), count(paper_plot_id) FROM geoland.land_right WHERE job_id = 4"
+    assert q(register_rights) == [(8, 7, 1)]
+    code, out, err = geoland_cli("plots", "forget", "1")
+    assert code == 0, err
+    assert q(register_rights) == [(8, 1, 7)]                   # the survey's plot (import 2) still holds its own
+    assert q("SELECT count(*) FROM geoland.paper_plot WHERE plot_id IS NULL") == [(4,)]
+    assert q("SELECT count(*) FROM geoland.certificate WHERE job_id = 4") == [(5,)]
+    assert q("SELECT count(*) FROM geoland.asset_paper_plot") == [(1,)]
+    layer = tmp_path / "province-99" / "plots.gpkg"
+    code, out, err = geoland_cli("plots", "import", layer, "--province", "99")
+    assert code == 0, err
+    assert "4 plots known only from certificates got their geometry" in out
+    assert q(register_rights) == [(8, 7, 7)]                   # the house owner's right is on the house
+    assert q("SELECT count(*) FROM geoland.certificate_plot cp JOIN geoland.certificate c ON c.id = cp.certificate_id "
+             "WHERE c.job_id = 4") == [(6,)]
 
-def test_bad_rows_are_all_named_and_nothing_is_written(tmp_path, province, db_url, geoland_cli, db_snapshot):
+
+def test_bad_rows_are_all_named_and_nothing_is_written(tmp_path, province, db_url, db_query, geoland_cli,
+                                                        db_snapshot):
     sheets = registry(province)
     sheets["Quyền"][1][2][1] = "90001.77.123456"                 # no such plot, nor on a certificate
     sheets["Quyền"][1][1][4] = "3/4"                             # the couple's shares: 1/2 + 3/4 > 1
@@ -200,7 +219,16 @@ def test_bad_rows_are_all_named_and_nothing_is_written(tmp_path, province, db_ur
     # --keep-going: the good rows land, the bad ones and those that refer to them are quarantined with reasons
     code, out, err = geoland_cli("register", "import", book, "--keep-going")
     assert code == 0, err
-    assert "rows quarantined" in out
+    assert "8 rows quarantined (register_quarantine): 1 Giấy chứng nhận, 2 Thửa đất, 1 Chủ sử dụng, 4 Quyền" in out, out
+    quarantined = {(s, r): reasons for s, r, reasons in db_query(
+        db_url, "SELECT sheet, source_row, reasons FROM geoland.register_quarantine")}
+    assert sorted(quarantined) == [("Chủ sử dụng", 3), ("Giấy chứng nhận", 3), ("Quyền", 2), ("Quyền", 3),
+                                   ("Quyền", 4), ("Quyền", 5), ("Thửa đất", 3), ("Thửa đất", 4)]
+    assert quarantined[("Quyền", 5)] == ["refers to Giấy chứng nhận CT 100002, quarantined (row 3)"]
+    assert len(quarantined[("Quyền", 3)]) == 2                 # every reason: the shares, and the party set aside
+    # the rest is in: the household's rights, the house, the plot on paper
+    assert db_query(db_url, "SELECT count(*) FROM geoland.land_right WHERE job_id > 3") == [(4,)]
+    assert db_query(db_url, "SELECT count(*) FROM geoland.certificate WHERE job_id > 3") == [(4,)]
 
 
 @pytest.mark.parametrize("content, message", [
