@@ -5,7 +5,6 @@ certificate linking its plots, each holder a right; `land_user` reads the same a
 import json
 
 import sqlalchemy as sa
-
 from alembic import command
 
 from geoland.store.db import _alembic_config, connect, head_revision
