@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 
 from boundaries.conversion import fold_vietnamese
 from geoland.errors import Conflict, InputFileError, NotFound
+from geoland.pipeline.register_checks import register_findings
 from geoland.progress import shown
 from geoland.results import Check, VerificationImport, returns
 from geoland.rules.checks import CAMPAIGN_FIELDS, DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2, run_checks
@@ -40,7 +41,7 @@ _STATUS_WORDS = {"authenticated": "authenticated", "da xac thuc": "authenticated
 
 _PLOTS = """
 SELECT p.id, p.province_code, p.old_commune_code, p.sheet, p.plot_number, p.legal_area_m2, p.land_use,
-       p.certificate_serial, p.area_m2, p.repaired, p.repair_note, u.name, u.id_number, u.birth_year,
+       vc.series, p.area_m2, p.repaired, p.repair_note, u.name, u.id_number, u.birth_year,
        c.code, a.commune_code, a.status, a.overlap_share, a.second_code, a.second_share, a.legal_mismatch,
        v.status, v.checked_at, ST_AsBinary(p.geom)
 FROM geoland.plot p
@@ -48,6 +49,9 @@ LEFT JOIN geoland.land_user u ON u.plot_id = p.id
 LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
 LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = %(effective)s
 LEFT JOIN geoland.verification v ON v.id_number = u.id_number
+LEFT JOIN (SELECT cp.plot_id, min(c.series) AS series FROM geoland.certificate_plot cp
+           JOIN geoland.certificate c ON c.id = cp.certificate_id WHERE c.status = 'valid'
+           GROUP BY cp.plot_id) vc ON vc.plot_id = p.id
 WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s))
 ORDER BY p.id
 """
@@ -143,8 +147,11 @@ def check(conn: Connection, *, province: str | None = None, commune: str | None 
     conflicts = pd.DataFrame(conn.execute(sa.text(
         "SELECT kind, code, plot_ids FROM geoland.code_conflict ORDER BY id")).all(),
         columns=["kind", "code", "plot_ids"])
+    conn.execute(sa.text("CREATE TEMP TABLE check_plots (plot_id bigint PRIMARY KEY) ON COMMIT DROP"))
+    copy_csv(conn, "check_plots (plot_id)", [csv_bytes({"plot_id": plots["plot_id"].to_numpy()})])
+    conn.execute(sa.text("ANALYZE check_plots"))
     found = run_checks(plots.drop(columns="wkb"), geoms, conflicts, map_scale=map_scale,
-                       min_overlap_m2=min_overlap_m2)
+                       min_overlap_m2=min_overlap_m2, extra=register_findings(conn))
     in_scope = plots["plot_id"] if commune is None else plots.loc[plots["commune_code"] == commune, "plot_id"]
     if commune is not None and in_scope.empty:
         raise NotFound(f"no plots assigned to commune {commune}: run `geoland reassign` first, or check "

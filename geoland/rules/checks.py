@@ -21,7 +21,8 @@ from identifiers.landuse import classify_land_use
 
 MISSING = {"certificate_serial": "missing_certificate", "user_name": "missing_user_name",
            "id_number": "missing_id_number", "land_use": "missing_land_use", "legal_area_m2": "missing_legal_area"}
-CAMPAIGN_FIELDS = tuple(MISSING.values())    # the seed's "missing ≥ 1 field" counts these five
+# The campaign's "missing ≥ 1 field": the five fields, and a holder not identified (the register's check)
+CAMPAIGN_FIELDS = (*MISSING.values(), "unidentified_holder")
 
 DEFAULT_MAP_SCALE = 2000       # 1:2,000, the usual scale of rural residential and farmland sheets
 DEFAULT_MIN_OVERLAP_M2 = 1.0
@@ -375,7 +376,8 @@ def assignment_findings(plots: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_checks(plots: pd.DataFrame, geoms: np.ndarray, conflicts: pd.DataFrame | None = None, *,
-               map_scale: int = DEFAULT_MAP_SCALE, min_overlap_m2: float = DEFAULT_MIN_OVERLAP_M2) -> pd.DataFrame:
+               map_scale: int = DEFAULT_MAP_SCALE, min_overlap_m2: float = DEFAULT_MIN_OVERLAP_M2,
+               extra: pd.DataFrame | None = None) -> pd.DataFrame:
     """Run every check on a plot frame.
 
     Every check on the plots; findings sorted by plot, type and related plots, with category and
@@ -393,6 +395,9 @@ def run_checks(plots: pd.DataFrame, geoms: np.ndarray, conflicts: pd.DataFrame |
         Scale 1:M of the sheets, for the area tolerance.
     min_overlap_m2 : float
         Smaller overlaps between plots are not findings.
+    extra : DataFrame, optional
+        Findings measured elsewhere (the land register's, :mod:`geoland.pipeline.register_checks`), in the
+        same columns, stored with these.
 
     Returns
     -------
@@ -406,6 +411,8 @@ def run_checks(plots: pd.DataFrame, geoms: np.ndarray, conflicts: pd.DataFrame |
              damaged_text(plots)]
     if conflicts is not None and len(conflicts):
         parts.append(code_findings(conflicts, plots["plot_id"]))
+    if extra is not None:
+        parts.append(extra[_COLUMNS])
     found = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) \
         else _findings([], "none")
     found["related"] = [tuple(map(int, r)) if r else () for r in found["related"]]

@@ -84,6 +84,26 @@ FINDING_TYPES: dict[str, FindingType] = _types(
     ("legal_mismatch", "conflict", "error", "Trái bảng chuyển đổi", "Against the conversion table"),
     ("damaged_text", "conflict", "warning", "Chữ hỏng do chuyển mã cũ (vd. “ĐOàN”)",
      "Text damaged by an earlier conversion (e.g. “ĐOàN”)"),
+    # the land register's (geoland.pipeline.register_checks)
+    ("unidentified_holder", "missing", "warning", "Người sử dụng/chủ sở hữu chưa có giấy tờ định danh",
+     "A holder without ID number or tax code"),
+    ("certificate_format", "conflict", "warning", "Số phát hành / số vào sổ GCN sai định dạng",
+     "Certificate series or book number malformed"),
+    ("certificate_duplicate", "conflict", "error", "Trùng GCN (nhiều GCN hiệu lực / trùng số vào sổ)",
+     "Several valid certificates, or a book number used twice"),
+    ("certificate_communes", "conflict", "warning", "Một GCN gồm thửa của nhiều xã",
+     "One certificate covers plots of several communes"),
+    ("share_sum", "conflict", "error", "Tổng phần quyền của đồng sở hữu khác 1", "Co-holders' shares do not sum to 1"),
+    ("party_conflict", "conflict", "error", "Một CCCD, khác tên/năm sinh trong sổ",
+     "One ID number, other names in the register"),
+    ("tax_code_invalid", "conflict", "error", "Mã số thuế tổ chức không hợp lệ", "Invalid organisation tax code"),
+    ("rights_without_certificate", "conflict", "warning", "Có người sử dụng nhưng không có GCN hiệu lực",
+     "Holders but no valid certificate"),
+    ("dangling_right", "conflict", "error", "Quyền ghi trên GCN không gồm thửa này",
+     "A right on a certificate that does not cover the plot"),
+    ("house_outside_plot", "conflict", "error", "Nhà nằm ngoài thửa đất", "House footprint outside its plot"),
+    ("house_overlap", "conflict", "error", "Chồng lấn nhà", "Overlapping houses"),
+    ("house_not_allowed", "conflict", "warning", "Nhà ở trên đất không phải đất ở", "House on non-residential land"),
 )
 GROUPS = ("missing", "conflict")
 

@@ -245,3 +245,87 @@ def test_broken_workbooks_and_wrong_sheet_names(tmp_path, db_url, geoland_cli, d
     code, _, err = geoland_cli("register", "import", path)
     assert code != 0 and message in err and str(path) in err
     assert db_snapshot(db_url) == before
+
+
+def test_the_register_checks_find_what_is_wrong(tmp_path, province, db_url, db_query, geoland_cli):
+    """Each register check on a plot of its own (plots the layer gave no holder or certificate), and nothing on
+    the plot whose register is right."""
+    x, y = shapely.from_wkt(province["inside"][0]).coords[0]
+    commune = province["commune"]
+    land_use = ["ONT", "ONT", "ONT", "SKC", "LUC", "ONT", "ONT"]
+    layer = gpd.GeoDataFrame({"MAXA": [commune] * 7, "SHBANDO": [500] * 7, "SOTHUA": list(range(1, 8)),
+                              "LOAIDAT": land_use},
+                             geometry=[shapely.box(x + 40 * i, y + 3000, x + 40 * i + 30, y + 3030) for i in range(7)],
+                             crs="EPSG:9206")
+    pyogrio.write_dataframe(layer, tmp_path / "clean.gpkg")
+    assert geoland_cli("plots", "import", tmp_path / "clean.gpkg", "--province", "99")[0] == 0
+    c = [f"{commune}.500.{i}" for i in range(1, 8)]
+    other = db_query(db_url, f"SELECT old_commune_code || '.' || sheet || '.' || plot_number FROM geoland.plot "
+                             f"WHERE old_commune_code <> '{commune}' AND certificate_serial IS NOT NULL AND id IN "
+                             "(SELECT plot_id FROM geoland.land_user WHERE id_number IS NOT NULL) LIMIT 1")[0][0]
+    box = lambda i, dx=0, size=8: shapely.box(x + 40 * i + 5 + dx, y + 3005, x + 40 * i + 5 + dx + size,  # noqa: E731
+                                              y + 3005 + size).wkt
+    sheets = {
+        "GCN": (CERT_HEADER, [["CS 000001", "CS00001", None, None, None, None, None],
+                              ["XY 12", "CS00002", None, None, None, None, None],           # series malformed
+                              ["CS 000003", "CS01234", None, None, None, None, None],
+                              ["CS 000004", "CS01234", None, None, None, None, None],       # same book number
+                              ["CS 000006", "CS00006", None, None, None, None, None]]),
+        "Thửa đất": (PLOT_HEADER, [["CS 000001", c[0], None, None], ["XY 12", c[1], None, None],
+                                   ["XY 12", other, None, None],                             # two communes
+                                   ["CS 000003", c[3], None, None], ["CS 000004", c[4], None, None],
+                                   ["CS 000006", c[6], None, None]]),
+        "Chủ sử dụng": (PARTY_HEADER, [
+            ["A", "Cá nhân", "Lò Văn Pọm", "001080012345", 1980, None, None, None, None],
+            ["B", "Cá nhân", "Quàng Thị Ún", "001182000321", 1982, None, None, None, None],
+            ["A2", "Cá nhân", "Lò Văn Pộm Khác", "001080012345", 1980, None, None, None, None],  # same ID
+            ["T", "Tổ chức", "HTX Chè", None, None, None, "0100109107", None, None],           # bad check digit
+            ["N", "Cá nhân", "Cầm Thị Nọi", None, None, None, None, None, None],              # no ID
+            ["G", "Cá nhân", "Tòng Văn Ơn", "001090007777", 1990, None, None, None, None]]),
+        "Tài sản": (ASSET_HEADER, [["H1", "Nhà ở", c[0], 60, 1, 2010, None, box(0)],
+                                   ["H2", "Nhà ở", c[0], 60, 1, 2010, None, box(0, dx=4)],    # overlaps H1
+                                   ["H4", "Nhà ở", c[4], 60, 1, 2010, None, box(4, dx=20)]]),  # outside, on LUC
+        "Quyền": (RIGHT_HEADER, [
+            ["A", c[0], None, "Sử dụng chung", "1/2", None, None, None, "CS 000001"],
+            ["B", c[0], None, "Sử dụng chung", "1/3", None, None, None, "CS 000001"],      # 1/2 + 1/3
+            ["A2", c[1], None, "Sử dụng", None, None, None, None, "XY 12"],
+            ["T", c[3], None, "Sử dụng", None, None, None, None, "CS 000003"],
+            ["N", c[4], None, "Sử dụng", None, None, None, None, "CS 000004"],
+            ["G", c[5], None, "Sử dụng", None, None, None, None, "CS 000001"],            # not on that certificate
+            ["G", c[6], None, "Sử dụng", None, None, None, None, "CS 000006"]]),           # all right
+    }
+    code, _, err = geoland_cli("register", "import", write_book(tmp_path / "defects.xlsx", sheets))
+    assert code == 0, err
+    code, _, err = geoland_cli("check", "--province", "99")
+    assert code == 0, err
+    ids = dict(db_query(db_url, "SELECT old_commune_code || '.' || sheet || '.' || plot_number, id FROM geoland.plot "
+                                "WHERE old_commune_code || '.' || sheet || '.' || plot_number = ANY(:c)",
+                        c=[*c, other]))
+    names = {v: k for k, v in ids.items()}
+    register_types = ("certificate_format", "certificate_duplicate", "certificate_communes", "share_sum",
+                      "party_conflict", "tax_code_invalid", "unidentified_holder", "rights_without_certificate",
+                      "dangling_right", "house_outside_plot", "house_overlap", "house_not_allowed")
+    found = {}
+    for plot_id, kind, value in db_query(db_url, "SELECT plot_id, type, value FROM geoland.finding_current "
+                                                 "WHERE type = ANY(:t) AND plot_id = ANY(:p)",
+                                         t=list(register_types), p=list(ids.values())):
+        found.setdefault(kind, {})[names[plot_id]] = value
+    assert found == {
+        "certificate_format": {c[1]: "series XY 12", other: "series XY 12"},
+        "certificate_duplicate": {c[3]: "book number CS01234", c[4]: "book number CS01234",
+                                  other: "2 valid certificates"},
+        "certificate_communes": {c[1]: f"{sorted([commune, other[:5]])[0]},{sorted([commune, other[:5]])[1]}",
+                                 other: f"{sorted([commune, other[:5]])[0]},{sorted([commune, other[:5]])[1]}"},
+        "share_sum": {c[0]: "1/2+1/3"},
+        "party_conflict": {c[0]: "1 holder(s)", c[1]: "1 holder(s)"},
+        "tax_code_invalid": {c[3]: "tax_code_check_digit"},
+        "unidentified_holder": {c[4]: "1 holder(s)"},
+        "rights_without_certificate": {c[5]: None},
+        "dangling_right": {c[5]: "CS 000001"},
+        "house_outside_plot": {c[4]: "24.0"},                   # 3 m of its 8 m beyond the plot's edge
+        "house_overlap": {c[0]: "32.0"},
+        "house_not_allowed": {c[4]: "LUC"},
+    }
+    # the campaign: a plot with a holder not identified is missing data
+    assert db_query(db_url, "SELECT category FROM geoland.finding_current WHERE plot_id = :p AND "
+                            "type = 'unidentified_holder'", p=ids[c[4]]) == [("missing",)]
