@@ -846,7 +846,8 @@ def _quarantine_csv(import_id: int, plan: _Plan, rows: _Rows) -> bytes:
 # The tables a large import fills: the plots and the register their holders go to (every table whose keys
 # the register's keys depend on, so that they can all be dropped and rebuilt together).
 _BULK_TABLES = ("geoland.plot", "geoland.land_right", "geoland.party", "geoland.party_personal",
-                "geoland.party_alias", "geoland.household_member", "geoland.certificate", "geoland.certificate_plot")
+                "geoland.party_alias", "geoland.household_member", "geoland.certificate", "geoland.certificate_plot",
+                "geoland.certificate_paper_plot")
 
 
 def bulk_definitions(conn: Connection) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:

@@ -15,14 +15,15 @@ certificate_format     a certificate of the plot has a series (số phát hành)
                        no check digit is published.
 certificate_duplicate  the plot is on more than one valid certificate, or its certificate's book number is also
                        another certificate's
-certificate_communes   a certificate of the plot covers plots of different communes (the new commune of the
-                       latest reassignment, else the map's commune)
+certificate_communes   a certificate of the plot covers plots of different communes: the communes of the map
+                       (a certificate is issued from one commune's register; two old communes merged into one
+                       new commune in 2025 still were two registers)
 share_sum              the co-holders' shares of the plot (per certificate) or of an asset on it do not add up to
                        1; the value is the sum as a fraction
 party_conflict         a holder of the plot, one party by ID number, is written with another name or birth year
                        on another plot (folded: case, diacritics and spaces do not count)
-tax_code_invalid       an organisation holding the plot has a tax code the modulus-11 rule rejects
-                       (:mod:`identifiers.taxcode`); the value is the reason
+tax_code_invalid       an organisation holding the plot, or an asset on it, has a tax code the modulus-11 rule
+                       rejects (:mod:`identifiers.taxcode`); the value is the reason
 unidentified_holder    a holder of the plot is not identified: a person without an ID number, an organisation
                        without a tax code, a household none of whose members has an ID number
 rights_without_certificate  the plot has holders but no valid certificate
@@ -73,10 +74,8 @@ _QUERIES = (
         ) d GROUP BY plot_id"""),
     ("certificate_communes", """
         WITH commune AS (
-            SELECT cp.certificate_id, cp.plot_id, coalesce(a.commune_code, p.old_commune_code) AS code
+            SELECT cp.certificate_id, cp.plot_id, p.old_commune_code AS code
             FROM geoland.certificate_plot cp JOIN geoland.plot p ON p.id = cp.plot_id
-            LEFT JOIN LATERAL (SELECT x.commune_code FROM geoland.plot_assignment_current x
-                               WHERE x.plot_id = p.id ORDER BY x.effective DESC LIMIT 1) a ON true
             WHERE cp.certificate_id IN (SELECT certificate_id FROM geoland.certificate_plot c
                                         JOIN check_plots s ON s.plot_id = c.plot_id)),
         mixed AS (SELECT certificate_id, string_agg(DISTINCT code, ',' ORDER BY code) AS codes FROM commune
@@ -192,7 +191,9 @@ def register_findings(conn: Connection) -> pd.DataFrame:
 
 def _tax_codes(conn: Connection) -> pd.DataFrame:
     rows = conn.execute(sa.text("""
-        SELECT r.plot_id, y.tax_code FROM geoland.land_right r JOIN check_plots s ON s.plot_id = r.plot_id
+        SELECT coalesce(r.plot_id, ap.plot_id), y.tax_code FROM geoland.land_right r
+        LEFT JOIN geoland.asset_plot ap ON ap.asset_id = r.asset_id
+        JOIN check_plots s ON s.plot_id = coalesce(r.plot_id, ap.plot_id)
         JOIN geoland.party y ON y.id = r.party_id WHERE y.kind = 'organisation' AND y.tax_code IS NOT NULL""")).all()
     bad: dict[int, set] = {}
     for plot_id, code in rows:
