@@ -19,6 +19,7 @@ from geoland.results import (
     PlotImport,
     Reassignment,
     Recoding,
+    Reconcile,
     RegisterImport,
     Report,
     UnitLookup,
@@ -172,6 +173,24 @@ def format_register_import(r: RegisterImport) -> str:
     for sheet, columns in (r.unknown_columns or {}).items():
         lines.append(f"sheet {sheet!r}: columns not read: {', '.join(columns)} (name them in a --fields file if "
                      "they hold one of the register's fields)")
+    return "\n".join(lines)
+
+
+def format_reconcile(r: Reconcile) -> str:
+    """Text of ``geoland register reconcile``: the differences per field, the first ones (masked)."""
+    d = r.differences
+    words = {"missing_in_database": "certificates not in the database", "plot": "plots not on the certificate",
+             "area": "areas differ", "purpose": "purposes differ", "holder_name": "holder names differ",
+             "holder_id": "holder ID numbers differ",
+             "missing_in_register": "database certificates not in the register"}
+    lines = [f"{r.file}: job {r.job_id}, {r.rows:,} rows compared; {sum(d.values()):,} differences recorded "
+             "(reconcile_difference; nothing was changed)"]
+    lines += [f"  {d[k]:>7,}  {words[k]}" for k in words if k in d]
+    for e in r.examples[:10]:
+        lines.append(f"  row {e['source_row'] or '-'}: {e['series']} {e['plot_ref'] or ''}: {e['field']}: register "
+                     f"{e['register_value']!s}, database {e['database_value']!s}")
+    if r.out:
+        lines.append(f"all differences: {r.out}")
     return "\n".join(lines)
 
 

@@ -308,3 +308,16 @@ class RegisterImport(Result):
     quarantined_by_sheet: dict | None = field(default=None, metadata=OPTIONAL)
     problems: list | None = field(default=None, metadata=OPTIONAL)
     unknown_columns: dict | None = field(default=None, metadata=OPTIONAL)
+
+
+@dataclass
+class Reconcile(Result):
+    """``geoland register reconcile``."""
+
+    file: str
+    sha256: str
+    job_id: int
+    rows: int
+    differences: dict
+    examples: list
+    out: str | None = field(default=None, metadata=OPTIONAL)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from geoland.output import format_register_import
+from geoland.output import format_reconcile, format_register_import
 
 from .base import cli, connect, json_option, show
 
@@ -42,3 +42,31 @@ def import_(ctx, path, province, fields_file, encoding, keep_going, as_json):
         result = import_register(conn, path, province=province, fields_file=fields_file, encoding=encoding,
                                  keep_going=keep_going, progress=not as_json)
     show(result, as_json, format_register_import)
+
+
+@register.command("reconcile")
+@click.argument("path", type=click.Path())
+@click.option("--out", type=click.Path(dir_okay=False),
+              help="Write every difference to this CSV (UTF-8 with BOM, opens in Excel; names and ID numbers masked).")
+@json_option
+@click.pass_context
+def reconcile_(ctx, path, out, as_json):
+    """Compare a digitised paper register (an .xlsx or .csv with Số phát hành, Thửa đất, Diện tích, Mục đích sử
+    dụng, Họ tên, Số CCCD) with the database, and record each difference: certificates or plots one side
+    lacks, areas, purposes, holders' names and ID numbers that differ. Nothing is changed.
+    """
+    import csv
+
+    from geoland.pipeline.reconcile import differences, reconcile
+
+    with connect(ctx) as conn:
+        result = reconcile(conn, path, progress=not as_json)
+        if out:
+            rows = differences(conn, result.job_id)
+            with open(out, "w", encoding="utf-8-sig", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=["source_row", "series", "plot_ref", "field", "register_value",
+                                                        "database_value"])
+                writer.writeheader()
+                writer.writerows(rows)
+            result.out = str(out)
+    show(result, as_json, format_reconcile)

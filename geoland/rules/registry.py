@@ -103,9 +103,19 @@ COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
         "footprint": ("Hình thể", "WKT", "footprint", "geometry"),
     },
 }
-PERSONAL_COLUMNS = {"parties": ("name", "id_number", "birth_date", "birth_year", "address")}
+# The digitised paper register (sổ địa chính / sổ cấp GCN) that ``geoland register reconcile`` compares.
+COLUMNS["paper"] = {
+    "series": _SERIES,
+    "plot": _PLOT_REF,
+    "legal_area": ("Diện tích", "Diện tích pháp lý", "DIENTICH", "area", "legal_area"),
+    "land_use": ("Mục đích sử dụng", "Loại đất", "Mục đích", "KHLOAIDAT", "land_use", "purpose"),
+    "name": ("Họ tên", "Họ và tên", "Tên chủ", "Tên người sử dụng", "Chủ sử dụng", "TENCHU", "name"),
+    "id_number": ("Số CCCD", "Số định danh", "Số giấy tờ", "CCCD", "CMND", "SOGIAYTO", "id_number"),
+}
+PERSONAL_COLUMNS = {"parties": ("name", "id_number", "birth_date", "birth_year", "address"),
+                    "paper": ("name", "id_number")}
 REQUIRED = {"certificates": ("series",), "plots": ("series",), "parties": ("ref",), "rights": ("party",),
-            "assets": ("ref", "kind")}
+            "assets": ("ref", "kind"), "paper": ("series", "plot")}
 
 # Coded values: canonical value → the words it is written with.
 KINDS = {"individual": ("Cá nhân", "Ông", "Bà", "Ông/Bà", "individual", "person"),

@@ -121,7 +121,7 @@ def _inside(geom, size: float, rng, shift=(0.0, 0.0)):
     return max(parts, key=lambda p: p.area) if parts else None
 
 
-def synthesize_register(synthetic, *, seed: int = 0) -> SyntheticRegister:  # noqa: C901  (one recipe, in order)
+def synthesize_register(synthetic, *, seed: int = 0) -> SyntheticRegister:
     """The register of a synthetic province (see the module docstring)."""
     rng = np.random.default_rng(seed + 16)
     data = synthetic.plots.drop(columns="geometry").reset_index(drop=True)
@@ -389,7 +389,7 @@ def synthesize_register(synthetic, *, seed: int = 0) -> SyntheticRegister:  # no
               "Chủ sử dụng": pd.DataFrame(parties, columns=PARTY_COLUMNS),
               "Tài sản": pd.DataFrame(assets, columns=ASSET_COLUMNS),
               "Quyền": pd.DataFrame(rights, columns=RIGHT_COLUMNS)}
-    paper, paper_truth = _paper_register(rng, data, mx, in_register, serial, names, ids, n)
+    paper, paper_truth = _paper_register(rng, data, mx, twice, serial, names, ids, n, certs, plots_rows)
     return SyntheticRegister(sheets, pd.DataFrame(sorted(set(truth)), columns=["row", "type"]), paper, paper_truth)
 
 
@@ -397,7 +397,7 @@ def _file_truth(data, defects, serial, ids, names, years, plots_rows, certs, rig
     """Register findings the plot file's own holders cause, after the export is imported."""
     n = len(data)
     out = []
-    present = np.array([any(isinstance(v, str) and v or (v is not None and not pd.isna(v)) for v in (a, b, c))
+    present = np.array([any((isinstance(v, str) and v) or (v is not None and not pd.isna(v)) for v in (a, b, c))
                         for a, b, c in zip(names, ids, years, strict=True)])
     no_id = np.array([not (isinstance(v, str) and v) for v in ids])
     out += [(i + 1, "unidentified_holder") for i in np.flatnonzero(present & no_id)]
@@ -429,11 +429,17 @@ def _file_truth(data, defects, serial, ids, names, years, plots_rows, certs, rig
     return out
 
 
-def _paper_register(rng, data, mx, in_register, serial, names, ids, n):
-    """The digitised paper register: the certified plots as the book records them, with known discrepancies."""
+def _paper_register(rng, data, mx, twice, serial, names, ids, n, certs, plots_rows):
+    """The digitised paper register: every valid certificate as the book records it, with known discrepancies.
+
+    The plot file's certified plots carry their area, purpose and holder; the export's other certificates
+    (several plots on one, plots on paper only) their area and purpose. Discrepancies are injected on the plot
+    file's rows: an area, a purpose, a holder's name or ID number changed, a certificate left out; and rows for
+    certificates the database does not have.
+    """
     rows, truth = [], []
-    certified = np.flatnonzero(in_register & pd.notna(serial))
-    order = rng.permutation(certified)
+    certified = np.flatnonzero(pd.notna(serial))
+    order = rng.permutation(certified[~twice[certified]])
     k = {name: max(1, round(share * n)) for name, share in PAPER_DISCREPANCIES.items()}
     picks, start = {}, 0
     for name in ("area", "purpose", "holder_name", "holder_id", "missing_in_register"):
@@ -458,6 +464,11 @@ def _paper_register(rng, data, mx, in_register, serial, names, ids, n):
             number = number[:-4] + f"{(int(number[-4:]) + 1111) % 10_000:04d}"
             truth.append((serial[i], mx[i], "holder_id"))
         rows.append([serial[i], mx[i], area, use, name, number])
+    layer_series = set(serial[certified])
+    valid = {c[0] for c in certs if c[5] == "Còn hiệu lực"}
+    for series, plot, area, use in plots_rows:
+        if series in valid and series not in layer_series:
+            rows.append([series, plot, area, use, None, None])
     communes = sorted({c for c in data["commune_code"] if isinstance(c, str)})
     for j in range(k["missing_in_database"] if communes else 0):
         series, plot = f"DE {800_000 + j:06d}", f"{communes[j % len(communes)]}.800.{j + 1}"

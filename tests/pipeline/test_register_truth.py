@@ -65,3 +65,22 @@ def test_the_same_export_again_changes_nothing(registered, module_cli, module_db
     assert "0 values changed" in out
     after = helpers.snapshot(module_db)
     assert {t for t in before if before[t] != after[t]} <= {"job", "register_import", "audit_event"}
+
+
+def test_reconcile_finds_exactly_the_paper_registers_discrepancies(registered, module_cli, module_db, helpers,
+                                                                   tmp_path):
+    out = tmp_path / "differences.csv"
+    code, text, err = module_cli("register", "reconcile", registered["paths"]["paper_register"], "--out", out)
+    assert code == 0, err
+    job = int(text.split("job ")[1].split(",")[0])
+    found = {(s, p, f) for s, p, f in helpers.query(
+        module_db, "SELECT series, plot_ref, field FROM geoland.reconcile_difference WHERE job_id = :j", j=job)}
+    truth = set(registered["register"].paper_truth.itertuples(index=False, name=None))
+    assert {f for *_, f in truth} == {"area", "purpose", "holder_name", "holder_id", "missing_in_database",
+                                      "missing_in_register"}
+    assert found == truth, (sorted(truth - found)[:5], sorted(found - truth)[:5])
+    # nothing applied; the file for the officers has every difference, names and numbers masked
+    written = pd.read_csv(out, encoding="utf-8-sig", dtype=str)
+    assert len(written) == len(truth)
+    shown = written.loc[written["field"] == "holder_id", "register_value"]
+    assert shown.str.fullmatch(r"\d{3}\*{6}\d{3}").all()

@@ -4,6 +4,8 @@
   brought), like ``plot_import`` for plot layers.
 - ``register_change``: every value a later registry export changed (entity, its id, field, old and new
   value, job, import); ``personal`` marks the name, ID number, birth and address fields, shown masked.
+- ``reconcile_difference``: what ``geoland register reconcile`` found between a paper register and the
+  database (field, register value, database value), per run (job).
 - ``register_quarantine``: a registry row that could not be stored (``--keep-going``), with its sheet, row
   and every reason; its cells are personal data, kept as read.
 - ``party.ref`` and ``asset.ref``: the registry's own key of a party without an ID number or tax code and of
@@ -61,6 +63,26 @@ CREATE TABLE geoland.register_quarantine (
     reasons            text[]  NOT NULL,
     cells              jsonb   NOT NULL DEFAULT '{}'
 );
+
+-- What `geoland register reconcile` found between a digitised paper register and the database (one run = one
+-- job; nothing in the register is changed by it).
+CREATE TABLE geoland.reconcile_difference (
+    id             bigserial PRIMARY KEY,
+    job_id         bigint  NOT NULL,
+    source         text    NOT NULL,
+    source_sha256  text    NOT NULL,
+    source_row     integer,
+    series         text,
+    plot_ref       text,
+    plot_id        bigint,
+    paper_plot_id  bigint,
+    field          text    NOT NULL CHECK (field IN ('area', 'purpose', 'holder_name', 'holder_id', 'plot',
+                                                     'missing_in_database', 'missing_in_register')),
+    register_value text,
+    database_value text,
+    personal       boolean NOT NULL DEFAULT false
+);
+CREATE INDEX reconcile_difference_job_idx ON geoland.reconcile_difference (job_id);
 
 ALTER TABLE geoland.party ADD COLUMN ref text;
 CREATE UNIQUE INDEX party_ref_key ON geoland.party (ref) WHERE ref IS NOT NULL;
@@ -123,6 +145,7 @@ ALTER TABLE geoland.party ADD CONSTRAINT party_tax_code_check CHECK (tax_code ~ 
 DROP INDEX geoland.party_tax_code_key;
 DROP INDEX geoland.party_ref_key;
 ALTER TABLE geoland.party DROP COLUMN ref;
+DROP TABLE geoland.reconcile_difference;
 DROP TABLE geoland.register_quarantine;
 DROP TABLE geoland.register_change;
 DROP TABLE geoland.register_import;

@@ -1,0 +1,231 @@
+"""Reconciling a digitised paper register with the database (``geoland register reconcile``).
+
+The campaign names "discrepancies between paper records and digital data". A paper register (sổ địa chính /
+sổ cấp giấy chứng nhận), digitised as a workbook or CSV with one row per certificate and plot (series, plot by
+MX.SB.ST of any date or identification code, area, land-use purpose, holder's name and ID number), is compared
+with what the database holds for that certificate; each difference is recorded in ``reconcile_difference`` with
+the register's and the database's value, under one job. Nothing in the register or the plots is changed.
+
+========================  ==============================================================================
+field                     when
+========================  ==============================================================================
+``missing_in_database``   the database has no certificate of that series
+``plot``                  the certificate does not cover that plot (by the codes it had or has)
+``area``                  the legal area differs by more than 0.05 m²
+``purpose``               the land-use purpose differs (compared as codes, in capitals)
+``holder_name``           no holder of the plot is written with that name (any of its spellings; case,
+                          diacritics and spaces do not count)
+``holder_id``             no holder of the plot has that ID number
+``missing_in_register``   a valid certificate of the database, on a plot of a commune the register covers,
+                          is not in the register
+========================  ==============================================================================
+
+A value the register leaves blank is not compared. Names and ID numbers are personal data: stored for the
+officers who follow the differences up, shown masked.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from geoland.errors import InputFileError
+from geoland.pipeline.files import file_sha256
+from geoland.pipeline.register_checks import FOLD_FUNCTION
+from geoland.pipeline.register_import import (
+    _ID_LENGTHS,
+    Sheet,
+    _Cells,
+    _digits,
+    _frame,
+    _plot_ref,
+    _positive,
+    _Problems,
+    _read_csv_folder,
+    _read_workbook,
+    _text,
+)
+from geoland.progress import progress_bar
+from geoland.results import Reconcile, returns
+from geoland.rules import registry as vocab
+from geoland.store.db import copy_csv, csv_bytes
+from geoland.store.jobs import audit, finish_job, start_job
+from identifiers.cccd import mask_cccd, mask_name
+
+FIELDS = ("missing_in_database", "plot", "area", "purpose", "holder_name", "holder_id", "missing_in_register")
+AREA_TOLERANCE_M2 = 0.05
+
+
+def read_paper_register(path: Path) -> Sheet:
+    """The paper register's rows: the one sheet (or CSV file) with a series and a plot column."""
+    if path.is_dir():
+        raw = _read_csv_folder(path)
+    elif path.suffix.lower() == ".csv":
+        from geoland.pipeline.files import read_csv_text
+
+        frame, lines = read_csv_text(path)
+        raw = {path.stem: (list(frame.columns), [[None if v == "" else v for v in r]
+                                                  for r in frame.itertuples(index=False, name=None)], lines)}
+    elif path.suffix.lower() in (".xlsx", ".xlsm"):
+        raw = _read_workbook(path)
+    else:
+        raise InputFileError(path, "not a paper register: expected an .xlsx workbook or a .csv file")
+    found = []
+    for name, (header, rows, numbers) in raw.items():
+        columns, unknown = vocab.column_map("paper", header)
+        if {"series", "plot"} <= set(columns) and rows:
+            frame = pd.DataFrame({a: pd.Series([r[i] if i < len(r) else None for r in rows], dtype=object)
+                                  for a, i in columns.items()})
+            found.append(Sheet("paper", name, frame, pd.Series(numbers).to_numpy(), unknown))
+    if len(found) != 1:
+        raise InputFileError(path, ("no sheet has" if not found else f"{len(found)} sheets have")
+                             + " the columns of a paper register (Số phát hành, Thửa đất; and any of Diện tích, "
+                               "Mục đích sử dụng, Họ tên, Số CCCD): keep one")
+    return found[0]
+
+
+@returns(Reconcile)
+def reconcile(conn: Connection, path, *, progress: bool = True) -> dict:
+    """Compare a paper register with the database and record the differences (see the module docstring).
+
+    Raises
+    ------
+    InputFileError
+        The file cannot be read, or a row's plot or area cannot be read (every such row is named).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(path, "no such file or folder")
+    sheet = read_paper_register(path)
+    problems = _Problems()
+    c = _Cells(sheet, problems)
+    t = _frame({"row": sheet.rows, "series": c.column("series", _text), "ref": c.column("plot", _plot_ref),
+                "area": c.column("legal_area", lambda v: _positive(v, "area")),
+                "purpose": c.column("land_use", lambda v: (_text(v) or "").upper().replace(" ", "") or None),
+                "name": c.column("name", _text), "id_number": c.column("id_number", lambda v: _digits(v, _ID_LENGTHS))})
+    for i in range(len(t)):
+        if t["series"].iat[i] is None or t["ref"].iat[i] is None:
+            c.bad(i, "no certificate series or no plot")
+    if problems.by_row:
+        listed = problems.listed()
+        shown = "\n".join(f"  row {p['row']}: {'; '.join(p['reasons'])}" for p in listed[:20])
+        raise InputFileError(path, f"{len(listed)} row(s) cannot be compared; nothing was recorded:\n{shown}")
+    sha = file_sha256(path)
+    with progress_bar(len(t), "rows", enabled=progress, desc="reconcile") as bar:
+        job = start_job(conn, "register.reconcile", {"file": str(path), "sha256": sha})
+        counts = _compare(conn, t, job.id, str(path), sha)
+        bar.update(len(t))
+    audit(conn, job, "register.reconciled", entity="file", entity_id=str(path), detail={"counts": counts})
+    finish_job(conn, job, {"rows": len(t), **counts})
+    examples = conn.execute(sa.text("""SELECT source_row, series, plot_ref, field, register_value, database_value,
+        personal FROM geoland.reconcile_difference WHERE job_id = :j ORDER BY source_row NULLS LAST, id LIMIT 20"""),
+        {"j": job.id}).mappings().all()
+    return {"file": str(path), "sha256": sha, "job_id": job.id, "rows": len(t), "differences": counts,
+            "examples": [_masked(dict(e)) for e in examples]}
+
+
+def _masked(row: dict) -> dict:
+    if row.pop("personal"):
+        mask = mask_name if row["field"] == "holder_name" else mask_cccd
+        row["register_value"] = mask([row["register_value"]])[0]
+        row["database_value"] = "; ".join(str(v) for v in mask((row["database_value"] or "").split("; "))
+                                          if v) or None
+    return row
+
+
+def _compare(conn: Connection, t: pd.DataFrame, job_id: int, source: str, sha: str) -> dict:
+    x = conn.execute
+    conn.execute(sa.text(FOLD_FUNCTION))
+    x(sa.text("""CREATE TEMP TABLE _paper (row integer, series text, ref text, kind text, code text, commune text,
+        sheet integer, number integer, prefix text, area double precision, purpose text, name text,
+        id_number text) ON COMMIT DROP"""))
+    refs = t["ref"].tolist()
+    frame = pd.DataFrame({
+        "row": t["row"], "series": t["series"], "ref": [r[1] for r in refs], "kind": [r[0] for r in refs],
+        "code": [r[1] if r[0] == "code" else None for r in refs],
+        "commune": [r[2] if r[0] == "mx" else None for r in refs],
+        "sheet": pd.array([r[3] if r[0] == "mx" else None for r in refs], dtype="Int64"),
+        "number": pd.array([r[4] if r[0] == "mx" else None for r in refs], dtype="Int64"),
+        "prefix": [r[5] if r[0] == "mx" else None for r in refs], "area": t["area"].astype(float),
+        "purpose": t["purpose"], "name": t["name"], "id_number": t["id_number"]})
+    copy_csv(conn, f"_paper ({', '.join(frame.columns)})", [csv_bytes({k: frame[k] for k in frame})])
+    x(sa.text("ALTER TABLE _paper ADD COLUMN certificate_id bigint, ADD COLUMN plot_id bigint, "
+              "ADD COLUMN paper_plot_id bigint"))
+    x(sa.text("ANALYZE _paper"))
+    x(sa.text("UPDATE _paper s SET certificate_id = c.id FROM geoland.certificate c WHERE c.series = s.series"))
+    # the plot the row names, among those its certificate covers: by code, by the map's code, by a recoded one
+    x(sa.text("""UPDATE _paper s SET plot_id = m.plot_id FROM (
+        SELECT s.row, min(cp.plot_id) AS plot_id FROM _paper s
+        JOIN geoland.certificate_plot cp ON cp.certificate_id = s.certificate_id
+        JOIN geoland.plot p ON p.id = cp.plot_id LEFT JOIN geoland.plot_code pc ON pc.plot_id = p.id
+        WHERE (s.kind = 'code' AND pc.code = s.code)
+           OR (s.kind = 'mx' AND s.prefix IS NULL AND p.old_commune_code = s.commune AND p.sheet = s.sheet
+               AND p.plot_number = s.number)
+           OR (s.kind = 'mx' AND EXISTS (SELECT FROM geoland.mx_crosswalk w WHERE w.plot_id = p.id
+                                         AND w.new_code = s.ref))
+        GROUP BY s.row) m WHERE m.row = s.row"""))
+    x(sa.text("""UPDATE _paper s SET paper_plot_id = pp.id FROM geoland.certificate_paper_plot cpp
+        JOIN geoland.paper_plot pp ON pp.id = cpp.paper_plot_id
+        WHERE s.plot_id IS NULL AND cpp.certificate_id = s.certificate_id AND s.kind = 'mx'
+          AND pp.commune_code = coalesce(s.prefix, s.commune) AND pp.sheet = s.sheet AND pp.plot_number = s.number"""))
+    p = {"job": job_id, "source": source, "sha": sha}
+    insert = """INSERT INTO geoland.reconcile_difference (job_id, source, source_sha256, source_row, series, plot_ref,
+                plot_id, paper_plot_id, field, register_value, database_value, personal)"""
+    x(sa.text(f"""{insert} SELECT :job, :source, :sha, row, series, ref, NULL, NULL, 'missing_in_database', series,
+        NULL, false FROM _paper WHERE certificate_id IS NULL"""), p)
+    x(sa.text(f"""{insert} SELECT :job, :source, :sha, s.row, s.series, s.ref, NULL, NULL, 'plot', s.ref,
+        (SELECT string_agg(coalesce(m.legacy_mx, m.id::text), '; ' ORDER BY m.id) FROM geoland.certificate_plot cp
+         JOIN geoland.plot_mx m ON m.id = cp.plot_id WHERE cp.certificate_id = s.certificate_id), false
+        FROM _paper s WHERE s.certificate_id IS NOT NULL AND s.plot_id IS NULL AND s.paper_plot_id IS NULL"""), p)
+    x(sa.text("""CREATE TEMP TABLE _db ON COMMIT DROP AS
+        SELECT s.row, coalesce(p.legal_area_m2, pp.legal_area_m2) AS area,
+               upper(replace(coalesce(p.land_use, pp.land_use), ' ', '')) AS purpose
+        FROM _paper s LEFT JOIN geoland.plot p ON p.id = s.plot_id LEFT JOIN geoland.paper_plot pp
+        ON pp.id = s.paper_plot_id WHERE s.plot_id IS NOT NULL OR s.paper_plot_id IS NOT NULL"""))
+    x(sa.text(f"""{insert} SELECT :job, :source, :sha, s.row, s.series, s.ref, s.plot_id, s.paper_plot_id, 'area',
+        s.area::text, d.area::text, false FROM _paper s JOIN _db d USING (row)
+        WHERE s.area IS NOT NULL AND (d.area IS NULL OR abs(s.area - d.area) > {AREA_TOLERANCE_M2})"""), p)
+    x(sa.text(f"""{insert} SELECT :job, :source, :sha, s.row, s.series, s.ref, s.plot_id, s.paper_plot_id, 'purpose',
+        s.purpose, d.purpose, false FROM _paper s JOIN _db d USING (row)
+        WHERE s.purpose IS NOT NULL AND s.purpose IS DISTINCT FROM d.purpose"""), p)
+    holders = """FROM geoland.land_right r JOIN geoland.party_personal pp ON pp.party_id = r.party_id
+                 LEFT JOIN geoland.party_alias a ON a.party_id = r.party_id AND a.plot_id = r.plot_id
+                 WHERE (r.plot_id = s.plot_id OR r.paper_plot_id = s.paper_plot_id)"""
+    x(sa.text(f"""{insert} SELECT :job, :source, :sha, s.row, s.series, s.ref, s.plot_id, s.paper_plot_id,
+        'holder_name', s.name, (SELECT string_agg(DISTINCT coalesce(a.name, pp.name), '; ') {holders}), true
+        FROM _paper s WHERE s.name IS NOT NULL AND (s.plot_id IS NOT NULL OR s.paper_plot_id IS NOT NULL)
+          AND NOT EXISTS (SELECT {holders} AND pg_temp.geoland_fold(s.name) IN
+                          (pg_temp.geoland_fold(pp.name), pg_temp.geoland_fold(a.name)))"""), p)
+    x(sa.text(f"""{insert} SELECT :job, :source, :sha, s.row, s.series, s.ref, s.plot_id, s.paper_plot_id,
+        'holder_id', s.id_number, (SELECT string_agg(DISTINCT pp.id_number, '; ') {holders}), true
+        FROM _paper s WHERE s.id_number IS NOT NULL AND (s.plot_id IS NOT NULL OR s.paper_plot_id IS NOT NULL)
+          AND NOT EXISTS (SELECT {holders} AND pp.id_number = s.id_number)"""), p)
+    # the database's valid certificates on the register's communes that the register does not list
+    x(sa.text(f"""{insert} SELECT :job, :source, :sha, NULL, c.series, min(o.mx), min(o.plot_id), min(o.paper_id),
+        'missing_in_register', NULL, c.series, false FROM geoland.certificate c JOIN (
+            SELECT cp.certificate_id, p.legacy_mx AS mx, p.id AS plot_id, NULL::bigint AS paper_id, p.old_commune_code
+            AS commune FROM geoland.certificate_plot cp JOIN geoland.plot_mx p ON p.id = cp.plot_id
+            UNION ALL
+            SELECT cpp.certificate_id, pp.commune_code || '.' || pp.sheet || '.' || pp.plot_number, NULL, pp.id,
+                   pp.commune_code FROM geoland.certificate_paper_plot cpp
+            JOIN geoland.paper_plot pp ON pp.id = cpp.paper_plot_id WHERE pp.plot_id IS NULL) o
+          ON o.certificate_id = c.id
+        WHERE c.status = 'valid' AND o.commune IN (SELECT DISTINCT coalesce(prefix, commune) FROM _paper)
+          AND NOT EXISTS (SELECT FROM _paper s WHERE s.series = c.series)
+        GROUP BY c.id, c.series"""), p)
+    x(sa.text("DROP TABLE _paper, _db"))
+    counts = dict(x(sa.text("SELECT field, count(*) FROM geoland.reconcile_difference WHERE job_id = :j GROUP BY 1"),
+                    {"j": job_id}).all())
+    return {f: int(counts.get(f, 0)) for f in FIELDS}
+
+
+def differences(conn: Connection, job_id: int) -> list[dict]:
+    """A run's differences, personal values masked (for ``--out``)."""
+    rows = conn.execute(sa.text("""SELECT source_row, series, plot_ref, field, register_value, database_value,
+        personal FROM geoland.reconcile_difference WHERE job_id = :j ORDER BY source_row NULLS LAST, id"""),
+        {"j": job_id}).mappings().all()
+    return [_masked(dict(r)) for r in rows]
+
