@@ -158,7 +158,9 @@ def format_register_import(r: RegisterImport) -> str:
     """Text of ``geoland register import``: rows read per sheet, what was added or changed, what was set aside."""
     c = r.counts
     read = ", ".join(f"{n:,} {sheet}" for sheet, n in r.rows.items())
-    lines = [f"{r.file}: job {r.job_id}, register import {r.import_id}: rows read: {read}",
+    done = (f"the same file as register import {r.import_id}, and nothing differs: nothing changed" if r.unchanged
+            else f"job {r.job_id}, register import {r.import_id}")
+    lines = [f"{r.file}: {done}; rows read: {read}",
              f"added: {c['certificates_added']:,} certificates, {c['parties_added']:,} parties, "
              f"{c['rights_added']:,} rights, {c['assets_added']:,} assets, {c['paper_plots_added']:,} plots without "
              f"geometry yet; links: {c['certificate_links_added']:,} certificate–plot, {c['asset_links_added']:,} "
@@ -183,8 +185,9 @@ def format_reconcile(r: Reconcile) -> str:
              "area": "areas differ", "purpose": "purposes differ", "holder_name": "holder names differ",
              "holder_id": "holder ID numbers differ",
              "missing_in_register": "database certificates not in the register"}
-    lines = [f"{r.file}: job {r.job_id}, {r.rows:,} rows compared; {sum(d.values()):,} differences recorded "
-             "(reconcile_difference; nothing was changed)"]
+    lines = [f"{r.file}: job {r.job_id}, {r.rows:,} rows compared; {sum(d.values()):,} differences "
+             + ("as at that job's run of this file: nothing new to record" if r.unchanged else
+                "recorded (reconcile_difference; nothing in the register was changed)")]
     lines += [f"  {d[k]:>7,}  {words[k]}" for k in words if k in d]
     for e in r.examples[:10]:
         lines.append(f"  row {e['source_row'] or '-'}: {e['series']} {e['plot_ref'] or ''}: {e['field']}: register "

@@ -305,6 +305,7 @@ class RegisterImport(Result):
     rows: dict
     quarantined: int
     counts: dict
+    unchanged: bool = False
     quarantined_by_sheet: dict | None = field(default=None, metadata=OPTIONAL)
     problems: list | None = field(default=None, metadata=OPTIONAL)
     unknown_columns: dict | None = field(default=None, metadata=OPTIONAL)
@@ -319,5 +320,6 @@ class Reconcile(Result):
     job_id: int
     rows: int
     differences: dict
+    unchanged: bool
     examples: list
     out: str | None = field(default=None, metadata=OPTIONAL)

@@ -116,15 +116,16 @@ def reconcile(conn: Connection, path, *, progress: bool = True) -> dict:
     sha = file_sha256(path)
     with progress_bar(len(t), "rows", enabled=progress, desc="reconcile") as bar:
         job = start_job(conn, "register.reconcile", {"file": str(path), "sha256": sha})
-        counts = _compare(conn, t, job.id, str(path), sha)
+        counts, recorded_by = _compare(conn, t, job.id, str(path), sha)
         bar.update(len(t))
-    audit(conn, job, "register.reconciled", entity="file", entity_id=str(path), detail={"counts": counts})
-    finish_job(conn, job, {"rows": len(t), **counts})
+    audit(conn, job, "register.reconciled", entity="file", entity_id=str(path),
+          detail={"counts": counts, "recorded_by": recorded_by})
+    finish_job(conn, job, {"rows": len(t), **counts, "recorded_by": recorded_by})
     examples = conn.execute(sa.text("""SELECT source_row, series, plot_ref, field, register_value, database_value,
         personal FROM geoland.reconcile_difference WHERE job_id = :j ORDER BY source_row NULLS LAST, id LIMIT 20"""),
-        {"j": job.id}).mappings().all()
-    return {"file": str(path), "sha256": sha, "job_id": job.id, "rows": len(t), "differences": counts,
-            "examples": [_masked(dict(e)) for e in examples]}
+        {"j": recorded_by}).mappings().all()
+    return {"file": str(path), "sha256": sha, "job_id": recorded_by, "rows": len(t), "differences": counts,
+            "unchanged": recorded_by != job.id, "examples": [_masked(dict(e)) for e in examples]}
 
 
 def _masked(row: dict) -> dict:
@@ -172,7 +173,8 @@ def _compare(conn: Connection, t: pd.DataFrame, job_id: int, source: str, sha: s
         WHERE s.plot_id IS NULL AND cpp.certificate_id = s.certificate_id AND s.kind = 'mx'
           AND pp.commune_code = coalesce(s.prefix, s.commune) AND pp.sheet = s.sheet AND pp.plot_number = s.number"""))
     p = {"job": job_id, "source": source, "sha": sha}
-    insert = """INSERT INTO geoland.reconcile_difference (job_id, source, source_sha256, source_row, series, plot_ref,
+    x(sa.text("CREATE TEMP TABLE _diff ON COMMIT DROP AS SELECT * FROM geoland.reconcile_difference WITH NO DATA"))
+    insert = """INSERT INTO _diff (job_id, source, source_sha256, source_row, series, plot_ref,
                 plot_id, paper_plot_id, field, register_value, database_value, personal)"""
     x(sa.text(f"""{insert} SELECT :job, :source, :sha, row, series, ref, NULL, NULL, 'missing_in_database', series,
         NULL, false FROM _paper WHERE certificate_id IS NULL"""), p)
@@ -217,9 +219,23 @@ def _compare(conn: Connection, t: pd.DataFrame, job_id: int, source: str, sha: s
           AND NOT EXISTS (SELECT FROM _paper s WHERE s.series = c.series)
         GROUP BY c.id, c.series"""), p)
     x(sa.text("DROP TABLE _paper, _db"))
-    counts = dict(x(sa.text("SELECT field, count(*) FROM geoland.reconcile_difference WHERE job_id = :j GROUP BY 1"),
-                    {"j": job_id}).all())
-    return {f: int(counts.get(f, 0)) for f in FIELDS}
+    counts = dict(x(sa.text("SELECT field, count(*) FROM _diff GROUP BY 1")).all())
+    # The same file, the same differences as its last run: nothing new to record (that run's job stands).
+    last = x(sa.text("SELECT max(job_id) FROM geoland.reconcile_difference WHERE source_sha256 = :sha"), p).scalar()
+    columns = "source_row, series, plot_ref, plot_id, paper_plot_id, field, register_value, database_value"
+    if last is not None and not x(sa.text(f"""
+            (SELECT {columns} FROM _diff EXCEPT ALL
+             SELECT {columns} FROM geoland.reconcile_difference WHERE job_id = :last)
+            UNION ALL
+            (SELECT {columns} FROM geoland.reconcile_difference WHERE job_id = :last EXCEPT ALL
+             SELECT {columns} FROM _diff) LIMIT 1"""), {"last": last}).first():
+        x(sa.text("DROP TABLE _diff"))
+        return {f: int(counts.get(f, 0)) for f in FIELDS}, last
+    stored = f"job_id, source, source_sha256, personal, {columns}"
+    x(sa.text(f"INSERT INTO geoland.reconcile_difference ({stored}) SELECT {stored} FROM _diff ORDER BY "
+              "source_row NULLS LAST, series, field"))
+    x(sa.text("DROP TABLE _diff"))
+    return {f: int(counts.get(f, 0)) for f in FIELDS}, job_id
 
 
 def differences(conn: Connection, job_id: int) -> list[dict]:

@@ -77,9 +77,9 @@ class _Problems:
         return {r for (s, r) in self.by_row if s == sheet}
 
     def listed(self) -> list[dict]:
-        return [{"sheet": vocab.SHEET_LABELS[s], "row": r, "reasons": reasons}
-                for (s, r), reasons in sorted(self.by_row.items(), key=lambda kv: (list(vocab.SHEETS).index(kv[0][0]),
-                                                                                   kv[0][1]))]
+        order = [*vocab.SHEETS, "paper"]
+        return [{"sheet": vocab.SHEET_LABELS.get(s, s), "row": r, "reasons": reasons}
+                for (s, r), reasons in sorted(self.by_row.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1]))]
 
 
 # --- reading -------------------------------------------------------------------------------------------------
@@ -397,6 +397,13 @@ def import_register(conn: Connection, path, *, province: str | None = None, fiel
               "quarantined": len(listed), "quarantined_by_sheet": quarantined or None,
               "problems": listed[:1000] or None, "counts": counts,
               "unknown_columns": {s.name: s.unknown_columns for s in sheets.values() if s.unknown_columns} or None}
+    earlier = conn.execute(sa.text("SELECT min(id) FROM geoland.register_import WHERE source_sha256 = :sha "
+                                   "AND id <> :i"), {"sha": sha, "i": import_id}).scalar()
+    if earlier is not None and not listed and not any(counts.values()):
+        # the same file again, and nothing differs: no import to list (the job says it ran)
+        conn.execute(sa.text("DELETE FROM geoland.register_import WHERE id = :i"), {"i": import_id})
+        finish_job(conn, job, {"unchanged": True, "import_id": earlier})
+        return result | {"import_id": earlier, "unchanged": True}
     conn.execute(sa.text("UPDATE geoland.register_import SET counts = CAST(:c AS jsonb) WHERE id = :i"),
                  {"c": json.dumps({"rows": rows, "quarantined": len(listed), **counts}, ensure_ascii=False),
                   "i": import_id})

@@ -31,6 +31,8 @@ from geoland.output import (
     format_map,
     format_reassignment,
     format_recode,
+    format_reconcile,
+    format_register_import,
     format_verification,
     table,
     write_csv,
@@ -81,17 +83,27 @@ def demo_plots(folder: Path, n_plots: int, *, synthetic: bool, data_dir=None, se
     same file, which the importer recognises and skips.
     """
     from geoland.sample.cadastre import synth_inputs, synthesize, write_synthetic
+    from geoland.sample.register import REGISTER_SUFFIXES, synthesize_register, write_register
 
     path = folder / f"plots-{'synthetic' if synthetic else 'son-la'}-{n_plots}-seed{seed}.gpkg"
-    if not path.exists():
+    if not path.exists() or not Path(str(path) + ".paper-register.xlsx").exists():    # (files of before the register)
         old, new, _ = synth_inputs(data_dir=data_dir, use_synthetic=synthetic,
                                    province="99" if synthetic else SON_LA)
         tmp = path.with_name("tmp-" + path.name)
-        write_synthetic(synthesize(old, n_plots, seed=seed, province="99" if synthetic else SON_LA,
-                                   new_communes=new), tmp)
-        for suffix in ("", ".truth.csv", ".verification.csv"):
-            Path(str(tmp) + suffix).replace(str(path) + suffix)
+        plots = synthesize(old, n_plots, seed=seed, province="99" if synthetic else SON_LA, new_communes=new)
+        write_synthetic(plots, tmp)
+        write_register(synthesize_register(plots, seed=seed), tmp)
+        for suffix in ("", ".truth.csv", ".verification.csv", *REGISTER_SUFFIXES):
+            if Path(str(tmp) + suffix).exists():
+                Path(str(tmp) + suffix).replace(str(path) + suffix)
     return path
+
+
+def register_files(plots_file: Path) -> tuple[Path, Path]:
+    """The registry export (workbook or CSV folder) and the paper register written beside a demo plot file."""
+    export = next(p for p in (Path(str(plots_file) + ".register.xlsx"), Path(str(plots_file) + ".register"))
+                  if p.exists())
+    return export, Path(str(plots_file) + ".paper-register.xlsx")
 
 
 class _Background:
@@ -116,7 +128,8 @@ class _Background:
         try:
             send.send(("ok", target(*args) | {"seconds": time.perf_counter() - start}))
         except BaseException as exc:
-            send.send(("error", exc if isinstance(exc, GeolandError) else GeolandError(repr(exc))))
+            # as a plain GeolandError with its message: a subclass with other arguments may not unpickle
+            send.send(("error", GeolandError(exc.message if isinstance(exc, GeolandError) else repr(exc))))
 
     def result(self) -> dict:
         try:
@@ -139,6 +152,18 @@ class _Background:
     def __exit__(self, kind, value, traceback):
         if kind is not None:
             self.cancel()
+
+
+def _register(url, province: str, export: Path, paper: Path) -> dict:
+    """Step 8b: the registry export into the land register, then the paper register reconciled with it."""
+    from geoland.pipeline.reconcile import reconcile
+    from geoland.pipeline.register_import import import_register
+
+    with connect(url) as conn:
+        registered = import_register(conn, export, province=province, progress=False)
+    with connect(url) as conn:
+        reconciled = reconcile(conn, paper, progress=False)
+    return {"register": registered, "reconcile": reconciled}
 
 
 def _codes_and_answers(url, province: str, answers_file: Path) -> dict:
@@ -260,18 +285,26 @@ def _run_demo(url, *, data_dir, synthetic: bool, n_plots: int, echo, progress: b
     echo(format_import(imported, brief=True))
 
     # Codes need only the plots, the population database's answers nothing: both are loaded in a second
-    # process while the plots are reassigned and recoded here (recoding needs the assignments).
+    # process while the plots are reassigned and recoded here (recoding needs the assignments). The land
+    # register (its export, then the paper register reconciled) in a third: only the checks read it.
     with _Background("codes", _codes_and_answers, url, province,
-                     Path(str(plots_file) + ".verification.csv")) as coding:
+                     Path(str(plots_file) + ".verification.csv")) as coding, \
+            _Background("register", _register, url, province, *register_files(plots_file)) as registering:
         _reassign(url, report, province, echo=echo, step=step, progress=progress)
         _recode(url, report, province, echo=echo, step=step, progress=progress)
         step("7. identification codes (mã định danh thửa đất)")
         done = coding.result()
+        registered = registering.result()
     report["codes"] = done["codes"].as_dict() | {"seconds": done["seconds"]}
     echo(format_codes(done["codes"]) + f"\n(with step 8: {done['seconds']:.1f} s, alongside steps 5–6)")
     step("8. population-database answers (kết quả xác thực từ CSDL dân cư)")
     report["verification"] = done["answers"].as_dict()
     echo(format_verification(done["answers"]))
+    step("8b. land register (sổ địa chính): registry export imported, paper register reconciled")
+    report["register"] = registered["register"].as_dict() | {"seconds": registered["seconds"]}
+    report["reconcile"] = registered["reconcile"].as_dict()
+    echo(format_register_import(registered["register"]) + "\n" + format_reconcile(registered["reconcile"])
+         + f"\n({registered['seconds']:.1f} s, alongside steps 5–7)")
     _rest_of_pipeline(url, report, province, echo=echo, step=step, progress=progress)
     return report
 

@@ -18,7 +18,8 @@ What the register holds (shares of the plots, documented in :data:`SHARES`):
   households (with their members), organisations or persons, an organisation's several on one certificate.
 
 Holders the plot file names without an ID number, or with a number that is not 12 or 9 digits, and plots whose
-MX.SB.ST the file gives twice are not in the export (the registry could not have matched them either).
+MX.SB.ST the file gives twice or not in full are not in the export (the registry could not have matched them
+either); the paper register lists the certificates of plots without a full MX.SB.ST neither.
 
 Defects are injected at :data:`DEFECTS` and recorded; the truth also holds what the plot file alone makes the
 register checks find (holders without ID, one number with other names, plots with holders but no
@@ -38,6 +39,8 @@ from geoland.rules.registry import fold
 from identifiers.taxcode import check_digit
 
 XLSX_MAX_PLOTS = 100_000
+REGISTER_SUFFIXES = (".register.xlsx", ".register", ".paper-register.xlsx", ".register-truth.csv",
+                     ".paper-register-truth.csv")
 SHARES = {"couple": 0.08, "replaced": 0.03, "cancelled": 0.01, "house": 0.30, "house_other_owner": 0.10,
           "construction": 0.002, "paper_plot": 0.01, "multi_plot_person": 0.02}
 DEFECTS = {"share_sum": 0.003, "certificate_format": 0.003, "certificate_duplicate": 0.002,
@@ -130,7 +133,10 @@ def synthesize_register(synthetic, *, seed: int = 0) -> SyntheticRegister:
     n = len(data)
     mx = (data["commune_code"].astype(str) + "." + data["sheet"].astype("Int64").astype(str) + "."
           + data["plot_number"].astype("Int64").astype(str)).to_numpy(dtype=object)
-    twice = pd.Series(mx).duplicated(keep=False).to_numpy()
+    coded = (data["commune_code"].map(lambda c: isinstance(c, str) and len(c) == 5 and c.isdigit())
+             & data["sheet"].notna() & data["plot_number"].notna()).to_numpy()
+    mx[~coded] = None                                  # a plot the map gives no full MX.SB.ST: not in the export
+    twice = pd.Series(mx).duplicated(keep=False).to_numpy() | ~coded
     serial = data["certificate_serial"].to_numpy(dtype=object)
     ids = data["id_number"].to_numpy(dtype=object)
     names = data["user_name"].to_numpy(dtype=object)
@@ -438,7 +444,7 @@ def _paper_register(rng, data, mx, twice, serial, names, ids, n, certs, plots_ro
     certificates the database does not have.
     """
     rows, truth = [], []
-    certified = np.flatnonzero(pd.notna(serial))
+    certified = np.flatnonzero(pd.notna(serial) & pd.notna(mx))
     order = rng.permutation(certified[~twice[certified]])
     k = {name: max(1, round(share * n)) for name, share in PAPER_DISCREPANCIES.items()}
     picks, start = {}, 0
@@ -464,7 +470,7 @@ def _paper_register(rng, data, mx, twice, serial, names, ids, n, certs, plots_ro
             number = number[:-4] + f"{(int(number[-4:]) + 1111) % 10_000:04d}"
             truth.append((serial[i], mx[i], "holder_id"))
         rows.append([serial[i], mx[i], area, use, name, number])
-    layer_series = set(serial[certified])
+    layer_series = set(serial[np.flatnonzero(pd.notna(serial))])
     valid = {c[0] for c in certs if c[5] == "Còn hiệu lực"}
     for series, plot, area, use in plots_rows:
         if series in valid and series not in layer_series:
