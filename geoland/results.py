@@ -323,3 +323,15 @@ class Reconcile(Result):
     unchanged: bool
     examples: list
     out: str | None = field(default=None, metadata=OPTIONAL)
+
+
+@dataclass
+class VerificationRequests(Result):
+    """``geoland people export-requests``."""
+
+    job_id: int
+    out: str
+    province: str | None
+    since: str | None
+    people: int
+    asked_before: int

@@ -31,6 +31,29 @@ def people_import_verification(ctx, path, as_json):
     show(result, as_json, format_verification)
 
 
+@people.command("export-requests")
+@click.option("--province", metavar="P", help="Only the people holding rights in this province.")
+@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Also people last verified before this date (default: only those never verified).")
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="The CSV to send (UTF-8, owner-only).")
+@json_option
+@click.pass_context
+def people_export_requests(ctx, province, since, out, as_json):
+    """Write the request batch for the national population database: one row per person holding a right
+    (ID number, name, birth date or year), each number once, only those not verified (since --since). The
+    answers come back with `people import-verification` and reach every plot of the person. The file holds
+    personal data in clear, by purpose: it is written readable by its owner only, and the export is audited.
+    """
+    from geoland.pipeline.quality import export_verification_requests
+
+    with connect(ctx) as conn:
+        result = export_verification_requests(conn, out, province=province,
+                                              since=since.date() if since else None)
+    show(result, as_json, lambda r: f"{r.out}: {r.people:,} people to verify"
+         + (f" ({r.asked_before:,} asked before {r.since})" if r.since else " (never verified)")
+         + f"{' in province ' + r.province if r.province else ''}; job {r.job_id} (audited)")
+
+
 @cli.command("check")
 @click.option("--province", metavar="P", help="Only the plots of this (new) province.")
 @click.option("--commune", metavar="C", help="Only store and report the findings of the plots of this new commune.")

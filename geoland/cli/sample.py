@@ -35,12 +35,15 @@ def synth(province, n_plots, seed, out, fmt, encoding, old_communes, new_commune
     Plots tile the old communes (never crossing their boundaries) with settlements of small residential
     plots, paddy and crops around them and forest further out; sheets and plot numbers are numbered per
     commune. Defects are injected at the rates of the Sơn La campaign and recorded in OUT.truth.csv (keyed
-    by row number); the population database's answers are in OUT.verification.csv.
+    by row number); the population database's answers are in OUT.verification.csv. The land register of
+    the plots goes to OUT.register.xlsx (a folder OUT.register of CSVs above 100,000 plots) with its truth,
+    and a paper register with known discrepancies to OUT.paper-register.xlsx.
     """
     import time
     from pathlib import Path
 
     from geoland.sample.cadastre import FORMATS, synth_inputs, synthesize, write_synthetic
+    from geoland.sample.register import synthesize_register, write_register
 
     started = time.monotonic()
     out = Path(out)
@@ -52,6 +55,8 @@ def synth(province, n_plots, seed, out, fmt, encoding, old_communes, new_commune
         paths = write_synthetic(result, out, fmt=fmt, encoding=encoding)
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--encoding") from None
+    register = synthesize_register(result, seed=seed)
+    paths |= write_register(register, out)
     truth = result.truth
     report = {"plots": len(result.plots), "source": source, "format": fmt, "encoding": encoding, "files": paths,
               "full_data": int(truth["full_data"].sum()), "missing_any": int((~truth["full_data"]).sum()),
@@ -66,6 +71,10 @@ def synth(province, n_plots, seed, out, fmt, encoding, old_communes, new_commune
                f"{report['missing_any']:,}; defects {report['defects']}; cut by 2025 boundaries "
                f"{report['crosses_2025_boundary']:,}")
     click.echo(f"truth: {paths['truth']}\nverification: {paths['verification']}")
+    sizes = ", ".join(f"{len(f):,} {k}" for k, f in register.sheets.items())
+    click.echo(f"land register: {paths['register']} ({sizes})"
+               f"; its truth: {paths['register_truth']}\npaper register: {paths['paper_register']} "
+               f"({len(register.paper_truth):,} known discrepancies: {paths['paper_register_truth']})")
 
 
 @cli.command()

@@ -107,3 +107,16 @@ def read_vector(path: str | Path, *, layer: str | None = None, crs: str | None =
     if crs:
         frame = frame.set_crs(crs, allow_override=True)
     return frame
+
+
+def write_private_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """A CSV of personal data: UTF-8 with a BOM (Excel reads it), created readable by its owner only (0600)."""
+    import os
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.chmod(path, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as fh:
+        frame.to_csv(fh, index=False)
+    return path

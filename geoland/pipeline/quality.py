@@ -27,7 +27,7 @@ from boundaries.conversion import fold_vietnamese
 from geoland.errors import Conflict, InputFileError, NotFound
 from geoland.pipeline.register_checks import register_findings
 from geoland.progress import shown
-from geoland.results import Check, VerificationImport, returns
+from geoland.results import Check, VerificationImport, VerificationRequests, returns
 from geoland.rules.checks import CAMPAIGN_FIELDS, DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2, run_checks
 from geoland.rules.vocab import FINDING_TYPES
 from geoland.store.db import copy_csv, csv_bytes, read_columns
@@ -350,7 +350,8 @@ def import_verification(conn: Connection, path, *, progress: bool = True) -> Ver
         WHERE (geoland.verification.status, geoland.verification.checked_at)
               IS DISTINCT FROM (EXCLUDED.status, EXCLUDED.checked_at)"""), {}).rowcount
     counts = {s: int((table["status"] == s).sum()) for s in STATUSES}
-    matched = conn.execute(sa.text("SELECT count(DISTINCT u.id_number) FROM geoland.land_user u JOIN verification_in v "
+    # one answer per person: every plot, certificate and asset of the party with that number has it
+    matched = conn.execute(sa.text("SELECT count(*) FROM geoland.party_personal pp JOIN verification_in v "
                                    "USING (id_number)")).scalar()
     report = {"job_id": job.id, "file": str(path), "rows": len(frame), "loaded": int(written), **counts,
               "matching_land_users": int(matched)}
@@ -358,3 +359,48 @@ def import_verification(conn: Connection, path, *, progress: bool = True) -> Ver
           detail={k: report[k] for k in ("rows", "loaded", *STATUSES, "matching_land_users")})
     finish_job(conn, job, {k: report[k] for k in ("rows", "loaded", *STATUSES)})
     return report
+
+
+@returns(VerificationRequests)
+def export_verification_requests(conn: Connection, out, *, province: str | None = None,
+                                 since: dt.date | None = None) -> VerificationRequests:
+    """The request batch for the national population database (``geoland people export-requests``).
+
+    One row per person to verify (an individual or foreign party with an ID number, holding a right on a plot,
+    a plot on paper or an asset of ``province``, or a member of a household that does): ``cccd``, ``name``,
+    ``birth_date``, ``birth_year``; each
+    number once; only those with no answer yet, or none since ``since``. The file is personal data by purpose
+    (the population database needs the numbers and names): it is written readable by its owner only and the
+    export is audited.
+    """
+    from geoland.pipeline.files import write_private_csv
+
+    province = normalize_unit_code(province, "province") if province else None
+    rows = conn.execute(sa.text("""
+        WITH holders AS (
+            SELECT DISTINCT r.party_id FROM geoland.land_right r
+            LEFT JOIN geoland.plot p ON p.id = r.plot_id
+            LEFT JOIN geoland.paper_plot q ON q.id = r.paper_plot_id
+            LEFT JOIN geoland.asset_plot ap ON ap.asset_id = r.asset_id
+            LEFT JOIN geoland.plot ao ON ao.id = ap.plot_id
+            WHERE CAST(:p AS text) IS NULL OR :p IN (p.province_code, q.province_code, ao.province_code)),
+        people AS (SELECT party_id FROM holders
+                   UNION SELECT m.member_id FROM geoland.household_member m
+                         JOIN holders h ON h.party_id = m.household_id)
+        SELECT pp.id_number AS cccd, pp.name, pp.birth_date, pp.birth_year, v.checked_at AS last_checked
+        FROM people JOIN geoland.party_personal pp USING (party_id) JOIN geoland.party y ON y.id = pp.party_id
+        LEFT JOIN geoland.verification v ON v.id_number = pp.id_number
+        WHERE y.kind IN ('individual', 'foreign') AND pp.id_number IS NOT NULL
+          AND (v.id_number IS NULL OR (CAST(:since AS date) IS NOT NULL AND (v.checked_at IS NULL
+                                                                          OR v.checked_at < CAST(:since AS date))))
+        ORDER BY pp.id_number"""), {"p": province, "since": since}).mappings().all()
+    frame = pd.DataFrame(rows, columns=["cccd", "name", "birth_date", "birth_year", "last_checked"])
+    write_private_csv(frame.drop(columns="last_checked"), out)
+    job = start_job(conn, "people.export_requests", {"province": province, "since": str(since) if since else None,
+                                                     "out": str(out)})
+    counts = {"people": len(frame), "asked_before": int(frame["last_checked"].notna().sum())}
+    audit(conn, job, "people.requests_exported", entity="file", entity_id=Path(out).name,
+          detail={"province": province, **counts})
+    finish_job(conn, job, counts)
+    return {"job_id": job.id, "out": str(out), "province": province, "since": str(since) if since else None,
+            **counts}

@@ -91,3 +91,37 @@ def test_reconcile_finds_exactly_the_paper_registers_discrepancies(registered, m
     assert f"job {job}," in text and "nothing new to record" in text
     after = helpers.snapshot(module_db)
     assert {t for t in before if before[t] != after[t]} <= {"job", "audit_event"}
+
+
+def test_population_database_requests_and_answers_reach_every_plot_of_a_person(registered, module_cli, module_db,
+                                                                               helpers, tmp_path):
+    import os
+    import stat
+
+    out = tmp_path / "requests.csv"
+    code, text, err = module_cli("people", "export-requests", "--province", "99", "--out", out)
+    assert code == 0, err
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    sent = pd.read_csv(out, dtype=str, encoding="utf-8-sig")
+    assert list(sent.columns) == ["cccd", "name", "birth_date", "birth_year"]
+    assert sent["cccd"].is_unique and sent["cccd"].notna().all()
+    persons = helpers.query(module_db, """SELECT count(*) FROM geoland.party_personal pp JOIN geoland.party y
+        ON y.id = pp.party_id WHERE y.kind = 'individual' AND pp.id_number IS NOT NULL""")[0][0]
+    assert len(sent) == persons                                     # nobody was verified yet
+    # the answer for one person holding several plots reaches each of them
+    number, plots = helpers.query(module_db, """SELECT pp.id_number, count(DISTINCT r.plot_id) FROM geoland.land_right r
+        JOIN geoland.party_personal pp ON pp.party_id = r.party_id WHERE r.plot_id IS NOT NULL
+        GROUP BY 1 HAVING count(DISTINCT r.plot_id) > 2 LIMIT 1""")[0]
+    answers = tmp_path / "answers.csv"
+    answers.write_text(f"cccd,status,checked_at\n{number},authenticated,2026-11-30\n", encoding="utf-8")
+    code, _, err = module_cli("people", "import-verification", answers)
+    assert code == 0, err
+    assert helpers.query(module_db, """SELECT count(DISTINCT r.plot_id) FROM geoland.land_right r
+        JOIN geoland.party_personal pp ON pp.party_id = r.party_id JOIN geoland.verification v USING (id_number)
+        WHERE v.status = 'authenticated' AND r.plot_id IS NOT NULL""")[0][0] == plots
+    # asked again: the person answered is not in the batch; with --since after the answer, everyone is
+    code, text, err = module_cli("people", "export-requests", "--province", "99", "--out", out)
+    assert number not in set(pd.read_csv(out, dtype=str, encoding="utf-8-sig")["cccd"])
+    code, text, err = module_cli("people", "export-requests", "--out", out, "--since", "2026-12-01")
+    assert number in set(pd.read_csv(out, dtype=str, encoding="utf-8-sig")["cccd"]) and "asked before" in text
+    assert number not in text and number not in err
