@@ -254,6 +254,7 @@ class Report(Result):
     findings: int
     campaign: dict
     by_type: dict
+    register: dict = field(default_factory=dict)
 
 
 @dataclass

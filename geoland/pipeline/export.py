@@ -2,7 +2,9 @@
 
 One folder per export: ``identifiers.csv`` / ``.geojson`` / ``.gpkg`` (the columns of
 docs/export-schema.md, one row per plot with an identification code, ordered by code), ``crosswalk.csv``
-(old → new MX.SB.ST), with ``--since`` a ``delta.csv`` (added / changed / retired), with ``--with-people``
+(old → new MX.SB.ST), ``assets.csv`` (the houses, apartments and other assets on the exported plots: asset
+id, kind, the plot's identification code, building, floor area, floors, year built, the footprint's point;
+no personal data), with ``--since`` a ``delta.csv`` (added / changed / retired), with ``--with-people``
 a separate ``people.csv``, and ``manifest.json``: export id, source jobs, schema version, row counts and
 the SHA-256 of every file. No wall-clock time is written: the manifest's time is the newest source job's,
 the GeoPackage's timestamps are set to it, and the export id is a digest of the content — so an export of
@@ -390,6 +392,27 @@ def _write_export(conn, final: Path, out: Path, frame, info, previous, jobs, sta
          "_types": {c: pa.string() for c in ("old_code", "new_code", "new_commune", "effective", "policy")}})
     (out / "crosswalk.csv").write_bytes(csv_bytes(crosswalk, header=True))
     files["crosswalk.csv"] = {"rows": crosswalk.num_rows}
+    # The assets attached to the exported plots (houses, apartments, constructions, forest, trees): no person
+    # in it; the footprint's centroid in WGS 84 (empty for an asset without a footprint, e.g. an apartment).
+    assets = read_csv_table(conn, """
+        SELECT a.id AS asset_id, a.kind, c.code AS identification_code, a.building, a.floor_area, a.floors,
+               a.year_built,
+               CASE WHEN ST_SRID(a.footprint) > 0 THEN
+                   round(ST_X(ST_Transform(ST_Centroid(a.footprint), 4326))::numeric, 8)::float8 END AS lon,
+               CASE WHEN ST_SRID(a.footprint) > 0 THEN
+                   round(ST_Y(ST_Transform(ST_Centroid(a.footprint), 4326))::numeric, 8)::float8 END AS lat
+        FROM geoland.asset a JOIN geoland.asset_plot ap ON ap.asset_id = a.id
+        JOIN geoland.plot_code c ON c.plot_id = ap.plot_id JOIN geoland.plot p ON p.id = ap.plot_id
+        LEFT JOIN geoland.plot_assignment_current x ON x.plot_id = p.id AND x.effective = %(e)s
+        WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s::text[]))
+          AND (%(commune)s::text IS NULL OR x.commune_code = %(commune)s)
+        ORDER BY a.id, c.code""",
+        {"e": info["effective"], "provinces": info["provinces"], "commune": commune,
+         "_types": {"asset_id": pa.int64(), "kind": pa.string(), "identification_code": pa.string(),
+                    "building": pa.string(), "floor_area": pa.float64(), "floors": pa.int64(),
+                    "year_built": pa.int64(), "lon": pa.float64(), "lat": pa.float64()}})
+    (out / "assets.csv").write_bytes(csv_bytes(assets, header=True))
+    files["assets.csv"] = {"rows": assets.num_rows}
     hashes = _row_hashes(csv)
     delta_counts = None
     if previous is not None:

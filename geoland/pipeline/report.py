@@ -160,7 +160,7 @@ def _type_chart(total: pd.Series, language: str) -> str:
     return "\n".join(out)
 
 
-def _html(province, table, names, words, language, stamp) -> str:
+def _html(province, table, names, words, language, stamp, register: dict) -> str:
     total = table[table["commune"] == ""].iloc[0]
     plots = int(total["plots"])
 
@@ -169,6 +169,8 @@ def _html(province, table, names, words, language, stamp) -> str:
 
     cards = "".join(f'<div class="card {k}"><div class="n">{int(total[k]):,}</div><div>{html.escape(words[k])}'
                     f'</div><div class="p">{pct(int(total[k]))}</div></div>' for k in CAMPAIGN)
+    register_cards = "".join(f'<div class="card register {k}"><div class="n">{n:,}</div><div>{html.escape(words[k])}'
+                             '</div></div>' for k, n in register.items())
     columns = [*CAMPAIGN, "category_missing", "category_conflict"]
     head = "".join(f"<th>{html.escape(words[c])}</th>" for c in ["commune", *columns])
     body = []
@@ -192,6 +194,8 @@ td {{ text-align: right; }} tr.total {{ font-weight: bold; background: #f4f4f4; 
 <h1>{html.escape(words["title"])} — {html.escape(words["province"])} {province or "*"}</h1>
 <p>{html.escape(words["check"])}: {html.escape(stamp)}. {html.escape(words["note"])}</p>
 <div class="cards">{cards}</div>
+<h2>{html.escape(words["register"])}</h2>
+<div class="cards">{register_cards}</div>
 <h2>{html.escape(words["chart"])}</h2>
 {_bar_chart(table, names, words)}
 <h2>{html.escape(words["findings"])}</h2>
@@ -202,6 +206,39 @@ td {{ text-align: right; }} tr.total {{ font-weight: bold; background: #f4f4f4; 
 </tbody></table>
 </body></html>
 """
+
+
+REGISTER_COUNTS = ("valid_certificates", "replaced_certificates", "cancelled_certificates", "houses", "apartments",
+                   "other_assets", "paper_plots", "paper_plots_attached")
+
+
+def register_counts(conn: Connection, province: str | None) -> dict[str, int]:
+    """The land register of the province's plots, counted for the report.
+
+    Certificates by status, houses, apartments, other assets, plots known only from certificates (on paper,
+    waiting for their geometry) and those a plot import attached since.
+    """
+    from geoland.pipeline.assignments import latest_effective, plot_provinces
+
+    provinces = plot_provinces(conn, province, latest_effective(conn))
+    row = conn.execute(sa.text("""
+        WITH plots AS (SELECT id FROM geoland.plot WHERE CAST(:p AS text[]) IS NULL OR province_code = ANY(:p)),
+             certs AS (SELECT DISTINCT c.id, c.status FROM geoland.certificate c
+                       JOIN geoland.certificate_plot cp ON cp.certificate_id = c.id
+                       JOIN plots ON plots.id = cp.plot_id),
+             assets AS (SELECT DISTINCT a.id, a.kind FROM geoland.asset a
+                        JOIN geoland.asset_plot ap ON ap.asset_id = a.id JOIN plots ON plots.id = ap.plot_id),
+             paper AS (SELECT pp.plot_id FROM geoland.paper_plot pp
+                       WHERE CAST(:p AS text[]) IS NULL OR pp.province_code = ANY(:p))
+        SELECT (SELECT count(*) FILTER (WHERE status = 'valid') FROM certs),
+               (SELECT count(*) FILTER (WHERE status = 'replaced') FROM certs),
+               (SELECT count(*) FILTER (WHERE status = 'cancelled') FROM certs),
+               (SELECT count(*) FILTER (WHERE kind = 'house') FROM assets),
+               (SELECT count(*) FILTER (WHERE kind = 'apartment') FROM assets),
+               (SELECT count(*) FILTER (WHERE kind NOT IN ('house', 'apartment')) FROM assets),
+               (SELECT count(*) FILTER (WHERE plot_id IS NULL) FROM paper),
+               (SELECT count(*) FILTER (WHERE plot_id IS NOT NULL) FROM paper)"""), {"p": provinces}).one()
+    return dict(zip(REGISTER_COUNTS, map(int, row), strict=True))
 
 
 @returns(Report)
@@ -237,7 +274,9 @@ def build_report(conn: Connection, *, province: str | None, out: Path, language:
     out.mkdir(parents=True, exist_ok=True)
     words = vocab.words("report", language)
     stamp = f"job {last.id}, {last.finished_at:%Y-%m-%d %H:%M}" if last.finished_at else f"job {last.id}"
-    (out / "index.html").write_text(_html(province, table, names, words, language, stamp), encoding="utf-8")
+    register = register_counts(conn, province)
+    (out / "index.html").write_text(_html(province, table, names, words, language, stamp, register),
+                                    encoding="utf-8")
     csv_table = table.copy()
     csv_table.insert(1, "commune_name", [names.get(c, "") for c in csv_table["commune"]])
     csv_table.loc[csv_table["commune"] == "", "commune_name"] = words["total"]
@@ -257,5 +296,5 @@ def build_report(conn: Connection, *, province: str | None, out: Path, language:
     return {"province": province, "out": str(out), "effective": effective.isoformat() if effective else None,
             "files": [str(out / n) for n in ("index.html", "communes.csv", "findings.csv")],
             "communes": int(len(table) - 1), "findings": len(found),
-            "campaign": {k: int(total[k]) for k in CAMPAIGN},
+            "campaign": {k: int(total[k]) for k in CAMPAIGN}, "register": register,
             "by_type": {k: int(total[k]) for k in FINDING_TYPES if total[k]}}

@@ -38,6 +38,11 @@ def commune_plots(conn: Connection, commune: str, *, unmasked: bool = False) -> 
     frame = read_columns(conn, """
         SELECT p.id, c.code, p.legacy_mx, x.new_code,
                p.area_m2, p.legal_area_m2, p.land_use, u.name, u.id_number, a.status,
+               (SELECT string_agg(cc.series, ', ' ORDER BY cc.series) FROM geoland.certificate_plot cp
+                JOIN geoland.certificate cc ON cc.id = cp.certificate_id AND cc.status = 'valid'
+                WHERE cp.plot_id = p.id),
+               (SELECT count(*) FROM geoland.land_right r WHERE r.plot_id = p.id),
+               (SELECT count(*) FROM geoland.asset_plot ap WHERE ap.plot_id = p.id),
                ST_AsBinary(ST_Transform(p.geom, 4326))
         FROM geoland.plot_assignment_current a JOIN geoland.plot_mx p ON p.id = a.plot_id
         LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
@@ -45,7 +50,8 @@ def commune_plots(conn: Connection, commune: str, *, unmasked: bool = False) -> 
         LEFT JOIN geoland.mx_crosswalk_current x ON x.plot_id = p.id
         WHERE a.effective = %(e)s AND a.commune_code = %(c)s ORDER BY p.id""", {"e": effective, "c": commune},
                          ["plot_id", "code", "legacy_mx", "mx", "area_m2",
-                          "legal_area_m2", "land_use", "user_name", "id_number", "status", "wkb"])
+                          "legal_area_m2", "land_use", "user_name", "id_number", "status", "certificates",
+                          "holders", "assets", "wkb"])
     if frame.empty:
         raise NotFound(f"no plots assigned to commune {commune} on {effective}: check the code "
                            "(`geoland units lookup`) or run `geoland reassign`")

@@ -1,7 +1,8 @@
 """Finding plots: by code, by point, by bounding box; one plot's page.
 
-Finding plots: by any identification code or current or past MX.SB.ST code (``geoland codes lookup``,
-``/api/plots/<code>``), by a WGS 84 point (``/api/plots?lon=&lat=``), by a bounding box (the OGC API
+Finding plots: by any identification code, current or past MX.SB.ST code or certificate series
+(``geoland codes lookup``, ``/api/plots/<code>``), by a WGS 84 point (``/api/plots?lon=&lat=``), by a
+bounding box (the OGC API
 Features items), and one plot's page with its land user (masked unless the caller may see it).
 """
 
@@ -39,8 +40,7 @@ def lookup_code(conn: Connection, code: str, *, at: dt.date | None = None) -> di
         try:
             commune, prefix, sheet, number = parse_mx(code)
         except InvalidMXError:
-            raise InvalidInput(f"{code!r} is neither a 12-character identification code nor an MX.SB.ST code "
-                               "(e.g. 03646.25.112)") from None
+            return _lookup_series(conn, code)
         for plot_id, effective in conn.execute(sa.text(
                 "SELECT plot_id, effective FROM geoland.mx_crosswalk WHERE new_code = :c ORDER BY plot_id"),
                 {"c": code}):
@@ -59,8 +59,72 @@ def lookup_code(conn: Connection, code: str, *, at: dt.date | None = None) -> di
             "plots": [plot_record(conn, plot_id) | {"matched_as": how} for plot_id, how in matches]}
 
 
+def _lookup_series(conn: Connection, code: str) -> dict:
+    """The plots (and the plots on paper only) of the certificate with this series (số phát hành).
+
+    Compared without spaces and in capitals (``CS 000123``, ``cs000123``).
+    """
+    compact = "".join(code.split()).upper()
+    if not 4 <= len(compact) <= 20 or not compact.isalnum():
+        raise InvalidInput(f"{code!r} is neither a 12-character identification code, an MX.SB.ST code "
+                           "(e.g. 03646.25.112) nor a certificate series (e.g. CS 000123)")
+    found = conn.execute(sa.text(r"""
+        SELECT c.id, c.series, c.status, cp.plot_id, NULL::bigint AS paper_id FROM geoland.certificate c
+        JOIN geoland.certificate_plot cp ON cp.certificate_id = c.id
+        WHERE upper(regexp_replace(c.series, '\s', '', 'g')) = :s
+        UNION ALL
+        SELECT c.id, c.series, c.status, NULL, cpp.paper_plot_id FROM geoland.certificate c
+        JOIN geoland.certificate_paper_plot cpp ON cpp.certificate_id = c.id
+        JOIN geoland.paper_plot pp ON pp.id = cpp.paper_plot_id AND pp.plot_id IS NULL
+        WHERE upper(regexp_replace(c.series, '\s', '', 'g')) = :s
+        ORDER BY 4, 5"""), {"s": compact}).mappings().all()
+    if not found:
+        raise NotFound(f"no plot has code or certificate series {code}")
+    plots = [plot_record(conn, r["plot_id"]) | {"matched_as": f"certificate {r['series']} ({r['status']})"}
+             for r in found if r["plot_id"] is not None]
+    paper = [dict(conn.execute(sa.text("""SELECT id AS paper_plot_id, province_code, commune_code, sheet, plot_number,
+        legal_area_m2, land_use FROM geoland.paper_plot WHERE id = :i"""), {"i": r["paper_id"]}).mappings().one())
+        | {"matched_as": f"certificate {r['series']} ({r['status']}): not in the land database yet"}
+        for r in found if r["paper_id"] is not None]
+    return {"code": code, "at": None, "plots": plots, **({"paper_plots": paper} if paper else {})}
+
+
+def plot_register(conn: Connection, plot_id: int, *, unmasked: bool = False) -> dict:
+    """A plot's land register: its certificates, the holders of rights on it and on its assets, its assets.
+
+    Names and ID numbers are masked unless ``unmasked`` (the caller checks the role and audits the access).
+    """
+    certificates = [_plain(r) for r in conn.execute(sa.text("""
+        SELECT c.series, c.book_number, c.issued_on, c.authority, c.form, c.status, r.series AS replaced_by
+        FROM geoland.certificate_plot cp JOIN geoland.certificate c ON c.id = cp.certificate_id
+        LEFT JOIN geoland.certificate r ON r.id = c.replaced_by
+        WHERE cp.plot_id = :p ORDER BY c.status <> 'valid', c.issued_on DESC NULLS LAST, c.series"""),
+        {"p": plot_id}).mappings()]
+    holders = [dict(r) for r in conn.execute(sa.text("""
+        SELECT r.id AS right_id, y.kind, coalesce(a.name, pp.name) AS name, pp.id_number, r.role,
+               r.share_num || '/' || r.share_den AS share, r.purpose, r.term_end, r.origin, c.series AS certificate,
+               r.asset_id
+        FROM geoland.land_right r JOIN geoland.party y ON y.id = r.party_id
+        LEFT JOIN geoland.party_personal pp ON pp.party_id = r.party_id
+        LEFT JOIN geoland.party_alias a ON a.party_id = r.party_id AND a.plot_id = r.plot_id
+        LEFT JOIN geoland.certificate c ON c.id = r.certificate_id
+        WHERE r.plot_id = :p OR r.asset_id IN (SELECT asset_id FROM geoland.asset_plot WHERE plot_id = :p)
+        ORDER BY r.asset_id NULLS FIRST, r.id"""), {"p": plot_id}).mappings()]
+    if not unmasked:
+        people = [h for h in holders if h["kind"] not in ("organisation", "community")]
+        for h, name, number in zip(people, mask_name([h["name"] for h in people]),
+                                   mask_cccd([h["id_number"] for h in people]), strict=True):
+            h["name"], h["id_number"] = name, number
+    assets = [_plain(r) for r in conn.execute(sa.text("""
+        SELECT a.id AS asset_id, a.kind, a.building, a.floor_area, a.floors, a.year_built, a.structure,
+               a.footprint IS NOT NULL AS has_footprint
+        FROM geoland.asset a JOIN geoland.asset_plot ap ON ap.asset_id = a.id WHERE ap.plot_id = :p
+        ORDER BY a.id"""), {"p": plot_id}).mappings()]
+    return {"certificates": certificates, "holders": [_plain(h) for h in holders], "assets": assets}
+
+
 def plot_record(conn: Connection, plot_id: int) -> dict:
-    """A plot's codes, commune and code history (no personal data)."""
+    """A plot's codes, commune, code history and register (names and ID numbers masked)."""
     plot = conn.execute(sa.text("""
         SELECT p.id, p.province_code, p.old_commune_code, p.sheet, p.plot_number, p.area_m2, p.land_use,
                c.code AS identification_code, i.source, p.legacy_mx
@@ -79,6 +143,7 @@ def plot_record(conn: Connection, plot_id: int) -> dict:
         "area_m2": round(plot["area_m2"], 2), "land_use": plot["land_use"], "source": plot["source"],
         "code_history": [_plain(r) for r in codes],
         "commune_history": [_plain(r) for r in communes],
+        "register": plot_register(conn, plot_id),
     }
 
 
@@ -123,6 +188,7 @@ def plot_detail(conn: Connection, plot_id: int, *, unmasked: bool) -> dict:
         out["id_number"] = mask_cccd([row["id_number"]])[0]
         out["birth_year"] = None
     out["findings"] = plot_findings(conn, plot_id)
+    out["register"] = plot_register(conn, plot_id, unmasked=unmasked)
     return out
 
 

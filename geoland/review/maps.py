@@ -91,6 +91,9 @@ def map_data(review: dict, language: str = "vi") -> dict:
         "id": plots["plot_id"].tolist(), "code": text("code"), "mx": text("mx"), "legacy": text("legacy_mx"),
         "area": number("area_m2"), "legal": number("legal_area_m2"), "use": text("land_use"),
         "user": text("user_name"), "cccd": text("id_number"), "category": category, "findings": per_plot,
+        "cert": text("certificates") if "certificates" in plots else [None] * len(plots),
+        "holders": [int(v) for v in plots["holders"]] if "holders" in plots else [0] * len(plots),
+        "assets": [int(v) for v in plots["assets"]] if "assets" in plots else [0] * len(plots),
         "types": [{"type": t, "label": FINDING_TYPES[t].label(language), "category": FINDING_TYPES[t].group}
                   for t in types],
     }

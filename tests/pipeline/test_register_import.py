@@ -330,3 +330,80 @@ def test_the_register_checks_find_what_is_wrong(tmp_path, province, db_url, db_q
     # the campaign: a plot with a holder not identified is missing data
     assert db_query(db_url, "SELECT category FROM geoland.finding_current WHERE plot_id = :p AND "
                             "type = 'unidentified_holder'", p=ids[c[4]]) == [("missing",)]
+
+
+def test_the_register_round_trips_through_api_pages_report_and_export(tmp_path, province, db_url, db_query,
+                                                                       geoland_cli):
+    import json
+    import re
+
+    import pandas as pd
+
+    from geoland.review.users import add_user
+    from geoland.store.db import connect
+    from web.app import create_app
+
+    for args in (("reassign", "--province", "99"), ("codes", "issue", "--province", "99")):
+        assert geoland_cli(*args)[0] == 0
+    assert geoland_cli("register", "import", write_book(tmp_path / "so.xlsx", registry(province)))[0] == 0
+    assert geoland_cli("check", "--province", "99")[0] == 0
+    mx = province["mx"]
+    code_of = dict(db_query(db_url, "SELECT p.old_commune_code || '.' || p.sheet || '.' || p.plot_number, c.code "
+                                    "FROM geoland.plot p JOIN geoland.plot_code c ON c.plot_id = p.id"))
+    with connect(db_url) as conn:
+        token = add_user(conn, "xem", "viewer", "mat-khau-123", with_token=True)
+        add_user(conn, "quan", "admin", "mat-khau-123")
+    client = create_app(db_url, secret_key="t").test_client()
+    get = lambda path: client.get(path, headers={"Authorization": f"Bearer {token}"})  # noqa: E731
+
+    # the couple on one certificate, by identification code: shares and roles, names and numbers masked
+    response = get(f"/api/plots/{code_of[mx[0]]}")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "Lò Văn Pọm" not in text and "001080012345" not in text and "Quàng Thị Ún" not in text
+    register = response.get_json()["plots"][0]["register"]
+    couple = [h for h in register["holders"] if h["certificate"] == "CT 100001"]
+    assert [(h["name"], h["id_number"], h["role"], h["share"]) for h in couple] == [
+        ("Lò V*** P***", "001******345", "co_user", "1/2"), ("Quàng T*** Ú**", "001******321", "co_user", "1/2")]
+    # one certificate, two plots of one organisation (its name is not personal data); by the series
+    plots = get("/api/plots/CT%20100002").get_json()["plots"]
+    assert sorted(p["legacy_mx"] for p in plots) == sorted(mx[1:3])
+    assert {h["name"] for p in plots for h in p["register"]["holders"] if h["kind"] == "organisation"} == \
+        {"Công ty TNHH Chè Mộc Châu"}
+    # the replaced certificate and its replacement, the household, the house of another owner
+    fourth = get(f"/api/plots/{mx[3]}").get_json()["plots"][0]["register"]
+    assert [(c["series"], c["status"], c["replaced_by"]) for c in fourth["certificates"]
+            if c["series"] in ("BA 200003", "CT 100004")] == [("CT 100004", "valid", None),
+                                                             ("BA 200003", "replaced", "CT 100004")]
+    assert {h["kind"] for h in fourth["holders"]} >= {"household", "individual"}
+    assert [(a["kind"], a["floor_area"]) for a in fourth["assets"]] == [("house", 120.5)]
+    assert [h["role"] for h in fourth["holders"] if h["asset_id"]] == ["owner"]
+    # the plot on paper only, by its certificate
+    paper = get("/api/plots/da300005").get_json()
+    assert paper["plots"] == [] and [p["sheet"] for p in paper["paper_plots"]] == [99]
+    assert json.loads(geoland_cli("codes", "lookup", "DA 300005", "--json")[1])["paper_plots"][0]["plot_number"] == 999
+
+    # the plot page: masked for everyone by default, in clear for an administrator who asks (audited)
+    plot_id = province["ids"][0]
+    admin = create_app(db_url, secret_key="t").test_client()
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', admin.get("/login").get_data(as_text=True)).group(1)
+    admin.post("/login", data={"username": "quan", "password": "mat-khau-123", "csrf_token": csrf, "next": "/"})
+    page = admin.get(f"/plots/{plot_id}").get_data(as_text=True)
+    assert "CT 100001" in page and "Sử dụng chung" in page and "1/2" in page and "Quàng Thị Ún" not in page
+    assert "Quàng Thị Ún" in admin.get(f"/plots/{plot_id}?people=1").get_data(as_text=True)
+
+    # the report counts the houses and the plots on paper; the export carries the house, and no person
+    code, out, err = geoland_cli("report", "--province", "99", "--out", tmp_path / "report", "--json")
+    assert code == 0, err
+    counts = json.loads(out)["register"]
+    assert (counts["houses"], counts["paper_plots"], counts["replaced_certificates"]) == (1, 1, 1)
+    assert "Nhà ở riêng lẻ" in (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    code, out, err = geoland_cli("export", "--province", "99", "--out", tmp_path / "export")
+    assert code == 0, err
+    assets = pd.read_csv(tmp_path / "export" / "assets.csv", dtype=str)
+    assert assets[["kind", "identification_code"]].values.tolist() == [["house", code_of[mx[3]]]]
+    assert 103 < float(assets["lon"].iat[0]) < 106 and 20 < float(assets["lat"].iat[0]) < 23
+    manifest = json.loads((tmp_path / "export" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["files"]["assets.csv"]["rows"] == 1
+    assert json.loads(geoland_cli("export", "verify", tmp_path / "export", "--json")[1])["ok"]
+    assert "Tòng" not in (tmp_path / "export" / "assets.csv").read_text(encoding="utf-8")

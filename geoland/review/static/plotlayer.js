@@ -126,7 +126,9 @@
     var rows = [
       [w.code, "<b>" + v(d.code[k]) + "</b>"], [w.mx, v(d.mx[k])], [w.legacy, v(d.legacy[k])],
       [w.area, v(d.legal[k]) + " / " + v(d.area[k]) + " m²"], [w.use, v(d.use[k])],
-      [w.user, v(d.user[k])], [w.cccd, v(d.cccd[k])]
+      [w.user, v(d.user[k]) + (d.holders && d.holders[k] > 1 ? " (+" + (d.holders[k] - 1) + ")" : "")],
+      [w.cccd, v(d.cccd[k])], [w.certificate, v(d.cert ? d.cert[k] : null)],
+      [w.assets, d.assets ? String(d.assets[k]) : "0"]
     ];
     var html = '<div class="geoland-popup" data-plot="' + d.id[k] + '"><table>';
     rows.forEach(function (r) { html += "<tr><th>" + r[0] + "</th><td>" + r[1] + "</td></tr>"; });

@@ -84,6 +84,9 @@ CREATE TABLE geoland.reconcile_difference (
 );
 CREATE INDEX reconcile_difference_job_idx ON geoland.reconcile_difference (job_id);
 
+-- `codes lookup` / `/api/plots/<code>` by certificate series, written with or without spaces, any case.
+CREATE INDEX certificate_series_compact_idx ON geoland.certificate (upper(regexp_replace(series, '\s', '', 'g')));
+
 ALTER TABLE geoland.party ADD COLUMN ref text;
 CREATE UNIQUE INDEX party_ref_key ON geoland.party (ref) WHERE ref IS NOT NULL;
 CREATE UNIQUE INDEX party_tax_code_key ON geoland.party (tax_code) WHERE tax_code IS NOT NULL;
@@ -145,6 +148,7 @@ ALTER TABLE geoland.party ADD CONSTRAINT party_tax_code_check CHECK (tax_code ~ 
 DROP INDEX geoland.party_tax_code_key;
 DROP INDEX geoland.party_ref_key;
 ALTER TABLE geoland.party DROP COLUMN ref;
+DROP INDEX geoland.certificate_series_compact_idx;
 DROP TABLE geoland.reconcile_difference;
 DROP TABLE geoland.register_quarantine;
 DROP TABLE geoland.register_change;
