@@ -44,7 +44,8 @@ FORMATS = ("csv", "geojson", "gpkg")
 # GDAL's type of each exported column (a .csvt beside each CSV): codes are strings, so that GDAL and QGIS keep
 # their leading zeros; anything not listed is a string.
 CSV_TYPES = {"lon": "Real", "lat": "Real", "area_m2": "Real", "job_id": "Integer64", "plot_id": "Integer64",
-             "birth_year": "Integer"}
+             "birth_year": "Integer", "asset_id": "Integer64", "floor_area": "Real", "floors": "Integer",
+             "year_built": "Integer"}
 UTF8_BOM = b"\xef\xbb\xbf"
 COLUMNS = ["identification_code", "commune_code", "commune_name", "province_code", "mx", "legacy_mx", "lon",
            "lat", "area_m2", "land_use", "certificate_serial"]

@@ -44,8 +44,8 @@ def test_a_rerun_on_unchanged_data_is_byte_identical(exported):
     a, b = exported["folder"] / "a", exported["folder"] / "b"
     assert exported["again"]["export_id"] == exported["first"]["export_id"]
     names = sorted(p.name for p in a.iterdir())
-    assert names == ["crosswalk.csv", "crosswalk.csvt", "identifiers.csv", "identifiers.csvt", "identifiers.geojson",
-                     "identifiers.gpkg", "manifest.json"]
+    assert names == ["assets.csv", "assets.csvt", "crosswalk.csv", "crosswalk.csvt", "identifiers.csv",
+                     "identifiers.csvt", "identifiers.geojson", "identifiers.gpkg", "manifest.json"]
     assert all((a / n).read_bytes() == (b / n).read_bytes() for n in names)
 
 
