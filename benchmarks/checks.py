@@ -1,10 +1,12 @@
 """Benchmark: every data-quality check on a province, as `geoland check` runs them.
 
-    .venv/bin/python benchmarks/checks.py [--plots 1000000] [--keep FILE.gpkg]
+    .venv/bin/python benchmarks/checks.py [--plots 1000000] [--keep FILE.gpkg] [--register]
 
 Synthetic Sơn La plots are imported into a fresh database, reassigned to the real 2025 communes, coded,
 and the synthetic population-database answers loaded; then `geoland check --province 14` is timed (read,
 all checks, store the findings), and a second, unchanged run (read, checks, compare, nothing written).
+With --register the synthetic registry export of the plots (see benchmarks/register.py) is imported first,
+so the register's checks have the couples, houses, organisations and certificates of a real register.
 The per-check times come from running :func:`geoland.rules.checks.run_checks`' parts on the frame it read.
 Target at 1 M plots: ≤ 2 min on 2 cores.
 """
@@ -30,7 +32,15 @@ def main() -> None:
         coded_province(url, data, path)
         with connect(url) as conn:
             import_verification(conn, Path(str(path) + ".verification.csv"), progress=False)
-        print(f"set-up (import, reassign, codes, verification): {time.perf_counter() - t:.1f} s")
+        if args.register:
+            from register import register_files
+
+            from geoland.pipeline.register_import import import_register
+
+            with connect(url) as conn:
+                import_register(conn, register_files(path, args.seed), progress=False)
+        print(f"set-up (import, reassign, codes, verification{', register' if args.register else ''}): "
+              f"{time.perf_counter() - t:.1f} s")
         for run in ("first", "again"):
             t = time.perf_counter()
             with connect(url) as conn:

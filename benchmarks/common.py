@@ -65,6 +65,8 @@ def province_arguments(description: str, default_plots: int = 100_000):
     parser.add_argument("--plots", type=int, default=default_plots)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", type=Path, help="plot GeoPackage to reuse (written there when missing)")
+    parser.add_argument("--register", action="store_true",
+                        help="import the synthetic registry export of the plots too (benchmarks/register.py)")
     return parser.parse_args()
 
 

@@ -50,7 +50,7 @@ def test_policies_crosswalk_and_lookup(db_url, load_province, geoland_cli, db_qu
     else:
         assert code == 1 and "no plot has code" in err
     code, _, err = geoland_cli("codes", "lookup", "not-a-code")
-    assert code == 1 and "neither a 12-character identification code nor an MX.SB.ST code" in err
+    assert code == 1 and "neither a 12-character identification code, an MX.SB.ST code" in err
 
 
 def test_prefix_policy_keeps_the_old_code_readable(db_url, load_province, geoland_cli, db_query):
