@@ -204,23 +204,54 @@ def read_register_fields(path) -> dict[str, dict[str, str]]:
     return out
 
 
+def _legacy_cells(column: pd.Series) -> tuple[np.ndarray, bool]:
+    """Which cells a legacy font could have typed, and whether any cell is Unicode beyond Latin-1.
+
+    A legacy cell is text beyond ASCII within Latin-1: pyarrow's string kernels on a text column, a Python
+    test on a mixed one.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = pa.array(column.to_numpy(dtype=object), pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        legacy = column.map(lambda v: isinstance(v, str) and not v.isascii() and max(map(ord, v)) <= 0xFF)
+        wide = column.map(lambda v: isinstance(v, str) and max(map(ord, v), default=0) > 0xFF)
+        return legacy.to_numpy(dtype=bool), bool(wide.any())
+    non_ascii = pc.fill_null(pc.invert(pc.string_is_ascii(text)), False)
+    wide = pc.fill_null(pc.match_substring_regex(text, "[^\\x{00}-\\x{ff}]"), False)
+    legacy = pc.and_(non_ascii, pc.invert(wide))
+    return legacy.to_numpy(zero_copy_only=False), bool(pc.any(wide).as_py())
+
+
 def _convert_text(sheets: dict[str, Sheet], forced: str | None) -> tuple[str, dict, int]:
     """TCVN3/VNI text cells to Unicode, judged on the whole file's text that a legacy font could have typed."""
-    legacy_range = [v for s in sheets.values() for c in s.frame for v in s.frame[c]
-                    if isinstance(v, str) and not v.isascii() and max(map(ord, v)) <= 0xFF]
+    masks = {(k, c): _legacy_cells(s.frame[c]) for k, s in sheets.items() for c in s.frame}
+    legacy_range = [v for (k, c), (legacy, _) in masks.items() for v in sheets[k].frame[c][legacy][:5000]]
     encoding, evidence = vntext.judge_encoding(legacy_range, forced=forced)
     if encoding not in ("tcvn3", "vni"):
-        return ("unicode" if any(isinstance(v, str) and not v.isascii() for s in sheets.values() for c in s.frame
-                                 for v in s.frame[c]) else "ascii"), evidence, 0
+        unicode = any(legacy.any() or wide for legacy, wide in masks.values())
+        return ("unicode" if unicode else "ascii"), evidence, 0
     converted = 0
-    for s in sheets.values():
-        for c in s.frame:
-            column = s.frame[c]
-            legacy = column.map(lambda v: isinstance(v, str) and not v.isascii() and max(map(ord, v)) <= 0xFF)
-            if legacy.any():
-                s.frame.loc[legacy, c] = column[legacy].map(lambda v: vntext.to_unicode(v, encoding))
-                converted += int(legacy.sum())
+    for (k, c), (legacy, _) in masks.items():
+        if legacy.any():
+            frame = sheets[k].frame
+            before = frame.loc[legacy, c]
+            after = before.map(lambda v: _reading(v, encoding))
+            frame.loc[legacy, c] = after
+            converted += int((after != before).sum())
     return encoding, evidence, converted
+
+
+def _reading(value: str, encoding: str) -> str:
+    """A cell of a legacy workbook as Unicode: converted, unless it reads as Vietnamese already.
+
+    A workbook mixes cells typed in a .VnTime font with Unicode ones, and "Cá nhân" is Latin-1 too.
+    """
+    if vntext.vietnamese_share([value])[0] == 1.0:
+        return value
+    return vntext.to_unicode(value, encoding)
 
 
 # --- cell values ----------------------------------------------------------------------------------------------
@@ -477,7 +508,7 @@ def _validate(sheets: dict[str, Sheet], problems: _Problems) -> dict[str, pd.Dat
                           "household_ref": c.column("household", _text), "relation": c.column("relation", _text)})
         _required(c, t, "ref", "party key (Mã chủ)")
         _unique(c, t, "ref", "party key")
-        for i, r in t.iterrows():
+        for i, r in enumerate(t.to_dict("records")):
             _check_party(c, t, i, r)
         tables["parties"] = t
     if "assets" in sheets:
@@ -1071,12 +1102,15 @@ def _merge_rights(conn: Connection, t: pd.DataFrame | None, paper_ids: dict, p: 
               "WHERE s.party_id IS NULL AND y.ref = s.party_ref"))
     x(sa.text("UPDATE _right s SET asset_id = a.id FROM geoland.asset a WHERE a.ref = s.asset_ref"))
     x(sa.text("UPDATE _right s SET certificate_id = c.id FROM geoland.certificate c WHERE c.series = s.series"))
+    x(sa.text("ANALYZE _right"))
     same = """r.party_id = s.party_id AND (r.asset_id = s.asset_id OR r.plot_id = s.plot_id
               OR (s.plot_id IS NULL AND s.asset_id IS NULL AND r.paper_plot_id = s.paper_id))"""
-    x(sa.text(f"""UPDATE _right s SET target = (SELECT min(r.id) FROM geoland.land_right r WHERE {same}
-                  AND r.certificate_id IS NOT DISTINCT FROM s.certificate_id)"""))
-    x(sa.text(f"""UPDATE _right s SET target = (SELECT min(r.id) FROM geoland.land_right r WHERE {same}
-                  AND r.certificate_id IS NULL) WHERE target IS NULL AND certificate_id IS NOT NULL"""))
+    for certificate, where in (("r.certificate_id IS NOT DISTINCT FROM s.certificate_id", "true"),
+                               ("r.certificate_id IS NULL", "s.target IS NULL AND s.certificate_id IS NOT NULL")):
+        x(sa.text(f"""UPDATE _right t SET target = m.id FROM (
+                         SELECT s.row, min(r.id) AS id FROM _right s JOIN geoland.land_right r ON {same}
+                         AND {certificate} WHERE {where} GROUP BY s.row) m
+                      WHERE m.row = t.row"""))
     x(sa.text("UPDATE _right SET new = target IS NULL"))
     x(sa.text("""UPDATE _right s SET target = k.id FROM (SELECT row, nextval('geoland.land_right_id_seq') AS id
                  FROM (SELECT row FROM _right WHERE new ORDER BY row) o) k WHERE s.row = k.row"""))   # rows' order

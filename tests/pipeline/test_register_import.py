@@ -407,3 +407,21 @@ def test_the_register_round_trips_through_api_pages_report_and_export(tmp_path, 
     assert manifest["files"]["assets.csv"]["rows"] == 1
     assert json.loads(geoland_cli("export", "verify", tmp_path / "export", "--json")[1])["ok"]
     assert "Tòng" not in (tmp_path / "export" / "assets.csv").read_text(encoding="utf-8")
+
+
+def test_a_workbook_typed_in_a_tcvn3_font_is_read_as_unicode(tmp_path, province, db_url, db_query, geoland_cli):
+    from geoland.rules.vntext import unicode_to_legacy
+
+    sheets = registry(province)
+    for row in sheets["Chủ sử dụng"][1]:
+        row[2] = unicode_to_legacy(row[2], "tcvn3")            # Họ tên typed with .VnTime
+    for row in sheets["Giấy chứng nhận"][1]:
+        row[3] = unicode_to_legacy(row[3], "tcvn3")
+    code, out, err = geoland_cli("register", "import", write_book(tmp_path / "vntime.xlsx", sheets))
+    assert code == 0, err
+    assert "cells converted from TCVN3 to Unicode" in out
+    names = {n for (n,) in db_query(db_url, "SELECT name FROM geoland.party_personal")}
+    assert {"Lò Văn Pọm", "Cầm Văn Khụt", "Tòng Văn Ơn"} <= names
+    assert db_query(db_url, "SELECT authority FROM geoland.certificate WHERE series = 'CT 100002'") == \
+        [("Sở TN&MT Sơn La",)]
+    assert db_query(db_url, "SELECT text_encoding FROM geoland.register_import") == [("tcvn3",)]
