@@ -29,6 +29,7 @@ certificate), so that every register check has its truth. The same seed gives th
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -154,9 +155,14 @@ def synthesize_register(synthetic, *, seed: int = 0) -> SyntheticRegister:
         counter["book"] += 1
         return f"CS{counter['book']:05d}"
 
-    def new_series(prefix="DA") -> str:
-        counter["series"] += 1
-        return f"{prefix} {900_000 + counter['series']:06d}"
+    taken_series = {v for v in serial if isinstance(v, str)}
+
+    def new_series(prefix) -> str:      # prefixes the plot file's serials do not use, so never one of them
+        while True:
+            counter["series"] += 1
+            series = f"{prefix} {900_000 + counter['series']:06d}"
+            if series not in taken_series:
+                return series
 
     def year_of(i) -> int:
         return int(1995 + (i * 7919) % 30)
@@ -194,7 +200,7 @@ def synthesize_register(synthetic, *, seed: int = 0) -> SyntheticRegister:
     def take(share: float, pool=None) -> list[int]:
         pool = order if pool is None else pool
         k = max(1, round(share * n)) if n >= 200 else 0
-        out = [int(i) for i in pool if i not in used][:k]
+        out = list(itertools.islice((int(i) for i in pool if i not in used), k))
         used.update(out)
         return out
 
@@ -230,17 +236,21 @@ def synthesize_register(synthetic, *, seed: int = 0) -> SyntheticRegister:
     for a, b in zip(pairs[0::2], pairs[1::2], strict=False):
         certs[cert_of[b]][1] = certs[cert_of[a]][1]
         truth += [(a + 1, "certificate_duplicate"), (b + 1, "certificate_duplicate")]
+    spare = (int(j) for j in order if j not in used)
     for i in take(DEFECTS["dangling_right"]):
-        other = next(j for j in order if j not in used and j != i)
-        used.add(int(other))
+        other = next(spare)
+        used.add(other)
         rights.append([ref_of_id[ids[i]], mx[i], None, "Sử dụng", None, land_use[i], "Lâu dài", None, serial[other]])
         truth.append((i + 1, "dangling_right"))
     # one number written with another name on another of the person's plots (a second row for the same person)
     by_person = pd.Series(np.flatnonzero(listed)).groupby(ids[listed]).agg(list)
+    wanted = max(1, round(DEFECTS["party_conflict"] * n))
     for number, plots in by_person.items():
-        if len(plots) < 2 or any(p in used for p in plots) or any(defects[p] for p in plots) or \
-                sum(t[1] == "party_conflict" for t in truth) >= max(1, round(DEFECTS["party_conflict"] * n)):
+        if wanted == 0:
+            break
+        if len(plots) < 2 or any(p in used for p in plots) or any(defects[p] for p in plots):
             continue
+        wanted -= 1
         ref = f"A{plots[1] + 1}"
         parties.append([ref, "Cá nhân", f"{names[plots[0]]} Khác", number, years[plots[0]], None, None, None, None])
         rights[right_of[plots[1]]][0] = ref
@@ -251,20 +261,23 @@ def synthesize_register(synthetic, *, seed: int = 0) -> SyntheticRegister:
     groups = pd.Series(np.flatnonzero(blank)).groupby([ids[blank], data["commune_code"].to_numpy()[blank]]).agg(list)
     multi = [g[:4] for g in groups if len(g) >= 2][:max(1, round(SHARES["multi_plot_person"] * n / 3))]
     for group in multi:
-        series = new_series("CT")
+        series = new_series("EC")
         certs.append([series, book(), "20/10/2021", "Sở Tài nguyên và Môi trường", "2014", "Còn hiệu lực", None])
         for i in group:
             plots_rows.append([series, mx[i], data.at[i, "legal_area"], land_use[i]])
             rights[right_of[i]][8] = series
             used.add(i)
-    spread = [i for i in np.flatnonzero(blank) if i not in used]
+    spread = [int(i) for i in np.flatnonzero(blank) if i not in used]
     communes = data["commune_code"].to_numpy()
-    for _ in range(max(1, round(DEFECTS["certificate_communes"] * n))):
-        a = next((i for i in spread if i not in used), None)
-        b = next((j for j in spread if j not in used and a is not None and communes[j] != communes[a]), None)
-        if a is None or b is None:
+    by_commune = pd.Series(spread, dtype=np.int64).groupby(communes[spread]).agg(list) if spread else pd.Series()
+    pools = [list(v) for v in by_commune.to_numpy()]                # plots of each commune, in order
+    for k in range(max(1, round(DEFECTS["certificate_communes"] * n))):
+        pools = [p for p in pools if p]
+        if len(pools) < 2:
             break
-        series = new_series("CT")
+        first, second = pools[k % len(pools)], pools[(k + 1) % len(pools)]
+        a, b = first.pop(0), second.pop(0)
+        series = new_series("EC")
         certs.append([series, book(), "11/11/2022", "Sở Tài nguyên và Môi trường", "2014", "Còn hiệu lực", None])
         for i in (a, b):
             plots_rows.append([series, mx[i], data.at[i, "legal_area"], land_use[i]])
@@ -294,6 +307,7 @@ def synthesize_register(synthetic, *, seed: int = 0) -> SyntheticRegister:
     outside = set(homes[:max(1, round(DEFECTS["house_outside_plot"] * n))])
     overlap = set(homes[len(outside):len(outside) + max(1, round(DEFECTS["house_overlap"] * n))])
     homes = homes[len(outside):] + homes[:len(outside)]     # the houses over an edge last, clear of the others
+    tree = edge = None
     for k, i in enumerate(homes):
         shape = _inside(geoms[i], 8.0, rng)
         if shape is None or shape.area < 12:
@@ -302,9 +316,12 @@ def synthesize_register(synthetic, *, seed: int = 0) -> SyntheticRegister:
             ring = shapely.get_coordinates(shapely.get_exterior_ring(shapely.get_parts(geoms[i])[0]))
             x, y = ring[0]
             shape = shapely.box(x - 3, y - 3, x + 3, y + 3)
-            if shapely.area(shapely.difference(shape, geoms[i])) <= 1.5 or any(
-                    shapely.intersection(shape, f).area > 0 for f in footprints):
+            if tree is None:                        # the other houses, placed already: an index over them
+                tree, edge = shapely.STRtree(footprints), []
+            if shapely.area(shapely.difference(shape, geoms[i])) <= 1.5 or len(tree.query(shape)) or any(
+                    shapely.intersects(shape, f) for f in edge):
                 continue
+            edge.append(shape)
             truth.append((i + 1, "house_outside_plot"))
         owner = None
         if k % round(1 / SHARES["house_other_owner"]) == 0:
@@ -369,7 +386,7 @@ def synthesize_register(synthetic, *, seed: int = 0) -> SyntheticRegister:
         if kind == "organisation" and org_series is not None and k % 6 == 1:
             series = org_series                      # the organisation's second plot on its certificate
         else:
-            series = new_series("DD")
+            series = new_series("ED")
             certs.append([series, book(), "15/08/2025", "Văn phòng đăng ký đất đai", "2024", "Còn hiệu lực", None])
         plots_rows.append([series, ref_plot, float(300 + k), "LUC" if kind != "organisation" else "SKC"])
         if kind == "household":
