@@ -11,12 +11,15 @@ both. Prints the times and the ratio register / plots (target ≤ 2).
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
+import pstats
 import time
 from pathlib import Path
 
 import pandas as pd
 import pyogrio
+import sqlalchemy as sa
 from common import plots_file, scratch_database
 
 from geoland import config
@@ -46,6 +49,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", type=Path, help="GeoPackage to reuse (written there when missing)")
     parser.add_argument("--check", action="store_true", help="also time `geoland check` with the register")
+    parser.add_argument("--profile", action="store_true", help="print where the register import spends its time")
     args = parser.parse_args()
     data = config.sample_data_dir(None)
     with plots_file(args.keep, args.plots, args.seed) as path, scratch_database() as url:
@@ -59,9 +63,27 @@ def main() -> None:
             plots = import_plots(conn, path, progress=False)
         plot_seconds = time.perf_counter() - t
         t = time.perf_counter()
+        profile = cProfile.Profile() if args.profile else None
+        statements = []
+        if profile:
+            @sa.event.listens_for(sa.engine.Engine, "before_cursor_execute")
+            def _start(conn, cursor, statement, parameters, context, executemany):
+                conn.info["t"] = time.perf_counter()
+
+            @sa.event.listens_for(sa.engine.Engine, "after_cursor_execute")
+            def _end(conn, cursor, statement, parameters, context, executemany):
+                statements.append((time.perf_counter() - conn.info["t"], statement))
         with connect(url) as conn:
+            if profile:
+                profile.enable()
             register = import_register(conn, export, progress=False)
+            if profile:
+                profile.disable()
         register_seconds = time.perf_counter() - t
+        if profile:
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+            for seconds, sql in sorted(statements, reverse=True)[:15]:
+                print(f"{seconds:7.2f} s  {' '.join(sql.split())[:110]}")
         print(f"plots: {plots.imported:,}; register rows: {register.rows}")
         print(f"register: {register.counts}")
         print(f"plots import (baseline): {plot_seconds:6.1f} s")

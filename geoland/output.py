@@ -165,7 +165,8 @@ def format_register_import(r: RegisterImport) -> str:
              f"{c['rights_added']:,} rights, {c['assets_added']:,} assets, {c['paper_plots_added']:,} plots without "
              f"geometry yet; links: {c['certificate_links_added']:,} certificate–plot, {c['asset_links_added']:,} "
              f"asset–plot, {c['household_members_added']:,} household members; {c['aliases_added']:,} other "
-             f"spellings kept; {c['changes']:,} values changed (history in register_change)"]
+             f"spellings kept; {c['changes']:,} values changed (history in register_change), "
+             f"{c.get('records_completed', 0):,} records completed or changed"]
     if r.text_encoding in ("tcvn3", "vni"):
         lines.append(f"text: {r.cells_converted:,} cells converted from {r.text_encoding.upper()} to Unicode")
     if r.quarantined:

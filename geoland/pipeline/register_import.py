@@ -44,7 +44,7 @@ from geoland.rules import registry as vocab
 from geoland.rules import vntext
 from geoland.store.db import copy_csv, csv_bytes
 from geoland.store.jobs import audit, finish_job, start_job
-from identifiers.cccd import check_cccd, mask_id_numbers_in_text
+from identifiers.cccd import mask_id_numbers_in_text
 from identifiers.geohash import InvalidGeohashError, validate
 from identifiers.mx import InvalidMXError, format_mx, parse_mx
 from identifiers.taxcode import compact_tax_code
@@ -170,12 +170,40 @@ def _read_csv_folder(path: Path) -> dict[str, tuple[list, list, list]]:
     files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".csv")
     if not files:
         raise InputFileError(path, "no .csv file in this folder")
-    out = {}
-    for p in files:
-        frame, lines = read_csv_text(p)
-        rows = [[None if v == "" else v for v in r] for r in frame.itertuples(index=False, name=None)]
-        out[p.stem] = (list(frame.columns), rows, lines)
-    return out
+    return {p.stem: _read_csv(p) for p in files}
+
+
+def _read_csv(path: Path) -> tuple[list, list, list]:
+    """Header, rows (blank cells None) and line numbers of a UTF-8 CSV.
+
+    pyarrow's reader (a million rows in a second) when every row is one line, else the line-exact reader of
+    :mod:`geoland.pipeline.files`.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(use_threads=True),
+                               convert_options=pacsv.ConvertOptions(column_types={}, strings_can_be_null=True,
+                                                                    null_values=[""], check_utf8=True,
+                                                                    auto_dict_encode=False),
+                               parse_options=pacsv.ParseOptions(newlines_in_values=False))
+        table = table.cast(pa.schema([(f.name, pa.string()) for f in table.schema]))
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        table = None
+    if table is not None:              # a blank line or a cell over two lines: the numbers would shift
+        data = path.read_bytes()
+        lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+        if table.num_rows != lines - 1:
+            table = None
+    if table is None:
+        frame, lines = read_csv_text(path)
+        return list(frame.columns), [[None if v == "" else v for v in r]
+                                     for r in frame.itertuples(index=False, name=None)], lines
+    header = [name.strip().lstrip("\ufeff") for name in table.column_names]
+    columns = [[None if v is None or not v.strip() else v.strip() for v in c.to_pylist()] for c in table.columns]
+    rows = [list(r) for r in zip(*columns, strict=True)] if columns else []
+    return header, rows, list(range(2, len(rows) + 2))
 
 
 def read_register_fields(path) -> dict[str, dict[str, str]]:
@@ -319,16 +347,27 @@ class _Cells:
         self.n = len(sheet.frame)
 
     def column(self, attribute: str, parse) -> list:
+        """``parse`` of every cell of a column, each distinct value parsed once.
+
+        Registers repeat words, dates and codes. A value ``parse`` rejects is None, and the reason goes to
+        every row holding it.
+        """
         if attribute not in self.sheet.frame:
             return [None] * self.n
-        out = []
-        for v, row in zip(self.sheet.frame[attribute], self.sheet.rows, strict=True):
+        codes, uniques = pd.factorize(self.sheet.frame[attribute], use_na_sentinel=True)
+        parsed = np.empty(len(uniques) + 1, dtype=object)       # the last one: a blank cell
+        failed: dict[int, str] = {}
+        for k, v in enumerate(uniques):
             try:
-                out.append(parse(v))
+                parsed[k] = parse(v)
             except ValueError as exc:
-                self.problems.add(self.sheet.kind, int(row), mask_id_numbers_in_text(str(exc)))
-                out.append(None)
-        return out
+                failed[k] = mask_id_numbers_in_text(str(exc))
+        parsed[-1] = parse(None)
+        codes = np.where(codes < 0, len(uniques), codes)
+        if failed:
+            for i in np.flatnonzero(np.isin(codes, list(failed))):
+                self.problems.add(self.sheet.kind, int(self.sheet.rows[i]), failed[int(codes[i])])
+        return parsed[codes].tolist()
 
     def bad(self, index: int, reason: str) -> None:
         self.problems.add(self.sheet.kind, int(self.sheet.rows[index]), reason)
@@ -508,8 +547,7 @@ def _validate(sheets: dict[str, Sheet], problems: _Problems) -> dict[str, pd.Dat
                           "household_ref": c.column("household", _text), "relation": c.column("relation", _text)})
         _required(c, t, "ref", "party key (Mã chủ)")
         _unique(c, t, "ref", "party key")
-        for i, r in enumerate(t.to_dict("records")):
-            _check_party(c, t, i, r)
+        _check_parties(c, t)
         tables["parties"] = t
     if "assets" in sheets:
         c = _Cells(sheets["assets"], problems)
@@ -565,34 +603,37 @@ def _unique(c: _Cells, t: pd.DataFrame, column: str, what: str) -> None:
             first[v] = i
 
 
-def _check_party(c: _Cells, t: pd.DataFrame, i: int, r) -> None:
-    number, kind = r["id_number"], r["kind"]
-    if number is not None:
-        id_kind = r["id_kind"] or ("passport" if kind == "foreign" else None)
-        if id_kind in (None, "cccd", "cmnd"):
-            if not number.isdigit() or len(number) not in (9, 12):
-                c.bad(i, "ID number is not 12 digits (CCCD) or 9 digits (CMND)")
-            else:
-                t.at[i, "id_kind"] = "cccd" if len(number) == 12 else "cmnd"
-                reason = check_cccd([number], [r["birth_year"]])[0] if len(number) == 12 else ""
-                if reason == "not_12_digits":
-                    c.bad(i, "ID number is not a CCCD")
-        elif id_kind == "passport":
-            import re
+def _check_parties(c: _Cells, t: pd.DataFrame) -> None:
+    """Each party's identifiers and birth against its kind; the ID number's kind and the birth year filled."""
+    import re
 
-            if not re.match(_PASSPORT, number.upper()):
-                c.bad(i, "passport number is not 6 to 12 letters and digits")
-            t.at[i, "id_number"], t.at[i, "id_kind"] = number.upper(), "passport"
-    if r["birth_date"] is not None:
-        if r["birth_year"] is not None and r["birth_year"] != r["birth_date"].year:
-            c.bad(i, f"birth year {r['birth_year']} is not the year of the birth date")
-        t.at[i, "birth_year"] = r["birth_date"].year
-    if r["tax_code"] is not None and not r["tax_code"].isdigit():
-        c.bad(i, "tax code has characters other than digits")
-    if kind in ("organisation", "community", "household") and (r["birth_date"] or r["birth_year"]):
-        c.bad(i, f"a {kind} has no birth date")
-    if kind == "organisation" and number is not None:
-        c.bad(i, "an organisation is identified by its tax code (Mã số thuế), not an ID number")
+    id_numbers, id_kinds, years = t["id_number"].tolist(), t["id_kind"].tolist(), t["birth_year"].tolist()
+    for i, (number, kind, id_kind, date, year, tax) in enumerate(zip(
+            id_numbers, t["kind"], id_kinds, t["birth_date"], years, t["tax_code"], strict=True)):
+        if number is not None:
+            id_kind = id_kind or ("passport" if kind == "foreign" else None)
+            if id_kind in (None, "cccd", "cmnd"):
+                if not number.isdigit() or len(number) not in (9, 12):
+                    c.bad(i, "ID number is not 12 digits (CCCD) or 9 digits (CMND)")
+                else:
+                    id_kinds[i] = "cccd" if len(number) == 12 else "cmnd"
+            elif id_kind == "passport":
+                if not re.match(_PASSPORT, number.upper()):
+                    c.bad(i, "passport number is not 6 to 12 letters and digits")
+                id_numbers[i], id_kinds[i] = number.upper(), "passport"
+        if date is not None:
+            if year is not None and year != date.year:
+                c.bad(i, f"birth year {year} is not the year of the birth date")
+            years[i] = date.year
+        if tax is not None and not tax.isdigit():
+            c.bad(i, "tax code has characters other than digits")
+        if kind in ("organisation", "community", "household") and (date or year):
+            c.bad(i, f"a {kind} has no birth date")
+        if kind == "organisation" and number is not None:
+            c.bad(i, "an organisation is identified by its tax code (Mã số thuế), not an ID number")
+    t["id_number"] = pd.Series(id_numbers, dtype=object, index=t.index)
+    t["id_kind"] = pd.Series(id_kinds, dtype=object, index=t.index)
+    t["birth_year"] = pd.Series(years, dtype=object, index=t.index)
 
 
 def _footprint(v):
@@ -629,47 +670,57 @@ def _resolve(conn: Connection, tables: dict[str, pd.DataFrame], problems: _Probl
     new_paper: dict[tuple, int] = {}      # paper key → the plots-sheet row index that names it first
     if "plots" in tables:
         t = tables["plots"]
-        t["plot_id"], t["paper_key"] = None, None
-        for i, ref in enumerate(t["ref"]):
+        plot_ids, paper_keys = [None] * len(t), [None] * len(t)
+        for i, (ref, row) in enumerate(zip(t["ref"], t["row"].tolist(), strict=True)):
             if ref is None:
                 continue
-            found = _one_plot(ref, plots, paper, province, problems, "plots", int(t["row"].iat[i]))
+            found = _one_plot(ref, plots, paper, province, problems, "plots", row)
             if found is None:
                 continue
             if found == "none":
                 key = _paper_key(ref)
                 if ref[0] == "code":
-                    problems.add("plots", int(t["row"].iat[i]), f"no plot has identification code {ref[1]}")
+                    problems.add("plots", row, f"no plot has identification code {ref[1]}")
                 elif key[0] not in known_communes:
-                    problems.add("plots", int(t["row"].iat[i]), f"plot {ref[1]}: commune {key[0]} is not a known "
-                                                                "commune code (load the units first)")
+                    problems.add("plots", row, f"plot {ref[1]}: commune {key[0]} is not a known commune code "
+                                               "(load the units first)")
                 else:
-                    t.at[i, "paper_key"] = key
+                    paper_keys[i] = key
                     new_paper.setdefault(key, i)
             elif found[0] == "paper":
-                t.at[i, "paper_key"] = _paper_key(ref)
+                paper_keys[i] = _paper_key(ref)
             else:
-                t.at[i, "plot_id"] = found[1]
+                plot_ids[i] = found[1]
+        t["plot_id"], t["paper_key"] = _objects(plot_ids, t.index), _objects(paper_keys, t.index)
     for name in ("rights", "assets"):
         if name not in tables:
             continue
         t = tables[name]
-        t["plot_id"], t["paper_key"] = None, None
-        for i, ref in enumerate(t["plot"]):
+        plot_ids, paper_keys = [None] * len(t), [None] * len(t)
+        for i, (ref, row) in enumerate(zip(t["plot"], t["row"].tolist(), strict=True)):
             if ref is None:
                 continue
-            found = _one_plot(ref, plots, paper, province, problems, name, int(t["row"].iat[i]))
+            found = _one_plot(ref, plots, paper, province, problems, name, row)
             if found is None:
                 continue
             if found == "none" and _paper_key(ref) not in new_paper:
-                problems.add(name, int(t["row"].iat[i]), f"unknown plot {ref[1]}: not in the database, nor on the "
-                                                         f"{vocab.SHEET_LABELS['plots']} sheet of a certificate")
+                problems.add(name, row, f"unknown plot {ref[1]}: not in the database, nor on the "
+                                        f"{vocab.SHEET_LABELS['plots']} sheet of a certificate")
             elif found == "none" or found[0] == "paper":
-                t.at[i, "paper_key"] = _paper_key(ref)
+                paper_keys[i] = _paper_key(ref)
             else:
-                t.at[i, "plot_id"] = found[1]
+                plot_ids[i] = found[1]
+        t["plot_id"], t["paper_key"] = _objects(plot_ids, t.index), _objects(paper_keys, t.index)
     _resolve_keys(conn, tables, problems)
     _check_shares(tables, problems)
+
+
+def _objects(values: list, index) -> pd.Series:
+    """A list as a column of objects (tuples stay tuples, None stays None)."""
+    column = np.empty(len(values), dtype=object)
+    for i, v in enumerate(values):
+        column[i] = v
+    return pd.Series(column, index=index, dtype=object)
 
 
 def _paper_key(ref: tuple) -> tuple[str, int, int]:
@@ -774,18 +825,21 @@ def _check_shares(tables: dict[str, pd.DataFrame], problems: _Problems) -> None:
     if "rights" not in tables:
         return
     t = tables["rights"]
-    total: dict[tuple, Fraction] = defaultdict(Fraction)
     rows: dict[tuple, list[int]] = defaultdict(list)
-    for row, plot_id, paper_key, asset, series, share in zip(t["row"], t["plot_id"], t["paper_key"], t["asset_ref"],
-                                                             t["series"], t["share"], strict=True):
-        key = (plot_id, paper_key, asset, series)
-        total[key] += share
-        rows[key].append(int(row))
-    for key, whole in total.items():
+    for i, key in enumerate(zip(t["plot_id"], t["paper_key"], t["asset_ref"], t["series"], strict=True)):
+        if key[:3] != (None, None, None):
+            rows[key].append(i)
+    shares, numbers = t["share"].tolist(), t["row"].tolist()
+    for key, members in rows.items():
+        if len(members) < 2:                  # one holder: its share is at most the whole (read so)
+            continue
+        whole = sum((shares[i] for i in members), Fraction(0))
         if whole > 1:
-            for row in rows[key]:
-                problems.add("rights", row, f"the shares of this object's holders on certificate {key[3] or '(none)'} "
-                                            f"add up to {whole} (rows {', '.join(map(str, rows[key]))}), more than 1")
+            listed = ", ".join(str(numbers[i]) for i in members)
+            for i in members:
+                problems.add("rights", numbers[i], f"the shares of this object's holders on certificate "
+                                                   f"{key[3] or '(none)'} add up to {whole} (rows {listed}), more "
+                                                   "than 1")
 
 
 # --- keeping going past bad rows -----------------------------------------------------------------------------
@@ -870,7 +924,12 @@ def _stage(conn: Connection, name: str, columns: dict[str, str], frame: pd.DataF
 
 def _history(conn: Connection, params: dict, *, entity: str, staging: str, table: str, key: str,
              fields: tuple[str, ...], personal: tuple[str, ...] = (), where: str = "true") -> int:
-    """Record every given value that differs from the stored one, then store it; returns the changes."""
+    """Store every value given that differs from the stored one; returns how many changed a value.
+
+    A value that replaces another is recorded in ``register_change`` (old, new); a value that fills a blank
+    is not one row per value (an export completing a plot layer's register fills millions): the records
+    updated are counted in ``params["_updated"]`` and the import's job is their source.
+    """
     values = ", ".join(f"('{f}', t.{f}::text, s.{f}::text, {'true' if f in personal else 'false'})" for f in fields)
     n = conn.execute(sa.text(f"""
         INSERT INTO geoland.register_change (job_id, register_import_id, entity, entity_id, field, old_value,
@@ -878,18 +937,18 @@ def _history(conn: Connection, params: dict, *, entity: str, staging: str, table
         SELECT :job, :import, '{entity}', t.{key}, v.field, v.old, v.new, v.personal
         FROM {staging} s JOIN {table} t ON t.{key} = s.target
         CROSS JOIN LATERAL (VALUES {values}) v(field, old, new, personal)
-        WHERE {where} AND v.new IS NOT NULL AND v.new IS DISTINCT FROM v.old"""), params).rowcount
-    if n:
-        conn.execute(sa.text(f"""
-            UPDATE {table} t SET {', '.join(f'{f} = coalesce(s.{f}, t.{f})' for f in fields)}
-            FROM {staging} s WHERE t.{key} = s.target AND {where}
-              AND ({' OR '.join(f'(s.{f} IS NOT NULL AND s.{f} IS DISTINCT FROM t.{f})' for f in fields)})"""))
+        WHERE {where} AND v.new IS NOT NULL AND v.old IS NOT NULL AND v.new <> v.old"""), params).rowcount
+    filled = conn.execute(sa.text(f"""
+        UPDATE {table} t SET {', '.join(f'{f} = coalesce(s.{f}, t.{f})' for f in fields)}
+        FROM {staging} s WHERE t.{key} = s.target AND {where}
+          AND ({' OR '.join(f'(s.{f} IS NOT NULL AND s.{f} IS DISTINCT FROM t.{f})' for f in fields)})"""))
+    params.setdefault("_updated", [0])[0] += filled.rowcount
     return n
 
 
 def _merge(conn: Connection, tables: dict[str, pd.DataFrame], job_id: int, import_id: int) -> dict[str, int]:
     """Certificates, paper plots and their links, parties, households, assets, rights: added or changed."""
-    p = {"job": job_id, "import": import_id}
+    p = {"job": job_id, "import": import_id, "_updated": [0]}
     counts: dict[str, int] = {}
     empty = pd.DataFrame()
     x = conn.execute
@@ -963,6 +1022,7 @@ def _merge(conn: Connection, tables: dict[str, pd.DataFrame], job_id: int, impor
     counts |= _merge_rights(conn, tables.get("rights"), paper_ids, p)
     changes += counts.pop("changes")
     counts["changes"] = changes
+    counts["records_completed"] = p["_updated"][0]
     x(sa.text("DROP TABLE _c, _pp, _cp, _party, _asset, _right"))
     return counts
 
