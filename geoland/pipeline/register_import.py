@@ -179,12 +179,20 @@ def _read_csv(path: Path) -> tuple[list, list, list]:
     pyarrow's reader (a million rows in a second) when every row is one line, else the line-exact reader of
     :mod:`geoland.pipeline.files`.
     """
+    import csv
+
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            names = next(csv.reader(fh), [])
+    except (UnicodeDecodeError, csv.Error):
+        names = []
+    try:                               # every column as text: "014…" keeps its zero, "1943" stays as written
         table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(use_threads=True),
-                               convert_options=pacsv.ConvertOptions(column_types={}, strings_can_be_null=True,
+                               convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                                    strings_can_be_null=True,
                                                                     null_values=[""], check_utf8=True,
                                                                     auto_dict_encode=False),
                                parse_options=pacsv.ParseOptions(newlines_in_values=False))
@@ -294,13 +302,18 @@ def _text(v) -> str | None:
 
 
 def _digits(v, lengths: dict[int, int]) -> str | None:
-    """An identifier typed as a number gets back the leading zero Excel dropped (11 → 12 digits …)."""
+    """An identifier Excel took for a number gets back the leading zeros it dropped (11 → 12 digits …).
+
+    In a workbook cell typed as a number, and in a CSV that Excel saved (its cells are text by then): a
+    string of digits only, of a length that only a dropped zero explains.
+    """
     text = _text(v)
     if text is None:
         return None
-    if isinstance(v, int | float) and len(text) in lengths:
+    text = text.replace(" ", "")
+    if len(text) in lengths and text.isdigit():
         text = text.zfill(lengths[len(text)])
-    return text.replace(" ", "")
+    return text
 
 
 def _integer(v, what: str, low: int, high: int) -> int | None:

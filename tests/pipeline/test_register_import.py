@@ -425,3 +425,33 @@ def test_a_workbook_typed_in_a_tcvn3_font_is_read_as_unicode(tmp_path, province,
     assert db_query(db_url, "SELECT authority FROM geoland.certificate WHERE series = 'CT 100002'") == \
         [("Sở TN&MT Sơn La",)]
     assert db_query(db_url, "SELECT text_encoding FROM geoland.register_import") == [("tcvn3",)]
+
+
+def test_a_folder_of_csv_files_names_its_lines(tmp_path, province, db_url, geoland_cli, db_snapshot, db_query):
+    """The same register as CSV files (one per sheet, as registry software exports large registers): read by
+    line, a bad row named by its line, a cell over two lines read exactly."""
+    import csv
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    sheets = registry(province)
+    sheets["Chủ sử dụng"][1][1][2] = "Quàng Thị\nÚn"                  # a name over two lines, quoted
+    for name, (header, rows) in sheets.items():
+        with open(folder / f"{name}.csv", "w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(header)
+            writer.writerows([[v.strftime("%d/%m/%Y") if hasattr(v, "strftime") else v for v in r] for r in rows])
+    bad = folder / "Quyền.csv"
+    text = bad.read_text(encoding="utf-8-sig").splitlines()
+    text[2] = text[2].replace("Sử dụng chung", "Đồng chủ")                # line 3: an unknown role
+    bad.write_text("\n".join(text) + "\n", encoding="utf-8")
+    before = db_snapshot(db_url)
+    code, _, err = geoland_cli("register", "import", folder)
+    assert code != 0 and "sheet 'Quyền', row 3: role 'Đồng chủ' is not one of" in err
+    assert db_snapshot(db_url) == before
+    text[2] = text[2].replace("Đồng chủ", "Sử dụng chung")
+    bad.write_text("\n".join(text) + "\n", encoding="utf-8")
+    code, out, err = geoland_cli("register", "import", folder)
+    assert code == 0, err
+    assert "added: 5 certificates, 6 parties, 8 rights" in out
+    assert ("Quàng Thị Ún",) in db_query(db_url, "SELECT name FROM geoland.party_personal")
