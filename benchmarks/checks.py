@@ -26,6 +26,11 @@ from geoland.store.db import connect
 
 def main() -> None:
     args = province_arguments(__doc__.splitlines()[0])
+    if args.register:                       # the time of each of the register's checks
+        import logging
+
+        logging.basicConfig(format="%(message)s")
+        logging.getLogger("geoland.pipeline.register_checks").setLevel(logging.DEBUG)
     data = sample_data()
     with plots_file(args.keep, args.plots, args.seed) as path, scratch_database() as url:
         t = time.perf_counter()

@@ -38,6 +38,9 @@ house_not_allowed      a house or apartment stands on a plot whose land use is n
 
 from __future__ import annotations
 
+import logging
+import time
+
 import numpy as np
 import pandas as pd
 import sqlalchemy as sa
@@ -45,6 +48,7 @@ from sqlalchemy.engine import Connection
 
 from identifiers.taxcode import check_tax_code
 
+log = logging.getLogger(__name__)
 SERIES_FORMAT = r"^[A-ZĐ]{1,2} ?[0-9]{6,8}$"
 BOOK_FORMAT = r"^([A-ZĐ]{1,4}[ -]?)?[0-9]{1,8}(/[0-9A-ZĐ-]+)?$"
 MIN_AREA_M2 = 1.0
@@ -70,7 +74,8 @@ _QUERIES = (
             SELECT cp.plot_id, 'book number ' || c.book_number
             FROM check_plots s JOIN geoland.certificate_plot cp ON cp.plot_id = s.plot_id
             JOIN geoland.certificate c ON c.id = cp.certificate_id
-            WHERE EXISTS (SELECT FROM geoland.certificate o WHERE o.book_number = c.book_number AND o.id <> c.id)
+            JOIN (SELECT book_number FROM geoland.certificate WHERE book_number IS NOT NULL
+                  GROUP BY book_number HAVING count(*) > 1) twice ON twice.book_number = c.book_number
         ) d GROUP BY plot_id"""),
     ("certificate_communes", """
         WITH commune AS (
@@ -179,7 +184,9 @@ def register_findings(conn: Connection) -> pd.DataFrame:
     conn.execute(sa.text(FOLD_FUNCTION))
     parts = []
     for kind, sql in _QUERIES:
+        started = time.perf_counter()
         rows = conn.execute(sa.text(sql.replace("geoland_fold(", "pg_temp.geoland_fold("))).all()
+        log.debug("register check %s: %d plots in %.1f s", kind, len(rows), time.perf_counter() - started)
         if rows:
             parts.append(pd.DataFrame({"plot_id": np.array([r[0] for r in rows], dtype=np.int64), "type": kind,
                                        "value": pd.Series([r[1] for r in rows], dtype=object).to_numpy(),
