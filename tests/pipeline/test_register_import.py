@@ -11,14 +11,13 @@ import pyogrio
 import pytest
 import shapely
 
-CERT_HEADER = ["Số phát hành", "Số vào sổ", "Ngày cấp", "Cơ quan cấp", "Mẫu GCN", "Trạng thái", "Thay thế bởi"]
-PLOT_HEADER = ["Số phát hành", "Thửa đất", "Diện tích", "Mục đích sử dụng"]
-PARTY_HEADER = ["Mã chủ", "Loại chủ", "Họ tên", "Số CCCD", "Năm sinh", "Giới tính", "Mã số thuế", "Thuộc hộ",
-                "Quan hệ"]
-RIGHT_HEADER = ["Mã chủ", "Thửa đất", "Mã tài sản", "Vai trò", "Tỷ lệ", "Mục đích sử dụng", "Thời hạn",
-                "Nguồn gốc sử dụng", "Số phát hành"]
+from geoland.sample.register import CERT_COLUMNS as CERT_HEADER
+from geoland.sample.register import PARTY_COLUMNS as PARTY_HEADER
+from geoland.sample.register import PLOT_COLUMNS as PLOT_HEADER
+from geoland.sample.register import RIGHT_COLUMNS as RIGHT_HEADER
+
 ASSET_HEADER = ["Mã tài sản", "Loại tài sản", "Thửa đất", "Diện tích sàn", "Số tầng", "Năm xây dựng", "Kết cấu",
-                "Hình thể"]
+                "Hình thể"]                       # no building column: an export without apartments
 
 
 def write_book(path, sheets: dict[str, tuple[list, list]]):

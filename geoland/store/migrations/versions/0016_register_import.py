@@ -93,6 +93,8 @@ CREATE UNIQUE INDEX party_tax_code_key ON geoland.party (tax_code) WHERE tax_cod
 ALTER TABLE geoland.party DROP CONSTRAINT party_tax_code_check;
 ALTER TABLE geoland.party ADD CONSTRAINT party_tax_code_check CHECK (tax_code ~ '^[0-9]+$');
 ALTER TABLE geoland.asset ADD COLUMN ref text;
+-- Houses against houses (the overlap check) through the index, not every pair.
+CREATE INDEX asset_footprint_idx ON geoland.asset USING gist (footprint);
 CREATE UNIQUE INDEX asset_ref_key ON geoland.asset (ref) WHERE ref IS NOT NULL;
 
 CREATE TABLE geoland.paper_plot (
@@ -140,6 +142,7 @@ ALTER TABLE geoland.land_right ADD CONSTRAINT land_right_check1 CHECK ((plot_id 
 DROP TABLE geoland.asset_paper_plot;
 DROP TABLE geoland.certificate_paper_plot;
 DROP TABLE geoland.paper_plot;
+DROP INDEX geoland.asset_footprint_idx;
 DROP INDEX geoland.asset_ref_key;
 ALTER TABLE geoland.asset DROP COLUMN ref;
 ALTER TABLE geoland.party DROP CONSTRAINT party_tax_code_check;
