@@ -20,8 +20,9 @@ field                     when
                           is not in the register
 ========================  ==============================================================================
 
-A value the register leaves blank is not compared. Names and ID numbers are personal data: stored for the
-officers who follow the differences up, shown masked.
+A value the register leaves blank is not compared. An ID number is compared as written (a number cell gets
+back the zeros Excel dropped; text is the book's: an 11-digit number stays one, to be found). Names and ID
+numbers are personal data: stored for the officers who follow the differences up, shown masked.
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ def reconcile(conn: Connection, path, *, progress: bool = True) -> dict:
     t = _frame({"row": sheet.rows, "series": c.column("series", _text), "ref": c.column("plot", _plot_ref),
                 "area": c.column("legal_area", lambda v: _positive(v, "area")),
                 "purpose": c.column("land_use", lambda v: (_text(v) or "").upper().replace(" ", "") or None),
-                "name": c.column("name", _text), "id_number": c.column("id_number", lambda v: _digits(v, _ID_LENGTHS))})
+                "name": c.column("name", _text),
+                "id_number": c.column("id_number", lambda v: _digits(v, _ID_LENGTHS, text_too=False))})
     for i in range(len(t)):
         if t["series"].iat[i] is None or t["ref"].iat[i] is None:
             c.bad(i, "no certificate series or no plot")

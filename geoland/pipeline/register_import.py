@@ -301,17 +301,17 @@ def _text(v) -> str | None:
     return text or None
 
 
-def _digits(v, lengths: dict[int, int]) -> str | None:
+def _digits(v, lengths: dict[int, int], *, text_too: bool = True) -> str | None:
     """An identifier Excel took for a number gets back the leading zeros it dropped (11 → 12 digits …).
 
-    In a workbook cell typed as a number, and in a CSV that Excel saved (its cells are text by then): a
-    string of digits only, of a length that only a dropped zero explains.
+    In a workbook cell typed as a number, and (``text_too``) in a CSV that Excel saved (its cells are text by
+    then): a string of digits only, of a length that only a dropped zero explains.
     """
     text = _text(v)
     if text is None:
         return None
     text = text.replace(" ", "")
-    if len(text) in lengths and text.isdigit():
+    if len(text) in lengths and text.isdigit() and (text_too or isinstance(v, int | float)):
         text = text.zfill(lengths[len(text)])
     return text
 
