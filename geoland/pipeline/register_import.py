@@ -1037,6 +1037,11 @@ def _merge(conn: Connection, tables: dict[str, pd.DataFrame], job_id: int, impor
     counts["changes"] = changes
     counts["records_completed"] = p["_updated"][0]
     x(sa.text("DROP TABLE _c, _pp, _cp, _party, _asset, _right"))
+    # Statistics for what reads the register next (the checks' joins: a house-overlap join planned without
+    # them compared every pair of footprints at a million plots, a minute instead of 0.3 s)
+    x(sa.text("ANALYZE geoland.certificate, geoland.certificate_plot, geoland.paper_plot, geoland.party, "
+              "geoland.party_personal, geoland.household_member, geoland.asset, geoland.asset_plot, "
+              "geoland.land_right"))
     return counts
 
 
