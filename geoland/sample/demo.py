@@ -86,7 +86,7 @@ def demo_plots(folder: Path, n_plots: int, *, synthetic: bool, data_dir=None, se
     from geoland.sample.register import REGISTER_SUFFIXES, synthesize_register, write_register
 
     path = folder / f"plots-{'synthetic' if synthetic else 'son-la'}-{n_plots}-seed{seed}.gpkg"
-    if not path.exists() or not Path(str(path) + ".paper-register.xlsx").exists():    # (files of before the register)
+    if not path.exists() or not any(Path(str(path) + f".paper-register.{e}").exists() for e in ("xlsx", "csv")):
         old, new, _ = synth_inputs(data_dir=data_dir, use_synthetic=synthetic,
                                    province="99" if synthetic else SON_LA)
         tmp = path.with_name("tmp-" + path.name)
@@ -103,7 +103,9 @@ def register_files(plots_file: Path) -> tuple[Path, Path]:
     """The registry export (workbook or CSV folder) and the paper register written beside a demo plot file."""
     export = next(p for p in (Path(str(plots_file) + ".register.xlsx"), Path(str(plots_file) + ".register"))
                   if p.exists())
-    return export, Path(str(plots_file) + ".paper-register.xlsx")
+    paper = next(p for p in (Path(str(plots_file) + ".paper-register.xlsx"),
+                             Path(str(plots_file) + ".paper-register.csv")) if p.exists())
+    return export, paper
 
 
 class _Background:

@@ -4,7 +4,7 @@
 it (``OUT.register.xlsx``, or a folder ``OUT.register`` of CSV files above :data:`XLSX_MAX_PLOTS` plots, as
 registry software writes large exports), the truth of the register checks (``OUT.register-truth.csv``: plot
 row, finding type), and a digitised paper register with known discrepancies (``OUT.paper-register.xlsx``,
-truth in ``OUT.paper-register-truth.csv``) for ``geoland register reconcile``.
+``.csv`` above that size, truth in ``OUT.paper-register-truth.csv``) for ``geoland register reconcile``.
 
 What the register holds (shares of the plots, documented in :data:`SHARES`):
 
@@ -40,8 +40,8 @@ from geoland.rules.registry import fold
 from identifiers.taxcode import check_digit
 
 XLSX_MAX_PLOTS = 100_000
-REGISTER_SUFFIXES = (".register.xlsx", ".register", ".paper-register.xlsx", ".register-truth.csv",
-                     ".paper-register-truth.csv")
+REGISTER_SUFFIXES = (".register.xlsx", ".register", ".paper-register.xlsx", ".paper-register.csv",
+                     ".register-truth.csv", ".paper-register-truth.csv")
 SHARES = {"couple": 0.08, "replaced": 0.03, "cancelled": 0.01, "house": 0.30, "house_other_owner": 0.10,
           "construction": 0.002, "paper_plot": 0.01, "multi_plot_person": 0.02}
 DEFECTS = {"share_sum": 0.003, "certificate_format": 0.003, "certificate_duplicate": 0.002,
@@ -502,7 +502,7 @@ def _paper_register(rng, data, mx, twice, serial, names, ids, n, certs, plots_ro
 
 
 def write_register(register: SyntheticRegister, out: Path, *, as_csv: bool | None = None) -> dict:
-    """Write the export (XLSX, or a CSV folder above :data:`XLSX_MAX_PLOTS`), the paper register and the truths."""
+    """Write the export and the paper register (XLSX, or CSV above :data:`XLSX_MAX_PLOTS`) and the truths."""
     out = Path(out)
     n_rows = max(len(f) for f in register.sheets.values())
     as_csv = n_rows > XLSX_MAX_PLOTS if as_csv is None else as_csv
@@ -515,8 +515,12 @@ def write_register(register: SyntheticRegister, out: Path, *, as_csv: bool | Non
         paths["register"] = str(folder)
     else:
         paths["register"] = str(_xlsx(register.sheets, out.parent / (out.name + ".register.xlsx")))
-    paths["paper_register"] = str(_xlsx({"Sổ địa chính": register.paper},
-                                        out.parent / (out.name + ".paper-register.xlsx")))
+    if as_csv:
+        paths["paper_register"] = str(out.parent / (out.name + ".paper-register.csv"))
+        register.paper.to_csv(paths["paper_register"], index=False)
+    else:
+        paths["paper_register"] = str(_xlsx({"Sổ địa chính": register.paper},
+                                            out.parent / (out.name + ".paper-register.xlsx")))
     register.truth.to_csv(out.parent / (out.name + ".register-truth.csv"), index=False)
     register.paper_truth.to_csv(out.parent / (out.name + ".paper-register-truth.csv"), index=False)
     paths["register_truth"] = str(out.parent / (out.name + ".register-truth.csv"))
