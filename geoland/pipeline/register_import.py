@@ -492,7 +492,8 @@ def import_register(conn: Connection, path, *, province: str | None = None, fiel
                   "i": import_id})
     if text_encoding in ("tcvn3", "vni"):
         audit(conn, job, "register.text_converted", entity="register_import", entity_id=str(import_id),
-              detail={"from": text_encoding, "to": "unicode NFC", "cells": converted, "evidence": evidence})
+              detail={"from": text_encoding, "to": "unicode NFC", "cells": converted,    # no example value:
+                      "evidence": {k: v for k, v in evidence.items() if k != "example"}})  # it may be a name
     finish_job(conn, job, {"rows": rows, "quarantined": len(listed), **counts})
     return result
 

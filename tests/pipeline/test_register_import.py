@@ -424,6 +424,8 @@ def test_a_workbook_typed_in_a_tcvn3_font_is_read_as_unicode(tmp_path, province,
     assert db_query(db_url, "SELECT authority FROM geoland.certificate WHERE series = 'CT 100002'") == \
         [("Sở TN&MT Sơn La",)]
     assert db_query(db_url, "SELECT text_encoding FROM geoland.register_import") == [("tcvn3",)]
+    detail = db_query(db_url, "SELECT detail::text FROM geoland.audit_event WHERE action = 'register.text_converted'")
+    assert detail and "Lß" not in detail[0][0] and "Lò" not in detail[0][0]      # no name in the audit trail
 
 
 def test_a_folder_of_csv_files_names_its_lines(tmp_path, province, db_url, geoland_cli, db_snapshot, db_query):
