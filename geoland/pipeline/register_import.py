@@ -937,12 +937,12 @@ def _stage(conn: Connection, name: str, columns: dict[str, str], frame: pd.DataF
 
 
 def _history(conn: Connection, params: dict, *, entity: str, staging: str, table: str, key: str,
-             fields: tuple[str, ...], personal: tuple[str, ...] = (), where: str = "true") -> int:
-    """Store every value given that differs from the stored one; returns how many changed a value.
+             fields: tuple[str, ...], personal: tuple[str, ...] = (), where: str = "true") -> tuple[int, int]:
+    """Store every value given that differs from the stored one; returns (values changed, records updated).
 
     A value that replaces another is recorded in ``register_change`` (old, new); a value that fills a blank
     is not one row per value (an export completing a plot layer's register fills millions): the records
-    updated are counted in ``params["_updated"]`` and the import's job is their source.
+    updated are counted, and the import's job is their source.
     """
     values = ", ".join(f"('{f}', t.{f}::text, s.{f}::text, {'true' if f in personal else 'false'})" for f in fields)
     n = conn.execute(sa.text(f"""
@@ -956,13 +956,12 @@ def _history(conn: Connection, params: dict, *, entity: str, staging: str, table
         UPDATE {table} t SET {', '.join(f'{f} = coalesce(s.{f}, t.{f})' for f in fields)}
         FROM {staging} s WHERE t.{key} = s.target AND {where}
           AND ({' OR '.join(f'(s.{f} IS NOT NULL AND s.{f} IS DISTINCT FROM t.{f})' for f in fields)})"""))
-    params.setdefault("_updated", [0])[0] += filled.rowcount
-    return n
+    return n, filled.rowcount
 
 
 def _merge(conn: Connection, tables: dict[str, pd.DataFrame], job_id: int, import_id: int) -> dict[str, int]:
     """Certificates, paper plots and their links, parties, households, assets, rights: added or changed."""
-    p = {"job": job_id, "import": import_id, "_updated": [0]}
+    p = {"job": job_id, "import": import_id}
     counts: dict[str, int] = {}
     empty = pd.DataFrame()
     x = conn.execute
@@ -979,7 +978,7 @@ def _merge(conn: Connection, tables: dict[str, pd.DataFrame], job_id: int, impor
         SELECT target, series, book_number, issued_on, authority, form,
                CASE WHEN status IN ('valid', 'cancelled') THEN status ELSE 'valid' END, :job FROM _c WHERE new"""),
         p).rowcount
-    changes = _history(conn, p, entity="certificate", staging="_c", table="geoland.certificate", key="id",
+    changes, updated = _history(conn, p, entity="certificate", staging="_c", table="geoland.certificate", key="id",
                        fields=("book_number", "issued_on", "authority", "form"), where="NOT s.new")
     changes += x(sa.text("""
         INSERT INTO geoland.register_change (job_id, register_import_id, entity, entity_id, field, old_value, new_value)
@@ -1031,12 +1030,15 @@ def _merge(conn: Connection, tables: dict[str, pd.DataFrame], job_id: int, impor
 
     counts |= _merge_parties(conn, tables.get("parties"), p)
     changes += counts.pop("changes")
+    updated += counts.pop("updated")
     counts |= _merge_assets(conn, tables.get("assets"), paper_ids, p)
     changes += counts.pop("changes")
+    updated += counts.pop("updated")
     counts |= _merge_rights(conn, tables.get("rights"), paper_ids, p)
     changes += counts.pop("changes")
+    updated += counts.pop("updated")
     counts["changes"] = changes
-    counts["records_completed"] = p["_updated"][0]
+    counts["records_completed"] = updated
     x(sa.text("DROP TABLE _c, _pp, _cp, _party, _asset, _right"))
     # Statistics for what reads the register next (the checks' joins: a house-overlap join planned without
     # them compared every pair of footprints at a million plots, a minute instead of 0.3 s)
@@ -1088,11 +1090,11 @@ def _merge_parties(conn: Connection, t: pd.DataFrame | None, p: dict) -> dict[st
                                                       address)
                  SELECT target, name, id_number, id_kind, birth_date, birth_year, gender, address
                  FROM _party WHERE new AND canonical"""))
-    changes = _history(conn, p, entity="party", staging="_party", table="geoland.party", key="id",
-                       fields=("kind", "tax_code"), where="NOT s.new AND s.canonical")
-    changes += _history(conn, p, entity="party", staging="_party", table="geoland.party_personal", key="party_id",
-                        fields=("name", "id_number", "id_kind", "birth_date", "birth_year", "gender", "address"),
-                        personal=_PERSONAL, where="NOT s.new AND s.canonical")
+    changes, updated = _history(conn, p, entity="party", staging="_party", table="geoland.party", key="id",
+                                fields=("kind", "tax_code"), where="NOT s.new AND s.canonical")
+    more, also = _history(conn, p, entity="party", staging="_party", table="geoland.party_personal", key="party_id",
+                          fields=("name", "id_number", "id_kind", "birth_date", "birth_year", "gender", "address"),
+                          personal=_PERSONAL, where="NOT s.new AND s.canonical")
     x(sa.text("UPDATE geoland.party y SET ref = s.ref FROM _party s WHERE y.id = s.target AND s.canonical "
               "AND y.ref IS NULL AND NOT EXISTS (SELECT FROM geoland.party o WHERE o.ref = s.ref)"))
     out["household_members_added"] = x(sa.text("""
@@ -1101,7 +1103,7 @@ def _merge_parties(conn: Connection, t: pd.DataFrame | None, p: dict) -> dict[st
         JOIN (SELECT ref, target AS id FROM _party UNION ALL SELECT ref, id FROM geoland.party WHERE ref IS NOT NULL) h
           ON h.ref = s.household_ref
         WHERE s.household_ref IS NOT NULL ORDER BY h.id, s.target ON CONFLICT DO NOTHING""")).rowcount
-    out["changes"] = changes
+    out["changes"], out["updated"] = changes + more, updated + also
     return out
 
 
@@ -1132,22 +1134,23 @@ def _merge_assets(conn: Connection, t: pd.DataFrame | None, paper_ids: dict, p: 
         SELECT target, ref, kind, building, floor_area, floors, year_built, structure, shape, :job
         FROM _asset WHERE new AND first"""), p).rowcount}
     x(sa.text("ALTER TABLE _asset RENAME COLUMN shape TO footprint_geom"))
-    changes = _history(conn, p, entity="asset", staging="_asset", table="geoland.asset", key="id",
-                       fields=("kind", "building", "floor_area", "floors", "year_built", "structure"),
-                       where="NOT s.new AND s.first")
-    changes += x(sa.text("""
+    changes, updated = _history(conn, p, entity="asset", staging="_asset", table="geoland.asset", key="id",
+                                fields=("kind", "building", "floor_area", "floors", "year_built", "structure"),
+                                where="NOT s.new AND s.first")
+    footprints = x(sa.text("""
         WITH d AS (UPDATE geoland.asset a SET footprint = s.footprint_geom FROM _asset s
                    WHERE a.id = s.target AND NOT s.new AND s.first AND s.footprint_geom IS NOT NULL
                      AND (a.footprint IS NULL OR NOT ST_Equals(a.footprint, s.footprint_geom))
                    RETURNING a.id, s.footprint)
         INSERT INTO geoland.register_change (job_id, register_import_id, entity, entity_id, field, new_value)
         SELECT :job, :import, 'asset', id, 'footprint', footprint FROM d"""), p).rowcount
+    changes, updated = changes + footprints, updated + footprints
     out["asset_links_added"] = x(sa.text("""
         INSERT INTO geoland.asset_plot (asset_id, plot_id) SELECT DISTINCT target, plot_id FROM _asset
         WHERE plot_id IS NOT NULL ON CONFLICT DO NOTHING""")).rowcount + x(sa.text("""
         INSERT INTO geoland.asset_paper_plot (asset_id, paper_plot_id) SELECT DISTINCT target, paper_id FROM _asset
         WHERE paper_id IS NOT NULL ON CONFLICT DO NOTHING""")).rowcount
-    out["changes"] = changes
+    out["changes"], out["updated"] = changes, updated
     return out
 
 
@@ -1199,9 +1202,10 @@ def _merge_rights(conn: Connection, t: pd.DataFrame | None, paper_ids: dict, p: 
         SELECT target, party_id, plot_id, asset_id, CASE WHEN asset_id IS NULL THEN paper_id END, role, share_num,
                share_den, purpose, term_end, origin, since, certificate_id, :job FROM _right WHERE new ORDER BY row"""),
         p).rowcount}
-    out["changes"] = _history(conn, p, entity="right", staging="_right", table="geoland.land_right", key="id",
-                              fields=("role", "share_num", "share_den", "purpose", "term_end", "origin", "since",
-                                      "certificate_id"), where="NOT s.new")
+    out["changes"], out["updated"] = _history(
+        conn, p, entity="right", staging="_right", table="geoland.land_right", key="id",
+        fields=("role", "share_num", "share_den", "purpose", "term_end", "origin", "since", "certificate_id"),
+        where="NOT s.new")
     # A person written otherwise on another row of the parties sheet: that spelling kept for the plots of its rights.
     out["aliases_added"] = x(sa.text("""
         INSERT INTO geoland.party_alias (party_id, name, birth_year, plot_id, job_id)

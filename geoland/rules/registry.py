@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 from fractions import Fraction
+
+from boundaries.conversion import fold_vietnamese
 
 SHEETS: dict[str, tuple[str, ...]] = {
     "certificates": ("Giấy chứng nhận", "GCN", "Giấy chứng nhận QSDĐ", "Chứng nhận", "certificates", "certificate"),
@@ -166,8 +167,7 @@ def fold(text) -> str:
     >>> fold("Số phát hành"), fold("SO_PHAT_HANH"), fold("Hộ gia đình")
     ('sophathanh', 'sophathanh', 'hogiadinh')
     """
-    text = unicodedata.normalize("NFD", str(text).replace("Đ", "D").replace("đ", "d"))
-    return "".join(c for c in text if c.isalnum() and not unicodedata.combining(c)).lower()
+    return "".join(c for c in fold_vietnamese(str(text)) if c.isalnum())
 
 
 def _index(table: dict[str, tuple[str, ...]]) -> dict[str, str]:
