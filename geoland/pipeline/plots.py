@@ -220,7 +220,7 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
     text_encoding = text_encoding or "ascii"
     register = register_holders(conn, import_id, job.id)
     if rebuild:
-        _create_indexes(conn, rebuild)
+        restore_after_bulk(conn, rebuild)
     register["paper_plots_attached"] = attach_paper_plots(conn, import_id, job.id)
     counts |= _place_by_location(conn, import_id) if not province else {}
     duplicates = _duplicates_of_earlier_imports(conn, import_id) if counts["imported"] else {}
@@ -845,12 +845,13 @@ def _quarantine_csv(import_id: int, plan: _Plan, rows: _Rows) -> bytes:
 # NOT NULL constraints (checked per row at no index cost).
 # The tables a large import fills: the plots and the register their holders go to (every table whose keys
 # the register's keys depend on, so that they can all be dropped and rebuilt together).
-_BULK_TABLES = ("geoland.plot", "geoland.land_right", "geoland.party", "geoland.party_personal",
+BULK_TABLES = ("geoland.plot", "geoland.land_right", "geoland.party", "geoland.party_personal",
                 "geoland.party_alias", "geoland.household_member", "geoland.certificate", "geoland.certificate_plot",
                 "geoland.certificate_paper_plot")
 
 
-def bulk_definitions(conn: Connection) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+def bulk_definitions(conn: Connection, tables: tuple[str, ...] = BULK_TABLES,
+                     ) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
     """What bulk mode drops and restores, read from the catalog.
 
     What bulk mode drops and restores: (table, constraint name, definition) of the unique, primary-key and
@@ -868,13 +869,13 @@ def bulk_definitions(conn: Connection) -> tuple[list[tuple[str, str, str]], list
         WHERE c.conrelid = ANY(CAST(:tables AS regclass[])) AND c.contype IN ('p', 'u', 'f')
           AND NOT (c.conrelid = 'geoland.plot'::regclass AND c.contype = 'p')
         ORDER BY c.contype = 'f', r.relname DESC, c.conname"""),
-        {"tables": list(_BULK_TABLES)}).all()
+        {"tables": list(tables)}).all()
     indexes = conn.execute(sa.text("""
         SELECT format('%I.%I', n.nspname, x.relname), pg_get_indexdef(i.indexrelid)
         FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid JOIN pg_namespace n ON n.oid = x.relnamespace
         WHERE i.indrelid = ANY(CAST(:tables AS regclass[]))
           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
-        ORDER BY 1"""), {"tables": list(_BULK_TABLES)}).all()
+        ORDER BY 1"""), {"tables": list(tables)}).all()
     return [tuple(r) for r in constraints], [tuple(r) for r in indexes]
 
 
@@ -882,15 +883,24 @@ def _drop_indexes_for_bulk(conn: Connection, incoming: int) -> list | None:
     """Switch to bulk mode for a large import into a small table.
 
     Switch to bulk mode when the import at least doubles the table (and is large): drop the constraints
-    and indexes of :func:`bulk_definitions`, to be restored by :func:`_create_indexes` at the end of the same
+    and indexes of :func:`bulk_definitions`, to be restored by :func:`restore_after_bulk` at the end of the same
     transaction (a killed import rolls the drop back with the rest). Returns what to restore, or None.
     """
     existing = conn.execute(sa.text("SELECT count(*) FROM (SELECT 1 FROM geoland.plot LIMIT :n) t"),
                             {"n": incoming + 1}).scalar()
     if incoming < 50_000 or incoming < existing:
         return None
-    conn.execute(sa.text(f"LOCK TABLE {', '.join(_BULK_TABLES[1:])} IN ACCESS EXCLUSIVE MODE"))
-    constraints, indexes = bulk_definitions(conn)
+    return drop_for_bulk(conn, BULK_TABLES)
+
+
+def drop_for_bulk(conn: Connection, tables: tuple[str, ...]) -> list:
+    """Lock ``tables`` and drop their constraints and indexes (:func:`bulk_definitions`); what to restore.
+
+    ``tables`` must hold every table whose foreign keys refer to one of them (but the plots).
+    """
+    conn.execute(sa.text(f"LOCK TABLE {', '.join(t for t in tables if t != 'geoland.plot')} "
+                         "IN ACCESS EXCLUSIVE MODE"))
+    constraints, indexes = bulk_definitions(conn, tables)
     for table, name, _ in reversed(constraints):       # foreign keys first
         conn.execute(sa.text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
     for name, _ in indexes:
@@ -898,7 +908,8 @@ def _drop_indexes_for_bulk(conn: Connection, incoming: int) -> list | None:
     return [constraints, indexes]
 
 
-def _create_indexes(conn: Connection, dropped: list) -> None:
+def restore_after_bulk(conn: Connection, dropped: list) -> None:
+    """Build the indexes and add the constraints :func:`drop_for_bulk` dropped (validated by one join each)."""
     constraints, indexes = dropped
     conn.execute(sa.text("SET LOCAL maintenance_work_mem = '512MB'"))
     for _, statement in indexes:

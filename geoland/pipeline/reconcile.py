@@ -35,20 +35,20 @@ from sqlalchemy.engine import Connection
 
 from geoland.errors import InputFileError
 from geoland.pipeline.files import file_sha256
-from geoland.pipeline.register_checks import FOLD_FUNCTION
-from geoland.pipeline.register_import import (
-    _ID_LENGTHS,
+from geoland.pipeline.register_cells import (
+    ID_LENGTHS,
+    Cells,
+    Problems,
     Sheet,
-    _Cells,
-    _digits,
-    _frame,
-    _plot_ref,
-    _positive,
-    _Problems,
-    _read_csv_folder,
-    _read_workbook,
-    _text,
+    frame,
+    positive,
+    read_csv,
+    read_csv_folder,
+    read_workbook,
+    sheet_frame,
+    text,
 )
+from geoland.pipeline.register_checks import FOLD_FUNCTION
 from geoland.progress import progress_bar
 from geoland.results import Reconcile, returns
 from geoland.rules import registry as vocab
@@ -63,24 +63,19 @@ AREA_TOLERANCE_M2 = 0.05
 def read_paper_register(path: Path) -> Sheet:
     """The paper register's rows: the one sheet (or CSV file) with a series and a plot column."""
     if path.is_dir():
-        raw = _read_csv_folder(path)
+        raw = read_csv_folder(path)
     elif path.suffix.lower() == ".csv":
-        from geoland.pipeline.files import read_csv_text
-
-        frame, lines = read_csv_text(path)
-        raw = {path.stem: (list(frame.columns), [[None if v == "" else v for v in r]
-                                                  for r in frame.itertuples(index=False, name=None)], lines)}
+        raw = {path.stem: read_csv(path)}
     elif path.suffix.lower() in (".xlsx", ".xlsm"):
-        raw = _read_workbook(path)
+        raw = read_workbook(path)
     else:
         raise InputFileError(path, "not a paper register: expected an .xlsx workbook or a .csv file")
     found = []
-    for name, (header, rows, numbers) in raw.items():
-        columns, unknown = vocab.column_map("paper", header)
-        if {"series", "plot"} <= set(columns) and rows:
-            frame = pd.DataFrame({a: pd.Series([r[i] if i < len(r) else None for r in rows], dtype=object)
-                                  for a, i in columns.items()})
-            found.append(Sheet("paper", name, frame, pd.Series(numbers).to_numpy(), unknown))
+    for name, (header, columns, numbers) in raw.items():
+        attributes, unknown = vocab.column_map("paper", header)
+        if {"series", "plot"} <= set(attributes) and numbers:
+            found.append(Sheet("paper", name, sheet_frame(columns, attributes, len(numbers)),
+                               pd.Series(numbers).to_numpy(), unknown))
     if len(found) != 1:
         raise InputFileError(path, ("no sheet has" if not found else f"{len(found)} sheets have")
                              + " the columns of a paper register (Số phát hành, Thửa đất; and any of Diện tích, "
@@ -101,13 +96,12 @@ def reconcile(conn: Connection, path, *, progress: bool = True) -> dict:
     if not path.exists():
         raise InputFileError(path, "no such file or folder")
     sheet = read_paper_register(path)
-    problems = _Problems()
-    c = _Cells(sheet, problems)
-    t = _frame({"row": sheet.rows, "series": c.column("series", _text), "ref": c.column("plot", _plot_ref),
-                "area": c.column("legal_area", lambda v: _positive(v, "area")),
-                "purpose": c.column("land_use", lambda v: (_text(v) or "").upper().replace(" ", "") or None),
-                "name": c.column("name", _text),
-                "id_number": c.column("id_number", lambda v: _digits(v, _ID_LENGTHS, text_too=False))})
+    problems = Problems()
+    c = Cells(sheet, problems)
+    t = frame({"row": sheet.rows, "series": c.text("series"), "ref": c.plots("plot"),
+               "area": c.column("legal_area", lambda v: positive(v, "area")),
+               "purpose": c.column("land_use", lambda v: (text(v) or "").upper().replace(" ", "") or None),
+               "name": c.text("name"), "id_number": c.digits("id_number", ID_LENGTHS, text_too=False)})
     for i in range(len(t)):
         if t["series"].iat[i] is None or t["ref"].iat[i] is None:
             c.bad(i, "no certificate series or no plot")
@@ -146,7 +140,7 @@ def _compare(conn: Connection, t: pd.DataFrame, job_id: int, source: str, sha: s
         sheet integer, number integer, prefix text, area double precision, purpose text, name text,
         id_number text) ON COMMIT DROP"""))
     refs = t["ref"].tolist()
-    frame = pd.DataFrame({
+    staged = pd.DataFrame({
         "row": t["row"], "series": t["series"], "ref": [r[1] for r in refs], "kind": [r[0] for r in refs],
         "code": [r[1] if r[0] == "code" else None for r in refs],
         "commune": [r[2] if r[0] == "mx" else None for r in refs],
@@ -154,7 +148,7 @@ def _compare(conn: Connection, t: pd.DataFrame, job_id: int, source: str, sha: s
         "number": pd.array([r[4] if r[0] == "mx" else None for r in refs], dtype="Int64"),
         "prefix": [r[5] if r[0] == "mx" else None for r in refs], "area": t["area"].astype(float),
         "purpose": t["purpose"], "name": t["name"], "id_number": t["id_number"]})
-    copy_csv(conn, f"_paper ({', '.join(frame.columns)})", [csv_bytes({k: frame[k] for k in frame})])
+    copy_csv(conn, f"_paper ({', '.join(staged.columns)})", [csv_bytes({k: staged[k] for k in staged})])
     x(sa.text("ALTER TABLE _paper ADD COLUMN certificate_id bigint, ADD COLUMN plot_id bigint, "
               "ADD COLUMN paper_plot_id bigint"))
     x(sa.text("ANALYZE _paper"))

@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import zipfile
 from collections import defaultdict
-from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
@@ -37,49 +35,36 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from geoland.errors import ConfigError, InputFileError
-from geoland.pipeline.files import file_sha256, read_csv_text
+from geoland.pipeline.files import file_sha256
+from geoland.pipeline.plots import BULK_TABLES, drop_for_bulk, restore_after_bulk
+from geoland.pipeline.register_cells import (
+    ID_LENGTHS,
+    Cells,
+    Problems,
+    Sheet,
+    coded,
+    digits,
+    frame,
+    integer,
+    plot_refs,
+    positive,
+    read_csv_folder,
+    read_workbook,
+    sheet_frame,
+    text,
+)
 from geoland.progress import progress_bar
 from geoland.results import RegisterImport, returns
 from geoland.rules import registry as vocab
 from geoland.rules import vntext
 from geoland.store.db import copy_csv, csv_bytes
 from geoland.store.jobs import audit, finish_job, start_job
-from identifiers.cccd import mask_id_numbers_in_text
-from identifiers.geohash import InvalidGeohashError, validate
-from identifiers.mx import InvalidMXError, format_mx, parse_mx
+from identifiers.mx import InvalidMXError, format_mx
 from identifiers.taxcode import compact_tax_code
 
+REGISTER_TABLES = tuple(t for t in BULK_TABLES if t != "geoland.plot")  # closed: no other table refers to them
+BULK_ROWS = 50_000          # rights in a file from which the import may go to bulk mode
 SHOWN_ERRORS = 20           # bad rows listed in the error message (all of them with keep_going / in --json)
-
-
-@dataclass
-class Sheet:
-    """One sheet as read: its name in the file, the attribute of each column, rows and their numbers."""
-
-    kind: str
-    name: str
-    frame: pd.DataFrame                   # one column per attribute found, values as read (str, number, date)
-    rows: np.ndarray                      # the row (XLSX) or line (CSV) number of each row
-    unknown_columns: list[str] = field(default_factory=list)
-
-
-class _Problems:
-    """Every reason of every bad row: ``(sheet, row) → [reasons]``, in the order found."""
-
-    def __init__(self):
-        self.by_row: dict[tuple[str, int], list[str]] = defaultdict(list)
-
-    def add(self, sheet: str, row: int, reason: str) -> None:
-        if reason not in self.by_row[(sheet, row)]:
-            self.by_row[(sheet, row)].append(reason)
-
-    def rows(self, sheet: str) -> set[int]:
-        return {r for (s, r) in self.by_row if s == sheet}
-
-    def listed(self) -> list[dict]:
-        order = [*vocab.SHEETS, "paper"]
-        return [{"sheet": vocab.SHEET_LABELS.get(s, s), "row": r, "reasons": reasons}
-                for (s, r), reasons in sorted(self.by_row.items(), key=lambda kv: (order.index(kv[0][0]), kv[0][1]))]
 
 
 # --- reading -------------------------------------------------------------------------------------------------
@@ -95,17 +80,17 @@ def read_register(path: Path, overrides: dict[str, dict[str, str]] | None = None
     """
     overrides = overrides or {}
     if path.is_dir():
-        raw, fmt = _read_csv_folder(path), "csv"
+        raw, fmt = read_csv_folder(path), "csv"
     elif path.suffix.lower() in (".xlsx", ".xlsm"):
-        raw, fmt = _read_workbook(path), "xlsx"
+        raw, fmt = read_workbook(path), "xlsx"
     else:
         raise InputFileError(path, "not a registry export: expected an .xlsx workbook or a folder of .csv files")
     sheets: dict[str, Sheet] = {}
     strangers = []
-    for name, (header, rows, numbers) in raw.items():
+    for name, (header, columns, numbers) in raw.items():
         kind = vocab.sheet_kind(name)
         if kind is None:
-            if rows:
+            if numbers:
                 strangers.append(name)
             continue
         if kind in sheets:
@@ -113,17 +98,16 @@ def read_register(path: Path, overrides: dict[str, dict[str, str]] | None = None
                                        f"{vocab.SHEET_LABELS[kind]} sheet: keep one")
         found, unknown = vocab.column_map(kind, header, overrides.get(kind))
         missing = [a for a in vocab.REQUIRED[kind] if a not in found]
-        if kind in ("rights", "assets") and "plot" not in found and "asset" not in found and rows:
+        if kind in ("rights", "assets") and "plot" not in found and "asset" not in found and numbers:
             missing.append("plot")
         if kind == "plots" and "plot" not in found and not {"commune", "sheet", "number"} <= set(found):
             missing.append("plot")
-        if missing and rows:
+        if missing and numbers:
             names = "; ".join(f"{a}: {' / '.join(vocab.COLUMNS[kind][a][:3])}" for a in missing)
             raise InputFileError(path, f"sheet {name!r}: no column for {names} (header: "
                                        f"{', '.join(str(h) for h in header if h is not None)})")
-        frame = pd.DataFrame({a: pd.Series([r[i] if i < len(r) else None for r in rows], dtype=object)
-                              for a, i in found.items()}, index=pd.RangeIndex(len(rows)))
-        sheets[kind] = Sheet(kind, name, frame, np.asarray(numbers, dtype=np.int64), unknown)
+        sheets[kind] = Sheet(kind, name, sheet_frame(columns, found, len(numbers)),
+                             np.asarray(numbers, dtype=np.int64), unknown)
     if strangers:
         expected = "; ".join(f"{vocab.SHEET_LABELS[k]} ({', '.join(v[-2:])})" for k, v in vocab.SHEETS.items())
         raise InputFileError(path, f"sheet(s) {', '.join(repr(s) for s in strangers)} hold rows but are not register "
@@ -132,86 +116,6 @@ def read_register(path: Path, overrides: dict[str, dict[str, str]] | None = None
         raise InputFileError(path, "no register sheet found (sheets: " + ", ".join(repr(n) for n in raw)
                                    + "); expected " + ", ".join(vocab.SHEET_LABELS.values()))
     return sheets, fmt
-
-
-def _read_workbook(path: Path) -> dict[str, tuple[list, list, list]]:
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    if not path.is_file():
-        raise InputFileError(path, "no such file")
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise InputFileError(path, f"not a readable XLSX workbook ({type(exc).__name__}: {exc}); save it again as "
-                                   "Excel Workbook (.xlsx)") from None
-    out = {}
-    try:
-        for ws in book.worksheets:
-            header, rows, numbers = None, [], []
-            for number, values in enumerate(ws.iter_rows(values_only=True), start=1):
-                values = [v.strip() if isinstance(v, str) else v for v in values]
-                if not any(v not in (None, "") for v in values):
-                    continue
-                if header is None:
-                    header = [v if v not in ("",) else None for v in values]
-                    continue
-                rows.append([None if v == "" else v for v in values])
-                numbers.append(number)
-            out[ws.title] = (header or [], rows, numbers)
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise InputFileError(path, f"the workbook is damaged ({type(exc).__name__}: {exc})") from None
-    finally:
-        book.close()
-    return out
-
-
-def _read_csv_folder(path: Path) -> dict[str, tuple[list, list, list]]:
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() == ".csv")
-    if not files:
-        raise InputFileError(path, "no .csv file in this folder")
-    return {p.stem: _read_csv(p) for p in files}
-
-
-def _read_csv(path: Path) -> tuple[list, list, list]:
-    """Header, rows (blank cells None) and line numbers of a UTF-8 CSV.
-
-    pyarrow's reader (a million rows in a second) when every row is one line, else the line-exact reader of
-    :mod:`geoland.pipeline.files`.
-    """
-    import csv
-
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
-    try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            names = next(csv.reader(fh), [])
-    except (UnicodeDecodeError, csv.Error):
-        names = []
-    try:                               # every column as text: "014…" keeps its zero, "1943" stays as written
-        table = pacsv.read_csv(path, read_options=pacsv.ReadOptions(use_threads=True),
-                               convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                                    strings_can_be_null=True,
-                                                                    null_values=[""], check_utf8=True,
-                                                                    auto_dict_encode=False),
-                               parse_options=pacsv.ParseOptions(newlines_in_values=False))
-        table = table.cast(pa.schema([(f.name, pa.string()) for f in table.schema]))
-    except (pa.ArrowInvalid, UnicodeDecodeError):
-        table = None
-    if table is not None:              # a blank line or a cell over two lines: the numbers would shift
-        data = path.read_bytes()
-        lines = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-        if table.num_rows != lines - 1:
-            table = None
-    if table is None:
-        frame, lines = read_csv_text(path)
-        return list(frame.columns), [[None if v == "" else v for v in r]
-                                     for r in frame.itertuples(index=False, name=None)], lines
-    header = [name.strip().lstrip("\ufeff") for name in table.column_names]
-    columns = [[None if v is None or not v.strip() else v.strip() for v in c.to_pylist()] for c in table.columns]
-    rows = [list(r) for r in zip(*columns, strict=True)] if columns else []
-    return header, rows, list(range(2, len(rows) + 2))
 
 
 def read_register_fields(path) -> dict[str, dict[str, str]]:
@@ -290,121 +194,6 @@ def _reading(value: str, encoding: str) -> str:
     return vntext.to_unicode(value, encoding)
 
 
-# --- cell values ----------------------------------------------------------------------------------------------
-
-def _text(v) -> str | None:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return None
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    text = " ".join(str(v).split())
-    return text or None
-
-
-def _digits(v, lengths: dict[int, int], *, text_too: bool = True) -> str | None:
-    """An identifier Excel took for a number gets back the leading zeros it dropped (11 → 12 digits …).
-
-    In a workbook cell typed as a number, and (``text_too``) in a CSV that Excel saved (its cells are text by
-    then): a string of digits only, of a length that only a dropped zero explains.
-    """
-    text = _text(v)
-    if text is None:
-        return None
-    text = text.replace(" ", "")
-    if len(text) in lengths and text.isdigit() and (text_too or isinstance(v, int | float)):
-        text = text.zfill(lengths[len(text)])
-    return text
-
-
-def _integer(v, what: str, low: int, high: int) -> int | None:
-    text = _text(v)
-    if text is None:
-        return None
-    try:
-        n = int(float(text.replace(",", ".")))
-    except ValueError:
-        raise ValueError(f"{what} {text!r} is not a number") from None
-    if not low <= n <= high or float(text.replace(",", ".")) != n:
-        raise ValueError(f"{what} {text} is not a whole number from {low} to {high}")
-    return n
-
-
-def _positive(v, what: str) -> float | None:
-    text = _text(v)
-    if text is None:
-        return None
-    try:
-        x = float(text.replace(",", ".")) if isinstance(v, str) else float(v)
-    except ValueError:
-        raise ValueError(f"{what} {text!r} is not a number") from None
-    if not x > 0:
-        raise ValueError(f"{what} {text} is not more than 0")
-    return x
-
-
-def _coded(vocabulary: str, v, what: str, default: str | None = None) -> str | None:
-    text = _text(v)
-    if text is None:
-        return default
-    value = vocab.coded(vocabulary, text)
-    if value is None:
-        raise ValueError(f"{what} {text!r} is not one of: {vocab.accepted(vocabulary)}")
-    return value
-
-
-class _Cells:
-    """Reads one sheet's cells into typed columns, noting each bad cell's reason on its row."""
-
-    def __init__(self, sheet: Sheet, problems: _Problems):
-        self.sheet, self.problems = sheet, problems
-        self.n = len(sheet.frame)
-
-    def column(self, attribute: str, parse) -> list:
-        """``parse`` of every cell of a column, each distinct value parsed once.
-
-        Registers repeat words, dates and codes. A value ``parse`` rejects is None, and the reason goes to
-        every row holding it.
-        """
-        if attribute not in self.sheet.frame:
-            return [None] * self.n
-        codes, uniques = pd.factorize(self.sheet.frame[attribute], use_na_sentinel=True)
-        parsed = np.empty(len(uniques) + 1, dtype=object)       # the last one: a blank cell
-        failed: dict[int, str] = {}
-        for k, v in enumerate(uniques):
-            try:
-                parsed[k] = parse(v)
-            except ValueError as exc:
-                failed[k] = mask_id_numbers_in_text(str(exc))
-        parsed[-1] = parse(None)
-        codes = np.where(codes < 0, len(uniques), codes)
-        if failed:
-            for i in np.flatnonzero(np.isin(codes, list(failed))):
-                self.problems.add(self.sheet.kind, int(self.sheet.rows[i]), failed[int(codes[i])])
-        return parsed[codes].tolist()
-
-    def bad(self, index: int, reason: str) -> None:
-        self.problems.add(self.sheet.kind, int(self.sheet.rows[index]), reason)
-
-
-def _plot_ref(v) -> tuple | None:
-    """('code', code) or ('mx', text, commune, sheet, number, prefix) of a plot reference cell."""
-    text = _text(v)
-    if text is None:
-        return None
-    if len(text) == 12:
-        try:
-            if validate(text) == text.lower():
-                return ("code", text.lower())
-        except InvalidGeohashError:
-            pass
-    try:
-        commune, prefix, sheet, number = parse_mx(text)
-    except InvalidMXError:
-        raise ValueError(f"plot {text!r} is neither an identification code (12 characters) nor an MX.SB.ST code "
-                         "(e.g. 03646.25.112)") from None
-    return ("mx", text, commune, sheet, number, prefix)
-
-
 # --- the import ----------------------------------------------------------------------------------------------
 
 @returns(RegisterImport)
@@ -443,7 +232,7 @@ def import_register(conn: Connection, path, *, province: str | None = None, fiel
     sheets, fmt = read_register(path, overrides)
     sha = file_sha256(path)
     total = sum(len(s.frame) for s in sheets.values())
-    problems = _Problems()
+    problems = Problems()
     with progress_bar(total * 2, "rows", enabled=progress, desc="register") as bar:
         text_encoding, evidence, converted = _convert_text(sheets, encoding)
         if text_encoding == "unsure":
@@ -472,7 +261,21 @@ def import_register(conn: Connection, path, *, province: str | None = None, fiel
                                 for s in sheets.values()}, ensure_ascii=False)}).scalar_one()
         if listed:
             _quarantine(conn, import_id, sheets, problems)
+        # A registry export as large as the register (a province's first one, completing what its plot layer
+        # brought): the register's indexes and keys are dropped and built again once, as the plot import does
+        # (updating a million rows through five indexes costs ten times more than one build of each)
+        rights = len(tables.get("rights", ()))
+        bulk = rights >= BULK_ROWS and rights * 2 >= conn.execute(sa.text(
+            "SELECT count(*) FROM (SELECT FROM geoland.land_right LIMIT :n) r"), {"n": rights * 2}).scalar()
+        dropped = drop_for_bulk(conn, REGISTER_TABLES) if bulk else None
         counts = _merge(conn, tables, job.id, import_id)
+        if dropped:
+            restore_after_bulk(conn, dropped)
+        # Statistics for what reads the register next (the checks' joins: a house-overlap join planned without
+        # them compared every pair of footprints at a million plots, a minute instead of 0.3 s)
+        conn.execute(sa.text("ANALYZE geoland.certificate, geoland.certificate_plot, geoland.paper_plot, "
+                             "geoland.party, geoland.party_personal, geoland.household_member, geoland.asset, "
+                             "geoland.asset_plot, geoland.land_right"))
         bar.update(total)
     rows = {vocab.SHEET_LABELS[k]: len(s.frame) for k, s in sheets.items()}
     result = {"file": str(path), "sha256": sha, "format": fmt, "import_id": import_id, "job_id": job.id,
@@ -500,23 +303,22 @@ def import_register(conn: Connection, path, *, province: str | None = None, fiel
 
 # --- checking rows -------------------------------------------------------------------------------------------
 
-_ID_LENGTHS = {10: 12, 11: 12, 8: 9}   # a CCCD (birth province 001–096) or CMND typed as a number lost its zeros
 _PASSPORT = r"^[A-Z0-9]{6,12}$"
 
 
-def _validate(sheets: dict[str, Sheet], problems: _Problems) -> dict[str, pd.DataFrame]:
+def _validate(sheets: dict[str, Sheet], problems: Problems) -> dict[str, pd.DataFrame]:
     """Typed tables of the sheets' rows; every bad cell noted in ``problems``."""
     tables = {}
     this_year = dt.date.today().year
     if "certificates" in sheets:
-        c = _Cells(sheets["certificates"], problems)
-        t = _frame({"row": c.sheet.rows, "series": c.column("series", _text),
-                          "book_number": c.column("book_number", _text),
+        c = Cells(sheets["certificates"], problems)
+        t = frame({"row": c.sheet.rows, "series": c.text("series"),
+                          "book_number": c.text("book_number"),
                           "issued_on": c.column("issued_on", vocab.parse_date),
-                          "authority": c.column("authority", _text),
-                          "form": c.column("form", lambda v: _coded("form", v, "form")),
-                          "status": c.column("status", lambda v: _coded("status", v, "status")),
-                          "replaced_series": c.column("replaced_by", _text)})
+                          "authority": c.text("authority"),
+                          "form": c.column("form", lambda v: coded("form", v, "form")),
+                          "status": c.column("status", lambda v: coded("status", v, "status")),
+                          "replaced_series": c.text("replaced_by")})
         for i, (status, replaced) in enumerate(zip(t["status"], t["replaced_series"], strict=True)):
             if replaced and status in (None, "replaced"):
                 t.at[i, "status"] = "replaced"
@@ -528,64 +330,65 @@ def _validate(sheets: dict[str, Sheet], problems: _Problems) -> dict[str, pd.Dat
         _unique(c, t, "series", "series")
         tables["certificates"] = t
     if "plots" in sheets:
-        c = _Cells(sheets["plots"], problems)
-        refs = c.column("plot", _plot_ref)
+        c = Cells(sheets["plots"], problems)
+        refs = c.plots("plot")
         if "plot" not in c.sheet.frame:
-            communes = c.column("commune", lambda v: _digits(v, {4: 5, 3: 5, 2: 5, 1: 5}))
-            sheets_ = c.column("sheet", lambda v: _integer(v, "sheet", 1, 100_000))
-            numbers = c.column("number", lambda v: _integer(v, "plot number", 1, 10_000_000))
-            refs = []
+            communes = c.column("commune", lambda v: digits(v, {4: 5, 3: 5, 2: 5, 1: 5}))
+            sheets_ = c.column("sheet", lambda v: integer(v, "sheet", 1, 100_000))
+            numbers = c.column("number", lambda v: integer(v, "plot number", 1, 10_000_000))
+            codes = []
             for commune, s, n in zip(communes, sheets_, numbers, strict=True):
                 try:
-                    refs.append(_plot_ref(format_mx(commune, s, n)) if commune and s and n else None)
+                    codes.append(format_mx(commune, s, n) if commune and s and n else None)
                 except (InvalidMXError, ValueError):
-                    refs.append(None)
-        t = _frame({"row": c.sheet.rows, "series": c.column("series", _text), "ref": refs,
-                          "legal_area": c.column("legal_area", lambda v: _positive(v, "area")),
-                          "land_use": c.column("land_use", lambda v: (_text(v) or "").upper() or None)})
+                    codes.append(None)
+            refs = plot_refs(codes)[0]
+        t = frame({"row": c.sheet.rows, "series": c.text("series"), "ref": refs,
+                          "legal_area": c.column("legal_area", lambda v: positive(v, "area")),
+                          "land_use": c.column("land_use", lambda v: (text(v) or "").upper() or None)})
         _required(c, t, "series", "series (Số phát hành)")
         _required(c, t, "ref", "plot (MX.SB.ST, identification code, or commune + sheet + number)")
         tables["plots"] = t
     if "parties" in sheets:
-        c = _Cells(sheets["parties"], problems)
-        t = _frame({"row": c.sheet.rows, "ref": c.column("ref", _text),
-                          "kind": c.column("kind", lambda v: _coded("kind", v, "party kind", "individual")),
-                          "name": c.column("name", _text),
-                          "id_number": c.column("id_number", lambda v: _digits(v, _ID_LENGTHS)),
-                          "id_kind": c.column("id_kind", lambda v: _coded("id_kind", v, "ID kind")),
+        c = Cells(sheets["parties"], problems)
+        t = frame({"row": c.sheet.rows, "ref": c.text("ref"),
+                          "kind": c.column("kind", lambda v: coded("kind", v, "party kind", "individual")),
+                          "name": c.text("name"),
+                          "id_number": c.digits("id_number", ID_LENGTHS),
+                          "id_kind": c.column("id_kind", lambda v: coded("id_kind", v, "ID kind")),
                           "birth_date": c.column("birth_date", vocab.parse_date),
-                          "birth_year": c.column("birth_year", lambda v: _integer(v, "birth year", 1880, this_year)),
-                          "gender": c.column("gender", lambda v: _coded("gender", v, "gender")),
-                          "address": c.column("address", _text),
+                          "birth_year": c.column("birth_year", lambda v: integer(v, "birth year", 1880, this_year)),
+                          "gender": c.column("gender", lambda v: coded("gender", v, "gender")),
+                          "address": c.text("address"),
                           "tax_code": c.column("tax_code", compact_tax_code),
-                          "household_ref": c.column("household", _text), "relation": c.column("relation", _text)})
+                          "household_ref": c.text("household"), "relation": c.text("relation")})
         _required(c, t, "ref", "party key (Mã chủ)")
         _unique(c, t, "ref", "party key")
         _check_parties(c, t)
         tables["parties"] = t
     if "assets" in sheets:
-        c = _Cells(sheets["assets"], problems)
-        t = _frame({"row": c.sheet.rows, "ref": c.column("ref", _text),
-                          "kind": c.column("kind", lambda v: _coded("asset_kind", v, "asset kind")),
-                          "plot": c.column("plot", _plot_ref), "building": c.column("building", _text),
-                          "floor_area": c.column("floor_area", lambda v: _positive(v, "floor area")),
-                          "floors": c.column("floors", lambda v: _integer(v, "floors", 1, 200)),
-                          "year_built": c.column("year_built", lambda v: _integer(v, "year built", 1800, this_year)),
-                          "structure": c.column("structure", _text),
+        c = Cells(sheets["assets"], problems)
+        t = frame({"row": c.sheet.rows, "ref": c.text("ref"),
+                          "kind": c.column("kind", lambda v: coded("asset_kind", v, "asset kind")),
+                          "plot": c.plots("plot"), "building": c.text("building"),
+                          "floor_area": c.column("floor_area", lambda v: positive(v, "floor area")),
+                          "floors": c.column("floors", lambda v: integer(v, "floors", 1, 200)),
+                          "year_built": c.column("year_built", lambda v: integer(v, "year built", 1800, this_year)),
+                          "structure": c.text("structure"),
                           "footprint": c.column("footprint", _footprint)})
         _required(c, t, "ref", "asset key (Mã tài sản)")
         _required(c, t, "kind", "asset kind (Loại tài sản)")
         _required(c, t, "plot", "plot (Thửa đất)")
         tables["assets"] = t
     if "rights" in sheets:
-        c = _Cells(sheets["rights"], problems)
+        c = Cells(sheets["rights"], problems)
         terms = c.column("term", vocab.parse_term)
-        t = _frame({"row": c.sheet.rows, "party_ref": c.column("party", _text),
-                          "plot": c.column("plot", _plot_ref), "asset_ref": c.column("asset", _text),
-                          "role": c.column("role", lambda v: _coded("role", v, "role")),
-                          "share": c.column("share", vocab.parse_share), "purpose": c.column("purpose", _text),
-                          "term_end": [x[1] if x else None for x in terms], "origin": c.column("origin", _text),
-                          "since": c.column("since", vocab.parse_date), "series": c.column("series", _text)})
+        t = frame({"row": c.sheet.rows, "party_ref": c.text("party"),
+                          "plot": c.plots("plot"), "asset_ref": c.text("asset"),
+                          "role": c.column("role", lambda v: coded("role", v, "role")),
+                          "share": c.column("share", vocab.parse_share), "purpose": c.text("purpose"),
+                          "term_end": [x[1] if x else None for x in terms], "origin": c.text("origin"),
+                          "since": c.column("since", vocab.parse_date), "series": c.text("series")})
         _required(c, t, "party_ref", "party key (Mã chủ)")
         for i, (plot, asset) in enumerate(zip(t["plot"], t["asset_ref"], strict=True)):
             if (plot is None) == (asset is None):
@@ -596,17 +399,12 @@ def _validate(sheets: dict[str, Sheet], problems: _Problems) -> dict[str, pd.Dat
     return tables
 
 
-def _frame(columns: dict) -> pd.DataFrame:
-    """Columns as objects: None stays None (pandas would make a column of numbers and None floats and NaN)."""
-    return pd.DataFrame({k: v if k == "row" else pd.Series(list(v), dtype=object) for k, v in columns.items()})
-
-
-def _required(c: _Cells, t: pd.DataFrame, column: str, what: str) -> None:
+def _required(c: Cells, t: pd.DataFrame, column: str, what: str) -> None:
     for i in np.flatnonzero(t[column].isna().to_numpy()):
         c.bad(int(i), f"no {what}")
 
 
-def _unique(c: _Cells, t: pd.DataFrame, column: str, what: str) -> None:
+def _unique(c: Cells, t: pd.DataFrame, column: str, what: str) -> None:
     first: dict = {}
     for i, v in enumerate(t[column]):
         if v is None:
@@ -617,7 +415,7 @@ def _unique(c: _Cells, t: pd.DataFrame, column: str, what: str) -> None:
             first[v] = i
 
 
-def _check_parties(c: _Cells, t: pd.DataFrame) -> None:
+def _check_parties(c: Cells, t: pd.DataFrame) -> None:
     """Each party's identifiers and birth against its kind; the ID number's kind and the birth year filled."""
     import re
 
@@ -651,11 +449,11 @@ def _check_parties(c: _Cells, t: pd.DataFrame) -> None:
 
 
 def _footprint(v):
-    text = _text(v)
-    if text is None:
+    wkt = text(v)
+    if wkt is None:
         return None
     try:
-        geom = shapely.from_wkt(text)
+        geom = shapely.from_wkt(wkt)
     except shapely.errors.GEOSException:
         raise ValueError("footprint is not WKT (POLYGON ((x y, …)))") from None
     if geom.geom_type == "MultiPolygon" and len(geom.geoms) == 1:
@@ -672,7 +470,7 @@ def _footprint(v):
 
 # --- what the rows refer to ----------------------------------------------------------------------------------
 
-def _resolve(conn: Connection, tables: dict[str, pd.DataFrame], problems: _Problems, province: str | None) -> None:
+def _resolve(conn: Connection, tables: dict[str, pd.DataFrame], problems: Problems, province: str | None) -> None:
     """Find the plots, paper plots, parties, assets and certificates the rows name; note what is not found."""
     refs = {}
     for name, column in (("plots", "ref"), ("rights", "plot"), ("assets", "plot")):
@@ -682,59 +480,41 @@ def _resolve(conn: Connection, tables: dict[str, pd.DataFrame], problems: _Probl
     known_communes = set(conn.execute(sa.text(
         "SELECT DISTINCT code FROM geoland.admin_unit WHERE level = 'commune'")).scalars())
     new_paper: dict[tuple, int] = {}      # paper key → the plots-sheet row index that names it first
-    if "plots" in tables:
-        t = tables["plots"]
-        plot_ids, paper_keys = [None] * len(t), [None] * len(t)
-        for i, (ref, row) in enumerate(zip(t["ref"], t["row"].tolist(), strict=True)):
-            if ref is None:
-                continue
-            found = _one_plot(ref, plots, paper, province, problems, "plots", row)
-            if found is None:
-                continue
-            if found == "none":
-                key = _paper_key(ref)
-                if ref[0] == "code":
-                    problems.add("plots", row, f"no plot has identification code {ref[1]}")
-                elif key[0] not in known_communes:
-                    problems.add("plots", row, f"plot {ref[1]}: commune {key[0]} is not a known commune code "
-                                               "(load the units first)")
-                else:
-                    paper_keys[i] = key
-                    new_paper.setdefault(key, i)
-            elif found[0] == "paper":
-                paper_keys[i] = _paper_key(ref)
-            else:
-                plot_ids[i] = found[1]
-        t["plot_id"], t["paper_key"] = _objects(plot_ids, t.index), _objects(paper_keys, t.index)
-    for name in ("rights", "assets"):
+    for name, column in (("plots", "ref"), ("rights", "plot"), ("assets", "plot")):
         if name not in tables:
             continue
         t = tables[name]
-        plot_ids, paper_keys = [None] * len(t), [None] * len(t)
-        for i, (ref, row) in enumerate(zip(t["plot"], t["row"].tolist(), strict=True)):
-            if ref is None:
-                continue
-            found = _one_plot(ref, plots, paper, province, problems, name, row)
-            if found is None:
-                continue
-            if found == "none" and _paper_key(ref) not in new_paper:
-                problems.add(name, row, f"unknown plot {ref[1]}: not in the database, nor on the "
-                                        f"{vocab.SHEET_LABELS['plots']} sheet of a certificate")
-            elif found == "none" or found[0] == "paper":
-                paper_keys[i] = _paper_key(ref)
+        found = _plots_named(t[column], plots, paper, province)
+        rows, cells = t["row"].to_numpy(), t[column].to_numpy(dtype=object)
+        for i in np.flatnonzero(found["many"]):
+            problems.add(name, int(rows[i]), f"plot {cells[i][1]} names {found['many'][i]} plots (a code of before and "
+                                             "one of after the reorganisation): give its identification code")
+        for i in np.flatnonzero(found["elsewhere"]):
+            problems.add(name, int(rows[i]), f"plot {cells[i][1]} is in province {found['province'][i]}, "
+                                             f"not {province}")
+        paper_keys = np.full(len(t), None, dtype=object)
+        for i in np.flatnonzero(found["paper"]):
+            paper_keys[i] = _paper_key(cells[i])
+        for i in np.flatnonzero(found["none"]):
+            ref, key = cells[i], _paper_key(cells[i])
+            if name == "plots":
+                if ref[0] == "code":
+                    problems.add(name, int(rows[i]), f"no plot has identification code {ref[1]}")
+                elif key[0] not in known_communes:
+                    problems.add(name, int(rows[i]), f"plot {ref[1]}: commune {key[0]} is not a known commune code "
+                                                     "(load the units first)")
+                else:
+                    paper_keys[i] = key
+                    new_paper.setdefault(key, i)
+            elif key in new_paper:
+                paper_keys[i] = key
             else:
-                plot_ids[i] = found[1]
-        t["plot_id"], t["paper_key"] = _objects(plot_ids, t.index), _objects(paper_keys, t.index)
+                problems.add(name, int(rows[i]), f"unknown plot {ref[1]}: not in the database, nor on the "
+                                                 f"{vocab.SHEET_LABELS['plots']} sheet of a certificate")
+        t["plot_id"] = pd.Series(found["plot_id"], index=t.index, dtype=object)
+        t["paper_key"] = pd.Series(paper_keys, index=t.index, dtype=object)
     _resolve_keys(conn, tables, problems)
     _check_shares(tables, problems)
-
-
-def _objects(values: list, index) -> pd.Series:
-    """A list as a column of objects (tuples stay tuples, None stays None)."""
-    column = np.empty(len(values), dtype=object)
-    for i, v in enumerate(values):
-        column[i] = v
-    return pd.Series(column, index=index, dtype=object)
 
 
 def _paper_key(ref: tuple) -> tuple[str, int, int]:
@@ -742,49 +522,61 @@ def _paper_key(ref: tuple) -> tuple[str, int, int]:
     return (prefix or commune, sheet, number)
 
 
-def _find_plots(conn: Connection, refs: dict[str, tuple]) -> tuple[dict, dict]:
-    """Ref → {plot id: province} of the plots a reference names, and ref → the waiting paper plot's id."""
+def _find_plots(conn: Connection, refs: dict[str, tuple]) -> tuple[pd.DataFrame, pd.Index]:
+    """What each reference names: its plots (ref → how many, the first's id and province).
+
+    And the references that name a paper plot still waiting for its geometry.
+    """
     conn.execute(sa.text("CREATE TEMP TABLE _ref (ref text, kind text, code text, commune text, sheet integer, "
                          "number integer, prefix text) ON COMMIT DROP"))
-    rows = [(r[1], "code", r[1], None, None, None, None) if r[0] == "code" else (r[1], "mx", None, *r[2:5], r[5])
-            for r in refs.values()]
-    if rows:
-        frame = pd.DataFrame(rows, columns=["ref", "kind", "code", "commune", "sheet", "number", "prefix"])
-        copy_csv(conn, "_ref (ref, kind, code, commune, sheet, number, prefix)",
-                 [csv_bytes({k: frame[k].astype("Int64") if k in ("sheet", "number") else frame[k] for k in frame})])
-    plots: dict[str, dict[int, str]] = defaultdict(dict)
-    for ref, plot_id, prov in conn.execute(sa.text("""
+    if refs:
+        values = list(refs.values())
+        mx = [r[0] == "mx" for r in values]
+        copy_csv(conn, "_ref (ref, kind, code, commune, sheet, number, prefix)", [csv_bytes({
+            "ref": [r[1] for r in values], "kind": [r[0] for r in values],
+            "code": [None if m else r[1] for r, m in zip(values, mx, strict=True)],
+            "commune": [r[2] if m else None for r, m in zip(values, mx, strict=True)],
+            "sheet": pd.array([r[3] if m else None for r, m in zip(values, mx, strict=True)], dtype="Int64"),
+            "number": pd.array([r[4] if m else None for r, m in zip(values, mx, strict=True)], dtype="Int64"),
+            "prefix": [r[5] if m else None for r, m in zip(values, mx, strict=True)]})])
+        conn.execute(sa.text("ANALYZE _ref"))
+    found = pd.DataFrame.from_records([tuple(r) for r in conn.execute(sa.text("""
+        SELECT ref, count(*) AS n, min(id) AS plot_id, min(province_code) AS province FROM (
             SELECT r.ref, p.id, p.province_code FROM _ref r
             JOIN geoland.plot_code c ON c.code = r.code JOIN geoland.plot p ON p.id = c.plot_id WHERE r.kind = 'code'
             UNION SELECT r.ref, p.id, p.province_code FROM _ref r JOIN geoland.mx_crosswalk x ON x.new_code = r.ref
             JOIN geoland.plot p ON p.id = x.plot_id WHERE r.kind = 'mx'
             UNION SELECT r.ref, p.id, p.province_code FROM _ref r JOIN geoland.plot p
             ON p.old_commune_code = r.commune AND p.sheet = r.sheet AND p.plot_number = r.number
-            WHERE r.kind = 'mx' AND r.prefix IS NULL""")):
-        plots[ref][plot_id] = prov
-    paper = dict(conn.execute(sa.text("""
-        SELECT r.ref, pp.id FROM _ref r JOIN geoland.paper_plot pp ON pp.commune_code = coalesce(r.prefix, r.commune)
-        AND pp.sheet = r.sheet AND pp.plot_number = r.number WHERE r.kind = 'mx' AND pp.plot_id IS NULL""")).all())
+            WHERE r.kind = 'mx' AND r.prefix IS NULL) f GROUP BY ref"""))],
+        columns=["ref", "n", "plot_id", "province"]).set_index("ref")
+    paper = pd.Index(conn.execute(sa.text("""
+        SELECT DISTINCT r.ref FROM _ref r JOIN geoland.paper_plot pp ON pp.commune_code = coalesce(r.prefix, r.commune)
+        AND pp.sheet = r.sheet AND pp.plot_number = r.number WHERE r.kind = 'mx' AND pp.plot_id IS NULL""")).scalars()
+        .all(), dtype=object)
     conn.execute(sa.text("DROP TABLE _ref"))
-    return plots, paper
+    return found, paper
 
 
-def _one_plot(ref, plots, paper, province, problems: _Problems, sheet: str, row: int):
-    """('plot', id), ('paper', id), ``"none"``, or None after noting why the reference is bad."""
-    found = plots.get(ref[1])
-    if found:
-        if len(found) > 1:
-            problems.add(sheet, row, f"plot {ref[1]} names {len(found)} plots (a code of before and one of after the "
-                                     "reorganisation): give its identification code")
-            return None
-        plot_id, prov = next(iter(found.items()))
-        if province and prov != province:
-            problems.add(sheet, row, f"plot {ref[1]} is in province {prov}, not {province}")
-            return None
-        return ("plot", plot_id)
-    if ref[1] in paper:
-        return ("paper", paper[ref[1]])
-    return "none"
+def _plots_named(cells: pd.Series, plots: pd.DataFrame, paper: pd.Index, province: str | None) -> dict:
+    """Per row: the plot id it names (or None), and what else it names.
+
+    Masks of the rows naming several plots (``many``: how many), a plot of another province, a waiting paper
+    plot, or nothing known.
+    """
+    keys = pd.Index([r[1] if r is not None else None for r in cells], dtype=object)
+    at = plots.index.get_indexer(keys)
+    hit = at >= 0
+    n = np.where(hit, plots["n"].to_numpy()[np.where(hit, at, 0)], 0)
+    prov = np.where(hit, plots["province"].to_numpy(dtype=object)[np.where(hit, at, 0)], None)
+    elsewhere = (n == 1) & (prov != province) if province else np.zeros(len(keys), dtype=bool)
+    one = (n == 1) & ~elsewhere
+    plot_id = np.full(len(keys), None, dtype=object)
+    plot_id[one] = plots["plot_id"].to_numpy()[at[one]].astype(object)
+    on_paper = ~hit & (paper.get_indexer(keys) >= 0) if len(paper) else np.zeros(len(keys), dtype=bool)
+    given = np.asarray(cells.notna(), dtype=bool)
+    return {"plot_id": plot_id, "many": np.where(n > 1, n, 0), "elsewhere": elsewhere, "province": prov,
+            "paper": on_paper, "none": given & ~hit & ~on_paper}
 
 
 def _lookup(conn: Connection, sql: str, keys) -> dict:
@@ -792,7 +584,7 @@ def _lookup(conn: Connection, sql: str, keys) -> dict:
     return dict(conn.execute(sa.text(sql), {"k": keys}).all()) if keys else {}
 
 
-def _resolve_keys(conn: Connection, tables: dict[str, pd.DataFrame], problems: _Problems) -> None:
+def _resolve_keys(conn: Connection, tables: dict[str, pd.DataFrame], problems: Problems) -> None:
     """Parties, assets and certificates named by key: in the file, or already in the database."""
     empty = pd.DataFrame(columns=["row", "ref", "kind", "series"])
     parties, assets = tables.get("parties", empty), tables.get("assets", empty)
@@ -802,21 +594,17 @@ def _resolve_keys(conn: Connection, tables: dict[str, pd.DataFrame], problems: _
     households = set(parties.loc[parties["kind"] == "household", "ref"].dropna())
     rights = tables.get("rights", pd.DataFrame(columns=["party_ref", "asset_ref", "series"]))
     plots = tables.get("plots", pd.DataFrame(columns=["series"]))
-    stored = {
+    stored = {   # only what the file does not hold itself
         "party": _lookup(conn, "SELECT ref, kind FROM geoland.party WHERE ref = ANY(:k)",
-                         set(rights["party_ref"]) | set(parties.get("household_ref", pd.Series(dtype=object)))
+                         (set(rights["party_ref"]) | set(parties.get("household_ref", pd.Series(dtype=object))))
                          - in_file["party"]),
         "asset": _lookup(conn, "SELECT ref, id FROM geoland.asset WHERE ref = ANY(:k)",
                          set(rights["asset_ref"]) - in_file["asset"]),
         "certificate": _lookup(conn, "SELECT series, id FROM geoland.certificate WHERE series = ANY(:k)",
-                               set(rights["series"]) | set(plots["series"])
-                               | set(certificates.get("replaced_series", pd.Series(dtype=object)))
+                               (set(rights["series"]) | set(plots["series"])
+                                | set(certificates.get("replaced_series", pd.Series(dtype=object))))
                                - in_file["certificate"])}
     households |= {ref for ref, kind in stored["party"].items() if kind == "household"}
-
-    def known(what: str, key) -> bool:
-        return key is None or key in in_file[what] or key in stored[what]
-
     words = {"party": "party (Mã chủ)", "asset": "asset (Mã tài sản)", "certificate": "certificate series"}
     for sheet, column, what in (("rights", "party_ref", "party"), ("rights", "asset_ref", "asset"),
                                 ("rights", "series", "certificate"), ("plots", "series", "certificate"),
@@ -824,29 +612,30 @@ def _resolve_keys(conn: Connection, tables: dict[str, pd.DataFrame], problems: _
         if sheet not in tables:
             continue
         t = tables[sheet]
-        for row, key in zip(t["row"], t[column], strict=True):
-            if not known(what, key):
-                problems.add(sheet, int(row), f"unknown {words[what]} {key}: not in the file nor in the register")
+        known = in_file[what] | set(stored[what])
+        for row, key in t.loc[t[column].notna() & ~t[column].isin(known), ["row", column]].itertuples(index=False):
+            problems.add(sheet, int(row), f"unknown {words[what]} {key}: not in the file nor in the register")
     if "parties" in tables:
-        for row, key in zip(parties["row"], parties["household_ref"], strict=True):
-            if key is not None and key not in households:
-                problems.add("parties", int(row), f"household {key} is not a household party (Hộ gia đình) of the "
-                                                  "file or the register")
+        for row, key in parties.loc[parties["household_ref"].notna() & ~parties["household_ref"].isin(households),
+                                    ["row", "household_ref"]].itertuples(index=False):
+            problems.add("parties", int(row), f"household {key} is not a household party (Hộ gia đình) of the "
+                                              "file or the register")
 
 
-def _check_shares(tables: dict[str, pd.DataFrame], problems: _Problems) -> None:
+def _check_shares(tables: dict[str, pd.DataFrame], problems: Problems) -> None:
     """Co-holders' shares of one object on one certificate may not add up to more than the whole."""
     if "rights" not in tables:
         return
     t = tables["rights"]
+    keys = pd.Series(list(zip(t["plot_id"], t["paper_key"], t["asset_ref"], t["series"], strict=True)),
+                     dtype=object)
+    shared = keys.duplicated(keep=False).to_numpy()      # one holder: its share is at most the whole (read so)
     rows: dict[tuple, list[int]] = defaultdict(list)
-    for i, key in enumerate(zip(t["plot_id"], t["paper_key"], t["asset_ref"], t["series"], strict=True)):
-        if key[:3] != (None, None, None):
-            rows[key].append(i)
+    for i in np.flatnonzero(shared):
+        if keys.iat[i][:3] != (None, None, None):
+            rows[keys.iat[i]].append(i)
     shares, numbers = t["share"].tolist(), t["row"].tolist()
     for key, members in rows.items():
-        if len(members) < 2:                  # one holder: its share is at most the whole (read so)
-            continue
         whole = sum((shares[i] for i in members), Fraction(0))
         if whole > 1:
             listed = ", ".join(str(numbers[i]) for i in members)
@@ -858,7 +647,7 @@ def _check_shares(tables: dict[str, pd.DataFrame], problems: _Problems) -> None:
 
 # --- keeping going past bad rows -----------------------------------------------------------------------------
 
-def _drop_bad(tables: dict[str, pd.DataFrame], sheets: dict[str, Sheet], problems: _Problems) -> dict[str, int]:
+def _drop_bad(tables: dict[str, pd.DataFrame], sheets: dict[str, Sheet], problems: Problems) -> dict[str, int]:
     """Take the bad rows out, and the rows that refer to a row taken out (noted with why), until none is left."""
     refers = (("rights", "party_ref", "parties", "ref"), ("parties", "household_ref", "parties", "ref"),
               ("rights", "asset_ref", "assets", "ref"), ("rights", "series", "certificates", "series"),
@@ -892,7 +681,7 @@ def _drop_bad(tables: dict[str, pd.DataFrame], sheets: dict[str, Sheet], problem
             return {vocab.SHEET_LABELS[s]: len(problems.rows(s)) for s in sheets if problems.rows(s)}
 
 
-def _quarantine(conn: Connection, import_id: int, sheets: dict[str, Sheet], problems: _Problems) -> None:
+def _quarantine(conn: Connection, import_id: int, sheets: dict[str, Sheet], problems: Problems) -> None:
     """The bad rows, with their sheet, row, every reason and their cells as read."""
     records = []
     for kind, sheet in sheets.items():
@@ -917,7 +706,10 @@ def _json_value(v):
 # --- merging into the register -------------------------------------------------------------------------------
 
 def _stage(conn: Connection, name: str, columns: dict[str, str], frame: pd.DataFrame) -> None:
-    """A temporary table ``name`` (``columns``: name → SQL type) filled from ``frame`` by COPY."""
+    """A temporary table ``name`` (``columns``: name → SQL type) filled from ``frame`` by COPY.
+
+    ``columns`` may name columns the frame lacks: they stay empty.
+    """
     conn.execute(sa.text(f"CREATE TEMP TABLE {name} ({', '.join(f'{c} {t}' for c, t in columns.items())}) "
                          "ON COMMIT DROP"))
     if len(frame):
@@ -927,8 +719,7 @@ def _stage(conn: Connection, name: str, columns: dict[str, str], frame: pd.DataF
                 continue
             v = frame[c]
             if t in ("integer", "bigint"):
-                v = pd.array([None if x is None or (isinstance(x, float) and np.isnan(x)) else int(x) for x in v],
-                             dtype="Int64")
+                v = pd.Series(v, dtype=object).astype("Int64")
             elif t == "date":
                 v = pd.Series([x.isoformat() if x is not None else None for x in v], dtype=object)
             data[c] = v
@@ -937,26 +728,34 @@ def _stage(conn: Connection, name: str, columns: dict[str, str], frame: pd.DataF
 
 
 def _history(conn: Connection, params: dict, *, entity: str, staging: str, table: str, key: str,
-             fields: tuple[str, ...], personal: tuple[str, ...] = (), where: str = "true") -> tuple[int, int]:
+             fields: tuple[str, ...], personal: tuple[str, ...] = (), where: str = "true",
+             also: tuple[str, str] | None = None) -> tuple[int, int]:
     """Store every value given that differs from the stored one; returns (values changed, records updated).
 
     A value that replaces another is recorded in ``register_change`` (old, new); a value that fills a blank
     is not one row per value (an export completing a plot layer's register fills millions): the records
-    updated are counted, and the import's job is their source.
+    updated are counted, and the import's job is their source. One pass: the rows that differ are found
+    once, then updated and their replaced values recorded. ``also``: one more assignment and the condition
+    under which it changes the row (not recorded: a key, not a value).
     """
-    values = ", ".join(f"('{f}', t.{f}::text, s.{f}::text, {'true' if f in personal else 'false'})" for f in fields)
-    n = conn.execute(sa.text(f"""
-        INSERT INTO geoland.register_change (job_id, register_import_id, entity, entity_id, field, old_value,
-                                             new_value, personal)
-        SELECT :job, :import, '{entity}', t.{key}, v.field, v.old, v.new, v.personal
-        FROM {staging} s JOIN {table} t ON t.{key} = s.target
-        CROSS JOIN LATERAL (VALUES {values}) v(field, old, new, personal)
-        WHERE {where} AND v.new IS NOT NULL AND v.old IS NOT NULL AND v.new <> v.old"""), params).rowcount
-    filled = conn.execute(sa.text(f"""
-        UPDATE {table} t SET {', '.join(f'{f} = coalesce(s.{f}, t.{f})' for f in fields)}
-        FROM {staging} s WHERE t.{key} = s.target AND {where}
-          AND ({' OR '.join(f'(s.{f} IS NOT NULL AND s.{f} IS DISTINCT FROM t.{f})' for f in fields)})"""))
-    return n, filled.rowcount
+    values = ", ".join(f"('{f}', d.old_{f}::text, d.{f}::text, {'true' if f in personal else 'false'})"
+                       for f in fields)
+    differs = " OR ".join(f"(s.{f} IS NOT NULL AND s.{f} IS DISTINCT FROM t.{f})" for f in fields)
+    assign = ", ".join(f"{f} = coalesce(d.{f}, t.{f})" for f in fields)
+    if also:
+        differs, assign = f"{differs} OR ({also[1]})", f"{assign}, {also[0]}"
+    changed, updated = conn.execute(sa.text(f"""
+        WITH d AS MATERIALIZED (
+            SELECT s.*, {', '.join(f't.{f} AS old_{f}' for f in fields)} FROM {staging} s
+            JOIN {table} t ON t.{key} = s.target WHERE {where} AND ({differs})),
+        u AS (UPDATE {table} t SET {assign} FROM d WHERE t.{key} = d.target RETURNING 1),
+        c AS (INSERT INTO geoland.register_change (job_id, register_import_id, entity, entity_id, field,
+                                                   old_value, new_value, personal)
+              SELECT :job, :import, '{entity}', d.target, v.field, v.old, v.new, v.personal
+              FROM d CROSS JOIN LATERAL (VALUES {values}) v(field, old, new, personal)
+              WHERE v.new IS NOT NULL AND v.old IS NOT NULL AND v.new <> v.old RETURNING 1)
+        SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM u)"""), params).one()
+    return int(changed), int(updated)
 
 
 def _merge(conn: Connection, tables: dict[str, pd.DataFrame], job_id: int, import_id: int) -> dict[str, int]:
@@ -968,11 +767,13 @@ def _merge(conn: Connection, tables: dict[str, pd.DataFrame], job_id: int, impor
 
     # Certificates: by series; the one replacing another is set once both exist.
     certs = tables.get("certificates", empty)
-    _stage(conn, "_c", {"series": "text", "book_number": "text", "issued_on": "date", "authority": "text",
-                        "form": "text", "status": "text", "replaced_series": "text", "target": "bigint",
-                        "new": "boolean"}, certs)
-    x(sa.text("UPDATE _c s SET target = c.id, new = false FROM geoland.certificate c WHERE c.series = s.series"))
-    x(sa.text("UPDATE _c SET target = nextval('geoland.certificate_id_seq'), new = true WHERE target IS NULL"))
+    _stage(conn, "_c_in", {"series": "text", "book_number": "text", "issued_on": "date", "authority": "text",
+                           "form": "text", "status": "text", "replaced_series": "text"}, certs)
+    x(sa.text("""CREATE TEMP TABLE _c ON COMMIT DROP AS
+        SELECT s.*, CASE WHEN c.id IS NULL THEN nextval('geoland.certificate_id_seq') ELSE c.id END AS target,
+               c.id IS NULL AS new
+        FROM _c_in s LEFT JOIN geoland.certificate c ON c.series = s.series"""))
+    x(sa.text("ANALYZE _c"))
     counts["certificates_added"] = x(sa.text("""
         INSERT INTO geoland.certificate (id, series, book_number, issued_on, authority, form, status, job_id)
         SELECT target, series, book_number, issued_on, authority, form,
@@ -1023,10 +824,14 @@ def _merge(conn: Connection, tables: dict[str, pd.DataFrame], job_id: int, impor
     counts["certificate_links_added"] = x(sa.text("""
         INSERT INTO geoland.certificate_plot (certificate_id, plot_id)
         SELECT DISTINCT c.id, s.plot_id FROM _cp s JOIN geoland.certificate c ON c.series = s.series
-        WHERE s.plot_id IS NOT NULL ON CONFLICT DO NOTHING""")).rowcount + x(sa.text("""
+        WHERE s.plot_id IS NOT NULL AND NOT EXISTS (SELECT FROM geoland.certificate_plot l
+                                                    WHERE l.certificate_id = c.id AND l.plot_id = s.plot_id)
+        ON CONFLICT DO NOTHING""")).rowcount + x(sa.text("""
         INSERT INTO geoland.certificate_paper_plot (certificate_id, paper_plot_id)
         SELECT DISTINCT c.id, s.paper_id FROM _cp s JOIN geoland.certificate c ON c.series = s.series
-        WHERE s.paper_id IS NOT NULL ON CONFLICT DO NOTHING""")).rowcount
+        WHERE s.paper_id IS NOT NULL AND NOT EXISTS (SELECT FROM geoland.certificate_paper_plot l
+                                                     WHERE l.certificate_id = c.id AND l.paper_plot_id = s.paper_id)
+        ON CONFLICT DO NOTHING""")).rowcount
 
     counts |= _merge_parties(conn, tables.get("parties"), p)
     changes += counts.pop("changes")
@@ -1039,12 +844,7 @@ def _merge(conn: Connection, tables: dict[str, pd.DataFrame], job_id: int, impor
     updated += counts.pop("updated")
     counts["changes"] = changes
     counts["records_completed"] = updated
-    x(sa.text("DROP TABLE _c, _pp, _cp, _party, _asset, _right"))
-    # Statistics for what reads the register next (the checks' joins: a house-overlap join planned without
-    # them compared every pair of footprints at a million plots, a minute instead of 0.3 s)
-    x(sa.text("ANALYZE geoland.certificate, geoland.certificate_plot, geoland.paper_plot, geoland.party, "
-              "geoland.party_personal, geoland.household_member, geoland.asset, geoland.asset_plot, "
-              "geoland.land_right"))
+    x(sa.text("DROP TABLE _c_in, _c, _pp, _cp, _party_in, _party, _asset, _right_in, _right_ids, _right"))
     return counts
 
 
@@ -1063,26 +863,27 @@ def _merge_parties(conn: Connection, t: pd.DataFrame | None, p: dict) -> dict[st
     x = conn.execute
     columns = {"row": "integer", "ref": "text", "kind": "text", "name": "text", "id_number": "text", "id_kind": "text",
                "birth_date": "date", "birth_year": "integer", "gender": "text", "address": "text", "tax_code": "text",
-               "household_ref": "text", "relation": "text", "person": "text", "target": "bigint", "new": "boolean",
-               "canonical": "boolean"}
+               "household_ref": "text", "relation": "text", "person": "text"}
     if t is None:
         t = pd.DataFrame(columns=list(columns))
     else:
         t = t.assign(person=["n" + n if n else "t" + c if c else "r" + r
                              for n, c, r in zip(t["id_number"], t["tax_code"], t["ref"], strict=True)])
-    _stage(conn, "_party", columns, t)
-    x(sa.text("UPDATE _party s SET target = pp.party_id FROM geoland.party_personal pp "
-              "WHERE pp.id_number = s.id_number"))
-    x(sa.text("UPDATE _party s SET target = y.id FROM geoland.party y "
-              "WHERE s.target IS NULL AND y.tax_code = s.tax_code"))
-    x(sa.text("UPDATE _party s SET target = y.id FROM geoland.party y WHERE s.target IS NULL AND y.ref = s.ref "
-              "AND s.id_number IS NULL AND s.tax_code IS NULL"))
-    x(sa.text("UPDATE _party SET new = target IS NULL"))
-    x(sa.text("""UPDATE _party s SET target = k.id FROM (SELECT person, nextval('geoland.party_id_seq') AS id
-                 FROM (SELECT DISTINCT person FROM _party WHERE target IS NULL) d) k
-                 WHERE s.target IS NULL AND s.person = k.person"""))
-    x(sa.text("""UPDATE _party s SET canonical = s.row = m.first FROM (SELECT target, min(row) AS first FROM _party
-                 GROUP BY target) m WHERE m.target = s.target"""))
+    _stage(conn, "_party_in", columns, t)
+    # the party a row is: by ID number, else tax code, else (with neither) the registry's key; else a new one
+    # per person of the file; its first row (canonical) gives its values
+    x(sa.text("""CREATE TEMP TABLE _party ON COMMIT DROP AS
+        WITH m AS (SELECT s.*, coalesce(pp.party_id, y.id, z.id) AS found,
+                          NOT EXISTS (SELECT FROM geoland.party f WHERE f.ref = s.ref) AS free_ref FROM _party_in s
+                   LEFT JOIN geoland.party_personal pp ON pp.id_number = s.id_number
+                   LEFT JOIN geoland.party y ON y.tax_code = s.tax_code
+                   LEFT JOIN geoland.party z ON z.ref = s.ref AND s.id_number IS NULL AND s.tax_code IS NULL),
+             k AS (SELECT person, nextval('geoland.party_id_seq') AS id
+                   FROM (SELECT DISTINCT person FROM m WHERE found IS NULL) d),
+             o AS (SELECT m.*, coalesce(m.found, k.id) AS target, m.found IS NULL AS new
+                   FROM m LEFT JOIN k ON m.found IS NULL AND k.person = m.person)
+        SELECT o.*, o.row = min(o.row) OVER (PARTITION BY o.target) AS canonical FROM o"""))
+    x(sa.text("ANALYZE _party"))
     out = {"parties_added": x(sa.text("""
         INSERT INTO geoland.party (id, kind, tax_code, ref, job_id)
         SELECT target, kind, tax_code, ref, :job FROM _party WHERE new AND canonical"""), p).rowcount}
@@ -1090,19 +891,21 @@ def _merge_parties(conn: Connection, t: pd.DataFrame | None, p: dict) -> dict[st
                                                       address)
                  SELECT target, name, id_number, id_kind, birth_date, birth_year, gender, address
                  FROM _party WHERE new AND canonical"""))
-    changes, updated = _history(conn, p, entity="party", staging="_party", table="geoland.party", key="id",
-                                fields=("kind", "tax_code"), where="NOT s.new AND s.canonical")
+    changes, updated = _history(  # and the registry's key, where the party has none yet and no other has it
+        conn, p, entity="party", staging="_party", table="geoland.party", key="id", fields=("kind", "tax_code"),
+        where="NOT s.new AND s.canonical",
+        also=("ref = CASE WHEN t.ref IS NULL AND d.free_ref THEN d.ref ELSE t.ref END", "t.ref IS NULL AND s.free_ref"))
     more, also = _history(conn, p, entity="party", staging="_party", table="geoland.party_personal", key="party_id",
                           fields=("name", "id_number", "id_kind", "birth_date", "birth_year", "gender", "address"),
                           personal=_PERSONAL, where="NOT s.new AND s.canonical")
-    x(sa.text("UPDATE geoland.party y SET ref = s.ref FROM _party s WHERE y.id = s.target AND s.canonical "
-              "AND y.ref IS NULL AND NOT EXISTS (SELECT FROM geoland.party o WHERE o.ref = s.ref)"))
     out["household_members_added"] = x(sa.text("""
         INSERT INTO geoland.household_member (household_id, member_id, role)
         SELECT DISTINCT ON (h.id, s.target) h.id, s.target, s.relation FROM _party s
         JOIN (SELECT ref, target AS id FROM _party UNION ALL SELECT ref, id FROM geoland.party WHERE ref IS NOT NULL) h
           ON h.ref = s.household_ref
-        WHERE s.household_ref IS NOT NULL ORDER BY h.id, s.target ON CONFLICT DO NOTHING""")).rowcount
+        WHERE s.household_ref IS NOT NULL AND NOT EXISTS (SELECT FROM geoland.household_member m
+                                                          WHERE m.household_id = h.id AND m.member_id = s.target)
+        ORDER BY h.id, s.target ON CONFLICT DO NOTHING""")).rowcount
     out["changes"], out["updated"] = changes + more, updated + also
     return out
 
@@ -1171,31 +974,36 @@ def _merge_rights(conn: Connection, t: pd.DataFrame | None, paper_ids: dict, p: 
     x = conn.execute
     columns = {"row": "integer", "party_ref": "text", "plot_id": "bigint", "paper_id": "bigint", "asset_ref": "text",
                "role": "text", "share_num": "integer", "share_den": "integer", "purpose": "text", "term_end": "date",
-               "origin": "text", "since": "date", "series": "text", "party_id": "bigint", "asset_id": "bigint",
-               "certificate_id": "bigint", "target": "bigint", "new": "boolean"}
+               "origin": "text", "since": "date", "series": "text"}
     if t is None:
         t = pd.DataFrame(columns=list(columns))
     else:
         t = t.assign(paper_id=[paper_ids.get(k) if k is not None else None for k in t["paper_key"]],
                      share_num=[s.numerator for s in t["share"]], share_den=[s.denominator for s in t["share"]])
-    _stage(conn, "_right", columns, t)
-    x(sa.text("UPDATE _right s SET party_id = o.target FROM _party o WHERE o.ref = s.party_ref"))
-    x(sa.text("UPDATE _right s SET party_id = y.id FROM geoland.party y "
-              "WHERE s.party_id IS NULL AND y.ref = s.party_ref"))
-    x(sa.text("UPDATE _right s SET asset_id = a.id FROM geoland.asset a WHERE a.ref = s.asset_ref"))
-    x(sa.text("UPDATE _right s SET certificate_id = c.id FROM geoland.certificate c WHERE c.series = s.series"))
-    x(sa.text("ANALYZE _right"))
+    _stage(conn, "_right_in", columns, t)
+    # what the row names (a party of the file, else of the register), and the right it is: the same party,
+    # object and certificate, else a right of that party and object with no certificate yet (it gets this one)
     same = """r.party_id = s.party_id AND (r.asset_id = s.asset_id OR r.plot_id = s.plot_id
               OR (s.plot_id IS NULL AND s.asset_id IS NULL AND r.paper_plot_id = s.paper_id))"""
-    for certificate, where in (("r.certificate_id IS NOT DISTINCT FROM s.certificate_id", "true"),
-                               ("r.certificate_id IS NULL", "s.target IS NULL AND s.certificate_id IS NOT NULL")):
-        x(sa.text(f"""UPDATE _right t SET target = m.id FROM (
-                         SELECT s.row, min(r.id) AS id FROM _right s JOIN geoland.land_right r ON {same}
-                         AND {certificate} WHERE {where} GROUP BY s.row) m
-                      WHERE m.row = t.row"""))
-    x(sa.text("UPDATE _right SET new = target IS NULL"))
-    x(sa.text("""UPDATE _right s SET target = k.id FROM (SELECT row, nextval('geoland.land_right_id_seq') AS id
-                 FROM (SELECT row FROM _right WHERE new ORDER BY row) o) k WHERE s.row = k.row"""))   # rows' order
+    x(sa.text(f"""CREATE TEMP TABLE _right_ids ON COMMIT DROP AS
+        WITH s AS (SELECT i.*, coalesce(o.target, y.id) AS party_id, a.id AS asset_id, c.id AS certificate_id
+                   FROM _right_in i LEFT JOIN _party o ON o.ref = i.party_ref
+                   LEFT JOIN geoland.party y ON y.ref = i.party_ref
+                   LEFT JOIN geoland.asset a ON a.ref = i.asset_ref
+                   LEFT JOIN geoland.certificate c ON c.series = i.series)
+        SELECT s.*, m.id AS found FROM s LEFT JOIN (
+            SELECT s.row, min(r.id) AS id FROM s JOIN geoland.land_right r ON {same}
+            AND r.certificate_id IS NOT DISTINCT FROM s.certificate_id GROUP BY s.row) m ON m.row = s.row"""))
+    x(sa.text(f"""UPDATE _right_ids t SET found = m.id FROM (
+                     SELECT s.row, min(r.id) AS id FROM _right_ids s JOIN geoland.land_right r ON {same}
+                     AND r.certificate_id IS NULL WHERE s.found IS NULL AND s.certificate_id IS NOT NULL
+                     GROUP BY s.row) m
+                  WHERE m.row = t.row"""))
+    x(sa.text("""CREATE TEMP TABLE _right ON COMMIT DROP AS
+        SELECT s.*, coalesce(s.found, k.id) AS target, s.found IS NULL AS new FROM _right_ids s
+        LEFT JOIN (SELECT row, nextval('geoland.land_right_id_seq') AS id       -- in the rows' order
+                   FROM (SELECT row FROM _right_ids WHERE found IS NULL ORDER BY row) o) k ON k.row = s.row"""))
+    x(sa.text("ANALYZE _right"))
     out = {"rights_added": x(sa.text("""
         INSERT INTO geoland.land_right (id, party_id, plot_id, asset_id, paper_plot_id, role, share_num, share_den,
                                         purpose, term_end, origin, since, certificate_id, job_id)
@@ -1213,5 +1021,6 @@ def _merge_rights(conn: Connection, t: pd.DataFrame | None, paper_ids: dict, p: 
         FROM _party o JOIN _right r ON r.party_ref = o.ref JOIN geoland.party_personal pp ON pp.party_id = o.target
         WHERE NOT o.canonical AND r.plot_id IS NOT NULL
           AND (o.name, o.birth_year) IS DISTINCT FROM (pp.name, pp.birth_year)
+          AND NOT EXISTS (SELECT FROM geoland.party_alias a WHERE a.party_id = o.target AND a.plot_id = r.plot_id)
         ORDER BY o.target, r.plot_id, o.row ON CONFLICT DO NOTHING"""), p).rowcount
     return out
