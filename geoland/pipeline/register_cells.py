@@ -171,15 +171,23 @@ def text(v) -> str | None:
 def texts(values) -> np.ndarray:
     """:func:`text` of every cell: text cells by pyarrow's kernels, the others (a workbook's numbers) one by one."""
     cells = np.asarray(values, dtype=object)
+    try:                           # a CSV's column: text and blanks only, read in one pass
+        return _words(pa.array(cells, pa.string(), from_pandas=True))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
     out = np.full(len(cells), None, dtype=object)
     is_text = np.fromiter((type(v) is str for v in cells), dtype=bool, count=len(cells))
     if is_text.any():
-        words = pc.binary_join(pc.utf8_split_whitespace(pa.array(cells[is_text], pa.string())), " ")
-        out[is_text] = pc.if_else(pc.equal(words, ""), pa.scalar(None, pa.string()), words).to_numpy(
-            zero_copy_only=False)
+        out[is_text] = _words(pa.array(cells[is_text], pa.string()))
     for i in np.flatnonzero(~is_text & ~pd.isna(cells)):
         out[i] = text(cells[i])
     return out
+
+
+def _words(given: pa.Array) -> np.ndarray:
+    """Text cells with their runs of spaces made one and the ends trimmed; blank → None."""
+    words = pc.binary_join(pc.utf8_split_whitespace(pc.utf8_trim_whitespace(given)), " ")
+    return pc.if_else(pc.equal(words, ""), pa.scalar(None, pa.string()), words).to_numpy(zero_copy_only=False)
 
 
 def digits(v, lengths: dict[int, int], *, text_too: bool = True) -> str | None:

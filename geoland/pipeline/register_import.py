@@ -198,7 +198,8 @@ def _reading(value: str, encoding: str) -> str:
 
 @returns(RegisterImport)
 def import_register(conn: Connection, path, *, province: str | None = None, fields_file=None,
-                    encoding: str | None = None, keep_going: bool = False, progress: bool = True) -> dict:
+                    encoding: str | None = None, keep_going: bool = False, progress: bool = True,
+                    bulk: bool | None = None) -> dict:
     """Import a registry export (see the module docstring) in the caller's transaction.
 
     Parameters
@@ -217,6 +218,10 @@ def import_register(conn: Connection, path, *, province: str | None = None, fiel
         Import the good rows and quarantine the bad ones instead of stopping.
     progress : bool
         Draw the progress bar.
+    bulk : bool, optional
+        Drop the register's indexes and keys for the merge and build them again after it (locks the register's
+        tables until commit). Default: when the file's rights are at least half of the register's, and
+        :data:`BULK_ROWS` or more.
 
     Raises
     ------
@@ -265,8 +270,9 @@ def import_register(conn: Connection, path, *, province: str | None = None, fiel
         # brought): the register's indexes and keys are dropped and built again once, as the plot import does
         # (updating a million rows through five indexes costs ten times more than one build of each)
         rights = len(tables.get("rights", ()))
-        bulk = rights >= BULK_ROWS and rights * 2 >= conn.execute(sa.text(
-            "SELECT count(*) FROM (SELECT FROM geoland.land_right LIMIT :n) r"), {"n": rights * 2}).scalar()
+        if bulk is None:
+            bulk = rights >= BULK_ROWS and rights * 2 >= conn.execute(sa.text(
+                "SELECT count(*) FROM (SELECT FROM geoland.land_right LIMIT :n) r"), {"n": rights * 2}).scalar()
         dropped = drop_for_bulk(conn, REGISTER_TABLES) if bulk else None
         counts = _merge(conn, tables, job.id, import_id)
         if dropped:
@@ -540,7 +546,7 @@ def _find_plots(conn: Connection, refs: dict[str, tuple]) -> tuple[pd.DataFrame,
             "number": pd.array([r[4] if m else None for r, m in zip(values, mx, strict=True)], dtype="Int64"),
             "prefix": [r[5] if m else None for r, m in zip(values, mx, strict=True)]})])
         conn.execute(sa.text("ANALYZE _ref"))
-    found = pd.DataFrame.from_records([tuple(r) for r in conn.execute(sa.text("""
+    found = pd.DataFrame.from_records(conn.execute(sa.text("""
         SELECT ref, count(*) AS n, min(id) AS plot_id, min(province_code) AS province FROM (
             SELECT r.ref, p.id, p.province_code FROM _ref r
             JOIN geoland.plot_code c ON c.code = r.code JOIN geoland.plot p ON p.id = c.plot_id WHERE r.kind = 'code'
@@ -548,7 +554,7 @@ def _find_plots(conn: Connection, refs: dict[str, tuple]) -> tuple[pd.DataFrame,
             JOIN geoland.plot p ON p.id = x.plot_id WHERE r.kind = 'mx'
             UNION SELECT r.ref, p.id, p.province_code FROM _ref r JOIN geoland.plot p
             ON p.old_commune_code = r.commune AND p.sheet = r.sheet AND p.plot_number = r.number
-            WHERE r.kind = 'mx' AND r.prefix IS NULL) f GROUP BY ref"""))],
+            WHERE r.kind = 'mx' AND r.prefix IS NULL) f GROUP BY ref""")).cursor.fetchall(),
         columns=["ref", "n", "plot_id", "province"]).set_index("ref")
     paper = pd.Index(conn.execute(sa.text("""
         SELECT DISTINCT r.ref FROM _ref r JOIN geoland.paper_plot pp ON pp.commune_code = coalesce(r.prefix, r.commune)
@@ -586,25 +592,25 @@ def _lookup(conn: Connection, sql: str, keys) -> dict:
 
 def _resolve_keys(conn: Connection, tables: dict[str, pd.DataFrame], problems: Problems) -> None:
     """Parties, assets and certificates named by key: in the file, or already in the database."""
-    empty = pd.DataFrame(columns=["row", "ref", "kind", "series"])
+    empty = pd.DataFrame(columns=["row", "ref", "kind", "series", "household_ref", "replaced_series", "party_ref",
+                                  "asset_ref"])
     parties, assets = tables.get("parties", empty), tables.get("assets", empty)
     certificates = tables.get("certificates", empty)
-    in_file = {"party": set(parties["ref"].dropna()), "asset": set(assets["ref"].dropna()),
-               "certificate": set(certificates["series"].dropna())}
-    households = set(parties.loc[parties["kind"] == "household", "ref"].dropna())
-    rights = tables.get("rights", pd.DataFrame(columns=["party_ref", "asset_ref", "series"]))
-    plots = tables.get("plots", pd.DataFrame(columns=["series"]))
-    stored = {   # only what the file does not hold itself
-        "party": _lookup(conn, "SELECT ref, kind FROM geoland.party WHERE ref = ANY(:k)",
-                         (set(rights["party_ref"]) | set(parties.get("household_ref", pd.Series(dtype=object))))
-                         - in_file["party"]),
-        "asset": _lookup(conn, "SELECT ref, id FROM geoland.asset WHERE ref = ANY(:k)",
-                         set(rights["asset_ref"]) - in_file["asset"]),
-        "certificate": _lookup(conn, "SELECT series, id FROM geoland.certificate WHERE series = ANY(:k)",
-                               (set(rights["series"]) | set(plots["series"])
-                                | set(certificates.get("replaced_series", pd.Series(dtype=object))))
-                               - in_file["certificate"])}
-    households |= {ref for ref, kind in stored["party"].items() if kind == "household"}
+    rights, plots = tables.get("rights", empty), tables.get("plots", empty)
+
+    def keys(*columns) -> pd.Index:
+        return pd.Index(pd.concat([c.dropna() for c in columns]).unique(), dtype=object)
+
+    in_file = {"party": keys(parties["ref"]), "asset": keys(assets["ref"]), "certificate": keys(certificates["series"])}
+    named = {"party": keys(rights["party_ref"], parties["household_ref"]), "asset": keys(rights["asset_ref"]),
+             "certificate": keys(rights["series"], plots["series"], certificates["replaced_series"])}
+    sql = {"party": "SELECT ref, kind FROM geoland.party WHERE ref = ANY(:k)",
+           "asset": "SELECT ref, id FROM geoland.asset WHERE ref = ANY(:k)",
+           "certificate": "SELECT series, id FROM geoland.certificate WHERE series = ANY(:k)"}
+    stored = {w: _lookup(conn, sql[w], named[w].difference(in_file[w])) for w in sql}   # what the file lacks
+    known = {w: in_file[w].append(pd.Index(list(stored[w]), dtype=object)) for w in sql}
+    households = keys(parties.loc[parties["kind"] == "household", "ref"]).append(
+        pd.Index([r for r, kind in stored["party"].items() if kind == "household"], dtype=object))
     words = {"party": "party (Mã chủ)", "asset": "asset (Mã tài sản)", "certificate": "certificate series"}
     for sheet, column, what in (("rights", "party_ref", "party"), ("rights", "asset_ref", "asset"),
                                 ("rights", "series", "certificate"), ("plots", "series", "certificate"),
@@ -612,8 +618,8 @@ def _resolve_keys(conn: Connection, tables: dict[str, pd.DataFrame], problems: P
         if sheet not in tables:
             continue
         t = tables[sheet]
-        known = in_file[what] | set(stored[what])
-        for row, key in t.loc[t[column].notna() & ~t[column].isin(known), ["row", column]].itertuples(index=False):
+        for row, key in t.loc[t[column].notna() & ~t[column].isin(known[what]), ["row", column]].itertuples(
+                index=False):
             problems.add(sheet, int(row), f"unknown {words[what]} {key}: not in the file nor in the register")
     if "parties" in tables:
         for row, key in parties.loc[parties["household_ref"].notna() & ~parties["household_ref"].isin(households),
@@ -627,13 +633,14 @@ def _check_shares(tables: dict[str, pd.DataFrame], problems: Problems) -> None:
     if "rights" not in tables:
         return
     t = tables["rights"]
-    keys = pd.Series(list(zip(t["plot_id"], t["paper_key"], t["asset_ref"], t["series"], strict=True)),
-                     dtype=object)
-    shared = keys.duplicated(keep=False).to_numpy()      # one holder: its share is at most the whole (read so)
+    columns = ["plot_id", "paper_key", "asset_ref", "series"]
+    shared = t[columns].duplicated(keep=False).to_numpy()   # one holder: its share is at most the whole (read so)
     rows: dict[tuple, list[int]] = defaultdict(list)
+    arrays = [t[c].to_numpy(dtype=object) for c in columns]
     for i in np.flatnonzero(shared):
-        if keys.iat[i][:3] != (None, None, None):
-            rows[keys.iat[i]].append(i)
+        key = tuple(a[i] for a in arrays)
+        if key[:3] != (None, None, None):
+            rows[key].append(i)
     shares, numbers = t["share"].tolist(), t["row"].tolist()
     for key, members in rows.items():
         whole = sum((shares[i] for i in members), Fraction(0))
@@ -729,31 +736,33 @@ def _stage(conn: Connection, name: str, columns: dict[str, str], frame: pd.DataF
 
 def _history(conn: Connection, params: dict, *, entity: str, staging: str, table: str, key: str,
              fields: tuple[str, ...], personal: tuple[str, ...] = (), where: str = "true",
-             also: tuple[str, str] | None = None) -> tuple[int, int]:
+             also: tuple[str, str, str] | None = None) -> tuple[int, int]:
     """Store every value given that differs from the stored one; returns (values changed, records updated).
 
     A value that replaces another is recorded in ``register_change`` (old, new); a value that fills a blank
     is not one row per value (an export completing a plot layer's register fills millions): the records
     updated are counted, and the import's job is their source. One pass: the rows that differ are found
-    once, then updated and their replaced values recorded. ``also``: one more assignment and the condition
-    under which it changes the row (not recorded: a key, not a value).
+    once, then updated and their replaced values recorded. ``also``: one more assignment, the condition
+    under which it changes the row, and the staged columns it reads (not recorded: a key, not a value).
     """
     values = ", ".join(f"('{f}', d.old_{f}::text, d.{f}::text, {'true' if f in personal else 'false'})"
                        for f in fields)
     differs = " OR ".join(f"(s.{f} IS NOT NULL AND s.{f} IS DISTINCT FROM t.{f})" for f in fields)
+    replaced = " OR ".join(f"d.{f} <> d.old_{f}" for f in fields)     # typed, before any value is made text
     assign = ", ".join(f"{f} = coalesce(d.{f}, t.{f})" for f in fields)
+    carried = ", ".join(f"s.{f}" for f in ("target", *fields))
     if also:
-        differs, assign = f"{differs} OR ({also[1]})", f"{assign}, {also[0]}"
+        differs, assign, carried = f"{differs} OR ({also[1]})", f"{assign}, {also[0]}", f"{carried}, {also[2]}"
     changed, updated = conn.execute(sa.text(f"""
         WITH d AS MATERIALIZED (
-            SELECT s.*, {', '.join(f't.{f} AS old_{f}' for f in fields)} FROM {staging} s
+            SELECT {carried}, {', '.join(f't.{f} AS old_{f}' for f in fields)} FROM {staging} s
             JOIN {table} t ON t.{key} = s.target WHERE {where} AND ({differs})),
         u AS (UPDATE {table} t SET {assign} FROM d WHERE t.{key} = d.target RETURNING 1),
         c AS (INSERT INTO geoland.register_change (job_id, register_import_id, entity, entity_id, field,
                                                    old_value, new_value, personal)
               SELECT :job, :import, '{entity}', d.target, v.field, v.old, v.new, v.personal
               FROM d CROSS JOIN LATERAL (VALUES {values}) v(field, old, new, personal)
-              WHERE v.new IS NOT NULL AND v.old IS NOT NULL AND v.new <> v.old RETURNING 1)
+              WHERE ({replaced}) AND v.new IS NOT NULL AND v.old IS NOT NULL AND v.new <> v.old RETURNING 1)
         SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM u)"""), params).one()
     return int(changed), int(updated)
 
@@ -894,7 +903,8 @@ def _merge_parties(conn: Connection, t: pd.DataFrame | None, p: dict) -> dict[st
     changes, updated = _history(  # and the registry's key, where the party has none yet and no other has it
         conn, p, entity="party", staging="_party", table="geoland.party", key="id", fields=("kind", "tax_code"),
         where="NOT s.new AND s.canonical",
-        also=("ref = CASE WHEN t.ref IS NULL AND d.free_ref THEN d.ref ELSE t.ref END", "t.ref IS NULL AND s.free_ref"))
+        also=("ref = CASE WHEN t.ref IS NULL AND d.free_ref THEN d.ref ELSE t.ref END", "t.ref IS NULL AND s.free_ref",
+              "s.ref, s.free_ref"))
     more, also = _history(conn, p, entity="party", staging="_party", table="geoland.party_personal", key="party_id",
                           fields=("name", "id_number", "id_kind", "birth_date", "birth_year", "gender", "address"),
                           personal=_PERSONAL, where="NOT s.new AND s.canonical")
@@ -983,21 +993,23 @@ def _merge_rights(conn: Connection, t: pd.DataFrame | None, paper_ids: dict, p: 
     _stage(conn, "_right_in", columns, t)
     # what the row names (a party of the file, else of the register), and the right it is: the same party,
     # object and certificate, else a right of that party and object with no certificate yet (it gets this one)
-    same = """r.party_id = s.party_id AND (r.asset_id = s.asset_id OR r.plot_id = s.plot_id
-              OR (s.plot_id IS NULL AND s.asset_id IS NULL AND r.paper_plot_id = s.paper_id))"""
+    same = [f"""SELECT s.row, r.id FROM {{s}} s JOIN geoland.land_right r ON r.party_id = s.party_id AND {on}
+                AND {{certificate}} {{where}}""" for on in (
+        "r.plot_id = s.plot_id", "r.asset_id = s.asset_id",
+        "r.paper_plot_id = s.paper_id AND s.plot_id IS NULL AND s.asset_id IS NULL")]
+    first = " UNION ALL ".join(same).format(s="s", certificate="r.certificate_id IS NOT DISTINCT FROM s.certificate_id",
+                                            where="")
+    second = " UNION ALL ".join(same).format(s="_right_ids", certificate="r.certificate_id IS NULL",
+                                             where="AND s.found IS NULL AND s.certificate_id IS NOT NULL")
     x(sa.text(f"""CREATE TEMP TABLE _right_ids ON COMMIT DROP AS
         WITH s AS (SELECT i.*, coalesce(o.target, y.id) AS party_id, a.id AS asset_id, c.id AS certificate_id
                    FROM _right_in i LEFT JOIN _party o ON o.ref = i.party_ref
                    LEFT JOIN geoland.party y ON y.ref = i.party_ref
                    LEFT JOIN geoland.asset a ON a.ref = i.asset_ref
                    LEFT JOIN geoland.certificate c ON c.series = i.series)
-        SELECT s.*, m.id AS found FROM s LEFT JOIN (
-            SELECT s.row, min(r.id) AS id FROM s JOIN geoland.land_right r ON {same}
-            AND r.certificate_id IS NOT DISTINCT FROM s.certificate_id GROUP BY s.row) m ON m.row = s.row"""))
-    x(sa.text(f"""UPDATE _right_ids t SET found = m.id FROM (
-                     SELECT s.row, min(r.id) AS id FROM _right_ids s JOIN geoland.land_right r ON {same}
-                     AND r.certificate_id IS NULL WHERE s.found IS NULL AND s.certificate_id IS NOT NULL
-                     GROUP BY s.row) m
+        SELECT s.*, m.id AS found FROM s LEFT JOIN (SELECT row, min(id) AS id FROM ({first}) f GROUP BY row) m
+        ON m.row = s.row"""))
+    x(sa.text(f"""UPDATE _right_ids t SET found = m.id FROM (SELECT row, min(id) AS id FROM ({second}) f GROUP BY row) m
                   WHERE m.row = t.row"""))
     x(sa.text("""CREATE TEMP TABLE _right ON COMMIT DROP AS
         SELECT s.*, coalesce(s.found, k.id) AS target, s.found IS NULL AS new FROM _right_ids s

@@ -456,3 +456,49 @@ def test_a_folder_of_csv_files_names_its_lines(tmp_path, province, db_url, geola
     assert code == 0, err
     assert "added: 5 certificates, 6 parties, 8 rights" in out
     assert ("Quàng Thị Ún",) in db_query(db_url, "SELECT name FROM geoland.party_personal")
+
+
+def test_bulk_mode_gives_the_same_register_and_keeps_every_key(tmp_path, province, db_url, db_query, db_snapshot):
+    """A registry export as large as the register drops its indexes and keys for the merge (a province's first
+    export, at a million plots): the same register results, every index and key is back, the same file again
+    changes nothing, and a later export is recorded as history."""
+    from geoland.pipeline.plots import bulk_definitions
+    from geoland.pipeline.register_import import REGISTER_TABLES, import_register
+    from geoland.store.db import connect
+
+    with connect(db_url) as conn:
+        keys_before = bulk_definitions(conn, REGISTER_TABLES)
+    book = write_book(tmp_path / "so-dia-chinh.xlsx", registry(province))
+    with connect(db_url) as conn:
+        result = import_register(conn, book, progress=False, bulk=True)
+    assert (result.counts["certificates_added"], result.counts["parties_added"], result.counts["rights_added"],
+            result.counts["household_members_added"]) == (5, 6, 8, 1)
+    with connect(db_url) as conn:
+        assert bulk_definitions(conn, REGISTER_TABLES) == keys_before
+    q = lambda sql: db_query(db_url, sql)  # noqa: E731
+    ids = province["ids"]
+    assert q(f"""SELECT pp.id_number, r.role, r.share_num, r.share_den, c.series FROM geoland.land_right r
+                 JOIN geoland.party_personal pp ON pp.party_id = r.party_id
+                 JOIN geoland.certificate c ON c.id = r.certificate_id WHERE r.plot_id = {ids[0]} AND r.job_id = 4
+                 ORDER BY r.id""") == [("001080012345", "co_user", 1, 2, "CT 100001"),
+                                       ("001182000321", "co_user", 1, 2, "CT 100001")]
+    assert q("""SELECT c.series, r.series FROM geoland.certificate c JOIN geoland.certificate r
+                ON r.id = c.replaced_by""") == [("BA 200003", "CT 100004")]
+
+    before = db_snapshot(db_url)
+    with connect(db_url) as conn:
+        again = import_register(conn, book, progress=False, bulk=True)
+    assert again.unchanged and not any(again.counts.values())
+    after = db_snapshot(db_url)
+    assert {t for t in before if before[t] != after[t]} <= {"job", "audit_event"}
+
+    later = registry(province)
+    later["Giấy chứng nhận"][1][0][1] = "CH00001-A"
+    with connect(db_url) as conn:
+        import_register(conn, write_book(tmp_path / "later.xlsx", later), progress=False, bulk=True)
+    assert q("SELECT entity, field, old_value, new_value FROM geoland.register_change") == [
+        ("certificate", "book_number", "CH00001", "CH00001-A")]
+    # a key restored is a key enforced: a second party with the same ID number is refused
+    with pytest.raises(Exception, match="party_personal_id_number_key"), connect(db_url) as conn:
+        conn.exec_driver_sql("INSERT INTO geoland.party (id, kind) VALUES (-1, 'individual')")
+        conn.exec_driver_sql("INSERT INTO geoland.party_personal (party_id, id_number) VALUES (-1, '001080012345')")
