@@ -850,7 +850,7 @@ BULK_TABLES = ("geoland.plot", "geoland.land_right", "geoland.party", "geoland.p
                 "geoland.certificate_paper_plot")
 
 
-def bulk_definitions(conn: Connection, tables: tuple[str, ...] = BULK_TABLES,
+def bulk_definitions(conn: Connection, tables: tuple[str, ...] = BULK_TABLES, *, outside_keys: bool = True,
                      ) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
     """What bulk mode drops and restores, read from the catalog.
 
@@ -868,8 +868,9 @@ def bulk_definitions(conn: Connection, tables: tuple[str, ...] = BULK_TABLES,
         FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace
         WHERE c.conrelid = ANY(CAST(:tables AS regclass[])) AND c.contype IN ('p', 'u', 'f')
           AND NOT (c.conrelid = 'geoland.plot'::regclass AND c.contype = 'p')
+          AND (:outside OR c.contype <> 'f' OR c.confrelid = ANY(CAST(:tables AS regclass[])))
         ORDER BY c.contype = 'f', r.relname DESC, c.conname"""),
-        {"tables": list(tables)}).all()
+        {"tables": list(tables), "outside": outside_keys}).all()
     indexes = conn.execute(sa.text("""
         SELECT format('%I.%I', n.nspname, x.relname), pg_get_indexdef(i.indexrelid)
         FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid JOIN pg_namespace n ON n.oid = x.relnamespace
@@ -893,14 +894,16 @@ def _drop_indexes_for_bulk(conn: Connection, incoming: int) -> list | None:
     return drop_for_bulk(conn, BULK_TABLES)
 
 
-def drop_for_bulk(conn: Connection, tables: tuple[str, ...]) -> list:
+def drop_for_bulk(conn: Connection, tables: tuple[str, ...], *, outside_keys: bool = True) -> list:
     """Lock ``tables`` and drop their constraints and indexes (:func:`bulk_definitions`); what to restore.
 
-    ``tables`` must hold every table whose foreign keys refer to one of them (but the plots).
+    ``tables`` must hold every table whose foreign keys refer to one of them (but the plots). Without
+    ``outside_keys``, their foreign keys to other tables stay (checked row by row, and no lock taken on the
+    tables they refer to when they are added again).
     """
     conn.execute(sa.text(f"LOCK TABLE {', '.join(t for t in tables if t != 'geoland.plot')} "
                          "IN ACCESS EXCLUSIVE MODE"))
-    constraints, indexes = bulk_definitions(conn, tables)
+    constraints, indexes = bulk_definitions(conn, tables, outside_keys=outside_keys)
     for table, name, _ in reversed(constraints):       # foreign keys first
         conn.execute(sa.text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
     for name, _ in indexes:

@@ -146,7 +146,8 @@ def read_csv(path: Path) -> Raw:
             table = None
     if table is None:
         frame, lines = read_csv_text(path)
-        return (list(frame.columns), [[None if v == "" else v for v in frame[c]] for c in frame.columns], lines)
+        return (list(frame.columns), [[None if v == "" else v for v in frame.iloc[:, i]]
+                                      for i in range(frame.shape[1])], lines)
     header = [name.strip().lstrip("\ufeff") for name in table.column_names]
     columns = []
     for column in table.columns:

@@ -273,7 +273,7 @@ def import_register(conn: Connection, path, *, province: str | None = None, fiel
         if bulk is None:
             bulk = rights >= BULK_ROWS and rights * 2 >= conn.execute(sa.text(
                 "SELECT count(*) FROM (SELECT FROM geoland.land_right LIMIT :n) r"), {"n": rights * 2}).scalar()
-        dropped = drop_for_bulk(conn, REGISTER_TABLES) if bulk else None
+        dropped = drop_for_bulk(conn, REGISTER_TABLES, outside_keys=False) if bulk else None
         counts = _merge(conn, tables, job.id, import_id)
         if dropped:
             restore_after_bulk(conn, dropped)
