@@ -55,7 +55,23 @@ MIN_AREA_M2 = 1.0
 RESIDENTIAL = ("ONT", "ODT")
 _COLUMNS = ["plot_id", "type", "value", "tolerance", "related"]
 
-# (type, SQL returning plot_id, value, related) over temp table check_plots (plot_id)
+# What most checks start from, joined once per run: the certificates of the plots checked (check_certificates)
+# and the rights on them, a right on an asset once per plot the asset stands on (check_rights).
+_SHARED = (
+    """CREATE TEMP TABLE check_certificates ON COMMIT DROP AS
+       SELECT cp.plot_id, cp.certificate_id, c.status, c.series, c.book_number
+       FROM check_plots s JOIN geoland.certificate_plot cp ON cp.plot_id = s.plot_id
+       JOIN geoland.certificate c ON c.id = cp.certificate_id""",
+    """CREATE TEMP TABLE check_rights ON COMMIT DROP AS
+       SELECT r.id, r.party_id, r.plot_id, r.asset_id, coalesce(r.plot_id, ap.plot_id) AS object_plot, r.certificate_id,
+              r.share_num, r.share_den
+       FROM geoland.land_right r LEFT JOIN geoland.asset_plot ap ON ap.asset_id = r.asset_id
+       JOIN check_plots s ON s.plot_id = coalesce(r.plot_id, ap.plot_id)""",
+    "CREATE INDEX ON check_certificates (plot_id)",
+    "ANALYZE check_certificates, check_rights",
+)
+
+# (type, SQL returning plot_id, value, related) over temp table check_plots (plot_id) and the two above
 _QUERIES = (
     ("certificate_format", f"""
         SELECT cp.plot_id, string_agg(DISTINCT CASE WHEN c.series !~ '{SERIES_FORMAT}' THEN 'series ' || c.series
@@ -66,47 +82,47 @@ _QUERIES = (
         GROUP BY cp.plot_id"""),
     ("certificate_duplicate", """
         SELECT plot_id, string_agg(DISTINCT value, '; '), NULL::bigint[] FROM (
-            SELECT cp.plot_id, count(*) || ' valid certificates' AS value
-            FROM check_plots s JOIN geoland.certificate_plot cp ON cp.plot_id = s.plot_id
-            JOIN geoland.certificate c ON c.id = cp.certificate_id AND c.status = 'valid'
-            GROUP BY cp.plot_id HAVING count(*) > 1
+            SELECT plot_id, count(*) || ' valid certificates' AS value FROM check_certificates WHERE status = 'valid'
+            GROUP BY plot_id HAVING count(*) > 1
             UNION ALL
-            SELECT cp.plot_id, 'book number ' || c.book_number
-            FROM check_plots s JOIN geoland.certificate_plot cp ON cp.plot_id = s.plot_id
-            JOIN geoland.certificate c ON c.id = cp.certificate_id
+            SELECT c.plot_id, 'book number ' || c.book_number FROM check_certificates c
             JOIN (SELECT book_number FROM geoland.certificate WHERE book_number IS NOT NULL
                   GROUP BY book_number HAVING count(*) > 1) twice ON twice.book_number = c.book_number
         ) d GROUP BY plot_id"""),
     ("certificate_communes", """
-        WITH commune AS (
+        WITH multi AS (   -- a certificate of one plot is of one commune
+            SELECT cp.certificate_id FROM geoland.certificate_plot cp
+            WHERE cp.certificate_id IN (SELECT certificate_id FROM check_certificates)
+            GROUP BY cp.certificate_id HAVING count(*) > 1),
+        commune AS (
             SELECT cp.certificate_id, cp.plot_id, p.old_commune_code AS code
-            FROM geoland.certificate_plot cp JOIN geoland.plot p ON p.id = cp.plot_id
-            WHERE cp.certificate_id IN (SELECT certificate_id FROM geoland.certificate_plot c
-                                        JOIN check_plots s ON s.plot_id = c.plot_id)),
+            FROM multi m JOIN geoland.certificate_plot cp USING (certificate_id)
+            JOIN geoland.plot p ON p.id = cp.plot_id),
         mixed AS (SELECT certificate_id, string_agg(DISTINCT code, ',' ORDER BY code) AS codes FROM commune
                   GROUP BY certificate_id HAVING count(DISTINCT code) > 1)
         SELECT c.plot_id, string_agg(DISTINCT m.codes, '; '),
                array_agg(DISTINCT o.plot_id ORDER BY o.plot_id) FILTER (WHERE o.plot_id <> c.plot_id)
-        FROM commune c JOIN mixed m USING (certificate_id) JOIN check_plots s ON s.plot_id = c.plot_id
-        JOIN commune o ON o.certificate_id = c.certificate_id
+        FROM commune c JOIN mixed m USING (certificate_id) JOIN commune o ON o.certificate_id = c.certificate_id
+        WHERE EXISTS (SELECT FROM check_plots s WHERE s.plot_id = c.plot_id)
         GROUP BY c.plot_id"""),
     ("share_sum", """
-        WITH shares AS (
-            SELECT r.id, r.plot_id AS object_plot, NULL::bigint AS asset_id, r.certificate_id, r.share_num,
-                   r.share_den
-            FROM geoland.land_right r JOIN check_plots s ON s.plot_id = r.plot_id WHERE r.asset_id IS NULL
+        WITH shares AS MATERIALIZED (   -- per right once: on a plot, or on an asset (whatever plots it stands on)
+            SELECT id, coalesce(plot_id, -1) AS object_plot, coalesce(asset_id, -1) AS asset_id,
+                   coalesce(certificate_id, -1) AS certificate_id, share_num, share_den
+            FROM check_rights WHERE asset_id IS NULL
             UNION ALL
-            SELECT r.id, NULL, r.asset_id, r.certificate_id, r.share_num, r.share_den FROM geoland.land_right r
-            WHERE r.asset_id IN (SELECT ap.asset_id FROM geoland.asset_plot ap JOIN check_plots s
-                                 ON s.plot_id = ap.plot_id)),
-        sums AS (SELECT object_plot, asset_id, sum(share_num::numeric / share_den) AS total,
-                        array_agg(share_num || '/' || share_den ORDER BY id) AS parts
-                 FROM shares GROUP BY object_plot, asset_id, certificate_id
-                 HAVING count(*) > 1 AND abs(sum(share_num::numeric / share_den) - 1) > 1e-9
-                     OR count(*) = 1 AND min(share_num) <> min(share_den))
-        SELECT coalesce(s.object_plot, ap.plot_id), string_agg(array_to_string(s.parts, '+'), '; '), NULL::bigint[]
+            SELECT DISTINCT id, -1, asset_id, coalesce(certificate_id, -1), share_num, share_den
+            FROM check_rights WHERE asset_id IS NOT NULL),
+        bad AS (SELECT object_plot, asset_id, certificate_id FROM shares GROUP BY object_plot, asset_id, certificate_id
+                HAVING count(*) > 1 AND abs(sum(share_num::float8 / share_den) - 1) > 1e-9
+                    OR count(*) = 1 AND min(share_num) <> min(share_den)),
+        sums AS (SELECT s.object_plot, s.asset_id, array_agg(s.share_num || '/' || s.share_den ORDER BY s.id) AS parts
+                 FROM shares s JOIN bad b USING (object_plot, asset_id, certificate_id)
+                 GROUP BY s.object_plot, s.asset_id, s.certificate_id)
+        SELECT coalesce(nullif(s.object_plot, -1), ap.plot_id), string_agg(array_to_string(s.parts, '+'), '; '),
+               NULL::bigint[]
         FROM sums s LEFT JOIN geoland.asset_plot ap ON ap.asset_id = s.asset_id
-        WHERE coalesce(s.object_plot, ap.plot_id) IN (SELECT plot_id FROM check_plots)
+        WHERE coalesce(nullif(s.object_plot, -1), ap.plot_id) IN (SELECT plot_id FROM check_plots)
         GROUP BY 1"""),
     ("party_conflict", """
         WITH conflicted AS (
@@ -115,13 +131,14 @@ _QUERIES = (
               AND (geoland_fold(a.name) IS DISTINCT FROM geoland_fold(pp.name)
                    OR (a.birth_year IS NOT NULL AND pp.birth_year IS NOT NULL AND a.birth_year <> pp.birth_year)))
         SELECT r.plot_id, count(DISTINCT r.party_id) || ' holder(s)', NULL::bigint[]
-        FROM geoland.land_right r JOIN check_plots s ON s.plot_id = r.plot_id JOIN conflicted c USING (party_id)
+        FROM check_rights r JOIN conflicted c USING (party_id) WHERE r.plot_id IS NOT NULL
         GROUP BY r.plot_id"""),
     ("unidentified_holder", """
         SELECT r.plot_id, count(DISTINCT r.party_id) || ' holder(s)', NULL::bigint[]
-        FROM geoland.land_right r JOIN check_plots s ON s.plot_id = r.plot_id
-        JOIN geoland.party y ON y.id = r.party_id LEFT JOIN geoland.party_personal pp ON pp.party_id = y.id
-        WHERE CASE y.kind WHEN 'organisation' THEN y.tax_code IS NULL
+        FROM check_rights r JOIN geoland.party y ON y.id = r.party_id
+        LEFT JOIN geoland.party_personal pp ON pp.party_id = y.id
+        WHERE r.plot_id IS NOT NULL
+          AND CASE y.kind WHEN 'organisation' THEN y.tax_code IS NULL
                           WHEN 'household' THEN NOT EXISTS (
                               SELECT FROM geoland.household_member m JOIN geoland.party_personal mp
                               ON mp.party_id = m.member_id WHERE m.household_id = y.id AND mp.id_number IS NOT NULL)
@@ -129,17 +146,14 @@ _QUERIES = (
                           ELSE pp.id_number IS NULL END
         GROUP BY r.plot_id"""),
     ("rights_without_certificate", """
-        SELECT DISTINCT r.plot_id, NULL, NULL::bigint[] FROM geoland.land_right r
-        JOIN check_plots s ON s.plot_id = r.plot_id
-        WHERE NOT EXISTS (SELECT FROM geoland.certificate_plot cp JOIN geoland.certificate c
-                          ON c.id = cp.certificate_id AND c.status = 'valid' WHERE cp.plot_id = r.plot_id)"""),
+        SELECT DISTINCT r.plot_id, NULL, NULL::bigint[] FROM check_rights r
+        WHERE r.plot_id IS NOT NULL
+          AND NOT EXISTS (SELECT FROM check_certificates c WHERE c.plot_id = r.plot_id AND c.status = 'valid')"""),
     ("dangling_right", """
-        SELECT coalesce(r.plot_id, ap.plot_id), string_agg(DISTINCT c.series, '; '), NULL::bigint[]
-        FROM geoland.land_right r JOIN geoland.certificate c ON c.id = r.certificate_id
-        LEFT JOIN geoland.asset_plot ap ON ap.asset_id = r.asset_id
-        JOIN check_plots s ON s.plot_id = coalesce(r.plot_id, ap.plot_id)
-        WHERE NOT EXISTS (SELECT FROM geoland.certificate_plot cp WHERE cp.certificate_id = c.id
-                          AND cp.plot_id = coalesce(r.plot_id, ap.plot_id))
+        SELECT r.object_plot, string_agg(DISTINCT c.series, '; '), NULL::bigint[]
+        FROM check_rights r JOIN geoland.certificate c ON c.id = r.certificate_id
+        WHERE NOT EXISTS (SELECT FROM check_certificates x WHERE x.certificate_id = r.certificate_id
+                          AND x.plot_id = r.object_plot)
         GROUP BY 1"""),
     ("house_outside_plot", f"""
         SELECT ap.plot_id, round(ST_Area(ST_Difference(a.footprint, g.geom))::numeric, 1)::text, NULL::bigint[]
@@ -182,6 +196,10 @@ $$"""
 def register_findings(conn: Connection) -> pd.DataFrame:
     """The register's findings for the plots in temp table ``check_plots`` (see the module docstring)."""
     conn.execute(sa.text(FOLD_FUNCTION))
+    started = time.perf_counter()
+    for sql in _SHARED:
+        conn.execute(sa.text(sql))
+    log.debug("register checks' shared joins in %.1f s", time.perf_counter() - started)
     parts = []
     for kind, sql in _QUERIES:
         started = time.perf_counter()
@@ -192,16 +210,15 @@ def register_findings(conn: Connection) -> pd.DataFrame:
                                        "value": pd.Series([r[1] for r in rows], dtype=object).to_numpy(),
                                        "tolerance": None, "related": [tuple(r[2] or ()) for r in rows]}))
     parts.append(_tax_codes(conn))
+    conn.execute(sa.text("DROP TABLE check_certificates, check_rights"))
     found = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=_COLUMNS)
     return found[_COLUMNS]
 
 
 def _tax_codes(conn: Connection) -> pd.DataFrame:
     rows = conn.execute(sa.text("""
-        SELECT coalesce(r.plot_id, ap.plot_id), y.tax_code FROM geoland.land_right r
-        LEFT JOIN geoland.asset_plot ap ON ap.asset_id = r.asset_id
-        JOIN check_plots s ON s.plot_id = coalesce(r.plot_id, ap.plot_id)
-        JOIN geoland.party y ON y.id = r.party_id WHERE y.kind = 'organisation' AND y.tax_code IS NOT NULL""")).all()
+        SELECT r.object_plot, y.tax_code FROM check_rights r JOIN geoland.party y ON y.id = r.party_id
+        WHERE y.kind = 'organisation' AND y.tax_code IS NOT NULL""")).all()
     bad: dict[int, set] = {}
     for plot_id, code in rows:
         reason = check_tax_code(code)
