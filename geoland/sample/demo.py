@@ -143,6 +143,13 @@ class _Background:
             raise GeolandError(f"{self.name}: {value}") from value
         return value
 
+    def wait_for(self, event) -> None:
+        """Wait until the step sets ``event``; raise its error if it ends without."""
+        while not event.wait(0.5):
+            if not self._process.is_alive():
+                self.result()             # raises the step's error
+                raise GeolandError(f"{self.name}: ended before it was expected to")
+
     def cancel(self) -> None:
         if self._process.is_alive():
             self._process.terminate()
@@ -156,13 +163,18 @@ class _Background:
             self.cancel()
 
 
-def _register(url, province: str, export: Path, paper: Path) -> dict:
-    """Step 8b: the registry export into the land register, then the paper register reconciled with it."""
+def _register(url, province: str, export: Path, paper: Path, imported) -> dict:
+    """Step 8b: the registry export into the land register, then the paper register reconciled with it.
+
+    ``imported`` is set once the export is committed (the checks may read it); nothing reads what the
+    reconciliation writes.
+    """
     from geoland.pipeline.reconcile import reconcile
     from geoland.pipeline.register_import import import_register
 
     with connect(url) as conn:
         registered = import_register(conn, export, province=province, progress=False)
+    imported.set()
     with connect(url) as conn:
         reconciled = reconcile(conn, paper, progress=False)
     return {"register": registered, "reconcile": reconciled}
@@ -288,26 +300,25 @@ def _run_demo(url, *, data_dir, synthetic: bool, n_plots: int, echo, progress: b
 
     # Codes need only the plots, the population database's answers nothing: both are loaded in a second
     # process while the plots are reassigned and recoded here (recoding needs the assignments). The land
-    # register (its export, then the paper register reconciled) in a third: only the checks read it.
-    with _Background("codes", _codes_and_answers, url, province,
-                     Path(str(plots_file) + ".verification.csv")) as coding, \
-            _Background("register", _register, url, province, *register_files(plots_file)) as registering:
-        _reassign(url, report, province, echo=echo, step=step, progress=progress)
-        _recode(url, report, province, echo=echo, step=step, progress=progress)
-        step("7. identification codes (mã định danh thửa đất)")
-        done = coding.result()
-        registered = registering.result()
-    report["codes"] = done["codes"].as_dict() | {"seconds": done["seconds"]}
-    echo(format_codes(done["codes"]) + f"\n(with step 8: {done['seconds']:.1f} s, alongside steps 5–6)")
-    step("8. population-database answers (kết quả xác thực từ CSDL dân cư)")
-    report["verification"] = done["answers"].as_dict()
-    echo(format_verification(done["answers"]))
-    step("8b. land register (sổ địa chính): registry export imported, paper register reconciled")
-    report["register"] = registered["register"].as_dict() | {"seconds": registered["seconds"]}
-    report["reconcile"] = registered["reconcile"].as_dict()
-    echo(format_register_import(registered["register"]) + "\n" + format_reconcile(registered["reconcile"])
-         + f"\n({registered['seconds']:.1f} s, alongside steps 5–7)")
-    _rest_of_pipeline(url, report, province, echo=echo, step=step, progress=progress)
+    # register in a third: its export first (only the checks read it: step 9 waits for it), then the paper
+    # register reconciled alongside the checks (nothing reads what that writes).
+    register_imported = multiprocessing.get_context("fork").Event()
+    with _Background("register", _register, url, province, *register_files(plots_file),
+                     register_imported) as registering:
+        with _Background("codes", _codes_and_answers, url, province,
+                         Path(str(plots_file) + ".verification.csv")) as coding:
+            _reassign(url, report, province, echo=echo, step=step, progress=progress)
+            _recode(url, report, province, echo=echo, step=step, progress=progress)
+            step("7. identification codes (mã định danh thửa đất)")
+            done = coding.result()
+        report["codes"] = done["codes"].as_dict() | {"seconds": done["seconds"]}
+        echo(format_codes(done["codes"]) + f"\n(with step 8: {done['seconds']:.1f} s, alongside steps 5–6)")
+        step("8. population-database answers (kết quả xác thực từ CSDL dân cư)")
+        report["verification"] = done["answers"].as_dict()
+        echo(format_verification(done["answers"]))
+        step("8b. land register (sổ địa chính): registry export imported (alongside steps 5–8)")
+        registering.wait_for(register_imported)
+        _rest_of_pipeline(url, report, province, echo=echo, step=step, progress=progress, registering=registering)
     return report
 
 
@@ -340,7 +351,8 @@ def _recode(url, report: dict, province: str, *, echo, step: _Steps, progress: b
     echo(format_recode(recoded, brief=True))
 
 
-def _rest_of_pipeline(url, report: dict, province: str, *, echo, step: _Steps, progress: bool) -> None:
+def _rest_of_pipeline(url, report: dict, province: str, *, echo, step: _Steps, progress: bool,
+                      registering: _Background) -> None:
     """Steps 9–12 of the demo, then the summary.
 
     Steps 9–12: the checks, the report, maps of the communes with the most findings, and the
@@ -356,6 +368,12 @@ def _rest_of_pipeline(url, report: dict, province: str, *, echo, step: _Steps, p
         done = exporting.result()
     report["export"] = done["export"].as_dict() | {"seconds": done["seconds"]}
     echo(format_export(done["export"], brief=True) + f", verified ({done['seconds']:.1f} s, alongside steps 9–11)")
+    step("12b. land register: the registry export, and the paper register reconciled (alongside steps 5–11)")
+    registered = registering.result()
+    report["register"] = registered["register"].as_dict() | {"seconds": registered["seconds"]}
+    report["reconcile"] = registered["reconcile"].as_dict()
+    echo(format_register_import(registered["register"]) + "\n" + format_reconcile(registered["reconcile"])
+         + f"\n({registered['seconds']:.1f} s in all)")
     _summary(report, echo=echo, step=step)
 
 
