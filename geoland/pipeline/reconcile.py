@@ -168,6 +168,9 @@ def _compare(conn: Connection, t: pd.DataFrame, job_id: int, source: str, sha: s
         JOIN geoland.paper_plot pp ON pp.id = cpp.paper_plot_id
         WHERE s.plot_id IS NULL AND cpp.certificate_id = s.certificate_id AND s.kind = 'mx'
           AND pp.commune_code = coalesce(s.prefix, s.commune) AND pp.sheet = s.sheet AND pp.plot_number = s.number"""))
+    # statistics of what the rows found (analysed before, every row's plot looked empty: the joins below
+    # were planned for a handful of rows and ran for minutes at a million)
+    x(sa.text("ANALYZE _paper"))
     p = {"job": job_id, "source": source, "sha": sha}
     x(sa.text("CREATE TEMP TABLE _diff ON COMMIT DROP AS SELECT * FROM geoland.reconcile_difference WITH NO DATA"))
     insert = """INSERT INTO _diff (job_id, source, source_sha256, source_row, series, plot_ref,
@@ -189,18 +192,31 @@ def _compare(conn: Connection, t: pd.DataFrame, job_id: int, source: str, sha: s
     x(sa.text(f"""{insert} SELECT :job, :source, :sha, s.row, s.series, s.ref, s.plot_id, s.paper_plot_id, 'purpose',
         s.purpose, d.purpose, false FROM _paper s JOIN _db d USING (row)
         WHERE s.purpose IS NOT NULL AND s.purpose IS DISTINCT FROM d.purpose"""), p)
-    holders = """FROM geoland.land_right r JOIN geoland.party_personal pp ON pp.party_id = r.party_id
-                 LEFT JOIN geoland.party_alias a ON a.party_id = r.party_id AND a.plot_id = r.plot_id
-                 WHERE (r.plot_id = s.plot_id OR r.paper_plot_id = s.paper_plot_id)"""
+    # the holders of each row's plot (or plot on paper), their names folded once
+    fold = "pg_temp.geoland_fold"
+    x(sa.text(f"""CREATE TEMP TABLE _holders ON COMMIT DROP AS
+        SELECT s.row, pp.name, a.name AS alias, pp.id_number, {fold}(pp.name) AS folded, {fold}(a.name) AS folded_alias
+        FROM _paper s JOIN geoland.land_right r ON r.plot_id = s.plot_id
+        JOIN geoland.party_personal pp ON pp.party_id = r.party_id
+        LEFT JOIN geoland.party_alias a ON a.party_id = r.party_id AND a.plot_id = r.plot_id
+        UNION ALL
+        SELECT s.row, pp.name, a.name, pp.id_number, {fold}(pp.name), {fold}(a.name)
+        FROM _paper s JOIN geoland.land_right r ON r.paper_plot_id = s.paper_plot_id
+        JOIN geoland.party_personal pp ON pp.party_id = r.party_id
+        LEFT JOIN geoland.party_alias a ON a.party_id = r.party_id AND a.plot_id = r.plot_id"""))
+    x(sa.text("CREATE INDEX ON _holders (row)"))
+    x(sa.text("ANALYZE _holders"))
     x(sa.text(f"""{insert} SELECT :job, :source, :sha, s.row, s.series, s.ref, s.plot_id, s.paper_plot_id,
-        'holder_name', s.name, (SELECT string_agg(DISTINCT coalesce(a.name, pp.name), '; ') {holders}), true
+        'holder_name', s.name, (SELECT string_agg(DISTINCT coalesce(h.alias, h.name), '; ') FROM _holders h
+                                WHERE h.row = s.row), true
         FROM _paper s WHERE s.name IS NOT NULL AND (s.plot_id IS NOT NULL OR s.paper_plot_id IS NOT NULL)
-          AND NOT EXISTS (SELECT {holders} AND pg_temp.geoland_fold(s.name) IN
-                          (pg_temp.geoland_fold(pp.name), pg_temp.geoland_fold(a.name)))"""), p)
+          AND NOT EXISTS (SELECT FROM _holders h WHERE h.row = s.row
+                          AND {fold}(s.name) IN (h.folded, h.folded_alias))"""), p)
     x(sa.text(f"""{insert} SELECT :job, :source, :sha, s.row, s.series, s.ref, s.plot_id, s.paper_plot_id,
-        'holder_id', s.id_number, (SELECT string_agg(DISTINCT pp.id_number, '; ') {holders}), true
+        'holder_id', s.id_number, (SELECT string_agg(DISTINCT h.id_number, '; ') FROM _holders h
+                                   WHERE h.row = s.row), true
         FROM _paper s WHERE s.id_number IS NOT NULL AND (s.plot_id IS NOT NULL OR s.paper_plot_id IS NOT NULL)
-          AND NOT EXISTS (SELECT {holders} AND pp.id_number = s.id_number)"""), p)
+          AND NOT EXISTS (SELECT FROM _holders h WHERE h.row = s.row AND h.id_number = s.id_number)"""), p)
     # the database's valid certificates on the register's communes that the register does not list
     x(sa.text(f"""{insert} SELECT :job, :source, :sha, NULL, c.series, min(o.mx), min(o.plot_id), min(o.paper_id),
         'missing_in_register', NULL, c.series, false FROM geoland.certificate c JOIN (
@@ -214,7 +230,7 @@ def _compare(conn: Connection, t: pd.DataFrame, job_id: int, source: str, sha: s
         WHERE c.status = 'valid' AND o.commune IN (SELECT DISTINCT coalesce(prefix, commune) FROM _paper)
           AND NOT EXISTS (SELECT FROM _paper s WHERE s.series = c.series)
         GROUP BY c.id, c.series"""), p)
-    x(sa.text("DROP TABLE _paper, _db"))
+    x(sa.text("DROP TABLE _paper, _db, _holders"))
     counts = dict(x(sa.text("SELECT field, count(*) FROM _diff GROUP BY 1")).all())
     # The same file, the same differences as its last run: nothing new to record (that run's job stands).
     last = x(sa.text("SELECT max(job_id) FROM geoland.reconcile_difference WHERE source_sha256 = :sha"), p).scalar()
