@@ -163,11 +163,12 @@ class _Background:
             self.cancel()
 
 
-def _register(url, province: str, export: Path, paper: Path, imported) -> dict:
+def _register(url, province: str, export: Path, paper: Path, imported, checks_done) -> dict:
     """Step 8b: the registry export into the land register, then the paper register reconciled with it.
 
-    ``imported`` is set once the export is committed (the checks may read it); nothing reads what the
-    reconciliation writes.
+    ``imported`` is set once the export is committed (the checks may read it); the reconciliation waits for
+    ``checks_done`` (the checks are the longest step: it runs beside the report instead), and nothing reads
+    what it writes.
     """
     from geoland.pipeline.reconcile import reconcile
     from geoland.pipeline.register_import import import_register
@@ -175,6 +176,7 @@ def _register(url, province: str, export: Path, paper: Path, imported) -> dict:
     with connect(url) as conn:
         registered = import_register(conn, export, province=province, progress=False)
     imported.set()
+    checks_done.wait()
     with connect(url) as conn:
         reconciled = reconcile(conn, paper, progress=False)
     return {"register": registered, "reconcile": reconciled}
@@ -302,9 +304,10 @@ def _run_demo(url, *, data_dir, synthetic: bool, n_plots: int, echo, progress: b
     # process while the plots are reassigned and recoded here (recoding needs the assignments). The land
     # register in a third: its export first (only the checks read it: step 9 waits for it), then the paper
     # register reconciled alongside the checks (nothing reads what that writes).
-    register_imported = multiprocessing.get_context("fork").Event()
+    fork = multiprocessing.get_context("fork")
+    register_imported, checks_done = fork.Event(), fork.Event()
     with _Background("register", _register, url, province, *register_files(plots_file),
-                     register_imported) as registering:
+                     register_imported, checks_done) as registering:
         with _Background("codes", _codes_and_answers, url, province,
                          Path(str(plots_file) + ".verification.csv")) as coding:
             _reassign(url, report, province, echo=echo, step=step, progress=progress)
@@ -318,7 +321,8 @@ def _run_demo(url, *, data_dir, synthetic: bool, n_plots: int, echo, progress: b
         echo(format_verification(done["answers"]))
         step("8b. land register (sổ địa chính): registry export imported (alongside steps 5–8)")
         registering.wait_for(register_imported)
-        _rest_of_pipeline(url, report, province, echo=echo, step=step, progress=progress, registering=registering)
+        _rest_of_pipeline(url, report, province, echo=echo, step=step, progress=progress, registering=registering,
+                          checks_done=checks_done)
     return report
 
 
@@ -352,7 +356,7 @@ def _recode(url, report: dict, province: str, *, echo, step: _Steps, progress: b
 
 
 def _rest_of_pipeline(url, report: dict, province: str, *, echo, step: _Steps, progress: bool,
-                      registering: _Background) -> None:
+                      registering: _Background, checks_done) -> None:
     """Steps 9–12 of the demo, then the summary.
 
     Steps 9–12: the checks, the report, maps of the communes with the most findings, and the
@@ -363,12 +367,14 @@ def _rest_of_pipeline(url, report: dict, province: str, *, echo, step: _Steps, p
     # the maps (the checks keep one core busy, the other mostly idle).
     with _Background("export", _export, url, province, folder / f"export-{province}") as exporting:
         _check(url, report, province, echo=echo, step=step, progress=progress)
+        checks_done.set()                # the paper register may be reconciled now, beside the report
         _report_and_maps(url, report, province, folder, echo=echo, step=step)
         step("12. identifier export for the national address platform (xuất mã định danh)")
         done = exporting.result()
     report["export"] = done["export"].as_dict() | {"seconds": done["seconds"]}
     echo(format_export(done["export"], brief=True) + f", verified ({done['seconds']:.1f} s, alongside steps 9–11)")
-    step("12b. land register: the registry export, and the paper register reconciled (alongside steps 5–11)")
+    step("12b. land register: the registry export (alongside steps 5–8), the paper register reconciled (beside "
+         "steps 10–12)")
     registered = registering.result()
     report["register"] = registered["register"].as_dict() | {"seconds": registered["seconds"]}
     report["reconcile"] = registered["reconcile"].as_dict()
