@@ -20,7 +20,9 @@ import numpy as np
 from .admin import InvalidCodeError, normalize_unit_code
 
 POLICIES = ("prefix", "renumber")
-_MX = re.compile(r"^(\d{5})(?:\.(\d{5}))?\.([1-9]\d*)\.([1-9]\d*)$")
+# commune, the old commune kept in front (optional), sheet, plot; also run by pyarrow's RE2 on whole columns
+MX_PATTERN = r"^(?P<c>\d{5})(?:\.(?P<p>\d{5}))?\.(?P<s>[1-9]\d*)\.(?P<n>[1-9]\d*)$"
+_MX = re.compile(MX_PATTERN)
 
 
 class InvalidMXError(ValueError):

@@ -45,6 +45,7 @@ from geoland.pipeline.register_cells import (
     read_csv,
     read_csv_folder,
     read_workbook,
+    ref_columns,
     sheet_frame,
     text,
 )
@@ -139,15 +140,9 @@ def _compare(conn: Connection, t: pd.DataFrame, job_id: int, source: str, sha: s
     x(sa.text("""CREATE TEMP TABLE _paper (row integer, series text, ref text, kind text, code text, commune text,
         sheet integer, number integer, prefix text, area double precision, purpose text, name text,
         id_number text) ON COMMIT DROP"""))
-    refs = t["ref"].tolist()
-    staged = pd.DataFrame({
-        "row": t["row"], "series": t["series"], "ref": [r[1] for r in refs], "kind": [r[0] for r in refs],
-        "code": [r[1] if r[0] == "code" else None for r in refs],
-        "commune": [r[2] if r[0] == "mx" else None for r in refs],
-        "sheet": pd.array([r[3] if r[0] == "mx" else None for r in refs], dtype="Int64"),
-        "number": pd.array([r[4] if r[0] == "mx" else None for r in refs], dtype="Int64"),
-        "prefix": [r[5] if r[0] == "mx" else None for r in refs], "area": t["area"].astype(float),
-        "purpose": t["purpose"], "name": t["name"], "id_number": t["id_number"]})
+    staged = pd.DataFrame({"row": t["row"], "series": t["series"], **ref_columns(t["ref"].tolist()),
+                           "area": t["area"].astype(float), "purpose": t["purpose"], "name": t["name"],
+                           "id_number": t["id_number"]})
     copy_csv(conn, f"_paper ({', '.join(staged.columns)})", [csv_bytes({k: staged[k] for k in staged})])
     x(sa.text("ALTER TABLE _paper ADD COLUMN certificate_id bigint, ADD COLUMN plot_id bigint, "
               "ADD COLUMN paper_plot_id bigint"))

@@ -24,6 +24,7 @@ from geoland.pipeline.files import read_csv_text
 from geoland.rules import registry as vocab
 from identifiers.cccd import mask_id_numbers_in_text
 from identifiers.geohash import ALPHABET
+from identifiers.mx import MX_PATTERN
 
 ID_LENGTHS = {10: 12, 11: 12, 8: 9}   # a CCCD (birth province 001–096) or CMND typed as a number lost its zeros
 
@@ -248,7 +249,6 @@ def coded(vocabulary: str, v, what: str, default: str | None = None) -> str | No
 # --- plot references ---------------------------------------------------------------------------------------------
 
 _GEOHASH_12 = f"^[{ALPHABET}]{{12}}$"
-_MX = r"^(?P<c>\d{5})(?:\.(?P<p>\d{5}))?\.(?P<s>[1-9]\d*)\.(?P<n>[1-9]\d*)$"   # identifiers.mx's, ASCII digits
 
 
 def plot_refs(values) -> tuple[list, dict[int, str]]:
@@ -266,7 +266,7 @@ def plot_refs(values) -> tuple[list, dict[int, str]]:
     given = pa.array(cells[present], pa.string())
     lower = pc.utf8_lower(given)
     is_code = pc.match_substring_regex(lower, _GEOHASH_12).to_numpy(zero_copy_only=False)
-    mx = pc.extract_regex(given, _MX)
+    mx = pc.extract_regex(given, MX_PATTERN)            # RE2: \d is an ASCII digit
     is_mx = mx.is_valid().to_numpy(zero_copy_only=False)
     parts = {k: pc.struct_field(mx, k).to_pylist() for k in "cpsn"}
     bad = {}
@@ -281,6 +281,20 @@ def plot_refs(values) -> tuple[list, dict[int, str]]:
             bad[int(i)] = (f"plot {ref!r} is neither an identification code (12 characters) nor an MX.SB.ST code "
                            "(e.g. 03646.25.112)")
     return refs, bad
+
+
+def ref_columns(refs: list) -> dict:
+    """Plot references (:func:`plot_refs`) as a staging table's columns.
+
+    ``ref``, ``kind``, ``code``, ``commune``, ``sheet``, ``number``, ``prefix``.
+    """
+    mx = [r[0] == "mx" for r in refs]
+    return {"ref": [r[1] for r in refs], "kind": [r[0] for r in refs],
+            "code": [None if m else r[1] for r, m in zip(refs, mx, strict=True)],
+            "commune": [r[2] if m else None for r, m in zip(refs, mx, strict=True)],
+            "sheet": pd.array([r[3] if m else None for r, m in zip(refs, mx, strict=True)], dtype="Int64"),
+            "number": pd.array([r[4] if m else None for r, m in zip(refs, mx, strict=True)], dtype="Int64"),
+            "prefix": [r[5] if m else None for r, m in zip(refs, mx, strict=True)]}
 
 
 # --- a sheet's cells -----------------------------------------------------------------------------------------------

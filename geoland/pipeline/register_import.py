@@ -50,6 +50,7 @@ from geoland.pipeline.register_cells import (
     positive,
     read_csv_folder,
     read_workbook,
+    ref_columns,
     sheet_frame,
     text,
 )
@@ -533,19 +534,8 @@ def _find_plots(conn: Connection, refs: dict[str, tuple]) -> tuple[pd.DataFrame,
 
     And the references that name a paper plot still waiting for its geometry.
     """
-    conn.execute(sa.text("CREATE TEMP TABLE _ref (ref text, kind text, code text, commune text, sheet integer, "
-                         "number integer, prefix text) ON COMMIT DROP"))
-    if refs:
-        values = list(refs.values())
-        mx = [r[0] == "mx" for r in values]
-        copy_csv(conn, "_ref (ref, kind, code, commune, sheet, number, prefix)", [csv_bytes({
-            "ref": [r[1] for r in values], "kind": [r[0] for r in values],
-            "code": [None if m else r[1] for r, m in zip(values, mx, strict=True)],
-            "commune": [r[2] if m else None for r, m in zip(values, mx, strict=True)],
-            "sheet": pd.array([r[3] if m else None for r, m in zip(values, mx, strict=True)], dtype="Int64"),
-            "number": pd.array([r[4] if m else None for r, m in zip(values, mx, strict=True)], dtype="Int64"),
-            "prefix": [r[5] if m else None for r, m in zip(values, mx, strict=True)]})])
-        conn.execute(sa.text("ANALYZE _ref"))
+    _stage(conn, "_ref", {"ref": "text", "kind": "text", "code": "text", "commune": "text", "sheet": "integer",
+                          "number": "integer", "prefix": "text"}, pd.DataFrame(ref_columns(list(refs.values()))))
     found = pd.DataFrame.from_records(conn.execute(sa.text("""
         SELECT ref, count(*) AS n, min(id) AS plot_id, min(province_code) AS province FROM (
             SELECT r.ref, p.id, p.province_code FROM _ref r
