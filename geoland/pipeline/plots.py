@@ -233,6 +233,10 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
                                    "other options; nothing was imported (see `geoland plots imports`)")
     counts["duplicates_of_earlier"] = sum(duplicates.values())
     conn.execute(sa.text("ANALYZE geoland.plot"))
+    if any(register.values()):
+        # what reads the register next (a registry export's import, the checks) is planned on these statistics:
+        # left to autovacuum, an import started at once saw "no rights" and looped over a million of them
+        conn.execute(sa.text(f"ANALYZE {', '.join(REGISTER_TABLES)}"))
     conn.execute(sa.text("""UPDATE geoland.plot_import SET text_encoding = :enc, rows_read = :read,
         rows_imported = :imported, rows_quarantined = :quarantined, rows_repaired = :repaired,
         encoding_evidence = CAST(:evidence AS jsonb) WHERE id = :id"""),
@@ -848,6 +852,7 @@ def _quarantine_csv(import_id: int, plan: _Plan, rows: _Rows) -> bytes:
 BULK_TABLES = ("geoland.plot", "geoland.land_right", "geoland.party", "geoland.party_personal",
                 "geoland.party_alias", "geoland.household_member", "geoland.certificate", "geoland.certificate_plot",
                 "geoland.certificate_paper_plot")
+REGISTER_TABLES = BULK_TABLES[1:]    # the register's: no other table refers to them
 
 
 def bulk_definitions(conn: Connection, tables: tuple[str, ...] = BULK_TABLES, *, outside_keys: bool = True,

@@ -36,7 +36,7 @@ from sqlalchemy.engine import Connection
 
 from geoland.errors import ConfigError, InputFileError
 from geoland.pipeline.files import file_sha256
-from geoland.pipeline.plots import BULK_TABLES, drop_for_bulk, restore_after_bulk
+from geoland.pipeline.plots import REGISTER_TABLES, drop_for_bulk, restore_after_bulk
 from geoland.pipeline.register_cells import (
     ID_LENGTHS,
     Cells,
@@ -63,7 +63,6 @@ from geoland.store.jobs import audit, finish_job, start_job
 from identifiers.mx import InvalidMXError, format_mx
 from identifiers.taxcode import compact_tax_code
 
-REGISTER_TABLES = tuple(t for t in BULK_TABLES if t != "geoland.plot")  # closed: no other table refers to them
 BULK_ROWS = 50_000          # rights in a file from which the import may go to bulk mode
 SHOWN_ERRORS = 20           # bad rows listed in the error message (all of them with keep_going / in --json)
 
@@ -999,6 +998,7 @@ def _merge_rights(conn: Connection, t: pd.DataFrame | None, paper_ids: dict, p: 
                    LEFT JOIN geoland.certificate c ON c.series = i.series)
         SELECT s.*, m.id AS found FROM s LEFT JOIN (SELECT row, min(id) AS id FROM ({first}) f GROUP BY row) m
         ON m.row = s.row"""))
+    x(sa.text("ANALYZE _right_ids"))     # planned without it, the second look-up may loop over the rights
     x(sa.text(f"""UPDATE _right_ids t SET found = m.id FROM (SELECT row, min(id) AS id FROM ({second}) f GROUP BY row) m
                   WHERE m.row = t.row"""))
     x(sa.text("""CREATE TEMP TABLE _right ON COMMIT DROP AS
