@@ -104,7 +104,7 @@ def login_post():
     if user is None:
         return render_template("login.html", next=target, error=True), 401
     open_session(user)
-    g.user = {"username": user["username"], "role": user["role"]}
+    g.user = {k: user[k] for k in ("username", "role", "communes")}
     record_login(g.conn, user["username"])
     return redirect(target)
 

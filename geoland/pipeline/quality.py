@@ -169,6 +169,74 @@ def check(conn: Connection, *, province: str | None = None, commune: str | None 
     return report
 
 
+_PLOTS_BY_ID = _PLOTS.replace("WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s))",
+                              "WHERE p.id = ANY(%(ids)s)")
+assert _PLOTS_BY_ID != _PLOTS
+
+# The plots whose findings may change with the given ones: the plots touching them (overlaps), sharing their
+# map key (duplicate MX.SB.ST), their holder (one party by ID number), a certificate, or an open finding.
+_PARTNERS = """
+WITH s AS (SELECT id, geom, old_commune_code, sheet, plot_number FROM geoland.plot WHERE id = ANY(:ids))
+SELECT o.id FROM s JOIN geoland.plot o ON o.geom && s.geom
+    AND ST_SRID(o.geom) = ST_SRID(s.geom) AND ST_Intersects(o.geom, s.geom)
+UNION SELECT o.id FROM s JOIN geoland.plot o
+    ON (o.old_commune_code, o.sheet, o.plot_number) = (s.old_commune_code, s.sheet, s.plot_number)
+UNION SELECT r2.plot_id FROM geoland.land_right r1 JOIN geoland.land_right r2 ON r2.party_id = r1.party_id
+    WHERE r1.plot_id = ANY(:ids) AND r2.plot_id IS NOT NULL
+UNION SELECT c2.plot_id FROM geoland.certificate_plot c1 JOIN geoland.certificate_plot c2 USING (certificate_id)
+    WHERE c1.plot_id = ANY(:ids)
+UNION SELECT unnest(f.related) FROM geoland.finding f WHERE f.plot_id = ANY(:ids) AND f.closed_by IS NULL
+"""
+RECHECK_LIMIT = 20_000       # plots a quick re-check reads at most: beyond, run `geoland check`
+
+
+def _partners(conn: Connection, ids: list[int]) -> set[int]:
+    return set(conn.execute(sa.text(_PARTNERS), {"ids": ids}).scalars()) | set(ids)
+
+
+def recheck(conn: Connection, plot_ids, *, job_id: int, map_scale: int = DEFAULT_MAP_SCALE,
+            min_overlap_m2: float = DEFAULT_MIN_OVERLAP_M2) -> dict:
+    """Check again the plots that changed and the plots whose findings they touch, at once (issue 17).
+
+    The findings of the changed plots and of their partners (neighbours, the same map key, holder or
+    certificate, an open finding naming them) are stored exactly as a full check would store them: each
+    of those plots is checked among *its* partners too, so a finding it shares with a plot further away is
+    neither lost nor doubled. Nothing else is read: a form save re-checks a few dozen plots.
+
+    Returns
+    -------
+    dict
+        ``plots`` re-checked and the changes (``opened``, ``reopened_changed``, ``closed``, ``unchanged``).
+    """
+    from geoland.pipeline.assignments import latest_effective
+
+    ids = sorted({int(i) for i in plot_ids})
+    if not ids:
+        return {"plots": 0, "opened": 0, "reopened_changed": 0, "closed": 0, "unchanged": 0}
+    scope = sorted(_partners(conn, ids))
+    context = sorted(_partners(conn, scope))
+    if len(context) > RECHECK_LIMIT:
+        raise Conflict(f"{len(ids):,} changed plots touch {len(context):,} plots: more than a quick re-check "
+                       f"reads ({RECHECK_LIMIT:,}); run `geoland check` for the province")
+    plots = read_columns(conn, _PLOTS_BY_ID, {"effective": latest_effective(conn), "ids": context}, COLUMNS)
+    for column in ("area_m2", "overlap_share", "second_share"):
+        plots[column] = pd.to_numeric(plots[column], errors="coerce")
+    plots["plot_id"] = plots["plot_id"].astype(np.int64)
+    plots["repaired"] = plots["repaired"].astype(bool)
+    conflicts = pd.DataFrame(conn.execute(sa.text(
+        "SELECT kind, code, plot_ids FROM geoland.code_conflict WHERE plot_ids && CAST(:ids AS bigint[]) ORDER BY id"),
+        {"ids": context}).all(), columns=["kind", "code", "plot_ids"])
+    conn.execute(sa.text("CREATE TEMP TABLE check_plots (plot_id bigint PRIMARY KEY) ON COMMIT DROP"))
+    copy_csv(conn, "check_plots (plot_id)", [csv_bytes({"plot_id": plots["plot_id"].to_numpy()})])
+    conn.execute(sa.text("ANALYZE check_plots"))
+    found = run_checks(plots.drop(columns="wkb"), shapely.from_wkb(plots["wkb"].to_numpy()), conflicts,
+                       map_scale=map_scale, min_overlap_m2=min_overlap_m2, extra=register_findings(conn))
+    in_scope = np.asarray(scope, dtype=np.int64)
+    changes = _store(conn, found[found["plot_id"].isin(in_scope)], in_scope, job_id, orphans=False)
+    conn.execute(sa.text("DROP TABLE check_plots, check_scope"))
+    return {"plots": len(scope), **changes}
+
+
 def _text(values: pd.Series) -> np.ndarray:
     """Values as text for comparison, missing ones (None or NaN, as a merge leaves them) as ''."""
     values = values.astype(object)
@@ -179,8 +247,12 @@ def _pg_array(values) -> str:
     return "{" + ",".join(str(int(v)) for v in values) + "}"
 
 
-def _store(conn: Connection, found: pd.DataFrame, plot_ids: np.ndarray, job_id: int) -> dict:
-    """Open the new findings, close the ones that no longer hold; returns the counts."""
+def _store(conn: Connection, found: pd.DataFrame, plot_ids: np.ndarray, job_id: int, *, orphans: bool = True) -> dict:
+    """Open the new findings, close the ones that no longer hold; returns the counts.
+
+    ``orphans``: also close the open findings of plots that no longer exist (a scan of every open finding:
+    a province's check does it, a quick re-check does not).
+    """
     conn.execute(sa.text("CREATE TEMP TABLE check_scope (plot_id bigint PRIMARY KEY) ON COMMIT DROP"))
     copy_csv(conn, "check_scope (plot_id)", [csv_bytes({"plot_id": plot_ids})])
     current = read_columns(conn, "SELECT f.id, f.plot_id, f.type, f.related, f.value FROM geoland.finding f "
@@ -200,7 +272,8 @@ def _store(conn: Connection, found: pd.DataFrame, plot_ids: np.ndarray, job_id: 
     # Findings of plots that no longer exist (geoland deletes none; someone else may have) are closed too.
     orphans = conn.execute(sa.text(
         "UPDATE geoland.finding f SET closed_by = :job WHERE f.closed_by IS NULL "
-        "AND NOT EXISTS (SELECT 1 FROM geoland.plot p WHERE p.id = f.plot_id)"), {"job": job_id}).rowcount
+        "AND NOT EXISTS (SELECT 1 FROM geoland.plot p WHERE p.id = f.plot_id)"), {"job": job_id}).rowcount \
+        if orphans else 0
     new = merged[(merged["_merge"] == "left_only") | changed]
     if len(new):
         copy_csv(conn, "geoland.finding (plot_id, type, category, severity, value, tolerance, related, job_id)",

@@ -1,7 +1,9 @@
 """Users of the web app and API: roles, password and token hashes. Nothing here keeps a secret in clear.
 
-Roles, each including the one before: ``viewer`` (pages, maps, API; personal data masked), ``reviewer``
-(+ assign, comment, resolve findings), ``admin`` (+ personal data in clear, each view audited).
+Roles, each including the one before: ``viewer`` (pages, maps, API; personal data masked), ``editor``
+(cán bộ địa chính xã: + supplement and correct the plots of the user's communes, and only those — see
+:mod:`geoland.review.scope`), ``reviewer`` (+ assign, comment, resolve findings; edits province-wide),
+``admin`` (+ personal data in clear, each view audited; reverts edits).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from geoland.errors import InvalidInput, NotFound
 from geoland.store.jobs import audit
 
-ROLES = ("viewer", "reviewer", "admin")
+ROLES = ("viewer", "editor", "reviewer", "admin")
+_COMMUNE = re.compile(r"^[0-9]{5}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,39}$")
 
 
@@ -30,11 +33,13 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def add_user(conn: Connection, username: str, role: str, password: str, *, with_token: bool = False) -> str | None:
-    """Create a user, or replace an existing user's role and password.
+def add_user(conn: Connection, username: str, role: str, password: str, *, with_token: bool = False,
+             communes: list[str] | tuple[str, ...] = ()) -> str | None:
+    """Create a user, or replace an existing user's role, password and communes.
 
-    Create a user (or replace the role and password of an existing one); returns the new API token
-    when asked for (shown once: only its hash is kept).
+    Create a user (or replace the role, password and communes of an existing one); returns the new API token
+    when asked for (shown once: only its hash is kept). An ``editor`` needs at least one commune (its new,
+    2025 code); the other roles work province-wide and take none.
     """
     if not _NAME.match(username or ""):
         raise InvalidInput(f"user name {username!r}: 2–40 lower-case letters, digits, '.', '_' or '-'")
@@ -42,6 +47,18 @@ def add_user(conn: Connection, username: str, role: str, password: str, *, with_
         raise InvalidInput(f"role {role!r} is not one of {list(ROLES)}")
     if len(password or "") < 8:
         raise InvalidInput("the password needs at least 8 characters")
+    communes = sorted(set(communes or ()))
+    if role == "editor" and not communes:
+        raise InvalidInput("an editor works on one or more communes: give --commune CODE (the 2025 code)")
+    if role != "editor" and communes:
+        raise InvalidInput(f"only editors are bound to communes; a {role} works province-wide")
+    bad = [c for c in communes if not _COMMUNE.match(c)]
+    if bad:
+        raise InvalidInput(f"commune code(s) {', '.join(bad)}: a commune code has 5 digits")
+    unknown = sorted(set(communes) - set(conn.execute(sa.text(
+        "SELECT code FROM geoland.admin_unit WHERE level = 'commune' AND code = ANY(:c)"), {"c": communes}).scalars()))
+    if unknown:
+        raise InvalidInput(f"no commune {', '.join(unknown)} in the administrative units (load them first)")
     token = secrets.token_urlsafe(32) if with_token else None
     existed = conn.execute(sa.text("SELECT role FROM geoland.app_user WHERE username = :u"), {"u": username}).scalar()
     conn.execute(sa.text("""
@@ -51,18 +68,35 @@ def add_user(conn: Connection, username: str, role: str, password: str, *, with_
             session_generation = geoland.app_user.session_generation + 1"""),
                  {"u": username, "r": role, "p": generate_password_hash(password),
                   "t": _token_hash(token) if token else None})
+    before = conn.execute(sa.text("SELECT array_agg(commune_code ORDER BY commune_code) FROM geoland.app_user_commune "
+                                  "WHERE username = :u"), {"u": username}).scalar() or []
+    conn.execute(sa.text("DELETE FROM geoland.app_user_commune WHERE username = :u"), {"u": username})
+    if communes:
+        conn.execute(sa.text("INSERT INTO geoland.app_user_commune (username, commune_code) "
+                             "SELECT :u, unnest(CAST(:c AS text[]))"), {"u": username, "c": communes})
     audit(conn, None, "user.updated" if existed else "user.added", entity="user", entity_id=username,
-          detail={"role": {"before": existed, "after": role}, "token_issued": bool(token)})
+          detail={"role": {"before": existed, "after": role}, "token_issued": bool(token),
+                  **({"communes": {"before": before, "after": communes}} if before or communes else {})})
     return token
+
+
+_WITH_COMMUNES = """SELECT u.username, u.role, u.password_hash, u.session_generation,
+    coalesce((SELECT array_agg(c.commune_code ORDER BY c.commune_code) FROM geoland.app_user_commune c
+              WHERE c.username = u.username), '{}') AS communes
+    FROM geoland.app_user u WHERE NOT u.disabled AND """
+
+
+def _user(row) -> dict:
+    """The user as a request sees it: name, role and (an editor's) communes, read from the database."""
+    return {"username": row.username, "role": row.role, "communes": tuple(row.communes)}
 
 
 def authenticate(conn: Connection, username: str, password: str) -> dict | None:
     """The active user with this name and password (``username``, ``role``, ``generation``), or None."""
-    row = conn.execute(sa.text("SELECT username, role, password_hash, session_generation FROM geoland.app_user "
-                               "WHERE username = :u AND NOT disabled"), {"u": username}).first()
+    row = conn.execute(sa.text(_WITH_COMMUNES + "u.username = :u"), {"u": username}).first()
     if row is None or not check_password_hash(row.password_hash, password or ""):
         return None
-    return {"username": row.username, "role": row.role, "generation": row.session_generation}
+    return _user(row) | {"generation": row.session_generation}
 
 
 def session_user(conn: Connection, username: str, generation: int) -> dict | None:
@@ -71,10 +105,9 @@ def session_user(conn: Connection, username: str, generation: int) -> dict | Non
     A session ends when its user is gone or disabled, or when their session generation moved on (logout,
     new password, role change, disabling): the role is read here on every request, never from the cookie.
     """
-    row = conn.execute(sa.text("SELECT username, role FROM geoland.app_user WHERE username = :u "
-                               "AND NOT disabled AND session_generation = :g"),
+    row = conn.execute(sa.text(_WITH_COMMUNES + "u.username = :u AND u.session_generation = :g"),
                        {"u": username, "g": generation}).first()
-    return {"username": row.username, "role": row.role} if row else None
+    return _user(row) if row else None
 
 
 def end_sessions(conn: Connection, username: str, *, reason: str) -> None:
@@ -103,9 +136,8 @@ def disable_user(conn: Connection, username: str) -> None:
 
 def user_for_token(conn: Connection, token: str) -> dict | None:
     """The active user holding this API token, or None."""
-    row = conn.execute(sa.text("SELECT username, role FROM geoland.app_user WHERE token_hash = :t AND NOT disabled"),
-                       {"t": _token_hash(token)}).first()
-    return {"username": row.username, "role": row.role} if row else None
+    row = conn.execute(sa.text(_WITH_COMMUNES + "u.token_hash = :t"), {"t": _token_hash(token)}).first()
+    return _user(row) if row else None
 
 
 def record_login(conn: Connection, username: str) -> None:
@@ -116,5 +148,6 @@ def record_login(conn: Connection, username: str) -> None:
 def list_users(conn: Connection) -> list[dict]:
     """Every user with role, state and whether an API token exists (never a hash)."""
     return [dict(r._mapping) for r in conn.execute(sa.text(
-        "SELECT username, role, disabled, token_hash IS NOT NULL AS has_token, created_at FROM geoland.app_user "
-        "ORDER BY username"))]
+        "SELECT username, role, (SELECT string_agg(c.commune_code, ' ' ORDER BY c.commune_code) "
+        "FROM geoland.app_user_commune c WHERE c.username = u.username) AS communes, disabled, "
+        "token_hash IS NOT NULL AS has_token, created_at FROM geoland.app_user u ORDER BY username"))]

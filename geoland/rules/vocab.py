@@ -115,6 +115,20 @@ REASONS: dict[str, tuple[str, str]] = {
                          "century/gender digit does not match the birth year"),
     "birth_year_mismatch": ("hai số cuối năm sinh không khớp", "birth-year digits do not match the birth year"),
     "legacy_cmnd": ("CMND 9 số, cần đổi sang CCCD", "9-digit CMND, to be replaced by a CCCD"),
+    # Why a value typed into a form or a commune workbook is refused, or accepted with a warning.
+    "too_long": ("quá dài", "too long"),
+    "unknown_land_use": ("không phải mã loại đất hiện hành hay cũ", "not a current or legacy land-use code"),
+    "legacy_land_use": ("mã loại đất cũ, nên đổi sang mã hiện hành", "a legacy land-use code: use the current one"),
+    "not_a_number": ("không phải số (ví dụ 152,4)", "not a number (e.g. 152.4)"),
+    "not_positive": ("phải lớn hơn 0", "must be more than 0"),
+    "not_a_whole_number": ("phải là số nguyên", "must be a whole number"),
+    "year_out_of_range": ("năm sinh không hợp lệ", "not a possible birth year"),
+    "damaged_text": ("chữ bị lỗi phông (TCVN3/VNI chuyển đổi sai)", "text damaged by a broken font conversion"),
+    "not_a_date": ("ngày không hợp lệ (năm-tháng-ngày)", "not a date (year-month-day)"),
+    "in_the_future": ("ngày trong tương lai", "a date in the future"),
+    "id_number_taken": ("số này đã thuộc về một chủ khác trong sổ địa chính", "this number belongs to another holder "
+                        "in the register"),
+    "no_holder": ("thửa chưa có người sử dụng: nhập họ tên trước", "the plot has no holder yet: type a name first"),
 }
 
 
@@ -214,6 +228,27 @@ _SURFACES: dict[str, dict[str, tuple[str, str]]] = {
         "object": ("Đối tượng", "Object"), "detail": ("Chi tiết", "Detail"), "older": ("Cũ hơn →", "Older →"),
         "newest": ("← Mới nhất", "← Newest"), "no_events": ("Không có sự kiện nào.", "No events."),
         "audit_note": ("Số định danh trong nhật ký luôn được che.", "ID numbers in the trail are always masked."),
+        # Editing a plot (issue 17)
+        "edit": ("Bổ sung, chỉnh lý thông tin", "Supplement or correct"), "save": ("Lưu", "Save"),
+        "holder_name": ("Họ tên người sử dụng đất", "Land user's name"), "id_number": ("Số CCCD/CMND", "ID number"),
+        "birth_year": ("Năm sinh", "Birth year"), "legal_area_m2": ("Diện tích pháp lý (m²)", "Legal area (m²)"),
+        "sheet": ("Số tờ bản đồ", "Map sheet"), "plot_number": ("Số thửa", "Plot number"),
+        "disputed": ("Đang tranh chấp", "In dispute"), "disputed_since": ("Tranh chấp từ ngày", "Disputed since"),
+        "dispute_note": ("Ghi chú tranh chấp", "Dispute note"),
+        "changes": ("Lịch sử chỉnh lý", "Changes"), "old_value": ("Giá trị cũ", "Old value"),
+        "new_value": ("Giá trị mới", "New value"), "source": ("Nguồn", "Source"), "revert": ("Hoàn tác", "Revert"),
+        "reverted": ("đã hoàn tác", "reverted"), "saved": ("Đã lưu", "Saved"),
+        "nothing_changed": ("Không có gì thay đổi.", "Nothing changed."),
+        "rechecked": ("Đã kiểm tra lại thửa và các thửa liền kề", "The plot and its neighbours were checked again"),
+        "form_errors": ("Chưa lưu: sửa các ô được đánh dấu.", "Not saved: correct the marked fields."),
+        "conflict_title": ("Thửa đất đã được người khác sửa", "Someone else changed this plot"),
+        "conflict_note": ("Biểu mẫu của bạn được mở từ phiên bản {yours}; thửa đất nay ở phiên bản {now}. Không lưu "
+                          "gì cả. So sánh rồi nhập lại:", "Your form was opened at version {yours}; the plot is now "
+                          "at version {now}. Nothing was saved. Compare, then enter again:"),
+        "your_value": ("Giá trị bạn nhập", "Your value"), "current_value": ("Giá trị hiện tại", "Current value"),
+        "reload": ("Mở lại biểu mẫu với dữ liệu mới nhất", "Open the form again with the latest data"),
+        "form": ("biểu mẫu", "form"), "workbook": ("sổ tay xã (Excel)", "commune workbook"),
+        "command": ("lệnh", "command"), "version": ("Phiên bản", "Version"),
     },
     "map": {
         "boundary": ("Ranh giới xã mới", "New commune boundary"),

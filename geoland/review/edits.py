@@ -1,0 +1,282 @@
+"""Supplementing and correcting a plot: the form's values, saving with a version check, history and revert.
+
+A save names the plot version its values were read at. It locks the plot, refuses a save over a newer
+version (:class:`EditConflict`, with the values now stored and the changes made since), checks every typed
+value by the rules of :mod:`geoland.rules.edits` (:class:`EditRefused` with a reason per field: nothing is
+written), writes what differs, records each changed value in ``plot_edit`` (old, new, version, job, who,
+when, source), raises the plot's version by one and re-checks the plot with its neighbours at once
+(:func:`geoland.pipeline.quality.recheck`): its findings close or open in the same transaction.
+
+The holder fields change the plot's first holder (the party of ``land_user``): a name or birth year written
+for this plot only (an alias) is changed there, else the party's own; an ID number is the party's (one party
+per person: the number changes on every plot of that person). A number that another party already has is
+refused (``id_number_taken``): joining two parties is the registry's work. A plot with no holder gets one
+(a new individual party with a right of role ``user``, share 1) when a name or number is typed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from geoland.errors import Conflict, InvalidInput, NotFound
+from geoland.rules.edits import FIELDS, Problem, as_text, parse
+from geoland.store.jobs import audit, finish_job, start_job
+from identifiers.cccd import mask_cccd, mask_name
+
+SOURCES = ("form", "workbook", "command", "revert")
+_PLOT_COLUMNS = ("land_use", "legal_area_m2", "sheet", "plot_number", "disputed", "disputed_since", "dispute_note")
+
+
+class EditConflict(Conflict):
+    """The plot changed since the form (or workbook row) was read: nothing was saved."""
+
+    def __init__(self, plot_id: int, yours: int, now: int, current: dict, typed: dict, since: list[dict]):
+        super().__init__(f"plot {plot_id} is at version {now}, the values were read at version {yours}: "
+                         "nothing was saved; read the plot again")
+        self.plot_id, self.yours, self.now, self.current, self.typed, self.since = \
+            plot_id, yours, now, current, typed, since
+
+
+class EditRefused(InvalidInput):
+    """One or more typed values break a rule: ``problems`` maps each field to its reason code."""
+
+    def __init__(self, problems: dict[str, str]):
+        super().__init__("not saved: " + "; ".join(f"{f}: {r}" for f, r in problems.items()))
+        self.problems = problems
+
+
+def current_values(conn: Connection, plot_id: int, *, lock: bool = False) -> dict:
+    """The editable values of a plot as stored (personal ones in clear: the caller masks), and its version.
+
+    Raises
+    ------
+    NotFound
+        No such plot.
+    """
+    row = conn.execute(sa.text(f"""
+        SELECT p.id, p.version, p.land_use, p.legal_area_m2, p.sheet, p.plot_number, p.disputed, p.disputed_since,
+               p.dispute_note, u.party_id, u.name, u.id_number, u.birth_year,
+               EXISTS (SELECT FROM geoland.party_alias a WHERE a.party_id = u.party_id AND a.plot_id = p.id) AS alias
+        FROM geoland.plot p LEFT JOIN geoland.land_user u ON u.plot_id = p.id
+        WHERE p.id = :id {'FOR UPDATE OF p' if lock else ''}"""), {"id": plot_id}).mappings().first()
+    if row is None:
+        raise NotFound(f"no plot {plot_id}")
+    out = dict(row)
+    out["holder_name"] = out.pop("name")
+    return out
+
+
+def masked(values: dict) -> dict:
+    """The same values with the holder's name and ID number masked and the birth year hidden."""
+    return values | {"holder_name": mask_name([values.get("holder_name")])[0],
+                     "id_number": mask_cccd([values.get("id_number")])[0], "birth_year": None}
+
+
+def check_values(typed: dict[str, str], current: dict) -> tuple[dict, dict[str, str], dict[str, str]]:
+    """Typed values read by the rules: (values, problems, warnings), each by field name.
+
+    Only the fields present in ``typed`` are read; an ID number is judged with the typed birth year, else the
+    stored one. Used by the save and by the as-you-type check of the form.
+    """
+    values, problems, warnings = {}, {}, {}
+    year = typed.get("birth_year", current.get("birth_year"))
+    try:
+        year = int(year) if year not in (None, "") else None
+    except (TypeError, ValueError):
+        year = None
+    for name, raw in typed.items():
+        if name not in FIELDS:
+            continue
+        try:
+            values[name], warning = parse(name, raw, birth_year=year)
+        except Problem as p:
+            problems[name] = p.reason
+            continue
+        if warning:
+            warnings[name] = warning
+    return values, problems, warnings
+
+
+def save_edits(conn: Connection, plot_id: int, version: int, typed: dict[str, str], *, actor: str,
+               source: str = "form", source_ref: str | None = None, recheck: bool = True,
+               job_id: int | None = None) -> dict:
+    """Save the typed values of one plot (see the module docstring); returns what changed.
+
+    Parameters
+    ----------
+    typed : dict
+        Field name → text as typed (blank empties the field). Fields not given are left as they are.
+    version : int
+        The plot version the values were read at.
+    source, source_ref : str
+        Where the values come from (``form``, ``workbook`` with its SHA-256, ``command``).
+    job_id : int, optional
+        The job the change belongs to (a workbook's apply); default a job of its own.
+
+    Returns
+    -------
+    dict
+        ``plot_id``, ``version`` (now), ``changed`` (field names), ``warnings``, ``recheck`` (its counts).
+
+    Raises
+    ------
+    EditConflict
+        The plot is at another version.
+    EditRefused
+        A value breaks a rule.
+    """
+    if source not in SOURCES:
+        raise InvalidInput(f"source {source!r}: one of {', '.join(SOURCES)}")
+    current = current_values(conn, plot_id, lock=True)
+    if int(version) != current["version"]:
+        raise EditConflict(plot_id, int(version), current["version"], current, typed, changes(conn, plot_id,
+                                                                                             after=int(version)))
+    values, problems, warnings = check_values(typed, current)
+    if problems:
+        raise EditRefused(problems)
+    diff = {k: v for k, v in values.items() if as_text(v) != as_text(current.get(k))}
+    if not diff:
+        return {"plot_id": plot_id, "version": current["version"], "changed": [], "warnings": warnings,
+                "recheck": None, "job_id": None}
+    return _apply(conn, plot_id, current, diff, actor=actor, source=source, source_ref=source_ref, recheck=recheck,
+                  job_id=job_id) | {"warnings": warnings}
+
+
+def _apply(conn: Connection, plot_id: int, current: dict, diff: dict, *, actor: str, source: str,
+           source_ref: str | None, recheck: bool, job_id: int | None, reverts: int | None = None) -> dict:
+    from geoland.pipeline.quality import recheck as recheck_plots
+
+    own_job = job_id is None
+    job = start_job(conn, "edit", {"plot_id": plot_id, "fields": sorted(diff), "source": source, "actor": actor}) \
+        if own_job else None
+    job_id = job.id if own_job else job_id
+    party_id = _write_holder(conn, plot_id, current, {k: v for k, v in diff.items() if FIELDS[k].entity == "holder"},
+                             job_id)
+    plot = {FIELDS[k].column: v for k, v in diff.items() if FIELDS[k].entity in ("plot", "dispute")}
+    if plot:
+        conn.execute(sa.text(f"UPDATE geoland.plot SET {', '.join(f'{c} = :{c}' for c in plot)} WHERE id = :id"),
+                     plot | {"id": plot_id})
+    version = conn.execute(sa.text("UPDATE geoland.plot SET version = version + 1 WHERE id = :id RETURNING version"),
+                           {"id": plot_id}).scalar_one()
+    conn.execute(sa.text("""
+        INSERT INTO geoland.plot_edit (job_id, plot_id, version, entity, entity_id, field, old_value, new_value,
+                                       personal, actor, source, source_ref, reverts)
+        SELECT :job, :plot, :version, e.entity, e.entity_id, e.field, e.old, e.new, e.personal, :actor, :source,
+               :ref, :reverts
+        FROM unnest(CAST(:entities AS text[]), CAST(:ids AS bigint[]), CAST(:fields AS text[]), CAST(:olds AS text[]),
+                    CAST(:news AS text[]), CAST(:personal AS boolean[])) e(entity, entity_id, field, old, new, personal)
+        """), {"job": job_id, "plot": plot_id, "version": version, "actor": actor, "source": source,
+               "ref": source_ref, "reverts": reverts,
+               "entities": [FIELDS[k].entity for k in diff],
+               "ids": [party_id if FIELDS[k].entity == "holder" else plot_id for k in diff],
+               "fields": list(diff), "olds": [as_text(current.get(k)) for k in diff],
+               "news": [as_text(v) for v in diff.values()], "personal": [FIELDS[k].personal for k in diff]})
+    checked = recheck_plots(conn, [plot_id], job_id=job_id) if recheck else None
+    audit(conn, job, "plot.edited", entity="plot", entity_id=str(plot_id), actor=actor,       # names, no values
+          detail={"fields": sorted(diff), "version": version, "source": source, "reverts": reverts})
+    if own_job:
+        finish_job(conn, job, {"plot_id": plot_id, "fields": len(diff), "version": version})
+    return {"plot_id": plot_id, "version": version, "changed": sorted(diff), "recheck": checked, "job_id": job_id}
+
+
+def _write_holder(conn: Connection, plot_id: int, current: dict, diff: dict, job_id: int) -> int | None:
+    """Write the holder fields; returns the holder's party (a new one when the plot had none)."""
+    party = current.get("party_id")
+    if not diff:
+        return party
+    if "id_number" in diff and diff["id_number"] is not None:
+        other = conn.execute(sa.text("SELECT party_id FROM geoland.party_personal WHERE id_number = :n "
+                                     "AND party_id IS DISTINCT FROM :p"), {"n": diff["id_number"], "p": party}).scalar()
+        if other is not None:
+            raise EditRefused({"id_number": "id_number_taken"})
+    if party is None:
+        if diff.get("holder_name") is None and diff.get("id_number") is None:
+            raise EditRefused({"holder_name": "no_holder"})
+        party = conn.execute(sa.text("INSERT INTO geoland.party (kind, job_id) VALUES ('individual', :job) "
+                                     "RETURNING id"), {"job": job_id}).scalar_one()
+        conn.execute(sa.text("INSERT INTO geoland.party_personal (party_id) VALUES (:p)"), {"p": party})
+        conn.execute(sa.text("""
+            INSERT INTO geoland.land_right (party_id, plot_id, role, certificate_id, job_id)
+            SELECT :p, :plot, 'user', (SELECT min(certificate_id) FROM geoland.certificate_plot WHERE plot_id = :plot),
+                   :job"""), {"p": party, "plot": plot_id, "job": job_id})
+    personal = {}
+    if "id_number" in diff:
+        n = diff["id_number"]
+        personal["id_number"] = n
+        personal["id_kind"] = None if n is None else "cccd" if len(n) == 12 else "cmnd" if len(n) == 9 else "other"
+    names = {FIELDS[k].column: v for k, v in diff.items() if k in ("holder_name", "birth_year")}
+    if names and current.get("alias"):          # written for this plot only: changed there
+        conn.execute(sa.text(f"UPDATE geoland.party_alias SET {', '.join(f'{c} = :{c}' for c in names)} "
+                             "WHERE party_id = :p AND plot_id = :plot"), names | {"p": party, "plot": plot_id})
+    else:
+        personal |= names
+    if personal:
+        conn.execute(sa.text(f"UPDATE geoland.party_personal SET {', '.join(f'{c} = :{c}' for c in personal)} "
+                             "WHERE party_id = :p"), personal | {"p": party})
+    return party
+
+
+def changes(conn: Connection, plot_id: int, *, after: int = 0, unmasked: bool = False) -> list[dict]:
+    """A plot's recorded changes, oldest first (those that made a version above ``after``).
+
+    Personal values are masked unless ``unmasked`` (the caller checks the role and audits).
+    """
+    rows = [dict(r) for r in conn.execute(sa.text("""
+        SELECT e.id, e.job_id, e.version, e.entity, e.field, e.old_value, e.new_value, e.personal, e.actor, e.source,
+               e.source_ref, e.reverts, e.at, r.id AS reverted_by
+        FROM geoland.plot_edit e LEFT JOIN geoland.plot_edit r ON r.reverts = e.id
+        WHERE e.plot_id = :p AND e.version > :after ORDER BY e.id"""), {"p": plot_id, "after": after}).mappings()]
+    if not unmasked:
+        for r in rows:
+            if r["personal"]:
+                mask = mask_cccd if r["field"] == "id_number" else mask_name if r["field"] == "holder_name" \
+                    else (lambda v: [None if v[0] is None else "…"])
+                r["old_value"], r["new_value"] = mask([r["old_value"]])[0], mask([r["new_value"]])[0]
+    return rows
+
+
+def _typed_back(field: str, text: str | None):
+    """A value from the history back to its type (a revert writes what was stored, checked or not)."""
+    if text is None:
+        return None
+    kind = FIELDS[field].kind
+    if kind == "flag":
+        return text == "true"
+    if kind == "area":
+        return float(text)
+    if kind in ("count", "year"):
+        return int(text)
+    if kind == "date":
+        return dt.date.fromisoformat(text)
+    return text
+
+
+def revert_edit(conn: Connection, edit_id: int, *, actor: str) -> dict:
+    """Put back the value an edit replaced, as a new recorded change (source ``revert``); the plot re-checked.
+
+    Raises
+    ------
+    NotFound
+        No such change.
+    Conflict
+        Already reverted, or the field changed again since (revert the later change first).
+    """
+    edit = conn.execute(sa.text("SELECT e.*, EXISTS (SELECT FROM geoland.plot_edit r WHERE r.reverts = e.id) AS done "
+                                "FROM geoland.plot_edit e WHERE e.id = :i"), {"i": edit_id}).mappings().first()
+    if edit is None:
+        raise NotFound(f"no change {edit_id}")
+    if edit["done"]:
+        raise Conflict(f"change {edit_id} was reverted already")
+    later = conn.execute(sa.text("SELECT id FROM geoland.plot_edit WHERE plot_id = :p AND field = :f AND id > :i "
+                                 "ORDER BY id DESC LIMIT 1"),
+                         {"p": edit["plot_id"], "f": edit["field"], "i": edit_id}).scalar()
+    if later is not None:
+        raise Conflict(f"{edit['field']} of plot {edit['plot_id']} changed again since (change {later}): "
+                       "revert that one first")
+    current = current_values(conn, edit["plot_id"], lock=True)
+    value = _typed_back(edit["field"], edit["old_value"])
+    return _apply(conn, edit["plot_id"], current, {edit["field"]: value}, actor=actor, source="revert",
+                  source_ref=str(edit_id), recheck=True, job_id=None, reverts=edit_id)

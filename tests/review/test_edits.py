@@ -1,0 +1,153 @@
+"""Editing a plot (issue 17): typed values checked by the checks' rules, a save refused over a newer version,
+every change recorded and revertible, and the plot re-checked at once exactly as a full check would."""
+
+import pytest
+import sqlalchemy as sa
+
+from geoland.errors import Conflict
+from geoland.pipeline.quality import check
+from geoland.review.edits import EditConflict, EditRefused, changes, current_values, revert_edit, save_edits
+from geoland.store.db import connect
+
+GOOD_CCCD = "014090001234"          # Sơn La (014), a man born in 1990
+
+
+@pytest.fixture
+def checked(db_url, load_province, geoland_cli):
+    load_province("99", n_plots=800)
+    for args in (("reassign",), ("codes", "issue"), ("check",)):
+        code, _, err = geoland_cli(*args)
+        assert code == 0, err
+    return db_url
+
+
+def _open(conn, plot_id, kind=None):
+    return {r[0] for r in conn.execute(sa.text(
+        "SELECT type FROM geoland.finding WHERE plot_id = :p AND closed_by IS NULL "
+        "AND (CAST(:t AS text) IS NULL OR type = :t)"),
+        {"p": plot_id, "t": kind})}
+
+
+def _plot_missing(conn, kind):
+    return conn.execute(sa.text("""SELECT f.plot_id FROM geoland.finding f JOIN geoland.land_user u USING (plot_id)
+        WHERE f.type = :t AND f.closed_by IS NULL AND u.name IS NOT NULL ORDER BY f.plot_id LIMIT 1"""),
+        {"t": kind}).scalar_one()
+
+
+def _all_open(conn):
+    return {(p, t, tuple(r), v) for p, t, r, v in conn.execute(sa.text(
+        "SELECT plot_id, type, related, coalesce(value, '') FROM geoland.finding WHERE closed_by IS NULL"))}
+
+
+def test_a_missing_cccd_bad_first_then_good_closes_its_finding(checked):
+    with connect(checked) as conn:
+        plot = _plot_missing(conn, "missing_id_number")
+        version = current_values(conn, plot)["version"]
+    with connect(checked) as conn, pytest.raises(EditRefused) as refused:
+        save_edits(conn, plot, version, {"id_number": "01409000123", "birth_year": "1990"}, actor="xa1")
+    assert refused.value.problems == {"id_number": "not_12_digits"}
+    with connect(checked) as conn:
+        assert current_values(conn, plot)["version"] == version and changes(conn, plot) == []
+        done = save_edits(conn, plot, version, {"id_number": GOOD_CCCD, "birth_year": "1990"}, actor="xa1")
+    assert done["version"] == version + 1 and "id_number" in done["changed"]
+    with connect(checked) as conn:
+        now = current_values(conn, plot)
+        assert now["id_number"] == GOOD_CCCD and now["version"] == version + 1
+        assert "missing_id_number" not in _open(conn, plot)
+        closed_by = conn.execute(sa.text("SELECT closed_by FROM geoland.finding WHERE plot_id = :p AND "
+                                         "type = 'missing_id_number' ORDER BY id DESC LIMIT 1"), {"p": plot}).scalar()
+        assert closed_by == done["job_id"]
+        history = changes(conn, plot)
+        number = next(h for h in history if h["field"] == "id_number")
+        assert number["old_value"] is None and number["new_value"] != GOOD_CCCD and number["personal"]   # masked
+        assert next(h for h in changes(conn, plot, unmasked=True) if h["field"] == "id_number")["new_value"] \
+            == GOOD_CCCD
+        logged = conn.execute(sa.text("SELECT detail::text FROM geoland.audit_event WHERE action = 'plot.edited' "
+                                      "AND entity_id = :p"), {"p": str(plot)}).scalar_one()
+        assert GOOD_CCCD not in logged and "id_number" in logged
+
+
+def test_a_save_over_a_newer_version_is_refused_with_both_values(checked):
+    with connect(checked) as conn:
+        plot = _plot_missing(conn, "missing_land_use")
+        version = current_values(conn, plot)["version"]
+        save_edits(conn, plot, version, {"land_use": "ONT"}, actor="xa1")
+    with connect(checked) as conn, pytest.raises(EditConflict) as stale:
+        save_edits(conn, plot, version, {"land_use": "CLN"}, actor="xa2")
+    e = stale.value
+    assert (e.yours, e.now, e.current["land_use"], e.typed["land_use"]) == (version, version + 1, "ONT", "CLN")
+    assert [c["field"] for c in e.since] == ["land_use"] and e.since[0]["actor"] == "xa1"
+    with connect(checked) as conn:
+        assert current_values(conn, plot)["land_use"] == "ONT"
+
+
+def test_the_quick_recheck_leaves_what_a_full_check_would(checked):
+    with connect(checked) as conn:
+        a, b = conn.execute(sa.text("SELECT id FROM geoland.plot ORDER BY id LIMIT 2")).scalars()
+        target = conn.execute(sa.text("SELECT old_commune_code, sheet, plot_number FROM geoland.plot WHERE id = :b"),
+                              {"b": b}).one()
+        v = current_values(conn, a)["version"]
+        # a copies b's map key (duplicate MX.SB.ST for both), a legal area far off, an unknown-then-fixed use
+        if conn.execute(sa.text("SELECT old_commune_code FROM geoland.plot WHERE id = :a"), {"a": a}).scalar() \
+                == target.old_commune_code:
+            save_edits(conn, a, v, {"sheet": str(target.sheet), "plot_number": str(target.plot_number)}, actor="xa1")
+            v += 1
+        save_edits(conn, a, v, {"legal_area_m2": "99999"}, actor="xa1")
+        edited = _all_open(conn)
+    with connect(checked) as conn:
+        full = check(conn, province="99", progress=False)
+    assert full.changes["opened"] == 0 and full.changes["closed"] == 0 and full.changes["reopened_changed"] == 0
+    with connect(checked) as conn:
+        assert _all_open(conn) == edited
+        assert "area_mismatch" in _open(conn, a)
+
+
+def test_a_change_is_reverted_as_a_change_of_its_own(checked):
+    with connect(checked) as conn:
+        plot = _plot_missing(conn, "missing_id_number")
+        version = current_values(conn, plot)["version"]
+        save_edits(conn, plot, version, {"id_number": GOOD_CCCD, "birth_year": "1990"}, actor="xa1")
+        edit = next(h for h in changes(conn, plot) if h["field"] == "id_number")
+        reverted = revert_edit(conn, edit["id"], actor="admin")
+    assert reverted["changed"] == ["id_number"]
+    with connect(checked) as conn:
+        assert current_values(conn, plot)["id_number"] is None
+        assert "missing_id_number" in _open(conn, plot)
+        history = changes(conn, plot)
+        assert history[-1]["source"] == "revert" and history[-1]["reverts"] == edit["id"]
+        assert next(h for h in history if h["id"] == edit["id"])["reverted_by"] == history[-1]["id"]
+        with pytest.raises(Conflict, match="reverted already"):
+            revert_edit(conn, edit["id"], actor="admin")
+
+
+def test_a_number_of_another_holder_and_bad_values_are_refused(checked):
+    with connect(checked) as conn:
+        plot = _plot_missing(conn, "missing_id_number")
+        taken, year = conn.execute(sa.text("SELECT id_number, birth_year FROM geoland.land_user "
+                                           "WHERE id_number ~ '^[0-9]{12}$' AND plot_id <> :p LIMIT 1"),
+                                   {"p": plot}).one()
+        version = current_values(conn, plot)["version"]
+        with pytest.raises(EditRefused) as refused:
+            save_edits(conn, plot, version, {"id_number": taken, "birth_year": str(year or "")}, actor="xa1")
+        assert refused.value.problems == {"id_number": "id_number_taken"}
+    with connect(checked) as conn, pytest.raises(EditRefused) as refused:
+        save_edits(conn, plot, version, {"land_use": "XYZ", "legal_area_m2": "-3", "birth_year": "1850",
+                                         "disputed_since": "2999-01-01"}, actor="xa1")
+    assert refused.value.problems == {"land_use": "unknown_land_use", "legal_area_m2": "not_positive",
+                                      "birth_year": "year_out_of_range", "disputed_since": "in_the_future"}
+    with connect(checked) as conn:
+        assert current_values(conn, plot)["version"] == version
+
+
+def test_a_dispute_is_flagged_and_recorded(checked):
+    with connect(checked) as conn:
+        plot = conn.execute(sa.text("SELECT min(id) FROM geoland.plot")).scalar()
+        done = save_edits(conn, plot, 1, {"disputed": "on", "disputed_since": "2025-03-01",
+                                          "dispute_note": "tranh chấp ranh giới với thửa bên cạnh"}, actor="xa1")
+        assert set(done["changed"]) == {"disputed", "dispute_note", "disputed_since"}
+        again = save_edits(conn, plot, done["version"], {"disputed": "on", "disputed_since": "2025-03-01"},
+                           actor="xa1")
+        assert again["changed"] == [] and again["version"] == done["version"]
+        row = conn.execute(sa.text("SELECT disputed, disputed_since::text FROM geoland.plot WHERE id = :p"),
+                           {"p": plot}).one()
+    assert tuple(row) == (True, "2025-03-01")
