@@ -7,6 +7,7 @@ from flask import Blueprint, g
 from geoland.errors import InvalidInput, NotFound
 from geoland.review.findings import check_filters, commune_counts, commune_findings
 from geoland.review.lookup import lookup_code, plots_at
+from geoland.review.scope import communes_of, only_visible
 
 from . import params
 from .auth import require
@@ -16,27 +17,47 @@ bp = Blueprint("api", __name__)
 
 
 @bp.get("/api/plots/<code>")
-@require("viewer")
+@require("viewer", scope="filtered")
 def plot_by_code(code):
     if len(code) > 64:
         raise InvalidInput("a code is at most 64 characters")
-    return json_response(lookup_code(g.conn, code, at=params.date("at")))
+    return json_response(only_visible(g.conn, g.user, lookup_code(g.conn, code, at=params.date("at")),
+                                      refuse_empty=True))
 
 
 @bp.get("/api/plots")
-@require("viewer")
+@require("viewer", scope="filtered")
 def plots_at_point():
-    return json_response(plots_at(g.conn, params.number("lon", -180, 180), params.number("lat", -90, 90)))
+    found = plots_at(g.conn, params.number("lon", -180, 180), params.number("lat", -90, 90))
+    return json_response(only_visible(g.conn, g.user, found, refuse_empty=False))
 
 
 @bp.get("/api/communes")
-@require("viewer")
+@require("viewer", scope="filtered")
 def communes():
-    return json_response({"communes": commune_counts(g.conn)})
+    mine = communes_of(g.user)
+    return json_response({"communes": [c for c in commune_counts(g.conn) if mine is None or c["commune_code"] in mine]})
+
+
+@bp.post("/api/plots/<int:plot_id>/check-values")
+@require("editor", scope="plot")
+def check_values_typed(plot_id):
+    """The edit form's values judged as they are typed: ``problems`` and ``warnings``, in the user's language.
+
+    Nothing is written (no CSRF token needed); the same rules as the save.
+    """
+    from geoland.review.edits import check_values, current_values
+    from geoland.rules.vocab import describe_value
+
+    from .pages import typed_fields
+
+    _, problems, warnings = check_values(typed_fields(), current_values(g.conn, plot_id))
+    return json_response({"problems": {k: describe_value(v, g.language) for k, v in problems.items()},
+                          "warnings": {k: describe_value(v, g.language) for k, v in warnings.items()}})
 
 
 @bp.get("/api/communes/<code>/findings")
-@require("viewer")
+@require("viewer", scope="commune")
 def commune_findings_page(code):
     code = params.commune_code(code)
     kind, category, state = (params.optional(k) for k in ("type", "category", "state"))

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
 
 from geoland.errors import Forbidden, Unauthorized
+from geoland.review.scope import allow_commune, allow_plot, communes_of
 from geoland.review.users import authenticate, end_sessions, record_login, role_at_least, session_user
 
 from .http import is_api
@@ -75,8 +76,20 @@ def local_target(target: str | None, default: str = "/") -> str:
     return target
 
 
-def require(role: str):
-    """Only users with ``role`` or above; others are sent to the login page (pages) or answered 401/403."""
+SCOPES = ("plot", "commune", "filtered")
+
+
+def require(role: str, *, scope: str | None = None):
+    """Only users with ``role`` or above; others are sent to the login page (pages) or answered 401/403.
+
+    The one guard of every route, for the user's communes too (:mod:`geoland.review.scope`): an editor may
+    use a route only when it says how it is scoped — ``plot`` (the view's ``plot_id`` must be in one of the
+    editor's communes), ``commune`` (its ``code`` must be one of them), ``filtered`` (the view cuts what it
+    shows with ``communes_of``). Every other route is province-wide and refused to editors (403).
+    """
+    if scope not in (None, *SCOPES):
+        raise ValueError(f"scope {scope!r}")
+
     def wrap(view):
         @functools.wraps(view)
         def inner(*args, **kwargs):
@@ -86,7 +99,15 @@ def require(role: str):
                 return redirect(url_for("auth.login", next=request.path))
             if not role_at_least(g.user["role"], role):
                 raise Forbidden(f"this needs the {role} role")
+            if communes_of(g.user) is not None:
+                if scope is None:
+                    raise Forbidden("a commune officer's account works on its own communes' pages only")
+                if scope == "plot":
+                    allow_plot(g.conn, g.user, kwargs["plot_id"])
+                elif scope == "commune":
+                    allow_commune(g.user, kwargs["code"])
             return view(*args, **kwargs)
+        inner.geoland_scope = scope
         return inner
     return wrap
 

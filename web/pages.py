@@ -1,4 +1,7 @@
-"""The pages: province overview, a commune's review page and map, a plot's page, the review form's post."""
+"""The pages: overview, a commune's review page and map, a plot's page with its edit form, the forms' posts.
+
+The review form (findings), the edit form (a plot's values, issue 17) and an admin's revert of a change.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +11,14 @@ from geoland.errors import Forbidden
 from geoland.logs import get_logger
 from geoland.review.audit import audit_events
 from geoland.review.communes import commune_plots
+from geoland.review.edits import EditConflict, EditRefused, changes, current_values, masked, revert_edit, save_edits
 from geoland.review.findings import STATES, check_filters, commune_counts, commune_findings, plot_comments, reviewers
 from geoland.review.findings import review_finding as apply_review
 from geoland.review.lookup import plot_detail, plot_record, record_personal_view
 from geoland.review.maps import build_map
-from geoland.review.users import role_at_least
+from geoland.review.scope import communes_of, may_edit, may_see_personal
+from geoland.rules.edits import FIELDS
+from geoland.rules.vocab import describe_value
 
 from . import params
 from .auth import check_csrf, local_target, require
@@ -28,13 +34,15 @@ def _map_html(code: str, **options) -> tuple[dict, str]:
 
 
 @bp.get("/")
-@require("viewer")
+@require("viewer", scope="filtered")
 def overview():
-    return render_template("overview.html", communes=commune_counts(g.conn))
+    mine = communes_of(g.user)
+    return render_template("overview.html", communes=[c for c in commune_counts(g.conn)
+                                                      if mine is None or c["commune_code"] in mine])
 
 
 @bp.get("/communes/<code>")
-@require("viewer")
+@require("viewer", scope="commune")
 def commune_page(code):
     if not params.is_commune_code(code):
         abort(404, "a commune code has 5 digits")
@@ -49,7 +57,7 @@ def commune_page(code):
 
 
 @bp.get("/communes/<code>/map")
-@require("viewer")
+@require("viewer", scope="commune")
 def commune_map(code):
     if not params.is_commune_code(code):
         abort(404, "a commune code has 5 digits")
@@ -57,18 +65,74 @@ def commune_map(code):
 
 
 @bp.get("/plots/<int:plot_id>")
-@require("viewer")
+@require("viewer", scope="plot")
 def plot_page(plot_id):
-    unmasked = request.args.get("people") == "1"
-    if unmasked and not role_at_least(g.user["role"], "admin"):
-        raise Forbidden("only an administrator may see personal data")
+    return _plot_page(plot_id, unmasked=request.args.get("people") == "1")
+
+
+def _plot_page(plot_id: int, *, unmasked: bool, typed: dict | None = None, problems: dict | None = None,
+               status: int = 200):
+    """The plot page; after a refused save, with what was typed and the reason of each refused field."""
+    if unmasked and not may_see_personal(g.user):
+        raise Forbidden("only an administrator, or the commune's officer, may see personal data")
     detail = plot_detail(g.conn, plot_id, unmasked=unmasked)
     if unmasked:
         log.info("personal data of plot %d shown to %s", plot_id, g.user["username"])
         record_personal_view(g.conn, plot_id, actor=g.user["username"], path=request.path,
                              reason=request.args.get("why", ""))
+    form = None
+    if may_edit(g.user):
+        values = current_values(g.conn, plot_id)
+        form = (values if unmasked else masked(values)) | {"masked": not unmasked}
+    messages = {k: describe_value(v, g.language) for k, v in (problems or {}).items()}
     return render_template("plot.html", plot=detail, history=plot_record(g.conn, plot_id),
-                           comments=plot_comments(g.conn, plot_id), unmasked=unmasked)
+                           comments=plot_comments(g.conn, plot_id), unmasked=unmasked, form=form,
+                           typed=typed or {}, problems=messages, fields=FIELDS,
+                           edits=changes(g.conn, plot_id, unmasked=unmasked),
+                           saved=request.args.get("saved") == "1"), status
+
+
+def typed_fields() -> dict[str, str]:
+    """The edit form's fields as typed.
+
+    Personal fields shown masked and left blank mean "unchanged"; the dispute checkbox is sent only when ticked.
+    """
+    typed = {k: request.form[k] for k in FIELDS if k in request.form and k != "disputed"}
+    if "disputed_since" in request.form:                        # the form has its dispute part
+        typed["disputed"] = "on" if request.form.get("disputed") else ""
+    if request.form.get("masked") == "1":
+        typed = {k: v for k, v in typed.items() if not (FIELDS[k].personal and not v.strip())}
+    too_long = [k for k, v in typed.items() if len(v) > 2000]
+    if too_long:
+        abort(400, f"form field {too_long[0]} is longer than 2000 characters")
+    return typed
+
+
+@bp.post("/plots/<int:plot_id>/edit")
+@require("editor", scope="plot")
+def edit_plot(plot_id):
+    """Save the edit form: refused fields shown on the page (422), a stale form on the conflict page (409)."""
+    check_csrf()
+    version = params.form_whole("version")
+    typed = typed_fields()
+    try:
+        done = save_edits(g.conn, plot_id, version, typed, actor=g.user["username"], source="form")
+    except EditRefused as refused:
+        return _plot_page(plot_id, unmasked=False, typed=typed, problems=refused.problems, status=422)
+    except EditConflict as stale:
+        rows = [{"field": k, "yours": v, "current": masked(stale.current).get(k) if FIELDS[k].personal
+                 else stale.current.get(k)} for k, v in typed.items() if k in FIELDS]
+        return render_template("conflict.html", plot_id=plot_id, stale=stale, rows=rows), 409
+    log.info("plot %d edited by %s: %s", plot_id, g.user["username"], ", ".join(done["changed"]) or "nothing")
+    return redirect(url_for("pages.plot_page", plot_id=plot_id, saved=1 if done["changed"] else 0))
+
+
+@bp.post("/edits/<int:edit_id>/revert")
+@require("admin")
+def revert(edit_id):
+    check_csrf()
+    done = revert_edit(g.conn, edit_id, actor=g.user["username"])
+    return redirect(url_for("pages.plot_page", plot_id=done["plot_id"], saved=1))
 
 
 @bp.post("/findings/<int:finding_id>/review")

@@ -94,3 +94,22 @@ def bbox() -> tuple[float, float, float, float] | None:
     if not all(math.isfinite(v) for v in (x0, y0, x1, y1)) or not (-180 <= x0 <= x1 <= 180 and -90 <= y0 <= y1 <= 90):
         raise InvalidInput("bbox out of range: -180 ≤ minlon ≤ maxlon ≤ 180, -90 ≤ minlat ≤ maxlat ≤ 90")
     return x0, y0, x1, y1
+
+
+def form_whole(name: str, low: int = 0, high: int = 2**31 - 1) -> int:
+    """A required whole number of the posted form (a version, an id)."""
+    raw = request.form.get(name, "")
+    if not ascii_digits(raw):
+        raise InvalidInput(f"form field {name} must be a whole number (ASCII digits)")
+    value = int(raw)
+    if not low <= value <= high:
+        raise InvalidInput(f"form field {name} must be between {low} and {high}")
+    return value
+
+
+def form_text(name: str, max_length: int) -> str | None:
+    """An optional text field of the posted form, at most ``max_length`` characters."""
+    value = request.form.get(name)
+    if value is not None and len(value) > max_length:
+        raise InvalidInput(f"form field {name} is longer than {max_length} characters")
+    return value

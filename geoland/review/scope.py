@@ -76,3 +76,32 @@ def may_see_personal(user: dict) -> bool:
 def may_edit(user: dict | None) -> bool:
     """Whether a user may change plot data at all (editor and above; an editor on their plots only)."""
     return user is not None and role_at_least(user.get("role"), "editor")
+
+
+def visible(conn: Connection, user: dict, plot_ids) -> set[int]:
+    """Which of these plots the user may see (all of them but for an editor)."""
+    mine = communes_of(user)
+    if mine is None:
+        return {int(p) for p in plot_ids}
+    rows = conn.execute(sa.text("""
+        SELECT DISTINCT ON (plot_id) plot_id, commune_code FROM geoland.plot_assignment_current
+        WHERE plot_id = ANY(:ids) ORDER BY plot_id, effective DESC"""), {"ids": [int(p) for p in plot_ids]}).all()
+    return {p for p, c in rows if c in mine}
+
+
+def only_visible(conn: Connection, user: dict, answer: dict, *, refuse_empty: bool) -> dict:
+    """A look-up's answer cut to what the user may see.
+
+    ``plots``: records with ``plot_id``; ``paper_plots``: with ``commune_code``. With ``refuse_empty``, 403
+    when the answer named plots and none of them is the user's.
+    """
+    mine = communes_of(user)
+    if mine is None:
+        return answer
+    shown = visible(conn, user, [p["plot_id"] for p in answer.get("plots", [])])
+    plots = [p for p in answer.get("plots", []) if p["plot_id"] in shown]
+    paper = [p for p in answer.get("paper_plots", []) if p.get("commune_code") in mine]
+    if refuse_empty and not plots and not paper and (answer.get("plots") or answer.get("paper_plots")):
+        raise Forbidden(f"none of these plots is in one of your communes ({', '.join(mine) or 'none'})")
+    out = {k: v for k, v in answer.items() if k != "paper_plots"} | {"plots": plots}
+    return out | ({"paper_plots": paper} if paper else {})

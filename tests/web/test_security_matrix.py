@@ -1,17 +1,20 @@
-"""Every route as every kind of visitor (issue 14's security module): anonymous, viewer, reviewer, admin, and
-three old cookies that must no longer work — a disabled user's, a demoted admin's and a logged-out one's —
-with and without the CSRF token. A new route must be added to ROUTES (the last test checks the app's map)."""
+"""Every route as every kind of visitor (issue 14's security module): anonymous, viewer, a commune's editor,
+an editor of another commune (issue 17), reviewer, admin, and three old cookies that must no longer work — a
+disabled user's, a demoted admin's and a logged-out one's — with and without the CSRF token. A new route
+must be added to ROUTES (the last test checks the app's map)."""
 
 import re
 
 import pytest
+import sqlalchemy as sa
 
+from geoland.review.edits import save_edits
 from geoland.review.users import add_user, disable_user
 from geoland.store.db import connect
 from web.app import create_app
 
 PASSWORD = "mat-khau-123"
-ROLES = ["anonymous", "viewer", "reviewer", "admin", "disabled", "demoted", "logged_out"]
+ROLES = ["anonymous", "viewer", "editor", "stranger", "reviewer", "admin", "disabled", "demoted", "logged_out"]
 LOGIN = "login"          # expected: redirected to the login page
 
 
@@ -20,10 +23,21 @@ def site(module_cli, module_db, tmp_path_factory, helpers):
     helpers.write_and_load_province(module_cli, tmp_path_factory.mktemp("sec") / "p", "99", n_plots=300)
     for args in (("reassign",), ("codes", "issue"), ("check",)):
         assert module_cli(*args)[0] == 0
+    q = lambda sql: helpers.query(module_db, sql)[0]                          # noqa: E731
+    commune, other = (r[0] for r in helpers.query(module_db, "SELECT commune_code FROM geoland.plot_assignment_current "
+                                                             "GROUP BY 1 ORDER BY count(*) DESC LIMIT 2"))
+    plot, code = q("SELECT p.id, c.code FROM geoland.plot p JOIN geoland.plot_code c ON c.plot_id = p.id "
+                   f"JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.commune_code = '{commune}' "
+                   "ORDER BY p.id LIMIT 1")
     with connect(module_db) as conn:
-        tokens = {name: add_user(conn, name, role, PASSWORD, with_token=True)
-                  for name, role in (("viewer", "viewer"), ("reviewer", "reviewer"), ("admin", "admin"),
-                                     ("disabled", "reviewer"), ("demoted", "admin"), ("logged_out", "reviewer"))}
+        tokens = {name: add_user(conn, name, role, PASSWORD, with_token=True, communes=communes)
+                  for name, role, communes in (
+                      ("viewer", "viewer", ()), ("editor", "editor", (commune,)), ("stranger", "editor", (other,)),
+                      ("reviewer", "reviewer", ()), ("admin", "admin", ()), ("disabled", "reviewer", ()),
+                      ("demoted", "admin", ()), ("logged_out", "reviewer", ()))}
+        edited = q(f"SELECT max(plot_id) FROM geoland.plot_assignment_current WHERE commune_code = '{commune}'")[0]
+        save_edits(conn, edited, 1, {"disputed": "on"}, actor="editor")
+        edit = conn.execute(sa.text("SELECT max(id) FROM geoland.plot_edit")).scalar()
     app = create_app(module_db, secret_key="test-secret")
     app.testing = False
     clients = {"anonymous": app.test_client()}
@@ -40,33 +54,39 @@ def site(module_cli, module_db, tmp_path_factory, helpers):
     with connect(module_db) as conn:
         disable_user(conn, "disabled")
         add_user(conn, "demoted", "viewer", PASSWORD)                          # same cookie, lower role
-    q = lambda sql: helpers.query(module_db, sql)[0]                          # noqa: E731
-    commune = q("SELECT commune_code FROM geoland.plot_assignment_current GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")[0]
-    plot, code = q("SELECT p.id, c.code FROM geoland.plot p JOIN geoland.plot_code c ON c.plot_id = p.id "
-                   "ORDER BY p.id LIMIT 1")
     finding = q("SELECT id FROM geoland.finding_current ORDER BY id LIMIT 1")[0]
     return {"app": app, "clients": clients, "tokens": tokens, "commune": commune, "plot": plot, "code": code,
-            "finding": finding, "cid": "plots"}
+            "finding": finding, "cid": "plots", "edit": edit}
 
 
-PAGE = {"anonymous": LOGIN, "viewer": 200, "reviewer": 200, "admin": 200, "disabled": LOGIN, "demoted": LOGIN,
-        "logged_out": LOGIN}
-PEOPLE = PAGE | {"viewer": 403, "reviewer": 403}
-REVIEW = PAGE | {"viewer": 403, "reviewer": 302, "admin": 302}
-API = {role: (200 if role in ("viewer", "reviewer", "admin") else 401) for role in ROLES}
+PAGE = {"anonymous": LOGIN, "viewer": 200, "editor": 200, "stranger": 200, "reviewer": 200, "admin": 200,
+        "disabled": LOGIN, "demoted": LOGIN, "logged_out": LOGIN}
+SCOPED = PAGE | {"stranger": 403}                   # a page of the editor's commune, not the stranger's
+PROVINCE = PAGE | {"editor": 403, "stranger": 403}   # province-wide: not for commune officers
+PEOPLE = SCOPED | {"viewer": 403, "reviewer": 403}
+REVIEW = PROVINCE | {"viewer": 403, "reviewer": 302, "admin": 302}
+EDIT = SCOPED | {"viewer": 403, "editor": 302, "reviewer": 302, "admin": 302}
+REVERT = PROVINCE | {"viewer": 403, "reviewer": 403, "admin": 302}
+API = {role: (200 if role in ("viewer", "editor", "stranger", "reviewer", "admin") else 401) for role in ROLES}
+API_SCOPED = API | {"stranger": 403}
+API_PROVINCE = API | {"editor": 403, "stranger": 403}
+API_EDIT = API_SCOPED | {"viewer": 403}
 OPEN = {role: 200 for role in ROLES}
 ROUTES = [
-    ("GET", "/login", OPEN), ("GET", "/", PAGE), ("GET", "/communes/{commune}", PAGE),
-    ("GET", "/communes/{commune}/map", PAGE), ("GET", "/plots/{plot}", PAGE), ("GET", "/plots/{plot}?people=1", PEOPLE),
+    ("GET", "/login", OPEN), ("GET", "/", PAGE), ("GET", "/communes/{commune}", SCOPED),
+    ("GET", "/communes/{commune}/map", SCOPED), ("GET", "/plots/{plot}", SCOPED),
+    ("GET", "/plots/{plot}?people=1", PEOPLE), ("POST", "/plots/{plot}/edit", EDIT),
+    ("POST", "/edits/{edit}/revert", REVERT),
     ("POST", "/findings/{finding}/review", REVIEW), ("GET", "/lang/en", {role: 302 for role in ROLES}),
-    ("GET", "/api/plots/{code}", API), ("GET", "/api/plots?lon=104&lat=21", API), ("GET", "/api/communes", API),
-    ("GET", "/api/communes/{commune}/findings", API), ("GET", "/ogc/collections", API),
-    ("GET", "/ogc/collections/{cid}/items?limit=2", API), ("GET", "/ogc", API), ("GET", "/ogc/", API),
-    ("GET", "/ogc/conformance", API),
-    ("GET", "/ogc/api", API), ("GET", "/ogc/collections/{cid}", API),
-    ("GET", "/ogc/collections/{cid}/items/{plot}", API), ("GET", "/assets/map/plotlayer.js", OPEN),
+    ("GET", "/api/plots/{code}", API_SCOPED), ("GET", "/api/plots?lon=104&lat=21", API), ("GET", "/api/communes", API),
+    ("POST", "/api/plots/{plot}/check-values", API_EDIT),
+    ("GET", "/api/communes/{commune}/findings", API_SCOPED), ("GET", "/ogc/collections", API_PROVINCE),
+    ("GET", "/ogc/collections/{cid}/items?limit=2", API_PROVINCE), ("GET", "/ogc", API_PROVINCE),
+    ("GET", "/ogc/", API_PROVINCE), ("GET", "/ogc/conformance", API_PROVINCE),
+    ("GET", "/ogc/api", API_PROVINCE), ("GET", "/ogc/collections/{cid}", API_PROVINCE),
+    ("GET", "/ogc/collections/{cid}/items/{plot}", API_PROVINCE), ("GET", "/assets/map/plotlayer.js", OPEN),
     ("GET", "/static/app.css", OPEN), ("GET", "/api/nothing", {role: 404 for role in ROLES}),
-    ("GET", "/admin/audit?action=personal_data.viewed", PEOPLE),
+    ("GET", "/admin/audit?action=personal_data.viewed", PROVINCE | {"viewer": 403, "reviewer": 403}),
 ]
 
 
@@ -82,7 +102,7 @@ def test_every_route_for_every_visitor(site, role, method, path, expected):
     url = path.format(**site)
     if method == "POST":
         response = client.post(url, data={"action": "comment", "note": "kiểm tra", "csrf_token": _csrf(client),
-                                          "next": "/"})
+                                          "next": "/", "version": "1"})
     else:
         response = client.get(url)
     want = expected[role]
