@@ -18,6 +18,7 @@ from geoland.results import (
     MapFile,
     PlotImport,
     Reassignment,
+    Recheck,
     Recoding,
     Reconcile,
     RegisterImport,
@@ -325,6 +326,15 @@ def format_verification(r: VerificationImport) -> str:
     return (f"job {r.job_id}: {r.rows:,} answers read, {r.loaded:,} new or changed ({r.authenticated:,} "
             f"authenticated, {r.incorrect:,} incorrect, {r.unverifiable:,} unverifiable); "
             f"{r.matching_land_users:,} match land users")
+
+
+def format_recheck(r: Recheck) -> str:
+    """Text of ``geoland check --changed-since``."""
+    if not r.edited_plots:
+        return f"no plot edited since {r.since}: nothing to re-check"
+    return (f"job {r.job_id}: {r.edited_plots:,} plots edited since {r.since}, {r.plots:,} re-checked with their "
+            f"partners: {r.opened:,} findings opened, {r.reopened_changed:,} reopened (value changed), "
+            f"{r.closed:,} closed, {r.unchanged:,} unchanged")
 
 
 def format_check(r: Check, *, language: str = "vi", brief: bool = False) -> str:

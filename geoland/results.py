@@ -229,6 +229,20 @@ class Check(Result):
 
 
 @dataclass
+class Recheck(Result):
+    """``geoland check --changed-since``: the plots edited since a date or job, re-checked with their partners."""
+
+    job_id: int | None
+    since: str
+    edited_plots: int
+    plots: int
+    opened: int
+    reopened_changed: int
+    closed: int
+    unchanged: int
+
+
+@dataclass
 class VerificationImport(Result):
     """``geoland people import-verification``."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from geoland.output import format_check, format_map, format_report, format_verification
+from geoland.output import format_check, format_map, format_recheck, format_report, format_verification
 from geoland.rules.checks import DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2
 
 from .base import cli, connect, json_option, show
@@ -62,9 +62,11 @@ def people_export_requests(ctx, province, since, out, as_json):
 @click.option("--min-overlap", "min_overlap_m2", type=click.FloatRange(min=0), default=DEFAULT_MIN_OVERLAP_M2,
               show_default=True, metavar="M2", help="Overlaps between plots larger than this many m² are findings.")
 @click.option("--english", is_flag=True, help="Finding names in English (default: Vietnamese).")
+@click.option("--changed-since", metavar="DATE|JOB", help="Only the plots edited since this date (YYYY-MM-DD) or "
+              "job (forms, commune workbooks, commands), with the plots their findings touch: a quick re-check.")
 @json_option
 @click.pass_context
-def check_command(ctx, province, commune, map_scale, min_overlap_m2, english, as_json):
+def check_command(ctx, province, commune, map_scale, min_overlap_m2, english, changed_since, as_json):
     """Check the plots' data quality ("đúng – đủ – sạch") and store the findings with the job id.
 
     Missing: certificate serial, land-user name, CCCD, land-use type, legal area, identification code, new
@@ -74,8 +76,14 @@ def check_command(ctx, province, commune, map_scale, min_overlap_m2, english, as
     mismatch. A rerun keeps the findings that still hold (and their review state), reopens those whose
     measured value changed and closes those that are gone.
     """
-    from geoland.pipeline.quality import check
+    from geoland.pipeline.quality import check, check_changed
 
+    if changed_since:
+        if commune:
+            raise click.UsageError("--changed-since re-checks the edited plots wherever they are: drop --commune")
+        with connect(ctx) as conn:
+            result = check_changed(conn, changed_since, province=province)
+        return show(result, as_json, format_recheck)
     with connect(ctx) as conn:
         result = check(conn, province=province, commune=commune, map_scale=map_scale,
                        min_overlap_m2=min_overlap_m2, progress=not as_json)

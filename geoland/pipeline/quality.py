@@ -24,10 +24,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from boundaries.conversion import fold_vietnamese
-from geoland.errors import Conflict, InputFileError, NotFound
+from geoland.errors import Conflict, InputFileError, InvalidInput, NotFound
 from geoland.pipeline.register_checks import register_findings
 from geoland.progress import shown
-from geoland.results import Check, VerificationImport, VerificationRequests, returns
+from geoland.results import Check, Recheck, VerificationImport, VerificationRequests, returns
 from geoland.rules.checks import CAMPAIGN_FIELDS, DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2, run_checks
 from geoland.rules.vocab import FINDING_TYPES
 from geoland.store.db import copy_csv, csv_bytes, read_columns
@@ -235,6 +235,41 @@ def recheck(conn: Connection, plot_ids, *, job_id: int, map_scale: int = DEFAULT
     changes = _store(conn, found[found["plot_id"].isin(in_scope)], in_scope, job_id, orphans=False)
     conn.execute(sa.text("DROP TABLE check_plots, check_scope"))
     return {"plots": len(scope), **changes}
+
+
+@returns(Recheck)
+def check_changed(conn: Connection, since: str, *, province: str | None = None) -> dict:
+    """``geoland check --changed-since DATE|JOB``: the plots edited since (forms, workbooks, commands) re-checked.
+
+    ``since`` is a date (``YYYY-MM-DD``: edits from that day on) or a job id (edits of that job and later).
+    The same quick re-check as after a form save (:func:`recheck`), under a job of its own.
+
+    Raises
+    ------
+    InvalidInput
+        ``since`` is neither a date nor a job id.
+    """
+    if since.isascii() and since.isdigit():
+        where, value = "e.job_id >= :v", int(since)
+    else:
+        try:
+            value = dt.date.fromisoformat(since)
+        except ValueError:
+            raise InvalidInput(f"--changed-since {since!r}: a date YYYY-MM-DD or a job id") from None
+        where = "e.at >= CAST(:v AS date)"
+    province = normalize_unit_code(province, "province") if province else None
+    edited = conn.execute(sa.text(f"""SELECT DISTINCT e.plot_id FROM geoland.plot_edit e JOIN geoland.plot p
+        ON p.id = e.plot_id WHERE {where} AND (CAST(:p AS text) IS NULL OR p.province_code = :p)"""),
+        {"v": value, "p": province}).scalars().all()
+    if not edited:
+        return {"job_id": None, "since": since, "edited_plots": 0, "plots": 0, "opened": 0, "reopened_changed": 0,
+                "closed": 0, "unchanged": 0}
+    job = start_job(conn, "check", {"changed_since": since, "province": province, "scope": "changed"})
+    done = recheck(conn, edited, job_id=job.id)
+    audit(conn, job, "plots.checked", entity="province", entity_id=province,
+          detail={"changed_since": since, "edited_plots": len(edited), **done})
+    finish_job(conn, job, {"edited_plots": len(edited), **done})
+    return {"job_id": job.id, "since": since, "edited_plots": len(edited), **done}
 
 
 def _text(values: pd.Series) -> np.ndarray:

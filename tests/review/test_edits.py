@@ -151,3 +151,27 @@ def test_a_dispute_is_flagged_and_recorded(checked):
         row = conn.execute(sa.text("SELECT disputed, disputed_since::text FROM geoland.plot WHERE id = :p"),
                            {"p": plot}).one()
     assert tuple(row) == (True, "2025-03-01")
+
+
+def test_check_changed_since_rechecks_what_was_edited_without_a_recheck(checked, geoland_cli):
+    import datetime as dt
+    import json
+
+    with connect(checked) as conn:
+        plot = _plot_missing(conn, "missing_land_use")
+        done = save_edits(conn, plot, current_values(conn, plot)["version"], {"land_use": "ONT"}, actor="xa1",
+                          source="command", recheck=False)
+        assert "missing_land_use" in _open(conn, plot)          # not re-checked yet
+    code, out, err = geoland_cli("check", "--changed-since", "2999-01-01", "--json")
+    assert code == 0, err
+    assert json.loads(out)["edited_plots"] == 0
+    code, out, err = geoland_cli("check", "--changed-since", str(done["job_id"]), "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["edited_plots"] == 1 and result["closed"] >= 1 and result["plots"] >= 1
+    with connect(checked) as conn:
+        assert "missing_land_use" not in _open(conn, plot)
+    code, out, err = geoland_cli("check", "--changed-since", dt.date.today().isoformat())
+    assert code == 0 and "1 plots edited since" in out and "0 closed" in out
+    code, _, err = geoland_cli("check", "--changed-since", "yesterday")
+    assert code != 0 and "a date YYYY-MM-DD or a job id" in err
