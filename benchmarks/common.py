@@ -57,11 +57,13 @@ def plots_file(keep: Path | None, n_plots: int, seed: int):
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def province_arguments(description: str, default_plots: int = 100_000):
-    """The options every province benchmark takes: --plots, --seed, --keep."""
+def province_arguments(description: str, default_plots: int = 100_000, extra=None):
+    """The options every province benchmark takes: --plots, --seed, --keep; ``extra(parser)`` adds its own."""
     import argparse
 
     parser = argparse.ArgumentParser(description=description)
+    if extra:
+        extra(parser)
     parser.add_argument("--plots", type=int, default=default_plots)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", type=Path, help="plot GeoPackage to reuse (written there when missing)")
