@@ -328,6 +328,18 @@ def format_verification(r: VerificationImport) -> str:
             f"{r.matching_land_users:,} match land users")
 
 
+def format_corrections_applied(r: dict) -> str:
+    """Text of ``geoland corrections apply``."""
+    head = "dry run, nothing changed: " if r["dry_run"] else f"job {r['job_id']}: "
+    lines = [f"{head}{r['rows']:,} rows read, {r['changed']:,} plots changed ({r['values']:,} values), "
+             f"{r['unchanged']:,} rows unchanged"]
+    c = r.get("recheck")
+    if c:
+        lines.append(f"re-checked {c['plots']:,} plots: {c['opened']:,} findings opened, {c['closed']:,} closed, "
+                     f"{c['reopened_changed']:,} reopened (value changed)")
+    return "\n".join(lines)
+
+
 def format_recheck(r: Recheck) -> str:
     """Text of ``geoland check --changed-since``."""
     if not r.edited_plots:

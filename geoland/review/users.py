@@ -151,3 +151,17 @@ def list_users(conn: Connection) -> list[dict]:
         "SELECT username, role, (SELECT string_agg(c.commune_code, ' ' ORDER BY c.commune_code) "
         "FROM geoland.app_user_commune c WHERE c.username = u.username) AS communes, disabled, "
         "token_hash IS NOT NULL AS has_token, created_at FROM geoland.app_user u ORDER BY username"))]
+
+
+def active_user(conn: Connection, username: str) -> dict:
+    """An active user as a request sees it (name, role, communes), for commands that act for a user.
+
+    Raises
+    ------
+    NotFound
+        No such user, or disabled.
+    """
+    row = conn.execute(sa.text(_WITH_COMMUNES + "u.username = :u"), {"u": username}).first()
+    if row is None:
+        raise NotFound(f"no active user {username!r} (see `geoland users list`)")
+    return _user(row)

@@ -129,6 +129,14 @@ REASONS: dict[str, tuple[str, str]] = {
     "id_number_taken": ("số này đã thuộc về một chủ khác trong sổ địa chính", "this number belongs to another holder "
                         "in the register"),
     "no_holder": ("thửa chưa có người sử dụng: nhập họ tên trước", "the plot has no holder yet: type a name first"),
+    # A commune workbook's row that cannot be applied.
+    "key_changed": ("ô khóa (mã thửa, phiên bản) đã bị sửa hoặc xóa", "a key cell (plot id, version) was changed"),
+    "unknown_plot": ("không có thửa này trong CSDL", "no such plot in the database"),
+    "not_your_commune": ("thửa không thuộc xã của bạn", "the plot is not in one of your communes"),
+    "masked_value_changed": ("ô đã che (***) bị sửa: nhập đầy đủ giá trị mới hoặc để nguyên",
+                             "a masked cell (***) was edited: type the whole new value or leave it"),
+    "changed_since": ("thửa đã được sửa sau khi lập sổ: giá trị hiện tại khác", "the plot changed after the workbook "
+                      "was written: the value now stored differs"),
 }
 
 
