@@ -169,9 +169,17 @@ def check(conn: Connection, *, province: str | None = None, commune: str | None 
     return report
 
 
+# The same columns for a few plots: each plot's valid certificate looked up by the plot (LATERAL), not
+# aggregated for the whole province first (the planner cannot push "id = ANY" into that GROUP BY).
 _PLOTS_BY_ID = _PLOTS.replace("WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s))",
-                              "WHERE p.id = ANY(%(ids)s)")
-assert _PLOTS_BY_ID != _PLOTS
+                              "WHERE p.id = ANY(%(ids)s)").replace(
+    """LEFT JOIN (SELECT cp.plot_id, min(c.series) AS series FROM geoland.certificate_plot cp
+           JOIN geoland.certificate c ON c.id = cp.certificate_id WHERE c.status = 'valid'
+           GROUP BY cp.plot_id) vc ON vc.plot_id = p.id""",
+    """LEFT JOIN LATERAL (SELECT min(c.series) AS series FROM geoland.certificate_plot cp
+           JOIN geoland.certificate c ON c.id = cp.certificate_id WHERE c.status = 'valid'
+           AND cp.plot_id = p.id) vc ON true""")
+assert "LATERAL" in _PLOTS_BY_ID and "ANY(%(ids)s)" in _PLOTS_BY_ID
 
 # The plots whose findings may change with the given ones: the plots touching them (overlaps), sharing their
 # map key (duplicate MX.SB.ST), their holder (one party by ID number), a certificate, or an open finding.

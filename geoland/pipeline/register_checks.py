@@ -62,11 +62,15 @@ _SHARED = (
        SELECT cp.plot_id, cp.certificate_id, c.status, c.series, c.book_number
        FROM check_plots s JOIN geoland.certificate_plot cp ON cp.plot_id = s.plot_id
        JOIN geoland.certificate c ON c.id = cp.certificate_id""",
+    # (two branches, each joined by an index: a join on coalesce(…) read every right even for a few plots)
     """CREATE TEMP TABLE check_rights ON COMMIT DROP AS
-       SELECT r.id, r.party_id, r.plot_id, r.asset_id, coalesce(r.plot_id, ap.plot_id) AS object_plot, r.certificate_id,
-              r.share_num, r.share_den
-       FROM geoland.land_right r LEFT JOIN geoland.asset_plot ap ON ap.asset_id = r.asset_id
-       JOIN check_plots s ON s.plot_id = coalesce(r.plot_id, ap.plot_id)""",
+       SELECT r.id, r.party_id, r.plot_id, r.asset_id, r.plot_id AS object_plot, r.certificate_id, r.share_num,
+              r.share_den
+       FROM check_plots s JOIN geoland.land_right r ON r.plot_id = s.plot_id
+       UNION ALL
+       SELECT r.id, r.party_id, r.plot_id, r.asset_id, ap.plot_id, r.certificate_id, r.share_num, r.share_den
+       FROM check_plots s JOIN geoland.asset_plot ap ON ap.plot_id = s.plot_id
+       JOIN geoland.land_right r ON r.asset_id = ap.asset_id WHERE r.plot_id IS NULL""",
     "CREATE INDEX ON check_certificates (plot_id)",
     "ANALYZE check_certificates, check_rights",
 )
@@ -86,8 +90,8 @@ _QUERIES = (
             GROUP BY plot_id HAVING count(*) > 1
             UNION ALL
             SELECT c.plot_id, 'book number ' || c.book_number FROM check_certificates c
-            JOIN (SELECT book_number FROM geoland.certificate WHERE book_number IS NOT NULL
-                  GROUP BY book_number HAVING count(*) > 1) twice ON twice.book_number = c.book_number
+            WHERE c.book_number IS NOT NULL AND EXISTS (SELECT FROM geoland.certificate o
+                WHERE o.book_number = c.book_number AND o.id <> c.certificate_id)
         ) d GROUP BY plot_id"""),
     ("certificate_communes", """
         WITH multi AS (   -- a certificate of one plot is of one commune
@@ -126,7 +130,8 @@ _QUERIES = (
         GROUP BY 1"""),
     ("party_conflict", """
         WITH conflicted AS (
-            SELECT DISTINCT a.party_id FROM geoland.party_alias a JOIN geoland.party_personal pp USING (party_id)
+            SELECT DISTINCT a.party_id FROM (SELECT DISTINCT party_id FROM check_rights) h
+            JOIN geoland.party_alias a USING (party_id) JOIN geoland.party_personal pp USING (party_id)
             WHERE pp.id_number IS NOT NULL
               AND (geoland_fold(a.name) IS DISTINCT FROM geoland_fold(pp.name)
                    OR (a.birth_year IS NOT NULL AND pp.birth_year IS NOT NULL AND a.birth_year <> pp.birth_year)))

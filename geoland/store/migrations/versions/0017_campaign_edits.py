@@ -58,9 +58,15 @@ CREATE INDEX plot_edit_plot_idx ON geoland.plot_edit (plot_id, id);
 CREATE INDEX plot_edit_at_idx ON geoland.plot_edit (at);
 CREATE INDEX plot_edit_job_idx ON geoland.plot_edit (job_id);
 CREATE UNIQUE INDEX plot_edit_reverts_key ON geoland.plot_edit (reverts);
+-- The latest reorganisation with assignments, read by every quick re-check (a scan of a million rows without it).
+CREATE INDEX plot_assignment_effective_idx ON geoland.plot_assignment (effective);
+-- A certificate's book number shared with another one (the re-check of a few plots looks it up).
+CREATE INDEX certificate_book_number_idx ON geoland.certificate (book_number) WHERE book_number IS NOT NULL;
 """
 
 DOWNGRADE = r"""
+DROP INDEX geoland.certificate_book_number_idx;
+DROP INDEX geoland.plot_assignment_effective_idx;
 DROP TABLE geoland.plot_edit;
 ALTER TABLE geoland.plot DROP COLUMN dispute_note, DROP COLUMN disputed_since, DROP COLUMN disputed,
                          DROP COLUMN version;
