@@ -210,5 +210,5 @@ def serve(host: str = "127.0.0.1", port: int = 8000, database_url: str | None = 
              "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
                                        "x-forwarded-port"}} if trusted_proxy else {}
     waitress_serve(app, host=host, port=port, threads=threads,
-                   max_request_body_size=app.config["MAX_CONTENT_LENGTH"], max_request_header_size=64 * 1024,
+                   max_request_body_size=pages.WORKBOOK_MAX, max_request_header_size=64 * 1024,
                    channel_timeout=60, ident="geoland", channel_request_lookahead=1, **proxy)

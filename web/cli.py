@@ -3,8 +3,8 @@
 The server is waitress: maintained, pure Python (nothing to compile, runs the same on the office's Linux or
 Windows server and in the docker image), one process with a pool of threads. That fits geoland's requests,
 which spend their time waiting on PostgreSQL and release the GIL meanwhile; gunicorn's forked workers would
-each hold their own connection pool and need a Unix host. Requests over 64 KB are refused (413) by waitress
-before Flask sees them.
+each hold their own connection pool and need a Unix host. Request bodies over 20 MB are refused (413) by
+waitress before Flask sees them; Flask refuses any over 64 KB but a commune workbook's upload.
 
 ``geoland serve``: registered as a plugin of the ``geoland`` command (entry point group
 ``geoland.commands``), so that the ``geoland`` package never imports ``web``.

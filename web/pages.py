@@ -5,9 +5,12 @@ The review form (findings), the edit form (a plot's values, issue 17) and an adm
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+import tempfile
+from pathlib import Path
 
-from geoland.errors import Forbidden
+from flask import Blueprint, abort, g, redirect, render_template, request, send_file, url_for
+
+from geoland.errors import Forbidden, InputFileError
 from geoland.logs import get_logger
 from geoland.review.audit import audit_events
 from geoland.review.communes import commune_plots
@@ -125,6 +128,59 @@ def edit_plot(plot_id):
         return render_template("conflict.html", plot_id=plot_id, stale=stale, rows=rows), 409
     log.info("plot %d edited by %s: %s", plot_id, g.user["username"], ", ".join(done["changed"]) or "nothing")
     return redirect(url_for("pages.plot_page", plot_id=plot_id, saved=1 if done["changed"] else 0))
+
+
+WORKBOOK_MAX = 20 * 1024 * 1024      # a commune workbook of 100,000 rows is about 6 MB
+
+
+@bp.get("/communes/<code>/corrections.xlsx")
+@require("editor", scope="commune")
+def corrections_template(code):
+    """The commune's workbook (``geoland corrections template``), for the plots with open findings."""
+    from geoland.pipeline.corrections import ONLY, write_template
+
+    if not params.is_commune_code(code):
+        abort(404, "a commune code has 5 digits")
+    only = request.args.get("only") or "all"
+    if only not in ONLY:
+        abort(400, f"only: one of {', '.join(ONLY)}")
+    with tempfile.TemporaryDirectory(prefix="geoland-template-") as folder:
+        path = Path(folder) / f"so-bo-sung-{code}-{only}.xlsx"
+        write_template(g.conn, code, path, only=only)
+        data = path.read_bytes()
+    from io import BytesIO
+
+    return send_file(BytesIO(data), as_attachment=True, download_name=path.name,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.post("/communes/<code>/corrections")
+@require("editor", scope="commune")
+def corrections_upload(code):
+    """A filled commune workbook applied (``geoland corrections apply``): its report, or every problem in words."""
+    from geoland.pipeline.corrections import apply_workbook
+
+    request.max_content_length = WORKBOOK_MAX          # this route only; every other form stays under 64 KB
+    check_csrf()
+    upload = request.files.get("workbook")
+    if upload is None or not upload.filename:
+        abort(400, "choose the commune's workbook (.xlsx) to upload")
+    dry_run = request.form.get("dry_run") == "1"
+    with tempfile.TemporaryDirectory(prefix="geoland-upload-") as folder:
+        path = Path(folder) / "workbook.xlsx"
+        upload.save(path)
+        try:
+            result = apply_workbook(g.conn, path, user=g.user, dry_run=dry_run)
+        except InputFileError as refused:
+            problems = getattr(refused, "problems", None)
+            if problems is None:                        # not a template workbook at all: said in words
+                return render_template("corrections.html", code=code, result=None, problems=[],
+                                       message=refused.message.split(": ", 1)[-1]), 422
+            return render_template("corrections.html", code=code, result=None, problems=problems,
+                                   message=None), 422
+    log.info("commune workbook applied to %s by %s: %d plots changed%s", code, g.user["username"],
+             result["changed"], " (dry run)" if dry_run else "")
+    return render_template("corrections.html", code=code, result=result, problems=[], message=None)
 
 
 @bp.post("/edits/<int:edit_id>/revert")

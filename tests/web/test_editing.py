@@ -135,3 +135,45 @@ def test_an_admin_reverts_a_change_from_the_history(browser, site):
                                                "ORDER BY id DESC LIMIT 1"), {"p": plot}).one()
     assert (source, reverts) == ("revert", edit)
     page.context.close()
+
+
+def test_a_commune_workbook_is_uploaded_through_the_page(browser, site, tmp_path):
+    import openpyxl
+
+    page = _login(browser, site, "xa1")
+    page.goto(f"{site['url']}/communes/{site['commune']}")
+    page.click("details.workbook summary")
+    with page.expect_download() as download:
+        page.click(f"a[href='/communes/{site['commune']}/corrections.xlsx?only=missing']")
+    template = tmp_path / "so-bo-sung.xlsx"
+    download.value.save_as(template)
+    book = openpyxl.load_workbook(template)
+    keys = [c.value for c in book["Danh muc"]["B"] if c.value is not None]
+    rows = list(book["Bo sung thua dat"].iter_rows(min_row=2))
+    target = rows[-1]
+    plot = target[0].value
+    target[keys.index("dispute_note")].value = "tranh chấp lối đi chung"
+    bad = rows[0]
+    area = bad[keys.index("legal_area_m2")].value
+    bad[keys.index("legal_area_m2")].value = "abc"
+    book.save(template)
+    page.goto(f"{site['url']}/communes/{site['commune']}")
+    page.click("details.workbook summary")
+    page.set_input_files("#workbook", str(template))
+    with page.expect_response(lambda r: r.url.endswith("/corrections")) as answer:
+        page.click("form.upload button[type=submit]")
+    assert answer.value.status == 422
+    row = page.inner_text(f"table.problems tr[data-row='{bad[0].row}']")
+    assert "không phải số" in row and openpyxl.utils.get_column_letter(keys.index("legal_area_m2") + 1) in row
+    assert site["query"](f"SELECT dispute_note FROM geoland.plot WHERE id = {plot}")[0][0] is None
+    bad[keys.index("legal_area_m2")].value = area                     # as it was: unchanged
+    book.save(template)
+    page.goto(f"{site['url']}/communes/{site['commune']}")
+    page.click("details.workbook summary")
+    page.set_input_files("#workbook", str(template))
+    page.click("form.upload button[type=submit]")
+    assert "Đã áp dụng" in page.inner_text("main") and "1 (1" in page.inner_text("table.attrs")
+    assert site["query"](f"SELECT dispute_note FROM geoland.plot WHERE id = {plot}")[0][0] == "tranh chấp lối đi chung"
+    assert site["query"](f"SELECT source FROM geoland.plot_edit WHERE plot_id = {plot} ORDER BY id DESC")[0][0] \
+        == "workbook"
+    page.context.close()

@@ -76,7 +76,9 @@ ROUTES = [
     ("GET", "/login", OPEN), ("GET", "/", PAGE), ("GET", "/communes/{commune}", SCOPED),
     ("GET", "/communes/{commune}/map", SCOPED), ("GET", "/plots/{plot}", SCOPED),
     ("GET", "/plots/{plot}?people=1", PEOPLE), ("POST", "/plots/{plot}/edit", EDIT),
-    ("POST", "/edits/{edit}/revert", REVERT),
+    ("POST", "/edits/{edit}/revert", REVERT), ("GET", "/communes/{commune}/corrections.xlsx", EDIT | {
+        "editor": 200, "reviewer": 200, "admin": 200}),
+    ("POST", "/communes/{commune}/corrections", EDIT | {"editor": 400, "reviewer": 400, "admin": 400}),  # no file
     ("POST", "/findings/{finding}/review", REVIEW), ("GET", "/lang/en", {role: 302 for role in ROLES}),
     ("GET", "/api/plots/{code}", API_SCOPED), ("GET", "/api/plots?lon=104&lat=21", API), ("GET", "/api/communes", API),
     ("POST", "/api/plots/{plot}/check-values", API_EDIT),
