@@ -51,7 +51,7 @@ def _title(key: str) -> str:
     return TITLES[key][0] if key in TITLES else vocab.words("page")[key]
 
 
-_ROWS = """
+TEMPLATE_SQL = """
 SELECT p.id, p.version, c.code, m.legacy_mx, round(p.area_m2::numeric, 1) AS area_m2, p.land_use, p.legal_area_m2,
        p.sheet, p.plot_number, u.name AS holder_name, u.id_number, u.birth_year, p.disputed, p.disputed_since,
        p.dispute_note, f.types
@@ -86,7 +86,7 @@ def write_template(conn: Connection, commune: str, out, *, only: str = "all") ->
     commune = normalize_unit_code(commune, "commune")
     if only not in ONLY:
         raise InvalidInput(f"--only {only!r}: one of {', '.join(ONLY)}")
-    rows = conn.execute(sa.text(_ROWS), {"commune": commune, "only": only}).mappings().all()
+    rows = conn.execute(sa.text(TEMPLATE_SQL), {"commune": commune, "only": only}).mappings().all()
     if not rows:
         raise NotFound(f"commune {commune} has no plot with open findings ({only}): nothing to supplement "
                        "(run `geoland check` first?)")
