@@ -340,6 +340,29 @@ def format_corrections_applied(r: dict) -> str:
     return "\n".join(lines)
 
 
+def format_progress(r: dict) -> str:
+    """Text of ``geoland progress``: the province's totals per check, then the corrections per day and officer."""
+    runs, corrections = r["runs"], r["corrections"]
+    if not runs and not corrections:
+        return "no check recorded yet: run `geoland check` (nightly: see the README)"
+
+    def share(n, total):
+        return f"{n:,} ({n / total:.1%})" if total else f"{n:,}"
+
+    lines = [table(["check", "job", "plots", "full data", "missing ≥ 1 field", "in conflict"],
+                   [[str(x["at"])[:16], x["job_id"], x["plots"], share(x["full_data"], x["plots"]),
+                     share(x["missing_1_plus"], x["plots"]), share(x["conflict"], x["plots"])] for x in runs],
+                   right={1, 2, 3, 4, 5})]
+    if corrections:
+        lines += ["", "corrections per day, officer and source:",
+                  table(["day", "officer", "source", "values", "plots"],
+                        [[str(c["day"]), c["actor"], c["source"], c["values"], c["plots"]] for c in corrections],
+                        right={3, 4})]
+    if r.get("out"):
+        lines.append(f"per commune and check: {r['out']}")
+    return "\n".join(lines)
+
+
 def format_recheck(r: Recheck) -> str:
     """Text of ``geoland check --changed-since``."""
     if not r.edited_plots:

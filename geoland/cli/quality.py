@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import click
 
-from geoland.output import format_check, format_map, format_recheck, format_report, format_verification
+from geoland.output import (
+    format_check,
+    format_map,
+    format_progress,
+    format_recheck,
+    format_report,
+    format_verification,
+    write_csv,
+)
 from geoland.rules.checks import DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2
 
-from .base import cli, connect, json_option, show
+from .base import cli, connect, json_option, parse_date, show
 
 
 @cli.group()
@@ -88,6 +96,30 @@ def check_command(ctx, province, commune, map_scale, min_overlap_m2, english, ch
         result = check(conn, province=province, commune=commune, map_scale=map_scale,
                        min_overlap_m2=min_overlap_m2, progress=not as_json)
     show(result, as_json, lambda r: format_check(r, language="en" if english else "vi"))
+
+
+@cli.command("progress")
+@click.option("--province", metavar="P", help="The (new) province.")
+@click.option("--since", callback=parse_date, metavar="DATE", help="Checks and corrections from this day on.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the counts per commune and check to this CSV.")
+@json_option
+@click.pass_context
+def progress_command(ctx, province, since, out, as_json):
+    """The campaign's progress over time: each check's counts (full data, missing ≥ 1 field, in conflict…), and
+    the corrections made per day, officer and source (form, workbook, command).
+    """
+    from pathlib import Path
+
+    from geoland.pipeline.progress import read_progress
+
+    with connect(ctx) as conn:
+        found = read_progress(conn, province=province, since=since)
+    if out:
+        write_csv(found["communes"], Path(out))
+    result = {"province": found["province"], "since": since.isoformat() if since else None, "out": out,
+              "runs": found["runs"].to_dict(orient="records"),
+              "corrections": found["corrections"].to_dict(orient="records")}
+    show(result, as_json, format_progress)
 
 
 @cli.command("report")

@@ -160,7 +160,11 @@ def check(conn: Connection, *, province: str | None = None, commune: str | None 
     job = start_job(conn, "check", {"province": province, "commune": commune, "scope": scope,
                                     "effective": effective, "map_scale": map_scale, "min_overlap_m2": min_overlap_m2})
     changes = _store(conn, found, in_scope.to_numpy(), job.id)
-    counts = _counts(found, plots[plots["plot_id"].isin(in_scope)])
+    checked = plots[plots["plot_id"].isin(in_scope)]
+    counts = _counts(found, checked)
+    from geoland.pipeline.progress import record_progress
+
+    record_progress(conn, job.id, province, checked, found)      # the campaign's progress over time
     report = {"job_id": job.id, "province": province, "commune": commune, "plots": len(in_scope),
               "effective": effective.isoformat() if effective else None, **counts, "changes": changes}
     audit(conn, job, "plots.checked", entity="province", entity_id=province,

@@ -185,6 +185,13 @@ def describe_value(value, language: str = "vi"):
 
 
 _COMMON = {
+    "progress": ("Tiến độ chiến dịch", "Campaign progress"),
+    "progress_chart": ("Tỷ lệ thửa đủ thông tin, thiếu thông tin và xung đột qua các lần kiểm tra",
+                       "Share of plots with full data, missing data and in conflict, check by check"),
+    "corrections_per_day": ("Chỉnh lý theo ngày, cán bộ và nguồn", "Corrections per day, officer and source"),
+    "full_data": ("Đủ thông tin", "Full data"), "missing_1_plus": ("Thiếu ≥ 1 trường", "Missing ≥ 1 field"),
+    "day": ("Ngày", "Day"), "officer": ("Cán bộ", "Officer"), "check_run": ("Lần kiểm tra", "Check"),
+    "no_progress": ("Chưa có lần kiểm tra nào được ghi nhận.", "No check recorded yet."),
     "missing": ("Thiếu thông tin", "Missing data"),
     "conflict": ("Xung đột", "Conflict"),
     "clean": ("Không có lỗi", "No finding"),

@@ -175,3 +175,30 @@ def test_check_changed_since_rechecks_what_was_edited_without_a_recheck(checked,
     assert code == 0 and "1 plots edited since" in out and "0 closed" in out
     code, _, err = geoland_cli("check", "--changed-since", "yesterday")
     assert code != 0 and "a date YYYY-MM-DD or a job id" in err
+
+
+def test_progress_over_time_counts_each_check_and_the_corrections(checked, geoland_cli, tmp_path):
+    import csv
+    import json
+
+    with connect(checked) as conn:
+        plot = _plot_missing(conn, "missing_land_use")
+        save_edits(conn, plot, current_values(conn, plot)["version"], {"land_use": "ONT"}, actor="xa1")
+        n = conn.execute(sa.text("SELECT count(*) FROM geoland.plot")).scalar()
+    assert geoland_cli("check", "--province", "99")[0] == 0              # a second run, after the correction
+    out = tmp_path / "progress.csv"
+    code, stdout, err = geoland_cli("progress", "--province", "99", "--out", out, "--json")
+    assert code == 0, err
+    result = json.loads(stdout)
+    first, second = result["runs"][-2:]
+    assert first["plots"] == second["plots"] == n
+    assert second["missing_1_plus"] <= first["missing_1_plus"] and second["full_data"] >= first["full_data"]
+    assert second["full_data"] + second["missing_1_plus"] == n
+    assert result["corrections"] == [{"day": result["corrections"][0]["day"], "actor": "xa1", "source": "form",
+                                      "values": 1, "plots": 1}]
+    with open(out, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert {r["job_id"] for r in rows} >= {str(first["job_id"]), str(second["job_id"])}
+    assert sum(int(r["plots"]) for r in rows if r["job_id"] == str(second["job_id"])) == n
+    code, text, _ = geoland_cli("progress", "--province", "99")
+    assert code == 0 and "full data" in text and "xa1" in text

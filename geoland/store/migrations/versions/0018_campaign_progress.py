@@ -1,0 +1,49 @@
+"""The campaign's progress over time: each check run's counts per commune.
+
+``campaign_progress``: one row per commune (new, 2025 code; ``—`` for plots not yet assigned) per check job:
+the campaign's categories (plots, full data, authenticated, incorrect, unverifiable, not yet checked,
+missing ≥ 1 field) and the plots with missing data or in conflict, as ``geoland check`` counted them. The
+corrections made between two runs are in ``plot_edit`` (who, when, from where).
+
+Revision ID: 0018
+Revises: 0017
+"""
+
+from alembic import op
+
+revision = "0018"
+down_revision = "0017"
+branch_labels = None
+depends_on = None
+
+UPGRADE = r"""
+CREATE TABLE geoland.campaign_progress (
+    job_id           bigint  NOT NULL REFERENCES geoland.job (id),
+    recorded_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+    province_code    text,
+    commune_code     text    NOT NULL,
+    plots            integer NOT NULL,
+    full_data        integer NOT NULL,
+    authenticated    integer NOT NULL,
+    incorrect        integer NOT NULL,
+    unverifiable     integer NOT NULL,
+    not_checked      integer NOT NULL,
+    missing_1_plus   integer NOT NULL,
+    missing          integer NOT NULL,
+    conflict         integer NOT NULL,
+    PRIMARY KEY (job_id, commune_code)
+);
+CREATE INDEX campaign_progress_at_idx ON geoland.campaign_progress (recorded_at);
+"""
+
+DOWNGRADE = r"""
+DROP TABLE geoland.campaign_progress;
+"""
+
+
+def upgrade():
+    op.execute(UPGRADE)
+
+
+def downgrade():
+    op.execute(DOWNGRADE)
