@@ -20,6 +20,7 @@ from geoland.review.findings import review_finding as apply_review
 from geoland.review.lookup import plot_detail, plot_record, record_personal_view
 from geoland.review.maps import build_map
 from geoland.review.scope import communes_of, may_edit, may_see_personal
+from geoland.rules import vocab
 from geoland.rules.edits import FIELDS
 from geoland.rules.vocab import describe_value
 
@@ -128,6 +129,23 @@ def edit_plot(plot_id):
         return render_template("conflict.html", plot_id=plot_id, stale=stale, rows=rows), 409
     log.info("plot %d edited by %s: %s", plot_id, g.user["username"], ", ".join(done["changed"]) or "nothing")
     return redirect(url_for("pages.plot_page", plot_id=plot_id, saved=1 if done["changed"] else 0))
+
+
+@bp.get("/progress")
+@require("viewer", scope="filtered")
+def progress_page():
+    """The campaign's progress over time: a chart of the shares per check, the checks, the corrections."""
+    from geoland.pipeline.progress import progress_chart, read_progress
+
+    params.only("province", "since", "lang")
+    found = read_progress(g.conn, province=params.optional("province", 2), since=params.date("since"),
+                          communes=communes_of(g.user))
+    runs = found["runs"]
+    latest = found["communes"][found["communes"]["job_id"] == runs["job_id"].max()] if len(runs) else None
+    return render_template("progress.html", runs=runs.to_dict(orient="records"),
+                           chart=progress_chart(runs, vocab.words("page", g.language)),
+                           corrections=found["corrections"].to_dict(orient="records"),
+                           communes=latest.to_dict(orient="records") if latest is not None else [])
 
 
 WORKBOOK_MAX = 20 * 1024 * 1024      # a commune workbook of 100,000 rows is about 6 MB

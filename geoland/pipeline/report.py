@@ -160,7 +160,22 @@ def _type_chart(total: pd.Series, language: str) -> str:
     return "\n".join(out)
 
 
-def _html(province, table, names, words, language, stamp, register: dict) -> str:
+def _progress_html(progress: dict, words: dict) -> str:
+    """The report's progress section: the chart of the shares per check, the corrections per day and officer."""
+    from geoland.pipeline.progress import progress_chart
+
+    runs, corrections = progress["runs"], progress["corrections"]
+    if runs.empty and corrections.empty:
+        return f"<p>{html.escape(words['no_progress'])}</p>"
+    rows = "".join(f"<tr><th>{c.day}</th><td>{html.escape(str(c.actor))}</td><td>{html.escape(str(c.source))}</td>"
+                   f"<td>{int(c.values):,}</td><td>{int(c.plots):,}</td></tr>" for c in corrections.itertuples())
+    table = (f"<h3>{html.escape(words['corrections_per_day'])}</h3><table><thead><tr><th>{html.escape(words['day'])}"
+             f"</th><th>{html.escape(words['officer'])}</th><th></th><th>#</th><th>{html.escape(words['plots'])}</th>"
+             f"</tr></thead><tbody>{rows}</tbody></table>") if rows else ""
+    return f"{progress_chart(runs, words)}<p>{html.escape(words['progress_chart'])}</p>{table}"
+
+
+def _html(province, table, names, words, language, stamp, register: dict, progress: str = "") -> str:
     total = table[table["commune"] == ""].iloc[0]
     plots = int(total["plots"])
 
@@ -200,6 +215,8 @@ td {{ text-align: right; }} tr.total {{ font-weight: bold; background: #f4f4f4; 
 {_bar_chart(table, names, words)}
 <h2>{html.escape(words["findings"])}</h2>
 {_type_chart(total, language)}
+<h2>{html.escape(words["progress"])}</h2>
+{progress}
 <h2>{html.escape(words["per_commune"])}</h2>
 <table><thead><tr>{head}</tr></thead><tbody>
 {chr(10).join(body)}
@@ -275,7 +292,10 @@ def build_report(conn: Connection, *, province: str | None, out: Path, language:
     words = vocab.words("report", language)
     stamp = f"job {last.id}, {last.finished_at:%Y-%m-%d %H:%M}" if last.finished_at else f"job {last.id}"
     register = register_counts(conn, province)
-    (out / "index.html").write_text(_html(province, table, names, words, language, stamp, register),
+    from geoland.pipeline.progress import read_progress
+
+    progress = _progress_html(read_progress(conn, province=province), words)
+    (out / "index.html").write_text(_html(province, table, names, words, language, stamp, register, progress),
                                     encoding="utf-8")
     csv_table = table.copy()
     csv_table.insert(1, "commune_name", [names.get(c, "") for c in csv_table["commune"]])

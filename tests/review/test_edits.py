@@ -202,3 +202,7 @@ def test_progress_over_time_counts_each_check_and_the_corrections(checked, geola
     assert sum(int(r["plots"]) for r in rows if r["job_id"] == str(second["job_id"])) == n
     code, text, _ = geoland_cli("progress", "--province", "99")
     assert code == 0 and "full data" in text and "xa1" in text
+    code, _, err = geoland_cli("report", "--province", "99", "--out", tmp_path / "report")
+    assert code == 0, err
+    page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
+    assert "Tiến độ chiến dịch" in page and page.count('data-series="full_data"') == 1 and "xa1" in page

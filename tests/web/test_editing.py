@@ -177,3 +177,17 @@ def test_a_commune_workbook_is_uploaded_through_the_page(browser, site, tmp_path
     assert site["query"](f"SELECT source FROM geoland.plot_edit WHERE plot_id = {plot} ORDER BY id DESC")[0][0] \
         == "workbook"
     page.context.close()
+
+
+def test_the_progress_page_shows_the_checks_and_the_corrections(browser, site):
+    page = _login(browser, site, "xa1")
+    answer = page.goto(f"{site['url']}/progress")
+    assert answer.status == 200 and page.locator("svg.progress-chart polyline").count() == 3
+    runs = page.locator("table.runs tr[data-job]")
+    assert runs.count() == 1                                    # the module's one check, the editor's commune
+    plots = int(runs.first.locator("td").nth(2).inner_text().replace(",", ""))
+    assert plots == site["query"](f"SELECT count(*) FROM geoland.plot_assignment_current "
+                                  f"WHERE commune_code = '{site['commune']}'")[0][0]
+    assert "xa1" in page.inner_text("table.corrections")
+    assert page.locator("table.communes a").all_inner_texts() == [site["commune"]]
+    page.context.close()

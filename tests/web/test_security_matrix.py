@@ -73,7 +73,7 @@ API_PROVINCE = API | {"editor": 403, "stranger": 403}
 API_EDIT = API_SCOPED | {"viewer": 403}
 OPEN = {role: 200 for role in ROLES}
 ROUTES = [
-    ("GET", "/login", OPEN), ("GET", "/", PAGE), ("GET", "/communes/{commune}", SCOPED),
+    ("GET", "/login", OPEN), ("GET", "/", PAGE), ("GET", "/progress", PAGE), ("GET", "/communes/{commune}", SCOPED),
     ("GET", "/communes/{commune}/map", SCOPED), ("GET", "/plots/{plot}", SCOPED),
     ("GET", "/plots/{plot}?people=1", PEOPLE), ("POST", "/plots/{plot}/edit", EDIT),
     ("POST", "/edits/{edit}/revert", REVERT), ("GET", "/communes/{commune}/corrections.xlsx", EDIT | {
