@@ -53,11 +53,13 @@ _ROWS = """
 SELECT p.id AS plot_id, c.code AS identification_code, a.commune_code, p.province_code, x.new_code AS mx,
        p.legacy_mx,
        p.area_m2, ST_X(ST_PointFromGeoHash(c.code)) AS lon, ST_Y(ST_PointFromGeoHash(c.code)) AS lat,
-       p.land_use, p.certificate_serial,
-       i.job_id AS import_job, a.job_id AS assign_job, c.job_id AS code_job, x.job_id AS recode_job
+       p.land_use, p.certificate_serial, p.disputed, p.disputed_since::text AS disputed_since,
+       i.job_id AS import_job, a.job_id AS assign_job, c.job_id AS code_job, x.job_id AS recode_job,
+       ej.job_id AS edit_job
        {people}
 FROM geoland.plot_code c JOIN geoland.plot_mx p ON p.id = c.plot_id
 JOIN geoland.plot_import i ON i.id = p.import_id
+LEFT JOIN (SELECT plot_id, max(job_id) AS job_id FROM geoland.plot_edit GROUP BY plot_id) ej ON ej.plot_id = p.id
 LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = %(e)s
 LEFT JOIN geoland.mx_crosswalk_current x ON x.plot_id = p.id
 {people_join}
@@ -91,7 +93,8 @@ def identifier_rows(conn: Connection, province: str | None, commune: str | None,
     provinces = plot_provinces(conn, province, effective)
     sql = _ROWS.format(people=_PEOPLE[0] if people else "", people_join=_PEOPLE[1] if people else "")
     text = {c: pa.string() for c in ("identification_code", "commune_code", "province_code", "mx", "legacy_mx",
-                                      "land_use", "certificate_serial", "user_name", "id_number")}
+                                      "land_use", "certificate_serial", "user_name", "id_number",
+                                      "disputed", "disputed_since")}
     conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))      # the sorts of a million rows stay in memory
     table = read_csv_table(conn, sql, {"e": effective, "provinces": provinces, "commune": commune,
                                        "_types": {**text, "plot_id": pa.int64(), "area_m2": pa.float64(),
@@ -112,12 +115,12 @@ def identifier_rows(conn: Connection, province: str | None, commune: str | None,
 def _source_jobs(conn: Connection, frame: pd.DataFrame) -> tuple[list[int], str | None]:
     """The jobs that wrote the exported data, and the newest one's end.
 
-    The jobs that wrote the exported data (the plots' import, assignment, codes and recoding: the
-    latest of each), and the newest one's end — not the jobs that only read it, so that checking or
-    exporting again does not make unchanged data look new.
+    The jobs that wrote the exported data (the plots' import, assignment, codes, recoding and the latest
+    correction: the latest of each), and the newest one's end — not the jobs that only read it, so that
+    checking or exporting again does not make unchanged data look new.
     """
-    jobs = sorted({int(frame[c].dropna().max()) for c in ("import_job", "assign_job", "code_job", "recode_job")
-                   if frame[c].notna().any()})
+    jobs = sorted({int(frame[c].dropna().max()) for c in ("import_job", "assign_job", "code_job", "recode_job",
+                                                          "edit_job") if frame[c].notna().any()})
     newest = conn.execute(sa.text("SELECT max(coalesce(finished_at, started_at)) FROM geoland.job WHERE id = ANY(:j)"),
                           {"j": jobs}).scalar()
     return jobs, newest.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if newest else None
@@ -393,6 +396,14 @@ def _write_export(conn, final: Path, out: Path, frame, info, previous, jobs, sta
          "_types": {c: pa.string() for c in ("old_code", "new_code", "new_commune", "effective", "policy")}})
     (out / "crosswalk.csv").write_bytes(csv_bytes(crosswalk, header=True))
     files["crosswalk.csv"] = {"rows": crosswalk.num_rows}
+    # Plots in dispute (tranh chấp) are flagged, not left out: their identification code stands whatever the
+    # dispute decides about their holders or boundary; a boundary that changes gives a new code in a later
+    # export (retired and added in its delta). identifiers.csv keeps its columns (a new column would make
+    # every row of a --since delta look changed): the flags are this file.
+    disputed = frame.loc[frame["disputed"] == "t",                          # COPY writes booleans t / f
+                         ["identification_code", "disputed_since"]]
+    write_csv(disputed, out / "disputed.csv")
+    files["disputed.csv"] = {"rows": len(disputed)}
     # The assets attached to the exported plots (houses, apartments, constructions, forest, trees): no person
     # in it; the footprint's centroid in WGS 84 (empty for an asset without a footprint, e.g. an apartment).
     assets = read_csv_table(conn, """
@@ -450,7 +461,8 @@ def _write_export(conn, final: Path, out: Path, frame, info, previous, jobs, sta
                                           sort_keys=True).encode()).hexdigest()[:16]
     manifest = {"schema_version": SCHEMA_VERSION, "export_id": export_id, "province": province, "commune": commune,
                 "assignments_effective": info["effective"], "source_jobs": jobs, "data_as_of": stamp,
-                "since": since, "delta": delta_counts, "files": dict(sorted(files.items()))}
+                "since": since, "delta": delta_counts, "files": dict(sorted(files.items())),
+                "disputed": {"flagged": len(disputed), "left_out": 0}}
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n",
                                        encoding="utf-8")
     _swap_into_place(out, final)

@@ -292,9 +292,18 @@ def build_report(conn: Connection, *, province: str | None, out: Path, language:
     words = vocab.words("report", language)
     stamp = f"job {last.id}, {last.finished_at:%Y-%m-%d %H:%M}" if last.finished_at else f"job {last.id}"
     register = register_counts(conn, province)
+    from geoland.pipeline.assignments import plot_provinces
     from geoland.pipeline.progress import read_progress
 
-    progress = _progress_html(read_progress(conn, province=province), words)
+    disputed = read_columns(conn, """
+        SELECT p.id, c.code, p.legacy_mx, coalesce(a.commune_code, '') AS commune, p.disputed_since::text
+        FROM geoland.plot_mx p LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
+        LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = %(e)s
+        WHERE p.disputed AND (%(p)s::text[] IS NULL OR p.province_code = ANY(%(p)s)) ORDER BY p.id""",
+        {"e": effective, "p": plot_provinces(conn, province, effective)},
+        ["plot_id", "identification_code", "legacy_mx", "commune", "disputed_since"])
+    progress = _progress_html(read_progress(conn, province=province), words) + \
+        f"<p class=disputed>{html.escape(words['disputed_plots'])}: {len(disputed):,}</p>"
     (out / "index.html").write_text(_html(province, table, names, words, language, stamp, register, progress),
                                     encoding="utf-8")
     csv_table = table.copy()
@@ -312,9 +321,10 @@ def build_report(conn: Connection, *, province: str | None, out: Path, language:
         "land_user": mask_name(detail["user_name"].to_numpy(dtype=object)),
         "id_number": mask_cccd(detail["id_number"].to_numpy(dtype=object))})
     write_csv(rows, out / "findings.csv")
+    write_csv(disputed, out / "disputed.csv")          # the dispute's note stays in geoland: it may name people
     total = table[table["commune"] == ""].iloc[0]
     return {"province": province, "out": str(out), "effective": effective.isoformat() if effective else None,
-            "files": [str(out / n) for n in ("index.html", "communes.csv", "findings.csv")],
+            "files": [str(out / n) for n in ("index.html", "communes.csv", "findings.csv", "disputed.csv")],
             "communes": int(len(table) - 1), "findings": len(found),
             "campaign": {k: int(total[k]) for k in CAMPAIGN}, "register": register,
             "by_type": {k: int(total[k]) for k in FINDING_TYPES if total[k]}}

@@ -192,6 +192,7 @@ _COMMON = {
     "full_data": ("Đủ thông tin", "Full data"), "missing_1_plus": ("Thiếu ≥ 1 trường", "Missing ≥ 1 field"),
     "day": ("Ngày", "Day"), "officer": ("Cán bộ", "Officer"), "check_run": ("Lần kiểm tra", "Check"),
     "no_progress": ("Chưa có lần kiểm tra nào được ghi nhận.", "No check recorded yet."),
+    "disputed_plots": ("Thửa đang tranh chấp (danh sách: disputed.csv)", "Plots in dispute (listed in disputed.csv)"),
     "missing": ("Thiếu thông tin", "Missing data"),
     "conflict": ("Xung đột", "Conflict"),
     "clean": ("Không có lỗi", "No finding"),

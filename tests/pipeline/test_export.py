@@ -44,8 +44,8 @@ def test_a_rerun_on_unchanged_data_is_byte_identical(exported):
     a, b = exported["folder"] / "a", exported["folder"] / "b"
     assert exported["again"]["export_id"] == exported["first"]["export_id"]
     names = sorted(p.name for p in a.iterdir())
-    assert names == ["assets.csv", "assets.csvt", "crosswalk.csv", "crosswalk.csvt", "identifiers.csv",
-                     "identifiers.csvt", "identifiers.geojson", "identifiers.gpkg", "manifest.json"]
+    assert names == ["assets.csv", "assets.csvt", "crosswalk.csv", "crosswalk.csvt", "disputed.csv", "disputed.csvt",
+                     "identifiers.csv", "identifiers.csvt", "identifiers.geojson", "identifiers.gpkg", "manifest.json"]
     assert all((a / n).read_bytes() == (b / n).read_bytes() for n in names)
 
 
@@ -241,3 +241,27 @@ def test_files_every_tool_opens(exported, tmp_path):
         done = subprocess.run(["ogrinfo", "-ro", "-al", "-so", str(a / "identifiers.gpkg")], capture_output=True,
                               text=True, timeout=60)
         assert done.returncode == 0 and done.stderr == "", done.stderr
+
+
+def test_corrections_reach_the_next_delta_and_disputes_are_flagged(exported):
+    from geoland.review.edits import current_values, save_edits
+
+    base = json.loads(_run(exported["run"], "export", "--province", "99", "--out", exported["folder"] / "before",
+                           "--json"))["export_id"]                 # the module's other tests changed the data
+    plot, use = exported["query"]("SELECT p.id, p.land_use FROM geoland.plot p JOIN geoland.plot_code c "
+                                  "ON c.plot_id = p.id ORDER BY p.id LIMIT 1")[0]
+    with connect(exported["url"]) as conn:
+        version = current_values(conn, plot)["version"]
+        done = save_edits(conn, plot, version, {"land_use": "NTS" if use != "NTS" else "LUC",
+                                                "disputed": "on", "disputed_since": "2025-09-01"}, actor="xa1")
+    out = exported["folder"] / "after-corrections"
+    result = json.loads(_run(exported["run"], "export", "--province", "99", "--out", out, "--since", base, "--json"))
+    assert result["delta"] == {"added": 0, "changed": 1, "retired": 0}
+    code = exported["query"](f"SELECT code FROM geoland.plot_code WHERE plot_id = {plot}")[0][0]
+    delta = pd.read_csv(out / "delta.csv", dtype=str)
+    assert delta["identification_code"].tolist() == [code] and delta["change"].tolist() == ["changed"]
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["disputed"] == {"flagged": 1, "left_out": 0} and done["job_id"] in manifest["source_jobs"]
+    assert (out / "disputed.csv").read_text(encoding="utf-8").splitlines() == [
+        '"identification_code","disputed_since"', f'"{code}","2025-09-01"']
+    assert result["rows"] == exported["query"]("SELECT count(*) FROM geoland.plot_code")[0][0]   # none left out

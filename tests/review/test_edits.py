@@ -183,7 +183,8 @@ def test_progress_over_time_counts_each_check_and_the_corrections(checked, geola
 
     with connect(checked) as conn:
         plot = _plot_missing(conn, "missing_land_use")
-        save_edits(conn, plot, current_values(conn, plot)["version"], {"land_use": "ONT"}, actor="xa1")
+        save_edits(conn, plot, current_values(conn, plot)["version"], {"land_use": "ONT", "disputed": "on"},
+                   actor="xa1")
         n = conn.execute(sa.text("SELECT count(*) FROM geoland.plot")).scalar()
     assert geoland_cli("check", "--province", "99")[0] == 0              # a second run, after the correction
     out = tmp_path / "progress.csv"
@@ -195,7 +196,7 @@ def test_progress_over_time_counts_each_check_and_the_corrections(checked, geola
     assert second["missing_1_plus"] <= first["missing_1_plus"] and second["full_data"] >= first["full_data"]
     assert second["full_data"] + second["missing_1_plus"] == n
     assert result["corrections"] == [{"day": result["corrections"][0]["day"], "actor": "xa1", "source": "form",
-                                      "values": 1, "plots": 1}]
+                                      "values": 2, "plots": 1}]
     with open(out, newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert {r["job_id"] for r in rows} >= {str(first["job_id"]), str(second["job_id"])}
@@ -206,3 +207,6 @@ def test_progress_over_time_counts_each_check_and_the_corrections(checked, geola
     assert code == 0, err
     page = (tmp_path / "report" / "index.html").read_text(encoding="utf-8")
     assert "Tiến độ chiến dịch" in page and page.count('data-series="full_data"') == 1 and "xa1" in page
+    assert "tranh chấp (danh sách: disputed.csv): 1<" in page
+    listed = (tmp_path / "report" / "disputed.csv").read_text(encoding="utf-8").splitlines()
+    assert len(listed) == 2 and listed[1].startswith(f"{plot},")

@@ -68,8 +68,17 @@ DOWNGRADE = r"""
 DROP INDEX geoland.certificate_book_number_idx;
 DROP INDEX geoland.plot_assignment_effective_idx;
 DROP TABLE geoland.plot_edit;
+DROP VIEW geoland.plot_mx;                -- made again by 0018 with the columns below: made again without them
 ALTER TABLE geoland.plot DROP COLUMN dispute_note, DROP COLUMN disputed_since, DROP COLUMN disputed,
                          DROP COLUMN version;
+CREATE VIEW geoland.plot_mx AS
+    SELECT p.*,
+           CASE WHEN p.old_commune_code IS NOT NULL AND p.sheet IS NOT NULL AND p.plot_number IS NOT NULL
+                THEN p.old_commune_code || '.' || p.sheet || '.' || p.plot_number END AS legacy_mx
+    FROM geoland.plot p;
+COMMENT ON VIEW geoland.plot_mx IS
+    'geoland.plot with legacy_mx: old_commune_code.sheet.plot_number, NULL when a part is missing';
+
 DROP TABLE geoland.app_user_commune;
 DELETE FROM geoland.app_user WHERE role = 'editor';
 ALTER TABLE geoland.app_user DROP CONSTRAINT app_user_role_check;

@@ -5,6 +5,9 @@ the campaign's categories (plots, full data, authenticated, incorrect, unverifia
 missing ≥ 1 field) and the plots with missing data or in conflict, as ``geoland check`` counted them. The
 corrections made between two runs are in ``plot_edit`` (who, when, from where).
 
+``plot_mx`` is made again: a view's ``p.*`` is the column list of its creation, and the plot's columns of
+0017 (version, dispute) are read through it (the export's disputed plots).
+
 Revision ID: 0018
 Revises: 0017
 """
@@ -16,7 +19,18 @@ down_revision = "0017"
 branch_labels = None
 depends_on = None
 
-UPGRADE = r"""
+VIEW = r"""
+DROP VIEW geoland.plot_mx;
+CREATE VIEW geoland.plot_mx AS
+    SELECT p.*,
+           CASE WHEN p.old_commune_code IS NOT NULL AND p.sheet IS NOT NULL AND p.plot_number IS NOT NULL
+                THEN p.old_commune_code || '.' || p.sheet || '.' || p.plot_number END AS legacy_mx
+    FROM geoland.plot p;
+COMMENT ON VIEW geoland.plot_mx IS
+    'geoland.plot with legacy_mx: old_commune_code.sheet.plot_number, NULL when a part is missing';
+"""
+
+UPGRADE = VIEW + r"""
 CREATE TABLE geoland.campaign_progress (
     job_id           bigint  NOT NULL REFERENCES geoland.job (id),
     recorded_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
