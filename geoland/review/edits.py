@@ -56,17 +56,65 @@ def current_values(conn: Connection, plot_id: int, *, lock: bool = False) -> dic
     NotFound
         No such plot.
     """
-    row = conn.execute(sa.text(f"""
+    found = values_of(conn, [plot_id], lock=lock)
+    if plot_id not in found:
+        raise NotFound(f"no plot {plot_id}")
+    return found[plot_id]
+
+
+def values_of(conn: Connection, plot_ids, *, lock: bool = False) -> dict[int, dict]:
+    """:func:`current_values` of many plots at once (plot id → values); plots that do not exist are left out."""
+    rows = conn.execute(sa.text(f"""
         SELECT p.id, p.version, p.land_use, p.legal_area_m2, p.sheet, p.plot_number, p.disputed, p.disputed_since,
-               p.dispute_note, u.party_id, u.name, u.id_number, u.birth_year,
+               p.dispute_note, u.party_id, u.name AS holder_name, u.id_number, u.birth_year,
                EXISTS (SELECT FROM geoland.party_alias a WHERE a.party_id = u.party_id AND a.plot_id = p.id) AS alias
         FROM geoland.plot p LEFT JOIN geoland.land_user u ON u.plot_id = p.id
-        WHERE p.id = :id {'FOR UPDATE OF p' if lock else ''}"""), {"id": plot_id}).mappings().first()
-    if row is None:
-        raise NotFound(f"no plot {plot_id}")
-    out = dict(row)
-    out["holder_name"] = out.pop("name")
-    return out
+        WHERE p.id = ANY(:ids) ORDER BY p.id {'FOR UPDATE OF p' if lock else ''}"""),
+        {"ids": [int(i) for i in plot_ids]}).mappings().all()
+    return {r["id"]: dict(r) for r in rows}
+
+
+_SQL_TYPES = {"land_use": "text", "legal_area_m2": "double precision", "sheet": "integer", "plot_number": "integer",
+              "disputed": "boolean", "disputed_since": "date", "dispute_note": "text"}
+
+
+def apply_plot_values(conn: Connection, changes_by_plot: dict[int, dict], current: dict[int, dict], *, job_id: int,
+                      actor: str, source: str, source_ref: str | None) -> int:
+    """Write many plots' plot and dispute fields at once (a workbook's rows), with their history and versions.
+
+    ``changes_by_plot``: plot id → {field: value read by the rules}, only values that differ from ``current``
+    and only fields of the plot itself (entity ``plot`` or ``dispute``; holder fields go through
+    :func:`save_edits`). The plots must be locked by the caller (:func:`values_of` with ``lock``). Returns the
+    values written.
+    """
+    from geoland.store.db import copy_csv, csv_bytes
+
+    rows = [(p, k, as_text(current[p].get(k)), as_text(v)) for p, fields in changes_by_plot.items()
+            for k, v in fields.items()]
+    if not rows:
+        return 0
+    bad = {k for _, k, _, _ in rows if FIELDS[k].entity not in ("plot", "dispute")}
+    if bad:
+        raise ValueError(f"not plot fields: {sorted(bad)}")
+    conn.execute(sa.text("CREATE TEMP TABLE _edit (plot_id bigint, field text, old text, new text) ON COMMIT DROP"))
+    copy_csv(conn, "_edit (plot_id, field, old, new)", [csv_bytes({
+        "plot_id": [r[0] for r in rows], "field": [r[1] for r in rows], "old": [r[2] for r in rows],
+        "new": [r[3] for r in rows]})])
+    for field in sorted({r[1] for r in rows}):
+        column = FIELDS[field].column
+        conn.execute(sa.text(f"UPDATE geoland.plot p SET {column} = CAST(e.new AS {_SQL_TYPES[column]}) FROM _edit e "
+                             "WHERE e.plot_id = p.id AND e.field = :f"), {"f": field})
+    conn.execute(sa.text("""
+        WITH v AS (UPDATE geoland.plot p SET version = version + 1 WHERE p.id IN (SELECT plot_id FROM _edit)
+                   RETURNING p.id, p.version)
+        INSERT INTO geoland.plot_edit (job_id, plot_id, version, entity, entity_id, field, old_value, new_value,
+                                       personal, actor, source, source_ref)
+        SELECT :job, e.plot_id, v.version, CASE WHEN e.field LIKE 'disput%' THEN 'dispute' ELSE 'plot' END,
+               e.plot_id, e.field, e.old, e.new, false, :actor, :source, :ref
+        FROM _edit e JOIN v ON v.id = e.plot_id ORDER BY e.plot_id, e.field"""),
+        {"job": job_id, "actor": actor, "source": source, "ref": source_ref})
+    conn.execute(sa.text("DROP TABLE _edit"))
+    return len(rows)
 
 
 def masked(values: dict) -> dict:
