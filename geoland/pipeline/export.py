@@ -39,7 +39,7 @@ from geoland.store.db import csv_bytes, read_csv_table
 from geoland.store.jobs import audit, finish_job, start_job
 from identifiers import normalize_unit_code
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"      # 1.1: disputed.csv and the manifest's "disputed" (additions only)
 FORMATS = ("csv", "geojson", "gpkg")
 # GDAL's type of each exported column (a .csvt beside each CSV): codes are strings, so that GDAL and QGIS keep
 # their leading zeros; anything not listed is a string.
