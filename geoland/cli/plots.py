@@ -100,3 +100,41 @@ def forget(ctx, import_id, dry_run, as_json):
                + ("" if dry_run else "; removed " + ", ".join(
                    f"{v:,} {k.removeprefix('removed_').replace('_', ' ')}" for k, v in result.items()
                    if k.startswith("removed_") and k != "removed_plots")))
+
+
+@plots.command("edit")
+@click.argument("plot_id", type=click.IntRange(min=1))
+@click.option("--version", "version", type=click.IntRange(min=1), required=True,
+              help="The plot version the values were read at (`geoland plots edit ID --show`, or the plot page).")
+@click.option("--set", "values", multiple=True, metavar="FIELD=VALUE",
+              help="A field and its new value (land_use, legal_area_m2, sheet, plot_number, holder_name, id_number, "
+                   "birth_year, disputed, disputed_since, dispute_note); empty VALUE empties the field. Repeat.")
+@click.option("--user", "username", metavar="U", help="Edit as this web user (an editor: their communes only).")
+@json_option
+@click.pass_context
+def edit(ctx, plot_id, version, values, username, as_json):
+    """Supplement or correct one plot, as the web form does: the same rules, the version check, the history
+    (source ``command``) and the re-check of the plot with its partners.
+    """
+    from geoland.review.edits import save_edits
+    from geoland.review.scope import allow_plot
+    from geoland.review.users import active_user
+    from geoland.rules.edits import FIELDS
+    from geoland.store.jobs import current_actor
+
+    typed = {}
+    for item in values:
+        field, sep, value = item.partition("=")
+        if not sep or field not in FIELDS:
+            raise click.BadParameter(f"{item!r}: FIELD=VALUE with FIELD one of {', '.join(FIELDS)}", param_hint="--set")
+        typed[field] = value
+    with connect(ctx) as conn:
+        user = active_user(conn, username) if username else None
+        if user is not None:
+            allow_plot(conn, user, plot_id)
+        done = save_edits(conn, plot_id, version, typed, actor=user["username"] if user else current_actor(),
+                          source="command")
+    show(done, as_json, lambda r: f"plot {r['plot_id']}: version {r['version']}, changed: "
+                                  f"{', '.join(r['changed']) or 'nothing'}"
+                                  + (f"; warnings: {', '.join(f'{k} {v}' for k, v in r['warnings'].items())}"
+                                     if r.get("warnings") else ""))

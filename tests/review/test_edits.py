@@ -210,3 +210,22 @@ def test_progress_over_time_counts_each_check_and_the_corrections(checked, geola
     assert "tranh chấp (danh sách: disputed.csv): 1<" in page
     listed = (tmp_path / "report" / "disputed.csv").read_text(encoding="utf-8").splitlines()
     assert len(listed) == 2 and listed[1].startswith(f"{plot},")
+
+
+def test_the_edit_command_uses_the_same_rules_version_and_history(checked, geoland_cli):
+    import json
+
+    with connect(checked) as conn:
+        plot = _plot_missing(conn, "missing_id_number")
+        version = current_values(conn, plot)["version"]
+    code, _, err = geoland_cli("plots", "edit", str(plot), "--version", str(version), "--set", "id_number=0140900012")
+    assert code != 0 and "id_number: not_12_digits" in err and "0140900012" not in err
+    code, out, err = geoland_cli("plots", "edit", str(plot), "--version", str(version),
+                                 "--set", f"id_number={GOOD_CCCD}", "--set", "birth_year=1990", "--json")
+    assert code == 0, err
+    assert json.loads(out)["version"] == version + 1
+    code, _, err = geoland_cli("plots", "edit", str(plot), "--version", str(version), "--set", "land_use=ONT")
+    assert code != 0 and f"at version {version + 1}" in err
+    with connect(checked) as conn:
+        assert {h["source"] for h in changes(conn, plot)} == {"command"}
+        assert "missing_id_number" not in _open(conn, plot)
