@@ -290,6 +290,20 @@ def load_province(tmp_path, geoland_cli):
 
 
 @pytest.fixture
+def checked_province(db_url, load_province, geoland_cli):
+    """A synthetic province loaded, reassigned, coded and checked, as a user brings one to review: a function
+    taking the number of plots (default 800); returns the database URL."""
+    def load(n_plots: int = 800) -> str:
+        load_province("99", n_plots=n_plots)
+        for args in (("reassign",), ("codes", "issue"), ("check",)):
+            code, _, err = geoland_cli(*args)
+            assert code == 0, err
+        return db_url
+
+    return load
+
+
+@pytest.fixture
 def kill_and_resume(db_url, server_url):
     """Run a geoland command on the test database, SIGKILL it once ``progress_sql`` (a count) passes
     ``threshold``, run it again to the end; meanwhile run it uninterrupted on a copy of the database made

@@ -17,12 +17,8 @@ GOOD_CCCD = "014090001234"
 
 
 @pytest.fixture
-def commune(db_url, load_province, geoland_cli):
-    load_province("99", n_plots=800)
-    for args in (("reassign",), ("codes", "issue"), ("check",)):
-        code, _, err = geoland_cli(*args)
-        assert code == 0, err
-    with connect(db_url) as conn:
+def commune(checked_province):
+    with connect(checked_province(800)) as conn:
         return conn.execute(sa.text("""SELECT a.commune_code FROM geoland.finding_current f
             JOIN geoland.plot_assignment_current a USING (plot_id) WHERE f.type = 'missing_id_number'
             GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""")).scalar_one()

@@ -13,12 +13,8 @@ GOOD_CCCD = "014090001234"          # Sơn La (014), a man born in 1990
 
 
 @pytest.fixture
-def checked(db_url, load_province, geoland_cli):
-    load_province("99", n_plots=800)
-    for args in (("reassign",), ("codes", "issue"), ("check",)):
-        code, _, err = geoland_cli(*args)
-        assert code == 0, err
-    return db_url
+def checked(checked_province):
+    return checked_province(800)
 
 
 def _open(conn, plot_id, kind=None):

@@ -15,11 +15,8 @@ PASSWORD = "mat-khau-123"
 
 
 @pytest.fixture
-def app(db_url, load_province, geoland_cli):
-    load_province("99", n_plots=300)
-    for args in (("reassign",), ("codes", "issue"), ("check",)):
-        code, _, err = geoland_cli(*args)
-        assert code == 0, err
+def app(db_url, checked_province):
+    checked_province(300)
     with connect(db_url) as conn:
         add_user(conn, "admin", "admin", PASSWORD)
         add_user(conn, "lan", "reviewer", PASSWORD)
