@@ -38,8 +38,8 @@ SHEET = "Bo sung thua dat"
 LISTS = "Danh muc"
 ONLY = ("all", "missing", "conflict")
 KEYS = ("plot_id", "version", "code", "legacy_mx", "area_m2", "findings")
-EDITABLE = ("land_use", "legal_area_m2", "sheet", "plot_number", "holder_name", "id_number", "birth_year",
-            "disputed", "disputed_since", "dispute_note")
+EDITABLE = ("land_use", "legal_area_m2", "sheet", "plot_number", "certificate_series", "holder_name", "id_number",
+            "birth_year", "disputed", "disputed_since", "dispute_note")
 TITLES = {"plot_id": ("Mã thửa trong CSDL", "Plot id"), "version": ("Phiên bản", "Version"),
           "code": ("Mã định danh", "Identification code"), "legacy_mx": ("Mã thửa (xã.tờ.thửa)", "MX.SB.ST"),
           "area_m2": ("Diện tích tính toán (m²)", "Computed area (m²)"), "findings": ("Lỗi cần xử lý", "Findings")}
@@ -53,8 +53,8 @@ def _title(key: str) -> str:
 
 TEMPLATE_SQL = """
 SELECT p.id, p.version, c.code, m.legacy_mx, round(p.area_m2::numeric, 1) AS area_m2, p.land_use, p.legal_area_m2,
-       p.sheet, p.plot_number, u.name AS holder_name, u.id_number, u.birth_year, p.disputed, p.disputed_since,
-       p.dispute_note, f.types
+       p.sheet, p.plot_number, vc.series AS certificate_series, u.name AS holder_name, u.id_number, u.birth_year,
+       p.disputed, p.disputed_since, p.dispute_note, f.types
 FROM (SELECT f.plot_id, array_agg(DISTINCT f.type ORDER BY f.type) AS types
       FROM geoland.finding_current f JOIN geoland.plot_assignment_current a USING (plot_id)
       WHERE a.commune_code = :commune AND a.effective = (SELECT max(effective) FROM geoland.plot_assignment_current)
@@ -64,6 +64,9 @@ JOIN geoland.plot p ON p.id = f.plot_id
 JOIN geoland.plot_mx m ON m.id = p.id
 LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
 LEFT JOIN geoland.land_user u ON u.plot_id = p.id
+LEFT JOIN LATERAL (SELECT min(c.series) AS series FROM geoland.certificate_plot cp
+                   JOIN geoland.certificate c ON c.id = cp.certificate_id
+                   WHERE cp.plot_id = p.id AND c.status = 'valid') vc ON true
 ORDER BY p.sheet, p.plot_number, p.id
 """
 
@@ -121,7 +124,8 @@ def write_template(conn: Connection, commune: str, out, *, only: str = "all") ->
         sheet.write_row(i, 0, [r.id, r.version, r.code, r.legacy_mx,
                                float(r.area_m2) if r.area_m2 is not None else None,
                                "; ".join(labels.get(t, t) for t in r.types)], locked)
-        sheet.write_row(i, first, [r.land_use, r.legal_area_m2, r.sheet, r.plot_number, name, number,
+        sheet.write_row(i, first, [r.land_use, r.legal_area_m2, r.sheet, r.plot_number, r.certificate_series, name,
+                                   number,
                                    "…" if r.birth_year is not None else None, YES if r.disputed else None,
                                    r.disputed_since.isoformat() if r.disputed_since else None, r.dispute_note],
                         unlocked)
@@ -263,7 +267,8 @@ def apply_workbook(conn: Connection, path, *, user: dict | None = None, dry_run:
         changed_plots.append(plot)
         if dry_run:
             values_changed += len(differs)
-        elif any(FIELDS[k].entity == "holder" for k in differs):       # a party to find or make: one at a time
+        elif any(FIELDS[k].entity in ("holder", "certificate") for k in differs):   # a party or certificate to
+            # find or make: one row at a time
             try:
                 done = save_edits(conn, plot, version, {k: typed[k] for k in differs}, actor=actor,
                                   source="workbook", source_ref=sha, recheck=False, job_id=job.id)

@@ -46,11 +46,10 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from geoland.rules.registry import BOOK_FORMAT, SERIES_FORMAT
 from identifiers.taxcode import check_tax_code
 
 log = logging.getLogger(__name__)
-SERIES_FORMAT = r"^[A-ZĐ]{1,2} ?[0-9]{6,8}$"
-BOOK_FORMAT = r"^([A-ZĐ]{1,4}[ -]?)?[0-9]{1,8}(/[0-9A-ZĐ-]+)?$"
 MIN_AREA_M2 = 1.0
 RESIDENTIAL = ("ONT", "ODT")
 _COLUMNS = ["plot_id", "type", "value", "tolerance", "related"]

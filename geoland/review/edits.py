@@ -67,8 +67,12 @@ def values_of(conn: Connection, plot_ids, *, lock: bool = False) -> dict[int, di
     rows = conn.execute(sa.text(f"""
         SELECT p.id, p.version, p.land_use, p.legal_area_m2, p.sheet, p.plot_number, p.disputed, p.disputed_since,
                p.dispute_note, u.party_id, u.name AS holder_name, u.id_number, u.birth_year,
-               EXISTS (SELECT FROM geoland.party_alias a WHERE a.party_id = u.party_id AND a.plot_id = p.id) AS alias
+               EXISTS (SELECT FROM geoland.party_alias a WHERE a.party_id = u.party_id AND a.plot_id = p.id) AS alias,
+               vc.series AS certificate_series, vc.id AS certificate_id
         FROM geoland.plot p LEFT JOIN geoland.land_user u ON u.plot_id = p.id
+        LEFT JOIN LATERAL (SELECT c.id, c.series FROM geoland.certificate_plot cp
+                           JOIN geoland.certificate c ON c.id = cp.certificate_id
+                           WHERE cp.plot_id = p.id AND c.status = 'valid' ORDER BY c.series LIMIT 1) vc ON true
         WHERE p.id = ANY(:ids) ORDER BY p.id {'FOR UPDATE OF p' if lock else ''}"""),
         {"ids": [int(i) for i in plot_ids]}).mappings().all()
     return {r["id"]: dict(r) for r in rows}
@@ -203,6 +207,8 @@ def _apply(conn: Connection, plot_id: int, current: dict, diff: dict, *, actor: 
     job_id = job.id if own_job else job_id
     party_id = _write_holder(conn, plot_id, current, {k: v for k, v in diff.items() if FIELDS[k].entity == "holder"},
                              job_id)
+    certificate_id = _write_certificate(conn, plot_id, current, diff["certificate_series"], job_id) \
+        if "certificate_series" in diff else current.get("certificate_id")
     plot = {FIELDS[k].column: v for k, v in diff.items() if FIELDS[k].entity in ("plot", "dispute")}
     if plot:
         conn.execute(sa.text(f"UPDATE geoland.plot SET {', '.join(f'{c} = :{c}' for c in plot)} WHERE id = :id"),
@@ -219,7 +225,8 @@ def _apply(conn: Connection, plot_id: int, current: dict, diff: dict, *, actor: 
         """), {"job": job_id, "plot": plot_id, "version": version, "actor": actor, "source": source,
                "ref": source_ref, "reverts": reverts,
                "entities": [FIELDS[k].entity for k in diff],
-               "ids": [party_id if FIELDS[k].entity == "holder" else plot_id for k in diff],
+               "ids": [party_id if FIELDS[k].entity == "holder" else certificate_id
+                       if FIELDS[k].entity == "certificate" else plot_id for k in diff],
                "fields": list(diff), "olds": [as_text(current.get(k)) for k in diff],
                "news": [as_text(v) for v in diff.values()], "personal": [FIELDS[k].personal for k in diff]})
     checked = recheck_plots(conn, [plot_id], job_id=job_id) if recheck else None
@@ -265,6 +272,36 @@ def _write_holder(conn: Connection, plot_id: int, current: dict, diff: dict, job
         conn.execute(sa.text(f"UPDATE geoland.party_personal SET {', '.join(f'{c} = :{c}' for c in personal)} "
                              "WHERE party_id = :p"), personal | {"p": party})
     return party
+
+
+def _write_certificate(conn: Connection, plot_id: int, current: dict, series: str | None, job_id: int) -> int:
+    """The plot's valid certificate gets this series; returns its id.
+
+    A plot without one: the certificate of that series (made when the register has none) covers it from now
+    on, and its holders' rights with no certificate are recorded on it. A plot with one: a corrected series
+    of the same certificate (on every plot it covers). A series another certificate has is refused, as is
+    removing the certificate (the registry's work: cancel it there).
+    """
+    if series is None:
+        raise EditRefused({"certificate_series": "cannot_empty"})
+    other = conn.execute(sa.text("SELECT id FROM geoland.certificate WHERE series = :s"), {"s": series}).scalar()
+    mine = current.get("certificate_id")
+    if mine is not None:
+        if other is not None and other != mine:
+            raise EditRefused({"certificate_series": "series_taken"})
+        conn.execute(sa.text("UPDATE geoland.certificate SET series = :s WHERE id = :c"), {"s": series, "c": mine})
+        certificate = mine
+    else:
+        certificate = other if other is not None else conn.execute(sa.text(
+            "INSERT INTO geoland.certificate (series, status, job_id) VALUES (:s, 'valid', :job) RETURNING id"),
+            {"s": series, "job": job_id}).scalar_one()
+        conn.execute(sa.text("INSERT INTO geoland.certificate_plot (certificate_id, plot_id) VALUES (:c, :p) "
+                             "ON CONFLICT DO NOTHING"), {"c": certificate, "p": plot_id})
+        conn.execute(sa.text("UPDATE geoland.land_right SET certificate_id = :c WHERE plot_id = :p "
+                             "AND certificate_id IS NULL"), {"c": certificate, "p": plot_id})
+    # the plot layer's own serial field, which the identifier export carries, follows the register
+    conn.execute(sa.text("UPDATE geoland.plot SET certificate_serial = :s WHERE id = :p"), {"s": series, "p": plot_id})
+    return certificate
 
 
 def changes(conn: Connection, plot_id: int, *, after: int = 0, unmasked: bool = False) -> list[dict]:

@@ -1,8 +1,8 @@
 """The fields commune officers may supplement or correct, and how each typed value is checked (issue 17).
 
 One catalogue for the web form, its as-you-type check and the command line: each field names what it
-changes (the plot, its first holder, its dispute flag), whether it is personal data, and how a typed value
-is read. The rules are the checks' own (:mod:`geoland.rules.checks`): an ID number is judged by
+changes (the plot, its first holder, its certificate, its dispute flag), whether it is personal data, and how
+a typed value is read. The rules are the checks' own (:mod:`geoland.rules.checks`): an ID number is judged by
 :func:`identifiers.cccd.check_cccd` with the birth year, a land-use code by
 :func:`identifiers.landuse.classify_land_use`, a name by the damaged-text rule. A value the checks would
 only flag for information (a legacy CMND, a legacy land-use code) is accepted with a warning; a value they
@@ -16,6 +16,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from geoland.rules.registry import SERIES_FORMAT
 from geoland.rules.vntext import looks_damaged
 from identifiers.cccd import LEGACY_CMND, check_cccd
 from identifiers.landuse import classify_land_use
@@ -37,6 +38,7 @@ FIELDS = {f.name: f for f in (
     Field("legal_area_m2", "plot", "legal_area_m2", "area"),
     Field("sheet", "plot", "sheet", "count"),
     Field("plot_number", "plot", "plot_number", "count"),
+    Field("certificate_series", "certificate", "series", "series"),
     Field("holder_name", "holder", "name", "name", personal=True),
     Field("id_number", "holder", "id_number", "id_number", personal=True),
     Field("birth_year", "holder", "birth_year", "year", personal=True),
@@ -44,7 +46,7 @@ FIELDS = {f.name: f for f in (
     Field("disputed_since", "dispute", "disputed_since", "date"),
     Field("dispute_note", "dispute", "dispute_note", "note"),
 )}
-MAX_TEXT = {"name": 200, "note": 2000, "land_use": 40}
+MAX_TEXT = {"name": 200, "note": 2000, "land_use": 40, "series": 20}
 FIRST_YEAR = 1900
 
 
@@ -101,6 +103,11 @@ def parse(name: str, raw, *, birth_year=None, today: dt.date | None = None) -> t
         if field.kind == "year" and not FIRST_YEAR <= value <= today.year:
             raise Problem(name, "year_out_of_range")
         return value, None
+    if field.kind == "series":
+        series = " ".join(text.upper().split())
+        if not re.fullmatch(SERIES_FORMAT, series):
+            raise Problem(name, "series_format")
+        return series, None
     if field.kind == "name":
         if looks_damaged(text):
             raise Problem(name, "damaged_text")

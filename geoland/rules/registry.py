@@ -115,6 +115,12 @@ COLUMNS["paper"] = {
 }
 PERSONAL_COLUMNS = {"parties": ("name", "id_number", "birth_date", "birth_year", "address"),
                     "paper": ("name", "id_number")}
+
+# How the certificate forms write a series (số phát hành) and a registry-book number (số vào sổ): a format rule
+# only (no check digit is published). Read by the register's checks and by the edit form.
+SERIES_FORMAT = r"^[A-ZĐ]{1,2} ?[0-9]{6,8}$"
+BOOK_FORMAT = r"^([A-ZĐ]{1,4}[ -]?)?[0-9]{1,8}(/[0-9A-ZĐ-]+)?$"
+
 REQUIRED = {"certificates": ("series",), "plots": ("series",), "parties": ("ref",), "rights": ("party",),
             "assets": ("ref", "kind"), "paper": ("series", "plot")}
 

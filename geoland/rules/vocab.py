@@ -129,6 +129,12 @@ REASONS: dict[str, tuple[str, str]] = {
     "id_number_taken": ("số này đã thuộc về một chủ khác trong sổ địa chính", "this number belongs to another holder "
                         "in the register"),
     "no_holder": ("thửa chưa có người sử dụng: nhập họ tên trước", "the plot has no holder yet: type a name first"),
+    "series_format": ("số phát hành GCN gồm 1–2 chữ cái in hoa và 6–8 chữ số (ví dụ CS 123456)",
+                      "a certificate series is 1–2 capital letters and 6–8 digits (e.g. CS 123456)"),
+    "series_taken": ("số phát hành này là của một GCN khác trong sổ: liên kết thửa qua sổ địa chính",
+                     "this series is another certificate's: link the plot to it through the registry"),
+    "cannot_empty": ("không xóa được GCN từ biểu mẫu: hủy GCN trong sổ địa chính",
+                     "a certificate is not removed from the form: cancel it in the register"),
     # A commune workbook's row that cannot be applied.
     "key_changed": ("ô khóa (mã thửa, phiên bản) đã bị sửa hoặc xóa", "a key cell (plot id, version) was changed"),
     "unknown_plot": ("không có thửa này trong CSDL", "no such plot in the database"),
@@ -249,6 +255,7 @@ _SURFACES: dict[str, dict[str, tuple[str, str]]] = {
         "holder_name": ("Họ tên người sử dụng đất", "Land user's name"), "id_number": ("Số CCCD/CMND", "ID number"),
         "birth_year": ("Năm sinh", "Birth year"), "legal_area_m2": ("Diện tích pháp lý (m²)", "Legal area (m²)"),
         "sheet": ("Số tờ bản đồ", "Map sheet"), "plot_number": ("Số thửa", "Plot number"),
+        "certificate_series": ("Số phát hành GCN", "Certificate series"),
         "disputed": ("Đang tranh chấp", "In dispute"), "disputed_since": ("Tranh chấp từ ngày", "Disputed since"),
         "dispute_note": ("Ghi chú tranh chấp", "Dispute note"),
         "changes": ("Lịch sử chỉnh lý", "Changes"), "old_value": ("Giá trị cũ", "Old value"),

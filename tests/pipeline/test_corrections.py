@@ -157,3 +157,21 @@ def test_an_editor_applies_only_to_their_communes(db_url, commune, geoland_cli, 
     with connect(db_url) as conn:
         assert conn.execute(sa.text("SELECT actor FROM geoland.plot_edit WHERE plot_id = :p"),
                             {"p": plot}).scalar() == "xa-nay"
+
+
+def test_a_workbook_supplements_certificate_series(db_url, commune, geoland_cli, tmp_path):
+    out, _ = _template(geoland_cli, tmp_path, commune, "--only", "missing")
+    book = openpyxl.load_workbook(out)
+    keys, rows = _rows(book)
+    with connect(db_url) as conn:
+        plot = _plot_with(conn, commune, "missing_certificate")
+    rows[plot][keys.index("certificate_series")].value = "XY 7654321"
+    book.save(out)
+    code, stdout, err = geoland_cli("corrections", "apply", out, "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["changed"] == 1
+    with connect(db_url) as conn:
+        assert _open(conn, plot, "missing_certificate") == 0
+        assert current_values(conn, plot)["certificate_series"] == "XY 7654321"
+        assert conn.execute(sa.text("SELECT entity FROM geoland.plot_edit WHERE plot_id = :p"),
+                            {"p": plot}).scalar() == "certificate"

@@ -225,3 +225,28 @@ def test_the_edit_command_uses_the_same_rules_version_and_history(checked, geola
     with connect(checked) as conn:
         assert {h["source"] for h in changes(conn, plot)} == {"command"}
         assert "missing_id_number" not in _open(conn, plot)
+
+
+def test_a_missing_certificate_series_is_supplemented_in_the_register(checked):
+    with connect(checked) as conn:
+        plot = _plot_missing(conn, "missing_certificate")
+        version = current_values(conn, plot)["version"]
+        with pytest.raises(EditRefused) as refused:
+            save_edits(conn, plot, version, {"certificate_series": "12345"}, actor="xa1")
+        assert refused.value.problems == {"certificate_series": "series_format"}
+        done = save_edits(conn, plot, version, {"certificate_series": "zz 12345678"}, actor="xa1")
+        assert done["changed"] == ["certificate_series"]
+        now = current_values(conn, plot)
+        assert now["certificate_series"] == "ZZ 12345678" and "missing_certificate" not in _open(conn, plot)
+        assert conn.execute(sa.text("SELECT certificate_serial FROM geoland.plot WHERE id = :p"),
+                            {"p": plot}).scalar() == "ZZ 12345678"            # what the export carries
+        rights = conn.execute(sa.text("SELECT count(*) FROM geoland.land_right WHERE plot_id = :p "
+                                      "AND certificate_id = :c"), {"p": plot, "c": now["certificate_id"]}).scalar()
+        assert rights >= 1                                                   # the holder's right is on it
+        other, series = conn.execute(sa.text("""SELECT cp.plot_id, c.series FROM geoland.certificate_plot cp
+            JOIN geoland.certificate c ON c.id = cp.certificate_id WHERE c.status = 'valid' AND cp.plot_id <> :p
+            ORDER BY 1 LIMIT 1"""), {"p": plot}).one()
+        with pytest.raises(EditRefused) as refused:                            # another certificate's series
+            save_edits(conn, plot, now["version"], {"certificate_series": series}, actor="xa1")
+        assert refused.value.problems == {"certificate_series": "series_taken"}
+        assert other != plot

@@ -48,9 +48,17 @@ CREATE TABLE geoland.campaign_progress (
     PRIMARY KEY (job_id, commune_code)
 );
 CREATE INDEX campaign_progress_at_idx ON geoland.campaign_progress (recorded_at);
+
+-- An edit may correct the plot's certificate series too.
+ALTER TABLE geoland.plot_edit DROP CONSTRAINT plot_edit_entity_check;
+ALTER TABLE geoland.plot_edit ADD CONSTRAINT plot_edit_entity_check
+    CHECK (entity IN ('plot', 'holder', 'certificate', 'dispute'));
 """
 
 DOWNGRADE = r"""
+DELETE FROM geoland.plot_edit WHERE entity = 'certificate';
+ALTER TABLE geoland.plot_edit DROP CONSTRAINT plot_edit_entity_check;
+ALTER TABLE geoland.plot_edit ADD CONSTRAINT plot_edit_entity_check CHECK (entity IN ('plot', 'holder', 'dispute'));
 DROP TABLE geoland.campaign_progress;
 """
 
