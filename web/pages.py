@@ -26,7 +26,7 @@ from geoland.rules.vocab import describe_value
 
 from . import params
 from .auth import check_csrf, local_target, require
-from .http import MAP_ASSETS
+from .http import MAP_ASSETS, heavy_request
 
 bp = Blueprint("pages", __name__)
 log = get_logger(__name__)
@@ -162,7 +162,7 @@ def corrections_template(code):
     only = request.args.get("only") or "all"
     if only not in ONLY:
         abort(400, f"only: one of {', '.join(ONLY)}")
-    with tempfile.TemporaryDirectory(prefix="geoland-template-") as folder:
+    with heavy_request(), tempfile.TemporaryDirectory(prefix="geoland-template-") as folder:
         path = Path(folder) / f"so-bo-sung-{code}-{only}.xlsx"
         write_template(g.conn, code, path, only=only)
         data = path.read_bytes()
@@ -184,7 +184,7 @@ def corrections_upload(code):
     if upload is None or not upload.filename:
         abort(400, "choose the commune's workbook (.xlsx) to upload")
     dry_run = request.form.get("dry_run") == "1"
-    with tempfile.TemporaryDirectory(prefix="geoland-upload-") as folder:
+    with heavy_request(), tempfile.TemporaryDirectory(prefix="geoland-upload-") as folder:
         path = Path(folder) / "workbook.xlsx"
         upload.save(path)
         try:

@@ -154,8 +154,22 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
+MAX_UNPACKED = 512 * 1024 * 1024     # bytes a workbook may unpack to (100,000 rows are ≈ 60 MB): no zip bomb
+
+
 def _read(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
+    import zipfile
+
     from openpyxl import load_workbook
+
+    try:
+        with zipfile.ZipFile(path) as packed:
+            unpacked = sum(i.file_size for i in packed.infolist())
+    except (zipfile.BadZipFile, OSError):
+        raise InputFileError(path, "not a readable .xlsx workbook (not a zip package)") from None
+    if unpacked > MAX_UNPACKED:
+        raise InputFileError(path, f"unpacks to {unpacked / 2**20:,.0f} MB, more than a commune workbook can "
+                                   f"hold ({MAX_UNPACKED / 2**20:,.0f} MB): not applied")
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)

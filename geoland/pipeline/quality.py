@@ -199,7 +199,8 @@ UNION SELECT c2.plot_id FROM geoland.certificate_plot c1 JOIN geoland.certificat
     WHERE c1.plot_id = ANY(:ids)
 UNION SELECT unnest(f.related) FROM geoland.finding f WHERE f.plot_id = ANY(:ids) AND f.closed_by IS NULL
 """
-RECHECK_LIMIT = 20_000       # plots a quick re-check reads at most: beyond, run `geoland check`
+RECHECK_CHUNK = 2_000        # changed plots re-checked together
+RECHECK_LIMIT = 50_000       # plots one part of a quick re-check reads at most: beyond, run `geoland check`
 
 
 def _partners(conn: Connection, ids: list[int]) -> set[int]:
@@ -220,11 +221,18 @@ def recheck(conn: Connection, plot_ids, *, job_id: int, map_scale: int = DEFAULT
     dict
         ``plots`` re-checked and the changes (``opened``, ``reopened_changed``, ``closed``, ``unchanged``).
     """
+    ids = sorted({int(i) for i in plot_ids})
+    total = {"plots": 0, "opened": 0, "reopened_changed": 0, "closed": 0, "unchanged": 0}
+    for start in range(0, len(ids), RECHECK_CHUNK):     # a large workbook in parts, each exact on its own
+        done = _recheck(conn, ids[start:start + RECHECK_CHUNK], job_id=job_id, map_scale=map_scale,
+                        min_overlap_m2=min_overlap_m2)
+        total = {k: total[k] + done[k] for k in total}
+    return total
+
+
+def _recheck(conn: Connection, ids: list[int], *, job_id: int, map_scale: int, min_overlap_m2: float) -> dict:
     from geoland.pipeline.assignments import latest_effective
 
-    ids = sorted({int(i) for i in plot_ids})
-    if not ids:
-        return {"plots": 0, "opened": 0, "reopened_changed": 0, "closed": 0, "unchanged": 0}
     scope = sorted(_partners(conn, ids))
     context = sorted(_partners(conn, scope))
     if len(context) > RECHECK_LIMIT:

@@ -175,3 +175,17 @@ def test_a_workbook_supplements_certificate_series(db_url, commune, geoland_cli,
         assert current_values(conn, plot)["certificate_series"] == "XY 7654321"
         assert conn.execute(sa.text("SELECT entity FROM geoland.plot_edit WHERE plot_id = :p"),
                             {"p": plot}).scalar() == "certificate"
+
+
+def test_a_broken_or_oversized_workbook_is_refused_before_reading(db_url, commune, geoland_cli, tmp_path,
+                                                                  monkeypatch):
+    from geoland.pipeline import corrections
+
+    broken = tmp_path / "so-bo-sung.xlsx"
+    broken.write_bytes(b"Ma xa,So to\n04231,12\n")                      # a CSV saved under .xlsx
+    code, _, err = geoland_cli("corrections", "apply", broken)
+    assert code != 0 and "so-bo-sung.xlsx" in err and "not a readable .xlsx workbook" in err
+    out, _ = _template(geoland_cli, tmp_path, commune)
+    monkeypatch.setattr(corrections, "MAX_UNPACKED", 10_000)            # as a zip bomb would unpack
+    code, _, err = geoland_cli("corrections", "apply", out)
+    assert code != 0 and "more than a commune workbook can hold" in err
