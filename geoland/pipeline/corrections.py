@@ -29,6 +29,7 @@ from geoland.review.edits import EditRefused, apply_plot_values, changes, check_
 from geoland.review.scope import visible
 from geoland.rules import vocab
 from geoland.rules.edits import FIELDS, as_text
+from geoland.rules.registry import FORMS
 from geoland.store.jobs import audit, current_actor, finish_job, start_job
 from identifiers import normalize_unit_code
 from identifiers.cccd import mask_cccd, mask_name
@@ -38,8 +39,9 @@ SHEET = "Bo sung thua dat"
 LISTS = "Danh muc"
 ONLY = ("all", "missing", "conflict")
 KEYS = ("plot_id", "version", "code", "legacy_mx", "area_m2", "findings")
-EDITABLE = ("land_use", "legal_area_m2", "sheet", "plot_number", "certificate_series", "holder_name", "id_number",
-            "birth_year", "disputed", "disputed_since", "dispute_note")
+EDITABLE = ("land_use", "legal_area_m2", "sheet", "plot_number", "certificate_series", "certificate_book",
+            "certificate_issued_on", "certificate_form", "holder_name", "id_number", "birth_year", "disputed",
+            "disputed_since", "dispute_note")
 TITLES = {"plot_id": ("Mã thửa trong CSDL", "Plot id"), "version": ("Phiên bản", "Version"),
           "code": ("Mã định danh", "Identification code"), "legacy_mx": ("Mã thửa (xã.tờ.thửa)", "MX.SB.ST"),
           "area_m2": ("Diện tích tính toán (m²)", "Computed area (m²)"), "findings": ("Lỗi cần xử lý", "Findings")}
@@ -53,7 +55,9 @@ def _title(key: str) -> str:
 
 TEMPLATE_SQL = """
 SELECT p.id, p.version, c.code, m.legacy_mx, round(p.area_m2::numeric, 1) AS area_m2, p.land_use, p.legal_area_m2,
-       p.sheet, p.plot_number, vc.series AS certificate_series, u.name AS holder_name, u.id_number, u.birth_year,
+       p.sheet, p.plot_number, vc.series AS certificate_series, vc.book_number AS certificate_book,
+       vc.issued_on AS certificate_issued_on, vc.form AS certificate_form, u.name AS holder_name, u.id_number,
+       u.birth_year,
        p.disputed, p.disputed_since, p.dispute_note, f.types
 FROM (SELECT f.plot_id, array_agg(DISTINCT f.type ORDER BY f.type) AS types
       FROM geoland.finding_current f JOIN geoland.plot_assignment_current a USING (plot_id)
@@ -64,9 +68,9 @@ JOIN geoland.plot p ON p.id = f.plot_id
 JOIN geoland.plot_mx m ON m.id = p.id
 LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
 LEFT JOIN geoland.land_user u ON u.plot_id = p.id
-LEFT JOIN LATERAL (SELECT min(c.series) AS series FROM geoland.certificate_plot cp
+LEFT JOIN LATERAL (SELECT c.series, c.book_number, c.issued_on, c.form FROM geoland.certificate_plot cp
                    JOIN geoland.certificate c ON c.id = cp.certificate_id
-                   WHERE cp.plot_id = p.id AND c.status = 'valid') vc ON true
+                   WHERE cp.plot_id = p.id AND c.status = 'valid' ORDER BY c.series LIMIT 1) vc ON true
 ORDER BY p.sheet, p.plot_number, p.id
 """
 
@@ -102,9 +106,10 @@ def write_template(conn: Connection, commune: str, out, *, only: str = "all") ->
     header = book.add_format({"bold": True, "locked": True, "text_wrap": True})
     locked = book.add_format({"bg_color": "#DDDDDD", "locked": True})
     unlocked = book.add_format({"locked": False})
-    uses = sorted(CURRENT)
-    for i in range(max(len(uses), len(columns))):      # A: the land-use codes; B: the columns' names, read back
-        lists.write_row(i, 0, [uses[i] if i < len(uses) else None, columns[i] if i < len(columns) else None])
+    uses, forms = sorted(CURRENT), list(FORMS)
+    for i in range(max(len(uses), len(columns))):      # A: land-use codes; B: the columns' names, read back;
+        lists.write_row(i, 0, [uses[i] if i < len(uses) else None,  # C: certificate forms
+                               columns[i] if i < len(columns) else None, forms[i] if i < len(forms) else None])
     lists.hide()
     widths = {"findings": 48, "holder_name": 26, "dispute_note": 30, "code": 15, "legacy_mx": 16}
     for i, key in enumerate(columns):
@@ -117,6 +122,8 @@ def write_template(conn: Connection, commune: str, out, *, only: str = "all") ->
                           {"validate": "list", "source": f"='{LISTS}'!$A$1:$A${len(uses)}",
                            "show_error": False})          # legacy and combined codes may still be typed
     sheet.data_validation(1, position["disputed"], n, position["disputed"], {"validate": "list", "source": [YES]})
+    sheet.data_validation(1, position["certificate_form"], n, position["certificate_form"],
+                          {"validate": "list", "source": f"='{LISTS}'!$C$1:$C${len(forms)}", "show_error": False})
     sheet.write_row(0, 0, [_title(k) for k in columns], header)
     names = mask_name([r.holder_name for r in rows])
     numbers = mask_cccd([r.id_number for r in rows])
@@ -124,8 +131,10 @@ def write_template(conn: Connection, commune: str, out, *, only: str = "all") ->
         sheet.write_row(i, 0, [r.id, r.version, r.code, r.legacy_mx,
                                float(r.area_m2) if r.area_m2 is not None else None,
                                "; ".join(labels.get(t, t) for t in r.types)], locked)
-        sheet.write_row(i, first, [r.land_use, r.legal_area_m2, r.sheet, r.plot_number, r.certificate_series, name,
-                                   number,
+        sheet.write_row(i, first, [r.land_use, r.legal_area_m2, r.sheet, r.plot_number, r.certificate_series,
+                                   r.certificate_book,
+                                   r.certificate_issued_on.isoformat() if r.certificate_issued_on else None,
+                                   r.certificate_form, name, number,
                                    "…" if r.birth_year is not None else None, YES if r.disputed else None,
                                    r.disputed_since.isoformat() if r.disputed_since else None, r.dispute_note],
                         unlocked)

@@ -68,9 +68,12 @@ def values_of(conn: Connection, plot_ids, *, lock: bool = False) -> dict[int, di
         SELECT p.id, p.version, p.land_use, p.legal_area_m2, p.sheet, p.plot_number, p.disputed, p.disputed_since,
                p.dispute_note, u.party_id, u.name AS holder_name, u.id_number, u.birth_year,
                EXISTS (SELECT FROM geoland.party_alias a WHERE a.party_id = u.party_id AND a.plot_id = p.id) AS alias,
-               vc.series AS certificate_series, vc.id AS certificate_id
+               vc.series AS certificate_series, vc.id AS certificate_id, vc.book_number AS certificate_book,
+               vc.issued_on AS certificate_issued_on, vc.authority AS certificate_authority,
+               vc.form AS certificate_form
         FROM geoland.plot p LEFT JOIN geoland.land_user u ON u.plot_id = p.id
-        LEFT JOIN LATERAL (SELECT c.id, c.series FROM geoland.certificate_plot cp
+        LEFT JOIN LATERAL (SELECT c.id, c.series, c.book_number, c.issued_on, c.authority, c.form
+                           FROM geoland.certificate_plot cp
                            JOIN geoland.certificate c ON c.id = cp.certificate_id
                            WHERE cp.plot_id = p.id AND c.status = 'valid' ORDER BY c.series LIMIT 1) vc ON true
         WHERE p.id = ANY(:ids) ORDER BY p.id {'FOR UPDATE OF p' if lock else ''}"""),
@@ -209,6 +212,13 @@ def _apply(conn: Connection, plot_id: int, current: dict, diff: dict, *, actor: 
                              job_id)
     certificate_id = _write_certificate(conn, plot_id, current, diff["certificate_series"], job_id) \
         if "certificate_series" in diff else current.get("certificate_id")
+    details = {FIELDS[k].column: v for k, v in diff.items() if FIELDS[k].entity == "certificate"
+               and k != "certificate_series"}
+    if details:                      # the certificate's other values: the plot's (or the one just given) only
+        if certificate_id is None:
+            raise EditRefused({k: "no_certificate" for k in diff if FIELDS[k].entity == "certificate"})
+        conn.execute(sa.text(f"UPDATE geoland.certificate SET {', '.join(f'{c} = :{c}' for c in details)} "
+                             "WHERE id = :c"), details | {"c": certificate_id})
     plot = {FIELDS[k].column: v for k, v in diff.items() if FIELDS[k].entity in ("plot", "dispute")}
     if plot:
         conn.execute(sa.text(f"UPDATE geoland.plot SET {', '.join(f'{c} = :{c}' for c in plot)} WHERE id = :id"),

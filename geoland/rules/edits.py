@@ -16,7 +16,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from geoland.rules.registry import SERIES_FORMAT
+from geoland.rules.registry import BOOK_FORMAT, SERIES_FORMAT, coded
 from geoland.rules.vntext import looks_damaged
 from identifiers.cccd import LEGACY_CMND, check_cccd
 from identifiers.landuse import classify_land_use
@@ -39,6 +39,10 @@ FIELDS = {f.name: f for f in (
     Field("sheet", "plot", "sheet", "count"),
     Field("plot_number", "plot", "plot_number", "count"),
     Field("certificate_series", "certificate", "series", "series"),
+    Field("certificate_book", "certificate", "book_number", "book"),
+    Field("certificate_issued_on", "certificate", "issued_on", "date"),
+    Field("certificate_authority", "certificate", "authority", "note"),
+    Field("certificate_form", "certificate", "form", "form"),
     Field("holder_name", "holder", "name", "name", personal=True),
     Field("id_number", "holder", "id_number", "id_number", personal=True),
     Field("birth_year", "holder", "birth_year", "year", personal=True),
@@ -108,6 +112,16 @@ def parse(name: str, raw, *, birth_year=None, today: dt.date | None = None) -> t
         if not re.fullmatch(SERIES_FORMAT, series):
             raise Problem(name, "series_format")
         return series, None
+    if field.kind == "book":
+        book = text.upper()
+        if not re.fullmatch(BOOK_FORMAT, book):
+            raise Problem(name, "book_format")
+        return book, None
+    if field.kind == "form":
+        form = coded("form", text)
+        if form is None:
+            raise Problem(name, "unknown_form")
+        return form, None
     if field.kind == "name":
         if looks_damaged(text):
             raise Problem(name, "damaged_text")

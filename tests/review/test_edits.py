@@ -250,3 +250,19 @@ def test_a_missing_certificate_series_is_supplemented_in_the_register(checked):
             save_edits(conn, plot, now["version"], {"certificate_series": series}, actor="xa1")
         assert refused.value.problems == {"certificate_series": "series_taken"}
         assert other != plot
+        with pytest.raises(EditRefused) as refused:
+            save_edits(conn, plot, now["version"], {"certificate_book": "số 12", "certificate_form": "mẫu lạ"},
+                       actor="xa1")
+        assert refused.value.problems == {"certificate_book": "book_format", "certificate_form": "unknown_form"}
+        save_edits(conn, plot, now["version"], {"certificate_book": "ch00123", "certificate_issued_on": "2016-05-20",
+                                                "certificate_form": "2014", "certificate_authority": "UBND huyện"},
+                   actor="xa1")
+        stored = conn.execute(sa.text("SELECT book_number, issued_on::text, form, authority FROM geoland.certificate "
+                                      "WHERE id = :c"), {"c": now["certificate_id"]}).one()
+        assert tuple(stored) == ("CH00123", "2016-05-20", "gcn_2014", "UBND huyện")
+        bare = conn.execute(sa.text("""SELECT p.id FROM geoland.plot p WHERE NOT EXISTS (SELECT FROM
+            geoland.certificate_plot cp WHERE cp.plot_id = p.id) ORDER BY p.id LIMIT 1""")).scalar_one()
+        with pytest.raises(EditRefused) as refused:
+            save_edits(conn, bare, current_values(conn, bare)["version"], {"certificate_book": "CH00124"},
+                       actor="xa1")
+        assert refused.value.problems == {"certificate_book": "no_certificate"}
