@@ -154,5 +154,5 @@ def as_text(value) -> str | None:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, float):
-        return f"{value:g}"
+        return format(value, ".12g")         # 131985.3 stays 131985.3 (":g" keeps six digits only)
     return str(value)
