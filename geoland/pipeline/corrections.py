@@ -244,11 +244,14 @@ def apply_workbook(conn: Connection, path, *, user: dict | None = None, dry_run:
         problems.append({"sheet": SHEET, "row": row, "column": columns.get(key, ""), "field": key,
                          "reason": reason, **extra})
 
-    plans = []
+    plans, seen = [], {}
     for number, values in rows:
         plot, version = _cell_text(values.get("plot_id")), _cell_text(values.get("version"))
         if not plot.isdigit() or not version.isdigit():
             problem(number, "plot_id" if not plot.isdigit() else "version", "key_changed")
+            continue
+        if seen.setdefault(int(plot), number) != number:
+            problem(number, "plot_id", "duplicate_row", by=f"row {seen[int(plot)]}")
             continue
         typed = {k: _cell_text(values.get(k)) for k in EDITABLE if k in values}
         if "disputed" in typed:
@@ -347,6 +350,7 @@ def _refused(path: Path, problems: list[dict]) -> InputFileError:
              f"{words.get(p['reason'], p['reason'])}"
              + (f" — yours {p['yours']!r}, now {p['current']!r}" + (f" (changed by {p['by']})" if p.get("by") else "")
                 if p["reason"] == "changed_since" and not FIELDS[p["field"]].personal else "")
+             + (f" ({p['by']})" if p["reason"] == "duplicate_row" else "")
              for p in problems[:30]]
     more = f"\n  … and {len(problems) - 30} more" if len(problems) > 30 else ""
     error = InputFileError(path, f"{len(problems)} problem(s); nothing was applied:\n" + "\n".join(lines) + more)

@@ -144,6 +144,7 @@ REASONS: dict[str, tuple[str, str]] = {
     # A commune workbook's row that cannot be applied.
     "key_changed": ("ô khóa (mã thửa, phiên bản) đã bị sửa hoặc xóa", "a key cell (plot id, version) was changed"),
     "unknown_plot": ("không có thửa này trong CSDL", "no such plot in the database"),
+    "duplicate_row": ("thửa này đã có ở một dòng trên", "the same plot is on an earlier row"),
     "not_your_commune": ("thửa không thuộc xã của bạn", "the plot is not in one of your communes"),
     "masked_value_changed": ("ô đã che (***) bị sửa: nhập đầy đủ giá trị mới hoặc để nguyên",
                              "a masked cell (***) was edited: type the whole new value or leave it"),

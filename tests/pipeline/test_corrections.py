@@ -189,3 +189,18 @@ def test_a_broken_or_oversized_workbook_is_refused_before_reading(db_url, commun
     monkeypatch.setattr(corrections, "MAX_UNPACKED", 10_000)            # as a zip bomb would unpack
     code, _, err = geoland_cli("corrections", "apply", out)
     assert code != 0 and "more than a commune workbook can hold" in err
+
+
+def test_a_plot_twice_in_a_workbook_is_named(db_url, commune, geoland_cli, tmp_path):
+    out, _ = _template(geoland_cli, tmp_path, commune)
+    book = openpyxl.load_workbook(out)
+    keys, rows = _rows(book)
+    first = next(iter(rows.values()))
+    sheet = book[SHEET]
+    sheet.append([c.value for c in first])
+    copy = sheet.max_row
+    sheet.cell(copy, keys.index("land_use") + 1).value = "ONT"
+    book.save(out)
+    code, _, err = geoland_cli("corrections", "apply", out)
+    assert code != 0
+    assert f"row {copy}, column A (plot_id): the same plot is on an earlier row (row {first[0].row})" in err
