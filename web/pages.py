@@ -117,7 +117,7 @@ def typed_fields() -> dict[str, str]:
 def edit_plot(plot_id):
     """Save the edit form: refused fields shown on the page (422), a stale form on the conflict page (409)."""
     check_csrf()
-    version = params.form_whole("version")
+    version = params.whole("version", None, 1, 2**31 - 1, form=True)
     typed = typed_fields()
     try:
         done = save_edits(g.conn, plot_id, version, typed, actor=g.user["username"], source="form")

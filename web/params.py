@@ -27,15 +27,19 @@ def number(name: str, low: float, high: float) -> float:
     return value
 
 
-def whole(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
+def whole(name: str, default: int | None, low: int, high: int, *, form: bool = False) -> int:
+    """A whole number of the query (or, with ``form``, of the posted form); ``default`` None: required."""
+    raw = (request.form if form else request.args).get(name)
+    where = "form field" if form else "parameter"
     if raw is None or raw == "":
+        if default is None:
+            raise InvalidInput(f"{where} {name} is required")
         return default
     if not ascii_digits(raw):
-        raise InvalidInput(f"parameter {name} must be a whole number (ASCII digits)")
+        raise InvalidInput(f"{where} {name} must be a whole number (ASCII digits)")
     value = int(raw)
     if not low <= value <= high:
-        raise InvalidInput(f"parameter {name} must be between {low} and {high}")
+        raise InvalidInput(f"{where} {name} must be between {low} and {high}")
     return value
 
 
@@ -95,21 +99,3 @@ def bbox() -> tuple[float, float, float, float] | None:
         raise InvalidInput("bbox out of range: -180 ≤ minlon ≤ maxlon ≤ 180, -90 ≤ minlat ≤ maxlat ≤ 90")
     return x0, y0, x1, y1
 
-
-def form_whole(name: str, low: int = 0, high: int = 2**31 - 1) -> int:
-    """A required whole number of the posted form (a version, an id)."""
-    raw = request.form.get(name, "")
-    if not ascii_digits(raw):
-        raise InvalidInput(f"form field {name} must be a whole number (ASCII digits)")
-    value = int(raw)
-    if not low <= value <= high:
-        raise InvalidInput(f"form field {name} must be between {low} and {high}")
-    return value
-
-
-def form_text(name: str, max_length: int) -> str | None:
-    """An optional text field of the posted form, at most ``max_length`` characters."""
-    value = request.form.get(name)
-    if value is not None and len(value) > max_length:
-        raise InvalidInput(f"form field {name} is longer than {max_length} characters")
-    return value
