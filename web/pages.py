@@ -93,6 +93,7 @@ def _plot_page(plot_id: int, *, unmasked: bool, typed: dict | None = None, probl
                            comments=plot_comments(g.conn, plot_id), unmasked=unmasked, form=form,
                            typed=typed or {}, problems=messages, fields=FIELDS,
                            edits=changes(g.conn, plot_id, unmasked=unmasked),
+                           share_errors=any(k.startswith("share:") for k in messages),
                            saved=request.args.get("saved") == "1"), status
 
 
@@ -146,6 +147,36 @@ def progress_page():
                            chart=progress_chart(runs, vocab.words("page", g.language)),
                            corrections=found["corrections"].to_dict(orient="records"),
                            communes=latest.to_dict(orient="records") if latest is not None else [])
+
+
+@bp.post("/plots/<int:plot_id>/shares")
+@require("editor", scope="plot")
+def edit_shares(plot_id):
+    """Save the co-holders' shares (one per right on the plot).
+
+    Refused ones are shown on the page (422), a stale form gets the conflict page (409).
+    """
+    from geoland.review.edits import save_shares
+
+    check_csrf()
+    version = params.whole("version", None, 1, 2**31 - 1, form=True)
+    typed = {}
+    for key, value in request.form.items():
+        if key.startswith("share:"):
+            right = key.split(":", 1)[1]
+            if not params.ascii_digits(right) or len(value) > 20 or len(typed) >= 100:
+                abort(400, f"form field {key[:30]}: share:RIGHT_ID, at most 20 characters, 100 rights")
+            typed[int(right)] = value
+    try:
+        done = save_shares(g.conn, plot_id, version, typed, actor=g.user["username"])
+    except EditRefused as refused:
+        return _plot_page(plot_id, unmasked=False, typed={k: v for k, v in request.form.items()
+                                                          if k.startswith("share:")},
+                          problems=refused.problems, status=422)
+    except EditConflict as stale:
+        rows = [{"field": "share", "yours": v, "current": None} for v in typed.values()]
+        return render_template("conflict.html", plot_id=plot_id, stale=stale, rows=rows), 409
+    return redirect(url_for("pages.plot_page", plot_id=plot_id, saved=1 if done["changed"] else 0))
 
 
 WORKBOOK_MAX = 20 * 1024 * 1024      # a commune workbook of 100,000 rows is about 6 MB

@@ -314,6 +314,74 @@ def _write_certificate(conn: Connection, plot_id: int, current: dict, series: st
     return certificate
 
 
+def save_shares(conn: Connection, plot_id: int, version: int, typed: dict[int, str], *, actor: str,
+                source: str = "form", reverts: dict[int, int] | None = None) -> dict:
+    """Save the shares of the rights on a plot (co-holders: ``1/2``, ``0,5``, ``50%``), checked per certificate.
+
+    ``typed``: right id → share as typed. The shares of one certificate's rights on the plot must add up to the
+    whole, as the ``share_sum`` check wants (``shares_sum`` on each of them otherwise); a right not on this plot
+    is refused. Same version check, history (entity ``right``), job and re-check as :func:`save_edits`.
+    """
+    from fractions import Fraction
+
+    from geoland.pipeline.quality import recheck as recheck_plots
+    from geoland.rules.registry import parse_share
+
+    current = current_values(conn, plot_id, lock=True)
+    if int(version) != current["version"]:
+        raise EditConflict(plot_id, int(version), current["version"], current, {}, changes(conn, plot_id,
+                                                                                          after=int(version)))
+    rights = {r.id: r for r in conn.execute(sa.text(
+        "SELECT id, share_num, share_den, certificate_id FROM geoland.land_right WHERE plot_id = :p ORDER BY id"),
+        {"p": plot_id})}
+    problems, shares = {}, {}
+    for right, text in typed.items():
+        key = f"share:{right}"
+        if right not in rights:
+            raise InvalidInput(f"right {right} is not a right on plot {plot_id}")
+        try:
+            shares[right] = parse_share(text) if str(text).strip() else None
+        except ValueError:
+            problems[key] = "share_format"
+        if shares.get(right) is None and key not in problems:
+            problems[key] = "share_format"
+    if problems:
+        raise EditRefused(problems)
+    groups: dict = {}
+    for r in rights.values():
+        groups.setdefault(r.certificate_id, []).append(shares.get(r.id, Fraction(r.share_num, r.share_den)))
+    for right in shares:
+        if sum(groups[rights[right].certificate_id]) != 1 and not reverts:     # a revert puts back what was
+            problems[f"share:{right}"] = "shares_sum"
+    if problems:
+        raise EditRefused(problems)
+    diff = {r: v for r, v in shares.items() if v != Fraction(rights[r].share_num, rights[r].share_den)}
+    if not diff:
+        return {"plot_id": plot_id, "version": current["version"], "changed": [], "recheck": None, "job_id": None}
+    job = start_job(conn, "edit", {"plot_id": plot_id, "fields": ["share"], "source": source, "actor": actor})
+    for right, share in diff.items():
+        conn.execute(sa.text("UPDATE geoland.land_right SET share_num = :n, share_den = :d WHERE id = :r"),
+                     {"n": share.numerator, "d": share.denominator, "r": right})
+    version = conn.execute(sa.text("UPDATE geoland.plot SET version = version + 1 WHERE id = :id RETURNING version"),
+                           {"id": plot_id}).scalar_one()
+    for right, share in diff.items():
+        conn.execute(sa.text("""
+            INSERT INTO geoland.plot_edit (job_id, plot_id, version, entity, entity_id, field, old_value, new_value,
+                                           actor, source, source_ref, reverts)
+            VALUES (:job, :plot, :version, 'right', :right, 'share', :old, :new, :actor, :source, :ref, :reverts)"""),
+            {"job": job.id, "plot": plot_id, "version": version, "right": right,
+             "old": f"{rights[right].share_num}/{rights[right].share_den}",
+             "new": f"{share.numerator}/{share.denominator}", "actor": actor, "source": source,
+             "reverts": (reverts or {}).get(right),
+             "ref": str(reverts[right]) if reverts and right in reverts else None})
+    checked = recheck_plots(conn, [plot_id], job_id=job.id)
+    audit(conn, job, "plot.edited", entity="plot", entity_id=str(plot_id), actor=actor,
+          detail={"fields": ["share"], "rights": sorted(diff), "version": version, "source": source})
+    finish_job(conn, job, {"plot_id": plot_id, "fields": len(diff), "version": version})
+    return {"plot_id": plot_id, "version": version, "changed": [f"share:{r}" for r in sorted(diff)],
+            "recheck": checked, "job_id": job.id}
+
+
 def changes(conn: Connection, plot_id: int, *, after: int = 0, unmasked: bool = False) -> list[dict]:
     """A plot's recorded changes, oldest first (those that made a version above ``after``).
 
@@ -366,12 +434,19 @@ def revert_edit(conn: Connection, edit_id: int, *, actor: str) -> dict:
     if edit["done"]:
         raise Conflict(f"change {edit_id} was reverted already")
     later = conn.execute(sa.text("SELECT id FROM geoland.plot_edit WHERE plot_id = :p AND field = :f AND id > :i "
-                                 "ORDER BY id DESC LIMIT 1"),
-                         {"p": edit["plot_id"], "f": edit["field"], "i": edit_id}).scalar()
+                                 "AND job_id <> :j ORDER BY id DESC LIMIT 1"),       # not the same save's
+                         {"p": edit["plot_id"], "f": edit["field"], "i": edit_id, "j": edit["job_id"]}).scalar()
     if later is not None:
         raise Conflict(f"{edit['field']} of plot {edit['plot_id']} changed again since (change {later}): "
                        "revert that one first")
     current = current_values(conn, edit["plot_id"], lock=True)
+    if edit["field"] == "share":       # the shares changed together (one save) go back together: their sum held
+        together = conn.execute(sa.text("""SELECT e.id, e.entity_id, e.old_value FROM geoland.plot_edit e
+            WHERE e.job_id = :j AND e.plot_id = :p AND e.field = 'share'
+              AND NOT EXISTS (SELECT FROM geoland.plot_edit r WHERE r.reverts = e.id)"""),
+            {"j": edit["job_id"], "p": edit["plot_id"]}).all()
+        return save_shares(conn, edit["plot_id"], current["version"], {r.entity_id: r.old_value for r in together},
+                           actor=actor, source="revert", reverts={r.entity_id: r.id for r in together})
     value = _typed_back(edit["field"], edit["old_value"])
     return _apply(conn, edit["plot_id"], current, {edit["field"]: value}, actor=actor, source="revert",
                   source_ref=str(edit_id), recheck=True, job_id=None, reverts=edit_id)

@@ -139,6 +139,10 @@ REASONS: dict[str, tuple[str, str]] = {
                      "not a certificate form in use (1993, 1994, 2006, 2009, 2014, 2024)"),
     "no_certificate": ("thửa chưa có GCN: nhập số phát hành trước",
                        "the plot has no certificate: type its series first"),
+    "share_format": ("tỷ lệ viết dạng 1/2, 0,5 hoặc 50%, lớn hơn 0 và không quá 1",
+                     "a share is written 1/2, 0.5 or 50%, more than 0 and at most 1"),
+    "shares_sum": ("tổng tỷ lệ của các đồng sử dụng trên một GCN phải bằng 1",
+                   "the co-holders' shares on one certificate must add up to 1"),
     "cannot_empty": ("không xóa được GCN từ biểu mẫu: hủy GCN trong sổ địa chính",
                      "a certificate is not removed from the form: cancel it in the register"),
     # A commune workbook's row that cannot be applied.
@@ -267,6 +271,7 @@ _SURFACES: dict[str, dict[str, tuple[str, str]]] = {
         "certificate_issued_on": ("Ngày cấp GCN", "Certificate issued on"),
         "certificate_authority": ("Cơ quan cấp GCN", "Issuing authority"),
         "certificate_form": ("Mẫu GCN", "Certificate form"),
+        "shares": ("Tỷ lệ của các đồng sử dụng, đồng sở hữu", "Co-holders' shares"),
         "disputed": ("Đang tranh chấp", "In dispute"), "disputed_since": ("Tranh chấp từ ngày", "Disputed since"),
         "dispute_note": ("Ghi chú tranh chấp", "Dispute note"),
         "changes": ("Lịch sử chỉnh lý", "Changes"), "old_value": ("Giá trị cũ", "Old value"),

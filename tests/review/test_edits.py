@@ -266,3 +266,39 @@ def test_a_missing_certificate_series_is_supplemented_in_the_register(checked):
             save_edits(conn, bare, current_values(conn, bare)["version"], {"certificate_book": "CH00124"},
                        actor="xa1")
         assert refused.value.problems == {"certificate_book": "no_certificate"}
+
+
+def test_co_holders_shares_are_saved_per_certificate_and_reverted_together(checked):
+    from geoland.review.edits import save_shares
+
+    with connect(checked) as conn:
+        plot, first, party, certificate = conn.execute(sa.text("""SELECT r.plot_id, r.id, r.party_id, r.certificate_id
+            FROM geoland.land_right r WHERE r.plot_id IS NOT NULL AND r.certificate_id IS NOT NULL
+            ORDER BY r.id LIMIT 1""")).one()
+        other = conn.execute(sa.text("INSERT INTO geoland.party (kind) VALUES ('individual') RETURNING id")).scalar()
+        second = conn.execute(sa.text("""INSERT INTO geoland.land_right (party_id, plot_id, role, certificate_id)
+            VALUES (:y, :p, 'co_user', :c) RETURNING id"""), {"y": other, "p": plot, "c": certificate}).scalar()
+    with connect(checked) as conn:                          # two whole shares on one certificate: 1/1 + 1/1
+        from geoland.pipeline.quality import recheck
+        job = conn.execute(sa.text("SELECT max(id) FROM geoland.job")).scalar()
+        recheck(conn, [plot], job_id=job)
+        assert "share_sum" in _open(conn, plot)
+        version = current_values(conn, plot)["version"]
+        with pytest.raises(EditRefused) as refused:
+            save_shares(conn, plot, version, {first: "2/3", second: "1/2"}, actor="xa1")
+        assert refused.value.problems == {f"share:{first}": "shares_sum", f"share:{second}": "shares_sum"}
+        with pytest.raises(EditRefused) as refused:
+            save_shares(conn, plot, version, {first: "một nửa", second: "1/2"}, actor="xa1")
+        assert refused.value.problems == {f"share:{first}": "share_format"}
+        done = save_shares(conn, plot, version, {first: "0,5", second: "50%"}, actor="xa1")
+        assert done["changed"] == [f"share:{first}", f"share:{second}"] and done["version"] == version + 1
+        assert "share_sum" not in _open(conn, plot)
+        shares = conn.execute(sa.text("SELECT share_num, share_den FROM geoland.land_right WHERE id = ANY(:r) "
+                                      "ORDER BY id"), {"r": [first, second]}).all()
+        assert [tuple(s) for s in shares] == [(1, 2), (1, 2)]
+        edit = next(h for h in changes(conn, plot) if h["field"] == "share")
+        revert_edit(conn, edit["id"], actor="admin")             # both go back: one save, one sum
+        shares = conn.execute(sa.text("SELECT share_num, share_den FROM geoland.land_right WHERE id = ANY(:r) "
+                                      "ORDER BY id"), {"r": [first, second]}).all()
+        assert [tuple(s) for s in shares] == [(1, 1), (1, 1)] and "share_sum" in _open(conn, plot)
+        assert party != other

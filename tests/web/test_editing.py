@@ -191,3 +191,26 @@ def test_the_progress_page_shows_the_checks_and_the_corrections(browser, site):
     assert "xa1" in page.inner_text("table.corrections")
     assert page.locator("table.communes a").all_inner_texts() == [site["commune"]]
     page.context.close()
+
+
+def test_co_holders_shares_in_the_browser(browser, site):
+    plot = site["plots"][0]
+    with connect(site["db"]) as conn:
+        first, certificate = conn.execute(sa.text("SELECT id, certificate_id FROM geoland.land_right "
+                                                  "WHERE plot_id = :p ORDER BY id LIMIT 1"), {"p": plot}).one()
+        party = conn.execute(sa.text("INSERT INTO geoland.party (kind) VALUES ('individual') RETURNING id")).scalar()
+        second = conn.execute(sa.text("""INSERT INTO geoland.land_right (party_id, plot_id, role, certificate_id)
+            VALUES (:y, :p, 'co_user', :c) RETURNING id"""), {"y": party, "p": plot, "c": certificate}).scalar()
+    page = _login(browser, site, "xa1")
+    page.goto(f"{site['url']}/plots/{plot}")
+    page.click("details.edit summary")
+    page.fill(f"[id='f-share:{first}']", "2/3")
+    page.fill(f"[id='f-share:{second}']", "1/2")
+    with page.expect_response(lambda r: r.url.endswith("/shares")) as answer:
+        page.click("form.shares button[type=submit]")
+    assert answer.value.status == 422 and "phải bằng 1" in page.inner_text(f"[id='m-share:{second}']")
+    page.fill(f"[id='f-share:{first}']", "1/2")
+    page.click("form.shares button[type=submit]")
+    page.wait_for_url(re.compile(r".*saved=1$"))
+    assert site["query"](f"SELECT share_num, share_den FROM geoland.land_right WHERE id = {second}")[0] == (1, 2)
+    page.context.close()
