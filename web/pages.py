@@ -94,6 +94,7 @@ def _plot_page(plot_id: int, *, unmasked: bool, typed: dict | None = None, probl
                            typed=typed or {}, problems=messages, fields=FIELDS,
                            edits=changes(g.conn, plot_id, unmasked=unmasked),
                            share_errors=any(k.startswith("share:") for k in messages),
+                           asset_errors=any(k.startswith("asset:") for k in messages),
                            saved=request.args.get("saved") == "1"), status
 
 
@@ -175,6 +176,37 @@ def edit_shares(plot_id):
                           problems=refused.problems, status=422)
     except EditConflict as stale:
         rows = [{"field": "share", "yours": v, "current": None} for v in typed.values()]
+        return render_template("conflict.html", plot_id=plot_id, stale=stale, rows=rows), 409
+    return redirect(url_for("pages.plot_page", plot_id=plot_id, saved=1 if done["changed"] else 0))
+
+
+@bp.post("/plots/<int:plot_id>/assets")
+@require("editor", scope="plot")
+def edit_assets(plot_id):
+    """Save the values of the plot's assets (``asset:ID:FIELD``).
+
+    Refused ones are shown on the page (422), a stale form gets the conflict page (409).
+    """
+    from geoland.review.edits import save_assets
+    from geoland.rules.edits import ASSET_FIELDS
+
+    check_csrf()
+    version = params.whole("version", None, 1, 2**31 - 1, form=True)
+    typed: dict[int, dict[str, str]] = {}
+    for key, value in request.form.items():
+        if key.startswith("asset:"):
+            _, asset, field = [*key.split(":"), "", ""][:3]
+            if not params.ascii_digits(asset) or field not in ASSET_FIELDS or len(value) > 200 or len(typed) > 100:
+                abort(400, f"form field {key[:40]}: asset:ID:FIELD, at most 200 characters, 100 assets")
+            typed.setdefault(int(asset), {})[field] = value
+    try:
+        done = save_assets(g.conn, plot_id, version, typed, actor=g.user["username"])
+    except EditRefused as refused:
+        return _plot_page(plot_id, unmasked=False, typed={k: v for k, v in request.form.items()
+                                                          if k.startswith("asset:")},
+                          problems=refused.problems, status=422)
+    except EditConflict as stale:
+        rows = [{"field": f, "yours": v, "current": None} for values in typed.values() for f, v in values.items()]
         return render_template("conflict.html", plot_id=plot_id, stale=stale, rows=rows), 409
     return redirect(url_for("pages.plot_page", plot_id=plot_id, saved=1 if done["changed"] else 0))
 

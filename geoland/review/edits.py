@@ -382,6 +382,66 @@ def save_shares(conn: Connection, plot_id: int, version: int, typed: dict[int, s
             "recheck": checked, "job_id": job.id}
 
 
+def save_assets(conn: Connection, plot_id: int, version: int, typed: dict[int, dict[str, str]], *, actor: str,
+                source: str = "form", reverts: int | None = None) -> dict:
+    """Save the values of the assets on a plot (floor area, floors, year built, structure), by asset id.
+
+    Same rules as the plot's fields (:data:`geoland.rules.edits.ASSET_FIELDS`), the same version check, history
+    (entity ``asset``, its id), job and re-check; an asset not on this plot is refused.
+    """
+    from geoland.pipeline.quality import recheck as recheck_plots
+    from geoland.rules.edits import ASSET_FIELDS
+
+    current = current_values(conn, plot_id, lock=True)
+    if int(version) != current["version"]:
+        raise EditConflict(plot_id, int(version), current["version"], current, {}, changes(conn, plot_id,
+                                                                                          after=int(version)))
+    assets = {r["id"]: dict(r) for r in conn.execute(sa.text("""
+        SELECT a.id, a.floor_area, a.floors, a.year_built, a.structure FROM geoland.asset a
+        JOIN geoland.asset_plot ap ON ap.asset_id = a.id WHERE ap.plot_id = :p ORDER BY a.id"""),
+        {"p": plot_id}).mappings()}
+    problems, diff = {}, []
+    for asset, values in typed.items():
+        if asset not in assets:
+            raise InvalidInput(f"asset {asset} is not on plot {plot_id}")
+        for name, text in values.items():
+            if name not in ASSET_FIELDS:
+                raise InvalidInput(f"{name!r} is not a value of an asset")
+            try:
+                value, _ = parse(name, text)
+            except Problem as p:
+                problems[f"asset:{asset}:{name}"] = p.reason
+                continue
+            if as_text(value) != as_text(assets[asset][name]):
+                diff.append((asset, name, value))
+    if problems:
+        raise EditRefused(problems)
+    if not diff:
+        return {"plot_id": plot_id, "version": current["version"], "changed": [], "recheck": None, "job_id": None}
+    job = start_job(conn, "edit", {"plot_id": plot_id, "fields": sorted({n for _, n, _ in diff}), "source": source,
+                                   "actor": actor})
+    for asset, name, value in diff:
+        conn.execute(sa.text(f"UPDATE geoland.asset SET {ASSET_FIELDS[name].column} = :v WHERE id = :a"),
+                     {"v": value, "a": asset})
+    version = conn.execute(sa.text("UPDATE geoland.plot SET version = version + 1 WHERE id = :id RETURNING version"),
+                           {"id": plot_id}).scalar_one()
+    for asset, name, value in diff:
+        conn.execute(sa.text("""
+            INSERT INTO geoland.plot_edit (job_id, plot_id, version, entity, entity_id, field, old_value, new_value,
+                                           actor, source, source_ref, reverts)
+            VALUES (:job, :plot, :version, 'asset', :asset, :field, :old, :new, :actor, :source, :ref, :reverts)"""),
+            {"job": job.id, "plot": plot_id, "version": version, "asset": asset, "field": name,
+             "old": as_text(assets[asset][name]), "new": as_text(value), "actor": actor, "source": source,
+             "ref": str(reverts) if reverts else None, "reverts": reverts})
+    checked = recheck_plots(conn, [plot_id], job_id=job.id)
+    audit(conn, job, "plot.edited", entity="plot", entity_id=str(plot_id), actor=actor,
+          detail={"fields": sorted({n for _, n, _ in diff}), "assets": sorted({a for a, _, _ in diff}),
+                  "version": version, "source": source})
+    finish_job(conn, job, {"plot_id": plot_id, "fields": len(diff), "version": version})
+    return {"plot_id": plot_id, "version": version, "changed": [f"asset:{a}:{n}" for a, n, _ in diff],
+            "recheck": checked, "job_id": job.id}
+
+
 def changes(conn: Connection, plot_id: int, *, after: int = 0, unmasked: bool = False) -> list[dict]:
     """A plot's recorded changes, oldest first (those that made a version above ``after``).
 
@@ -447,6 +507,10 @@ def revert_edit(conn: Connection, edit_id: int, *, actor: str) -> dict:
             {"j": edit["job_id"], "p": edit["plot_id"]}).all()
         return save_shares(conn, edit["plot_id"], current["version"], {r.entity_id: r.old_value for r in together},
                            actor=actor, source="revert", reverts={r.entity_id: r.id for r in together})
+    if edit["entity"] == "asset":
+        return save_assets(conn, edit["plot_id"], current["version"],
+                           {edit["entity_id"]: {edit["field"]: edit["old_value"] or ""}}, actor=actor,
+                           source="revert", reverts=edit_id)
     value = _typed_back(edit["field"], edit["old_value"])
     return _apply(conn, edit["plot_id"], current, {edit["field"]: value}, actor=actor, source="revert",
                   source_ref=str(edit_id), recheck=True, job_id=None, reverts=edit_id)

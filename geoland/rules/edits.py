@@ -50,6 +50,15 @@ FIELDS = {f.name: f for f in (
     Field("disputed_since", "dispute", "disputed_since", "date"),
     Field("dispute_note", "dispute", "dispute_note", "note"),
 )}
+# An asset's values on the plot page (a house, an apartment, a construction on the plot): read by the same
+# kinds as the plot's fields, under the asset's id.
+ASSET_FIELDS = {f.name: f for f in (
+    Field("floor_area", "asset", "floor_area", "area"),
+    Field("floors", "asset", "floors", "count"),
+    Field("year_built", "asset", "year_built", "built"),
+    Field("structure", "asset", "structure", "name"),
+)}
+FIRST_BUILT = 1800
 MAX_TEXT = {"name": 200, "note": 2000, "land_use": 40, "series": 20}
 FIRST_YEAR = 1900
 
@@ -75,7 +84,7 @@ def parse(name: str, raw, *, birth_year=None, today: dt.date | None = None) -> t
     KeyError
         Not an editable field.
     """
-    field = FIELDS[name]
+    field = FIELDS[name] if name in FIELDS else ASSET_FIELDS[name]
     text = "" if raw is None else str(raw).strip()
     if field.kind == "flag":
         return text.lower() in ("1", "true", "on", "yes", "có", "x"), None
@@ -98,7 +107,7 @@ def parse(name: str, raw, *, birth_year=None, today: dt.date | None = None) -> t
         if not 0 < value < 1e9:
             raise Problem(name, "not_positive")
         return round(value, 1), None
-    if field.kind in ("count", "year"):
+    if field.kind in ("count", "year", "built"):
         if not re.fullmatch(r"[0-9]{1,9}", text):
             raise Problem(name, "not_a_whole_number")
         value = int(text)
@@ -106,6 +115,8 @@ def parse(name: str, raw, *, birth_year=None, today: dt.date | None = None) -> t
             raise Problem(name, "not_positive")
         if field.kind == "year" and not FIRST_YEAR <= value <= today.year:
             raise Problem(name, "year_out_of_range")
+        if field.kind == "built" and not FIRST_BUILT <= value <= today.year:
+            raise Problem(name, "built_out_of_range")
         return value, None
     if field.kind == "series":
         series = " ".join(text.upper().split())

@@ -4,7 +4,7 @@ every change recorded and revertible, and the plot re-checked at once exactly as
 import pytest
 import sqlalchemy as sa
 
-from geoland.errors import Conflict
+from geoland.errors import Conflict, InvalidInput
 from geoland.pipeline.quality import check
 from geoland.review.edits import EditConflict, EditRefused, changes, current_values, revert_edit, save_edits
 from geoland.store.db import connect
@@ -302,3 +302,32 @@ def test_co_holders_shares_are_saved_per_certificate_and_reverted_together(check
                                       "ORDER BY id"), {"r": [first, second]}).all()
         assert [tuple(s) for s in shares] == [(1, 1), (1, 1)] and "share_sum" in _open(conn, plot)
         assert party != other
+
+
+def test_an_assets_values_are_saved_checked_and_reverted(checked):
+    from geoland.review.edits import save_assets
+
+    with connect(checked) as conn:
+        plot = conn.execute(sa.text("SELECT min(id) FROM geoland.plot")).scalar()
+        asset = conn.execute(sa.text("INSERT INTO geoland.asset (kind, floor_area) VALUES ('house', 80) "
+                                     "RETURNING id")).scalar()
+        conn.execute(sa.text("INSERT INTO geoland.asset_plot (asset_id, plot_id) VALUES (:a, :p)"),
+                     {"a": asset, "p": plot})
+    with connect(checked) as conn:
+        version = current_values(conn, plot)["version"]
+        with pytest.raises(EditRefused) as refused:
+            save_assets(conn, plot, version, {asset: {"floors": "0", "year_built": "1700"}}, actor="xa1")
+        assert refused.value.problems == {f"asset:{asset}:floors": "not_positive",
+                                          f"asset:{asset}:year_built": "built_out_of_range"}
+        done = save_assets(conn, plot, version, {asset: {"floor_area": "96,5", "floors": "3", "year_built": "2012",
+                                                         "structure": "khung bê tông"}}, actor="xa1")
+        assert len(done["changed"]) == 4 and done["version"] == version + 1
+        row = conn.execute(sa.text("SELECT floor_area, floors, year_built, structure FROM geoland.asset "
+                                   "WHERE id = :a"), {"a": asset}).one()
+        assert tuple(row) == (96.5, 3, 2012, "khung bê tông")
+        edit = next(h for h in changes(conn, plot) if h["field"] == "floor_area")
+        revert_edit(conn, edit["id"], actor="admin")
+        assert conn.execute(sa.text("SELECT floor_area FROM geoland.asset WHERE id = :a"), {"a": asset}).scalar() == 80
+        other = conn.execute(sa.text("INSERT INTO geoland.asset (kind) VALUES ('house') RETURNING id")).scalar()
+        with pytest.raises(InvalidInput):
+            save_assets(conn, plot, version + 2, {other: {"floors": "2"}}, actor="xa1")

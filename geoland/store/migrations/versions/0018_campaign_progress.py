@@ -49,14 +49,14 @@ CREATE TABLE geoland.campaign_progress (
 );
 CREATE INDEX campaign_progress_at_idx ON geoland.campaign_progress (recorded_at);
 
--- An edit may correct the plot's certificate and its co-holders' shares (a right) too.
+-- An edit may correct the plot's certificate, its co-holders' shares (a right) and its assets too.
 ALTER TABLE geoland.plot_edit DROP CONSTRAINT plot_edit_entity_check;
 ALTER TABLE geoland.plot_edit ADD CONSTRAINT plot_edit_entity_check
-    CHECK (entity IN ('plot', 'holder', 'certificate', 'right', 'dispute'));
+    CHECK (entity IN ('plot', 'holder', 'certificate', 'right', 'asset', 'dispute'));
 """
 
 DOWNGRADE = r"""
-DELETE FROM geoland.plot_edit WHERE entity IN ('certificate', 'right');
+DELETE FROM geoland.plot_edit WHERE entity IN ('certificate', 'right', 'asset');
 ALTER TABLE geoland.plot_edit DROP CONSTRAINT plot_edit_entity_check;
 ALTER TABLE geoland.plot_edit ADD CONSTRAINT plot_edit_entity_check CHECK (entity IN ('plot', 'holder', 'dispute'));
 DROP TABLE geoland.campaign_progress;
