@@ -14,7 +14,16 @@ from geoland.errors import Forbidden, InputFileError
 from geoland.logs import get_logger
 from geoland.review.audit import audit_events
 from geoland.review.communes import commune_plots
-from geoland.review.edits import EditConflict, EditRefused, changes, current_values, masked, revert_edit, save_edits
+from geoland.review.edits import (
+    EditConflict,
+    EditRefused,
+    changes,
+    current_values,
+    holders_of,
+    masked,
+    revert_edit,
+    save_edits,
+)
 from geoland.review.findings import STATES, check_filters, commune_counts, commune_findings, plot_comments, reviewers
 from geoland.review.findings import review_finding as apply_review
 from geoland.review.lookup import plot_detail, plot_record, record_personal_view
@@ -84,10 +93,11 @@ def _plot_page(plot_id: int, *, unmasked: bool, typed: dict | None = None, probl
         log.info("personal data of plot %d shown to %s", plot_id, g.user["username"])
         record_personal_view(g.conn, plot_id, actor=g.user["username"], path=request.path,
                              reason=request.args.get("why", ""))
-    form = None
+    form, holders = None, []
     if may_edit(g.user):
         values = current_values(g.conn, plot_id)
         form = (values if unmasked else masked(values)) | {"masked": not unmasked}
+        holders = [h if unmasked else masked(h) for h in holders_of(g.conn, plot_id).values()]
     messages = {k: describe_value(v, g.language) for k, v in (problems or {}).items()}
     return render_template("plot.html", plot=detail, history=plot_record(g.conn, plot_id),
                            comments=plot_comments(g.conn, plot_id), unmasked=unmasked, form=form,
@@ -95,6 +105,7 @@ def _plot_page(plot_id: int, *, unmasked: bool, typed: dict | None = None, probl
                            edits=changes(g.conn, plot_id, unmasked=unmasked),
                            share_errors=any(k.startswith("share:") for k in messages),
                            asset_errors=any(k.startswith("asset:") for k in messages),
+                           holders=holders, holder_errors=any(k.startswith("holder:") for k in messages),
                            saved=request.args.get("saved") == "1"), status
 
 
@@ -177,6 +188,41 @@ def edit_shares(plot_id):
     except EditConflict as stale:
         rows = [{"field": "share", "yours": v, "current": None} for v in typed.values()]
         return render_template("conflict.html", plot_id=plot_id, stale=stale, rows=rows), 409
+    return redirect(url_for("pages.plot_page", plot_id=plot_id, saved=1 if done["changed"] else 0))
+
+
+@bp.post("/plots/<int:plot_id>/holders")
+@require("editor", scope="plot")
+def edit_holders(plot_id):
+    """Save the holders' names, ID numbers and birth years (``holder:PARTY:FIELD``).
+
+    Refused ones are shown on the page (422), a stale form gets the conflict page (409). Fields shown masked and
+    left blank mean "unchanged".
+    """
+    from geoland.review.edits import save_holders
+
+    check_csrf()
+    version = params.whole("version", None, 1, 2**31 - 1, form=True)
+    typed: dict[int, dict[str, str]] = {}
+    for key, value in request.form.items():
+        if key.startswith("holder:"):
+            _, party, field = [*key.split(":"), "", ""][:3]
+            if not params.ascii_digits(party) or field not in ("holder_name", "id_number", "birth_year") \
+                    or len(value) > 200 or len(typed) > 100:
+                abort(400, f"form field {key[:40]}: holder:PARTY:FIELD, at most 200 characters, 100 holders")
+            if request.form.get("masked") == "1" and not value.strip():
+                continue                                    # shown masked, left blank: unchanged
+            typed.setdefault(int(party), {})[field] = value
+    try:
+        done = save_holders(g.conn, plot_id, version, typed, actor=g.user["username"])
+    except EditRefused as refused:
+        return _plot_page(plot_id, unmasked=False, typed={k: v for k, v in request.form.items()
+                                                          if k.startswith("holder:")},
+                          problems=refused.problems, status=422)
+    except EditConflict as stale:
+        rows = [{"field": f, "yours": "…", "current": None} for values in typed.values() for f in values]
+        return render_template("conflict.html", plot_id=plot_id, stale=stale, rows=rows), 409
+    log.info("holders of plot %d edited by %s: %d values", plot_id, g.user["username"], len(done["changed"]))
     return redirect(url_for("pages.plot_page", plot_id=plot_id, saved=1 if done["changed"] else 0))
 
 

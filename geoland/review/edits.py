@@ -382,6 +382,80 @@ def save_shares(conn: Connection, plot_id: int, version: int, typed: dict[int, s
             "recheck": checked, "job_id": job.id}
 
 
+def holders_of(conn: Connection, plot_id: int) -> dict[int, dict]:
+    """Every person holding a right on the plot or on an asset on it, by party id.
+
+    Their name, ID number and birth year as written for this plot, and whether that is an alias: the
+    co-holders' part of the form.
+    """
+    rows = conn.execute(sa.text("""
+        SELECT DISTINCT pp.party_id, coalesce(a.name, pp.name) AS holder_name, pp.id_number,
+               coalesce(a.birth_year, pp.birth_year) AS birth_year, a.party_id IS NOT NULL AS alias
+        FROM geoland.land_right r JOIN geoland.party_personal pp ON pp.party_id = r.party_id
+        LEFT JOIN geoland.party_alias a ON a.party_id = r.party_id AND a.plot_id = :p
+        WHERE r.plot_id = :p OR r.asset_id IN (SELECT asset_id FROM geoland.asset_plot WHERE plot_id = :p)
+        ORDER BY pp.party_id"""), {"p": plot_id}).mappings().all()
+    return {r["party_id"]: dict(r) for r in rows}
+
+
+def save_holders(conn: Connection, plot_id: int, version: int, typed: dict[int, dict[str, str]], *, actor: str,
+                 source: str = "form", reverts: int | None = None) -> dict:
+    """Save the name, ID number and birth year of the plot's holders (co-users, co-owners, house owners).
+
+    ``typed``: party id → {``holder_name``, ``id_number``, ``birth_year``: text}; only persons holding a right
+    on the plot or on its assets. The rules, the version check, the history (entity ``holder``, personal), the
+    job and the re-check of :func:`save_edits`; an ID number another party has is refused.
+    """
+    from geoland.pipeline.quality import recheck as recheck_plots
+
+    current = current_values(conn, plot_id, lock=True)
+    if int(version) != current["version"]:
+        raise EditConflict(plot_id, int(version), current["version"], current, {}, changes(conn, plot_id,
+                                                                                          after=int(version)))
+    holders = holders_of(conn, plot_id)
+    problems, diffs = {}, {}
+    for party, values in typed.items():
+        if party not in holders:
+            raise InvalidInput(f"party {party} holds no right on plot {plot_id} or its assets")
+        fields = {k: v for k, v in values.items() if k in ("holder_name", "id_number", "birth_year")}
+        parsed, refused, _ = check_values(fields, holders[party])
+        problems |= {f"holder:{party}:{k}": r for k, r in refused.items()}
+        diff = {k: v for k, v in parsed.items() if as_text(v) != as_text(holders[party].get(k))}
+        if diff:
+            diffs[party] = diff
+    if problems:
+        raise EditRefused(problems)
+    if not diffs:
+        return {"plot_id": plot_id, "version": current["version"], "changed": [], "recheck": None, "job_id": None}
+    job = start_job(conn, "edit", {"plot_id": plot_id, "fields": sorted({k for d in diffs.values() for k in d}),
+                                   "source": source, "actor": actor})
+    for party, diff in diffs.items():
+        try:
+            _write_holder(conn, plot_id, holders[party], diff, job.id)
+        except EditRefused as refused:
+            raise EditRefused({f"holder:{party}:{k}": r for k, r in refused.problems.items()}) from None
+    version = conn.execute(sa.text("UPDATE geoland.plot SET version = version + 1 WHERE id = :id RETURNING version"),
+                           {"id": plot_id}).scalar_one()
+    for party, diff in diffs.items():
+        for key, value in diff.items():
+            conn.execute(sa.text("""
+                INSERT INTO geoland.plot_edit (job_id, plot_id, version, entity, entity_id, field, old_value,
+                                               new_value, personal, actor, source, source_ref, reverts)
+                VALUES (:job, :plot, :version, 'holder', :party, :field, :old, :new, true, :actor, :source, :ref,
+                        :reverts)"""),
+                {"job": job.id, "plot": plot_id, "version": version, "party": party, "field": key,
+                 "old": as_text(holders[party].get(key)), "new": as_text(value), "actor": actor, "source": source,
+                 "ref": str(reverts) if reverts else None, "reverts": reverts})
+    checked = recheck_plots(conn, [plot_id], job_id=job.id)
+    audit(conn, job, "plot.edited", entity="plot", entity_id=str(plot_id), actor=actor,      # names, no values
+          detail={"fields": sorted({k for d in diffs.values() for k in d}), "parties": sorted(diffs),
+                  "version": version, "source": source})
+    finish_job(conn, job, {"plot_id": plot_id, "fields": sum(len(d) for d in diffs.values()), "version": version})
+    return {"plot_id": plot_id, "version": version,
+            "changed": [f"holder:{p}:{k}" for p, d in sorted(diffs.items()) for k in d], "recheck": checked,
+            "job_id": job.id}
+
+
 def save_assets(conn: Connection, plot_id: int, version: int, typed: dict[int, dict[str, str]], *, actor: str,
                 source: str = "form", reverts: int | None = None) -> dict:
     """Save the values of the assets on a plot (floor area, floors, year built, structure), by asset id.
@@ -507,6 +581,10 @@ def revert_edit(conn: Connection, edit_id: int, *, actor: str) -> dict:
             {"j": edit["job_id"], "p": edit["plot_id"]}).all()
         return save_shares(conn, edit["plot_id"], current["version"], {r.entity_id: r.old_value for r in together},
                            actor=actor, source="revert", reverts={r.entity_id: r.id for r in together})
+    if edit["entity"] == "holder" and edit["entity_id"] != current.get("party_id"):     # a co-holder's value
+        return save_holders(conn, edit["plot_id"], current["version"],
+                            {edit["entity_id"]: {edit["field"]: edit["old_value"] or ""}}, actor=actor,
+                            source="revert", reverts=edit_id)
     if edit["entity"] == "asset":
         return save_assets(conn, edit["plot_id"], current["version"],
                            {edit["entity_id"]: {edit["field"]: edit["old_value"] or ""}}, actor=actor,

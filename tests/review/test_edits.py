@@ -331,3 +331,32 @@ def test_an_assets_values_are_saved_checked_and_reverted(checked):
         other = conn.execute(sa.text("INSERT INTO geoland.asset (kind) VALUES ('house') RETURNING id")).scalar()
         with pytest.raises(InvalidInput):
             save_assets(conn, plot, version + 2, {other: {"floors": "2"}}, actor="xa1")
+
+
+def test_a_co_holders_identity_is_supplemented_and_reverted(checked):
+    from geoland.review.edits import holders_of, save_holders
+
+    with connect(checked) as conn:
+        plot, certificate = conn.execute(sa.text("SELECT plot_id, certificate_id FROM geoland.land_right "
+                                                 "WHERE plot_id IS NOT NULL ORDER BY id LIMIT 1")).one()
+        wife = conn.execute(sa.text("INSERT INTO geoland.party (kind) VALUES ('individual') RETURNING id")).scalar()
+        conn.execute(sa.text("INSERT INTO geoland.party_personal (party_id, name) VALUES (:y, 'Lò Thị Ánh')"),
+                     {"y": wife})
+        conn.execute(sa.text("INSERT INTO geoland.land_right (party_id, plot_id, role, certificate_id) "
+                             "VALUES (:y, :p, 'co_user', :c)"), {"y": wife, "p": plot, "c": certificate})
+    with connect(checked) as conn:
+        assert wife in holders_of(conn, plot)
+        version = current_values(conn, plot)["version"]
+        with pytest.raises(EditRefused) as refused:
+            save_holders(conn, plot, version, {wife: {"id_number": "01419000123", "birth_year": "1990"}}, actor="xa1")
+        assert refused.value.problems == {f"holder:{wife}:id_number": "not_12_digits"}
+        done = save_holders(conn, plot, version, {wife: {"id_number": "014190001234", "birth_year": "1990"}},
+                            actor="xa1")
+        assert set(done["changed"]) == {f"holder:{wife}:id_number", f"holder:{wife}:birth_year"}
+        assert holders_of(conn, plot)[wife]["id_number"] == "014190001234"
+        edit = next(h for h in changes(conn, plot, unmasked=True) if h["field"] == "id_number")
+        assert edit["personal"] and edit["new_value"] == "014190001234"
+        revert_edit(conn, edit["id"], actor="admin")
+        assert holders_of(conn, plot)[wife]["id_number"] is None
+        first = current_values(conn, plot)
+        assert first["party_id"] != wife                        # the land user was not touched

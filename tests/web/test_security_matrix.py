@@ -77,6 +77,7 @@ ROUTES = [
     ("GET", "/communes/{commune}/map", SCOPED), ("GET", "/plots/{plot}", SCOPED),
     ("GET", "/plots/{plot}?people=1", PEOPLE), ("POST", "/plots/{plot}/edit", EDIT),
     ("POST", "/plots/{plot}/shares", EDIT), ("POST", "/plots/{plot}/assets", EDIT),
+    ("POST", "/plots/{plot}/holders", EDIT),
     ("POST", "/edits/{edit}/revert", REVERT), ("GET", "/communes/{commune}/corrections.xlsx", EDIT | {
         "editor": 200, "reviewer": 200, "admin": 200}),
     ("POST", "/communes/{commune}/corrections", EDIT | {"editor": 400, "reviewer": 400, "admin": 400}),  # no file
