@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g
+from flask import Blueprint, g, request
 
 from geoland.errors import InvalidInput, NotFound
 from geoland.review.findings import check_filters, commune_counts, commune_findings
@@ -46,12 +46,15 @@ def check_values_typed(plot_id):
 
     Nothing is written (no CSRF token needed); the same rules as the save.
     """
-    from geoland.review.edits import check_values, current_values
+    from geoland.review.edits import check_keyed, check_values, current_values
     from geoland.rules.vocab import describe_value
 
     from .pages import typed_fields
 
     _, problems, warnings = check_values(typed_fields(), current_values(g.conn, plot_id))
+    keyed = {k: v[:200] for k, v in list(request.form.items())[:400] if k.split(":")[0] in ("share", "holder", "asset")}
+    more, notes = check_keyed(keyed)
+    problems, warnings = problems | more, warnings | notes
     return json_response({"problems": {k: describe_value(v, g.language) for k, v in problems.items()},
                           "warnings": {k: describe_value(v, g.language) for k, v in warnings.items()}})
 

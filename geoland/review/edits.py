@@ -155,6 +155,39 @@ def check_values(typed: dict[str, str], current: dict) -> tuple[dict, dict[str, 
     return values, problems, warnings
 
 
+def check_keyed(typed: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """The as-you-type check of the register's parts of the form: (problems, warnings) by key.
+
+    ``share:RIGHT``, ``holder:PARTY:FIELD``, ``asset:ASSET:FIELD`` judged by the same readers as their saves (a
+    share alone: the sum is judged on save).
+    """
+    from geoland.rules.edits import ASSET_FIELDS
+    from geoland.rules.registry import parse_share
+
+    problems, warnings = {}, {}
+    for key, raw in typed.items():
+        kind, _, rest = key.partition(":")
+        name = rest.partition(":")[2]
+        try:
+            if kind == "share":
+                if not str(raw).strip():
+                    raise Problem(key, "share_format")
+                try:
+                    parse_share(raw)
+                except ValueError:
+                    raise Problem(key, "share_format") from None
+            elif kind == "holder" and name in ("holder_name", "id_number", "birth_year"):
+                year = typed.get(f"holder:{rest.partition(':')[0]}:birth_year")
+                _, warning = parse(name, raw, birth_year=int(year) if str(year or "").isdigit() else None)
+                if warning:
+                    warnings[key] = warning
+            elif kind == "asset" and name in ASSET_FIELDS:
+                parse(name, raw)
+        except Problem as p:
+            problems[key] = p.reason
+    return problems, warnings
+
+
 def save_edits(conn: Connection, plot_id: int, version: int, typed: dict[str, str], *, actor: str,
                source: str = "form", source_ref: str | None = None, recheck: bool = True,
                job_id: int | None = None) -> dict:

@@ -204,6 +204,8 @@ def test_co_holders_shares_in_the_browser(browser, site):
     page = _login(browser, site, "xa1")
     page.goto(f"{site['url']}/plots/{plot}")
     page.click("details.edit summary")
+    page.fill(f"[id='f-share:{first}']", "một nửa")                # judged as typed, like the plot's fields
+    page.wait_for_function(f"document.getElementById('m-share:{first}').textContent.includes('1/2, 0,5')")
     page.fill(f"[id='f-share:{first}']", "2/3")
     page.fill(f"[id='f-share:{second}']", "1/2")
     with page.expect_response(lambda r: r.url.endswith("/shares")) as answer:
