@@ -161,100 +161,66 @@ def progress_page():
                            communes=latest.to_dict(orient="records") if latest is not None else [])
 
 
+def _register_part(plot_id: int, prefix: str, fields: tuple[str, ...] | None, save):
+    """Save one register part of the plot page: keys ``PREFIX:ID`` (``fields`` None) or ``PREFIX:ID:FIELD``.
+
+    Refused values are shown on the page (422), a stale form gets the conflict page (409); a part shown masked
+    (``masked=1``) and left blank means "unchanged".
+    """
+    check_csrf()
+    version = params.whole("version", None, 1, 2**31 - 1, form=True)
+    posted = {k: v for k, v in request.form.items() if k.startswith(prefix + ":")}
+    typed: dict = {}
+    for key, value in posted.items():
+        _, ident, field = [*key.split(":"), "", ""][:3]
+        if not params.ascii_digits(ident) or (field not in fields if fields else field) or len(value) > 200 \
+                or len(typed) > 100:
+            abort(400, f"form field {key[:40]}: {prefix}:ID{':FIELD' if fields else ''}, at most 200 characters, "
+                       "100 of them")
+        if request.form.get("masked") == "1" and not value.strip():
+            continue                                            # shown masked, left blank: unchanged
+        if fields:
+            typed.setdefault(int(ident), {})[field] = value
+        else:
+            typed[int(ident)] = value
+    try:
+        done = save(g.conn, plot_id, version, typed, actor=g.user["username"])
+    except EditRefused as refused:
+        return _plot_page(plot_id, unmasked=False, typed=posted, problems=refused.problems, status=422)
+    except EditConflict as stale:                          # the values typed are the user's own; no stored one shown
+        rows = [{"field": k.split(":")[2] if fields else prefix, "yours": "…" if prefix == "holder" else v,
+                 "current": None} for k, v in posted.items()]
+        return render_template("conflict.html", plot_id=plot_id, stale=stale, rows=rows), 409
+    log.info("plot %d: %s edited by %s (%d values)", plot_id, prefix, g.user["username"], len(done["changed"]))
+    return redirect(url_for("pages.plot_page", plot_id=plot_id, saved=1 if done["changed"] else 0))
+
+
 @bp.post("/plots/<int:plot_id>/shares")
 @require("editor", scope="plot")
 def edit_shares(plot_id):
-    """Save the co-holders' shares (one per right on the plot).
-
-    Refused ones are shown on the page (422), a stale form gets the conflict page (409).
-    """
+    """The co-holders' shares, one per right on the plot (``share:RIGHT``)."""
     from geoland.review.edits import save_shares
 
-    check_csrf()
-    version = params.whole("version", None, 1, 2**31 - 1, form=True)
-    typed = {}
-    for key, value in request.form.items():
-        if key.startswith("share:"):
-            right = key.split(":", 1)[1]
-            if not params.ascii_digits(right) or len(value) > 20 or len(typed) >= 100:
-                abort(400, f"form field {key[:30]}: share:RIGHT_ID, at most 20 characters, 100 rights")
-            typed[int(right)] = value
-    try:
-        done = save_shares(g.conn, plot_id, version, typed, actor=g.user["username"])
-    except EditRefused as refused:
-        return _plot_page(plot_id, unmasked=False, typed={k: v for k, v in request.form.items()
-                                                          if k.startswith("share:")},
-                          problems=refused.problems, status=422)
-    except EditConflict as stale:
-        rows = [{"field": "share", "yours": v, "current": None} for v in typed.values()]
-        return render_template("conflict.html", plot_id=plot_id, stale=stale, rows=rows), 409
-    return redirect(url_for("pages.plot_page", plot_id=plot_id, saved=1 if done["changed"] else 0))
+    return _register_part(plot_id, "share", None, save_shares)
 
 
 @bp.post("/plots/<int:plot_id>/holders")
 @require("editor", scope="plot")
 def edit_holders(plot_id):
-    """Save the holders' names, ID numbers and birth years (``holder:PARTY:FIELD``).
-
-    Refused ones are shown on the page (422), a stale form gets the conflict page (409). Fields shown masked and
-    left blank mean "unchanged".
-    """
+    """The holders' names, ID numbers and birth years (``holder:PARTY:FIELD``)."""
     from geoland.review.edits import save_holders
 
-    check_csrf()
-    version = params.whole("version", None, 1, 2**31 - 1, form=True)
-    typed: dict[int, dict[str, str]] = {}
-    for key, value in request.form.items():
-        if key.startswith("holder:"):
-            _, party, field = [*key.split(":"), "", ""][:3]
-            if not params.ascii_digits(party) or field not in ("holder_name", "id_number", "birth_year") \
-                    or len(value) > 200 or len(typed) > 100:
-                abort(400, f"form field {key[:40]}: holder:PARTY:FIELD, at most 200 characters, 100 holders")
-            if request.form.get("masked") == "1" and not value.strip():
-                continue                                    # shown masked, left blank: unchanged
-            typed.setdefault(int(party), {})[field] = value
-    try:
-        done = save_holders(g.conn, plot_id, version, typed, actor=g.user["username"])
-    except EditRefused as refused:
-        return _plot_page(plot_id, unmasked=False, typed={k: v for k, v in request.form.items()
-                                                          if k.startswith("holder:")},
-                          problems=refused.problems, status=422)
-    except EditConflict as stale:
-        rows = [{"field": f, "yours": "…", "current": None} for values in typed.values() for f in values]
-        return render_template("conflict.html", plot_id=plot_id, stale=stale, rows=rows), 409
-    log.info("holders of plot %d edited by %s: %d values", plot_id, g.user["username"], len(done["changed"]))
-    return redirect(url_for("pages.plot_page", plot_id=plot_id, saved=1 if done["changed"] else 0))
+    return _register_part(plot_id, "holder", ("holder_name", "id_number", "birth_year"), save_holders)
 
 
 @bp.post("/plots/<int:plot_id>/assets")
 @require("editor", scope="plot")
 def edit_assets(plot_id):
-    """Save the values of the plot's assets (``asset:ID:FIELD``).
-
-    Refused ones are shown on the page (422), a stale form gets the conflict page (409).
-    """
+    """The values of the plot's assets (``asset:ID:FIELD``)."""
     from geoland.review.edits import save_assets
     from geoland.rules.edits import ASSET_FIELDS
 
-    check_csrf()
-    version = params.whole("version", None, 1, 2**31 - 1, form=True)
-    typed: dict[int, dict[str, str]] = {}
-    for key, value in request.form.items():
-        if key.startswith("asset:"):
-            _, asset, field = [*key.split(":"), "", ""][:3]
-            if not params.ascii_digits(asset) or field not in ASSET_FIELDS or len(value) > 200 or len(typed) > 100:
-                abort(400, f"form field {key[:40]}: asset:ID:FIELD, at most 200 characters, 100 assets")
-            typed.setdefault(int(asset), {})[field] = value
-    try:
-        done = save_assets(g.conn, plot_id, version, typed, actor=g.user["username"])
-    except EditRefused as refused:
-        return _plot_page(plot_id, unmasked=False, typed={k: v for k, v in request.form.items()
-                                                          if k.startswith("asset:")},
-                          problems=refused.problems, status=422)
-    except EditConflict as stale:
-        rows = [{"field": f, "yours": v, "current": None} for values in typed.values() for f, v in values.items()]
-        return render_template("conflict.html", plot_id=plot_id, stale=stale, rows=rows), 409
-    return redirect(url_for("pages.plot_page", plot_id=plot_id, saved=1 if done["changed"] else 0))
+    return _register_part(plot_id, "asset", tuple(ASSET_FIELDS), save_assets)
 
 
 WORKBOOK_MAX = 20 * 1024 * 1024      # a commune workbook of 100,000 rows is about 6 MB

@@ -216,3 +216,18 @@ def test_co_holders_shares_in_the_browser(browser, site):
     page.wait_for_url(re.compile(r".*saved=1$"))
     assert site["query"](f"SELECT share_num, share_den FROM geoland.land_right WHERE id = {second}")[0] == (1, 2)
     page.context.close()
+
+
+def test_a_holders_part_left_masked_is_unchanged(browser, site):
+    plot = site["plots"][1]
+    party, name = site["query"](f"SELECT party_id, name FROM geoland.land_user WHERE plot_id = {plot}")[0]
+    page = _login(browser, site, "xa1")
+    page.goto(f"{site['url']}/plots/{plot}")
+    page.click("details.edit summary")
+    assert page.input_value(f"[id='f-holder:{party}:holder_name']") == ""          # masked: shown as a placeholder
+    page.fill(f"[id='f-holder:{party}:birth_year']", "1991")
+    page.click("form.holders button[type=submit]")
+    page.wait_for_url(re.compile(r".*saved=1$"))
+    after = site["query"](f"SELECT name, birth_year FROM geoland.land_user WHERE plot_id = {plot}")[0]
+    assert after == (name, 1991)
+    page.context.close()
