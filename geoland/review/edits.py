@@ -155,6 +155,18 @@ def check_values(typed: dict[str, str], current: dict) -> tuple[dict, dict[str, 
     return values, problems, warnings
 
 
+def _read_share(key: str, text):
+    """A typed share as a fraction (``1/2``, ``0,5``, ``50%``); blank or unreadable is :class:`Problem`."""
+    from geoland.rules.registry import parse_share
+
+    if not str(text or "").strip():
+        raise Problem(key, "share_format")
+    try:
+        return parse_share(text)
+    except ValueError:
+        raise Problem(key, "share_format") from None
+
+
 def check_keyed(typed: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     """The as-you-type check of the register's parts of the form: (problems, warnings) by key.
 
@@ -162,7 +174,6 @@ def check_keyed(typed: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     share alone: the sum is judged on save).
     """
     from geoland.rules.edits import ASSET_FIELDS
-    from geoland.rules.registry import parse_share
 
     problems, warnings = {}, {}
     for key, raw in typed.items():
@@ -170,12 +181,7 @@ def check_keyed(typed: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
         name = rest.partition(":")[2]
         try:
             if kind == "share":
-                if not str(raw).strip():
-                    raise Problem(key, "share_format")
-                try:
-                    parse_share(raw)
-                except ValueError:
-                    raise Problem(key, "share_format") from None
+                _read_share(key, raw)
             elif kind == "holder" and name in ("holder_name", "id_number", "birth_year"):
                 year = typed.get(f"holder:{rest.partition(':')[0]}:birth_year")
                 _, warning = parse(name, raw, birth_year=int(year) if str(year or "").isdigit() else None)
@@ -186,6 +192,64 @@ def check_keyed(typed: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
         except Problem as p:
             problems[key] = p.reason
     return problems, warnings
+
+
+def _at_version(conn: Connection, plot_id: int, version: int, typed: dict | None = None) -> dict:
+    """The plot's values, locked; :class:`EditConflict` when it is no longer at ``version``."""
+    current = current_values(conn, plot_id, lock=True)
+    if int(version) != current["version"]:
+        raise EditConflict(plot_id, int(version), current["version"], current, typed or {},
+                           changes(conn, plot_id, after=int(version)))
+    return current
+
+
+def _unchanged(current: dict, **extra) -> dict:
+    return {"plot_id": current["id"], "version": current["version"], "changed": [], "recheck": None,
+            "job_id": None, **extra}
+
+
+def _start(conn: Connection, plot_id: int, fields, *, actor: str, source: str, job_id: int | None = None):
+    """The job of a save: its own (returned, to finish), or the given one of a workbook's apply (None returned)."""
+    if job_id is not None:
+        return None, job_id
+    job = start_job(conn, "edit", {"plot_id": plot_id, "fields": sorted(set(fields)), "source": source,
+                                   "actor": actor})
+    return job, job.id
+
+
+def _record(conn: Connection, plot_id: int, rows: list[tuple], *, job, job_id: int, actor: str, source: str,
+            source_ref: str | None = None, recheck: bool = True, names: list[str], detail: dict | None = None) -> dict:
+    """What every save does after its writes: the plot's next version, the history, the re-check, the audit.
+
+    One ``plot_edit`` row per changed value; the audit event names the fields, never their values; the job
+    ends when it is the save's own.
+
+    ``rows``: (entity, entity id, field, old text, new text, personal, the change it reverts or None); a revert's
+    source reference is the change it undid.
+    """
+    from geoland.pipeline.quality import recheck as recheck_plots
+
+    version = conn.execute(sa.text("UPDATE geoland.plot SET version = version + 1 WHERE id = :id RETURNING version"),
+                           {"id": plot_id}).scalar_one()
+    columns = list(zip(*rows, strict=True))
+    conn.execute(sa.text("""
+        INSERT INTO geoland.plot_edit (job_id, plot_id, version, entity, entity_id, field, old_value, new_value,
+                                       personal, actor, source, source_ref, reverts)
+        SELECT :job, :plot, :version, e.entity, e.entity_id, e.field, e.old, e.new, e.personal, :actor, :source,
+               coalesce(:ref, e.reverts::text), e.reverts
+        FROM unnest(CAST(:entities AS text[]), CAST(:ids AS bigint[]), CAST(:fields AS text[]), CAST(:olds AS text[]),
+                    CAST(:news AS text[]), CAST(:personal AS boolean[]), CAST(:reverts AS bigint[]))
+             e(entity, entity_id, field, old, new, personal, reverts)"""),
+        {"job": job_id, "plot": plot_id, "version": version, "actor": actor, "source": source, "ref": source_ref,
+         **{k: list(v) for k, v in zip(("entities", "ids", "fields", "olds", "news", "personal", "reverts"), columns,
+                                        strict=True)}})
+    checked = recheck_plots(conn, [plot_id], job_id=job_id) if recheck else None
+    fields = sorted({r[2] for r in rows})
+    audit(conn, job, "plot.edited", entity="plot", entity_id=str(plot_id), actor=actor,
+          detail={"fields": fields, "version": version, "source": source, **(detail or {})})
+    if job is not None:
+        finish_job(conn, job, {"plot_id": plot_id, "fields": len(rows), "version": version})
+    return {"plot_id": plot_id, "version": version, "changed": names, "recheck": checked, "job_id": job_id}
 
 
 def save_edits(conn: Connection, plot_id: int, version: int, typed: dict[str, str], *, actor: str,
@@ -218,29 +282,20 @@ def save_edits(conn: Connection, plot_id: int, version: int, typed: dict[str, st
     """
     if source not in SOURCES:
         raise InvalidInput(f"source {source!r}: one of {', '.join(SOURCES)}")
-    current = current_values(conn, plot_id, lock=True)
-    if int(version) != current["version"]:
-        raise EditConflict(plot_id, int(version), current["version"], current, typed, changes(conn, plot_id,
-                                                                                             after=int(version)))
+    current = _at_version(conn, plot_id, version, typed)
     values, problems, warnings = check_values(typed, current)
     if problems:
         raise EditRefused(problems)
     diff = {k: v for k, v in values.items() if as_text(v) != as_text(current.get(k))}
     if not diff:
-        return {"plot_id": plot_id, "version": current["version"], "changed": [], "warnings": warnings,
-                "recheck": None, "job_id": None}
+        return _unchanged(current, warnings=warnings)
     return _apply(conn, plot_id, current, diff, actor=actor, source=source, source_ref=source_ref, recheck=recheck,
                   job_id=job_id) | {"warnings": warnings}
 
 
 def _apply(conn: Connection, plot_id: int, current: dict, diff: dict, *, actor: str, source: str,
            source_ref: str | None, recheck: bool, job_id: int | None, reverts: int | None = None) -> dict:
-    from geoland.pipeline.quality import recheck as recheck_plots
-
-    own_job = job_id is None
-    job = start_job(conn, "edit", {"plot_id": plot_id, "fields": sorted(diff), "source": source, "actor": actor}) \
-        if own_job else None
-    job_id = job.id if own_job else job_id
+    job, job_id = _start(conn, plot_id, diff, actor=actor, source=source, job_id=job_id)
     party_id = _write_holder(conn, plot_id, current, {k: v for k, v in diff.items() if FIELDS[k].entity == "holder"},
                              job_id)
     certificate_id = _write_certificate(conn, plot_id, current, diff["certificate_series"], job_id) \
@@ -256,28 +311,11 @@ def _apply(conn: Connection, plot_id: int, current: dict, diff: dict, *, actor: 
     if plot:
         conn.execute(sa.text(f"UPDATE geoland.plot SET {', '.join(f'{c} = :{c}' for c in plot)} WHERE id = :id"),
                      plot | {"id": plot_id})
-    version = conn.execute(sa.text("UPDATE geoland.plot SET version = version + 1 WHERE id = :id RETURNING version"),
-                           {"id": plot_id}).scalar_one()
-    conn.execute(sa.text("""
-        INSERT INTO geoland.plot_edit (job_id, plot_id, version, entity, entity_id, field, old_value, new_value,
-                                       personal, actor, source, source_ref, reverts)
-        SELECT :job, :plot, :version, e.entity, e.entity_id, e.field, e.old, e.new, e.personal, :actor, :source,
-               :ref, :reverts
-        FROM unnest(CAST(:entities AS text[]), CAST(:ids AS bigint[]), CAST(:fields AS text[]), CAST(:olds AS text[]),
-                    CAST(:news AS text[]), CAST(:personal AS boolean[])) e(entity, entity_id, field, old, new, personal)
-        """), {"job": job_id, "plot": plot_id, "version": version, "actor": actor, "source": source,
-               "ref": source_ref, "reverts": reverts,
-               "entities": [FIELDS[k].entity for k in diff],
-               "ids": [party_id if FIELDS[k].entity == "holder" else certificate_id
-                       if FIELDS[k].entity == "certificate" else plot_id for k in diff],
-               "fields": list(diff), "olds": [as_text(current.get(k)) for k in diff],
-               "news": [as_text(v) for v in diff.values()], "personal": [FIELDS[k].personal for k in diff]})
-    checked = recheck_plots(conn, [plot_id], job_id=job_id) if recheck else None
-    audit(conn, job, "plot.edited", entity="plot", entity_id=str(plot_id), actor=actor,       # names, no values
-          detail={"fields": sorted(diff), "version": version, "source": source, "reverts": reverts})
-    if own_job:
-        finish_job(conn, job, {"plot_id": plot_id, "fields": len(diff), "version": version})
-    return {"plot_id": plot_id, "version": version, "changed": sorted(diff), "recheck": checked, "job_id": job_id}
+    ids = {"holder": party_id, "certificate": certificate_id}
+    rows = [(FIELDS[k].entity, ids.get(FIELDS[k].entity, plot_id), k, as_text(current.get(k)), as_text(v),
+             FIELDS[k].personal, reverts) for k, v in diff.items()]
+    return _record(conn, plot_id, rows, job=job, job_id=job_id, actor=actor, source=source, source_ref=source_ref,
+                   recheck=recheck, names=sorted(diff), detail={"reverts": reverts})
 
 
 def _write_holder(conn: Connection, plot_id: int, current: dict, diff: dict, job_id: int) -> int | None:
@@ -357,27 +395,18 @@ def save_shares(conn: Connection, plot_id: int, version: int, typed: dict[int, s
     """
     from fractions import Fraction
 
-    from geoland.pipeline.quality import recheck as recheck_plots
-    from geoland.rules.registry import parse_share
-
-    current = current_values(conn, plot_id, lock=True)
-    if int(version) != current["version"]:
-        raise EditConflict(plot_id, int(version), current["version"], current, {}, changes(conn, plot_id,
-                                                                                          after=int(version)))
+    current = _at_version(conn, plot_id, version)
     rights = {r.id: r for r in conn.execute(sa.text(
         "SELECT id, share_num, share_den, certificate_id FROM geoland.land_right WHERE plot_id = :p ORDER BY id"),
         {"p": plot_id})}
     problems, shares = {}, {}
     for right, text in typed.items():
-        key = f"share:{right}"
         if right not in rights:
             raise InvalidInput(f"right {right} is not a right on plot {plot_id}")
         try:
-            shares[right] = parse_share(text) if str(text).strip() else None
-        except ValueError:
-            problems[key] = "share_format"
-        if shares.get(right) is None and key not in problems:
-            problems[key] = "share_format"
+            shares[right] = _read_share(f"share:{right}", text)
+        except Problem as p:
+            problems[p.field] = p.reason
     if problems:
         raise EditRefused(problems)
     groups: dict = {}
@@ -390,29 +419,15 @@ def save_shares(conn: Connection, plot_id: int, version: int, typed: dict[int, s
         raise EditRefused(problems)
     diff = {r: v for r, v in shares.items() if v != Fraction(rights[r].share_num, rights[r].share_den)}
     if not diff:
-        return {"plot_id": plot_id, "version": current["version"], "changed": [], "recheck": None, "job_id": None}
-    job = start_job(conn, "edit", {"plot_id": plot_id, "fields": ["share"], "source": source, "actor": actor})
+        return _unchanged(current)
+    job, job_id = _start(conn, plot_id, ["share"], actor=actor, source=source)
     for right, share in diff.items():
         conn.execute(sa.text("UPDATE geoland.land_right SET share_num = :n, share_den = :d WHERE id = :r"),
                      {"n": share.numerator, "d": share.denominator, "r": right})
-    version = conn.execute(sa.text("UPDATE geoland.plot SET version = version + 1 WHERE id = :id RETURNING version"),
-                           {"id": plot_id}).scalar_one()
-    for right, share in diff.items():
-        conn.execute(sa.text("""
-            INSERT INTO geoland.plot_edit (job_id, plot_id, version, entity, entity_id, field, old_value, new_value,
-                                           actor, source, source_ref, reverts)
-            VALUES (:job, :plot, :version, 'right', :right, 'share', :old, :new, :actor, :source, :ref, :reverts)"""),
-            {"job": job.id, "plot": plot_id, "version": version, "right": right,
-             "old": f"{rights[right].share_num}/{rights[right].share_den}",
-             "new": f"{share.numerator}/{share.denominator}", "actor": actor, "source": source,
-             "reverts": (reverts or {}).get(right),
-             "ref": str(reverts[right]) if reverts and right in reverts else None})
-    checked = recheck_plots(conn, [plot_id], job_id=job.id)
-    audit(conn, job, "plot.edited", entity="plot", entity_id=str(plot_id), actor=actor,
-          detail={"fields": ["share"], "rights": sorted(diff), "version": version, "source": source})
-    finish_job(conn, job, {"plot_id": plot_id, "fields": len(diff), "version": version})
-    return {"plot_id": plot_id, "version": version, "changed": [f"share:{r}" for r in sorted(diff)],
-            "recheck": checked, "job_id": job.id}
+    rows = [("right", r, "share", f"{rights[r].share_num}/{rights[r].share_den}",
+             f"{v.numerator}/{v.denominator}", False, (reverts or {}).get(r)) for r, v in diff.items()]
+    return _record(conn, plot_id, rows, job=job, job_id=job_id, actor=actor, source=source,
+                   names=[f"share:{r}" for r in sorted(diff)], detail={"rights": sorted(diff)})
 
 
 def holders_of(conn: Connection, plot_id: int) -> dict[int, dict]:
@@ -439,12 +454,7 @@ def save_holders(conn: Connection, plot_id: int, version: int, typed: dict[int, 
     on the plot or on its assets. The rules, the version check, the history (entity ``holder``, personal), the
     job and the re-check of :func:`save_edits`; an ID number another party has is refused.
     """
-    from geoland.pipeline.quality import recheck as recheck_plots
-
-    current = current_values(conn, plot_id, lock=True)
-    if int(version) != current["version"]:
-        raise EditConflict(plot_id, int(version), current["version"], current, {}, changes(conn, plot_id,
-                                                                                          after=int(version)))
+    current = _at_version(conn, plot_id, version)
     holders = holders_of(conn, plot_id)
     problems, diffs = {}, {}
     for party, values in typed.items():
@@ -459,34 +469,17 @@ def save_holders(conn: Connection, plot_id: int, version: int, typed: dict[int, 
     if problems:
         raise EditRefused(problems)
     if not diffs:
-        return {"plot_id": plot_id, "version": current["version"], "changed": [], "recheck": None, "job_id": None}
-    job = start_job(conn, "edit", {"plot_id": plot_id, "fields": sorted({k for d in diffs.values() for k in d}),
-                                   "source": source, "actor": actor})
+        return _unchanged(current)
+    job, job_id = _start(conn, plot_id, [k for d in diffs.values() for k in d], actor=actor, source=source)
     for party, diff in diffs.items():
         try:
-            _write_holder(conn, plot_id, holders[party], diff, job.id)
+            _write_holder(conn, plot_id, holders[party], diff, job_id)
         except EditRefused as refused:
             raise EditRefused({f"holder:{party}:{k}": r for k, r in refused.problems.items()}) from None
-    version = conn.execute(sa.text("UPDATE geoland.plot SET version = version + 1 WHERE id = :id RETURNING version"),
-                           {"id": plot_id}).scalar_one()
-    for party, diff in diffs.items():
-        for key, value in diff.items():
-            conn.execute(sa.text("""
-                INSERT INTO geoland.plot_edit (job_id, plot_id, version, entity, entity_id, field, old_value,
-                                               new_value, personal, actor, source, source_ref, reverts)
-                VALUES (:job, :plot, :version, 'holder', :party, :field, :old, :new, true, :actor, :source, :ref,
-                        :reverts)"""),
-                {"job": job.id, "plot": plot_id, "version": version, "party": party, "field": key,
-                 "old": as_text(holders[party].get(key)), "new": as_text(value), "actor": actor, "source": source,
-                 "ref": str(reverts) if reverts else None, "reverts": reverts})
-    checked = recheck_plots(conn, [plot_id], job_id=job.id)
-    audit(conn, job, "plot.edited", entity="plot", entity_id=str(plot_id), actor=actor,      # names, no values
-          detail={"fields": sorted({k for d in diffs.values() for k in d}), "parties": sorted(diffs),
-                  "version": version, "source": source})
-    finish_job(conn, job, {"plot_id": plot_id, "fields": sum(len(d) for d in diffs.values()), "version": version})
-    return {"plot_id": plot_id, "version": version,
-            "changed": [f"holder:{p}:{k}" for p, d in sorted(diffs.items()) for k in d], "recheck": checked,
-            "job_id": job.id}
+    rows = [("holder", p, k, as_text(holders[p].get(k)), as_text(v), True, reverts)
+            for p, d in sorted(diffs.items()) for k, v in d.items()]
+    return _record(conn, plot_id, rows, job=job, job_id=job_id, actor=actor, source=source,
+                   names=[f"holder:{p}:{k}" for _, p, k, *_ in rows], detail={"parties": sorted(diffs)})
 
 
 def save_assets(conn: Connection, plot_id: int, version: int, typed: dict[int, dict[str, str]], *, actor: str,
@@ -496,13 +489,9 @@ def save_assets(conn: Connection, plot_id: int, version: int, typed: dict[int, d
     Same rules as the plot's fields (:data:`geoland.rules.edits.ASSET_FIELDS`), the same version check, history
     (entity ``asset``, its id), job and re-check; an asset not on this plot is refused.
     """
-    from geoland.pipeline.quality import recheck as recheck_plots
     from geoland.rules.edits import ASSET_FIELDS
 
-    current = current_values(conn, plot_id, lock=True)
-    if int(version) != current["version"]:
-        raise EditConflict(plot_id, int(version), current["version"], current, {}, changes(conn, plot_id,
-                                                                                          after=int(version)))
+    current = _at_version(conn, plot_id, version)
     assets = {r["id"]: dict(r) for r in conn.execute(sa.text("""
         SELECT a.id, a.floor_area, a.floors, a.year_built, a.structure FROM geoland.asset a
         JOIN geoland.asset_plot ap ON ap.asset_id = a.id WHERE ap.plot_id = :p ORDER BY a.id"""),
@@ -524,29 +513,14 @@ def save_assets(conn: Connection, plot_id: int, version: int, typed: dict[int, d
     if problems:
         raise EditRefused(problems)
     if not diff:
-        return {"plot_id": plot_id, "version": current["version"], "changed": [], "recheck": None, "job_id": None}
-    job = start_job(conn, "edit", {"plot_id": plot_id, "fields": sorted({n for _, n, _ in diff}), "source": source,
-                                   "actor": actor})
+        return _unchanged(current)
+    job, job_id = _start(conn, plot_id, [n for _, n, _ in diff], actor=actor, source=source)
     for asset, name, value in diff:
         conn.execute(sa.text(f"UPDATE geoland.asset SET {ASSET_FIELDS[name].column} = :v WHERE id = :a"),
                      {"v": value, "a": asset})
-    version = conn.execute(sa.text("UPDATE geoland.plot SET version = version + 1 WHERE id = :id RETURNING version"),
-                           {"id": plot_id}).scalar_one()
-    for asset, name, value in diff:
-        conn.execute(sa.text("""
-            INSERT INTO geoland.plot_edit (job_id, plot_id, version, entity, entity_id, field, old_value, new_value,
-                                           actor, source, source_ref, reverts)
-            VALUES (:job, :plot, :version, 'asset', :asset, :field, :old, :new, :actor, :source, :ref, :reverts)"""),
-            {"job": job.id, "plot": plot_id, "version": version, "asset": asset, "field": name,
-             "old": as_text(assets[asset][name]), "new": as_text(value), "actor": actor, "source": source,
-             "ref": str(reverts) if reverts else None, "reverts": reverts})
-    checked = recheck_plots(conn, [plot_id], job_id=job.id)
-    audit(conn, job, "plot.edited", entity="plot", entity_id=str(plot_id), actor=actor,
-          detail={"fields": sorted({n for _, n, _ in diff}), "assets": sorted({a for a, _, _ in diff}),
-                  "version": version, "source": source})
-    finish_job(conn, job, {"plot_id": plot_id, "fields": len(diff), "version": version})
-    return {"plot_id": plot_id, "version": version, "changed": [f"asset:{a}:{n}" for a, n, _ in diff],
-            "recheck": checked, "job_id": job.id}
+    rows = [("asset", a, n, as_text(assets[a][n]), as_text(v), False, reverts) for a, n, v in diff]
+    return _record(conn, plot_id, rows, job=job, job_id=job_id, actor=actor, source=source,
+                   names=[f"asset:{a}:{n}" for a, n, _ in diff], detail={"assets": sorted({a for a, _, _ in diff})})
 
 
 def changes(conn: Connection, plot_id: int, *, after: int = 0, unmasked: bool = False) -> list[dict]:
