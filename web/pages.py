@@ -24,7 +24,17 @@ from geoland.review.edits import (
     revert_edit,
     save_edits,
 )
-from geoland.review.findings import STATES, check_filters, commune_counts, commune_findings, plot_comments, reviewers
+from geoland.review.findings import (
+    BULK_ACTIONS,
+    BULK_MAX,
+    SORTS,
+    STATES,
+    check_filters,
+    commune_counts,
+    commune_findings,
+    plot_comments,
+    reviewers,
+)
 from geoland.review.findings import review_finding as apply_review
 from geoland.review.lookup import plot_detail, plot_record, record_personal_view
 from geoland.review.maps import build_map
@@ -59,14 +69,55 @@ def overview():
 def commune_page(code):
     if not params.is_commune_code(code):
         abort(404, "a commune code has 5 digits")
+    params.only("type", "category", "state", "sort", "dir", "page", "per", "lang", "saved")
     kind, category, state = (request.args.get(k) or None for k in ("type", "category", "state"))
     check_filters(kind, category, state)
+    sort, descending = request.args.get("sort") or "category", request.args.get("dir") == "desc"
+    per = params.whole("per", FINDINGS_PAGE, 10, BULK_MAX)
+    number = params.whole("page", 1, 1, 10**6)
     review, html = _map_html(code, plot_url=url_for("pages.plot_page", plot_id=0))
-    findings, total = commune_findings(g.conn, code, kind=kind, category=category, state=state)
+    findings, total = commune_findings(g.conn, code, kind=kind, category=category, state=state, sort=sort,
+                                       descending=descending, limit=per, offset=(number - 1) * per)
+    pages = max(1, -(-total // per))
+    if number > pages:                                   # past the end (the list shrank): the last page
+        return redirect(_findings_url(code, page=pages))
     counts = commune_counts(g.conn, code)
     return render_template("commune.html", review=review, map_html=html, findings=findings, total=total,
                            counts=counts[0] if counts else None, kind=kind, category=category, state=state,
-                           types=sorted(set(review["findings"]["type"])), states=STATES, reviewers=reviewers(g.conn))
+                           types=sorted(set(review["findings"]["type"])), states=STATES, reviewers=reviewers(g.conn),
+                           sort=sort, descending=descending, page=number, pages=pages, per=per, sorts=SORTS,
+                           first=(number - 1) * per + 1, url=lambda **kw: _findings_url(code, **kw),
+                           bulk_actions=BULK_ACTIONS)
+
+
+FINDINGS_PAGE = 100
+
+
+def _findings_url(code: str, **changes) -> str:
+    """The commune page's URL with its filters, sort and page, ``changes`` applied (None drops a key)."""
+    kept = {k: v for k, v in request.args.items() if k in ("type", "category", "state", "sort", "dir", "page", "per")
+            and v}
+    kept.update(changes)
+    return url_for("pages.commune_page", code=code, **{k: v for k, v in kept.items() if v is not None})
+
+
+@bp.post("/communes/<code>/findings/review")
+@require("reviewer")
+def review_selection(code):
+    """A bulk action on the findings ticked on the commune page: all of them change, or none."""
+    from geoland.review.findings import review_findings
+
+    check_csrf()
+    if not params.is_commune_code(code):
+        abort(404, "a commune code has 5 digits")
+    raw = request.form.getlist("ids")
+    if len(raw) > BULK_MAX or not all(params.ascii_digits(v) and len(v) < 19 for v in raw):
+        abort(400, f"ids: at most {BULK_MAX} finding ids (whole numbers)")
+    done = review_findings(g.conn, code, [int(v) for v in raw], request.form.get("action", ""),
+                           actor=g.user["username"], note=request.form.get("note") or "",
+                           assignee=request.form.get("assignee"))
+    log.info("%d findings of %s: %s by %s", len(done), code, done[0].action, g.user["username"])
+    return redirect(local_target(request.form.get("next") or url_for("pages.commune_page", code=code)))
 
 
 @bp.get("/communes/<code>/map")

@@ -21,6 +21,8 @@ from geoland.store.jobs import audit
 
 STATES = ("open", "assigned", "resolved", "not_a_problem")
 ACTIONS = ("assign", "resolved", "not_a_problem", "reopen", "comment")
+BULK_ACTIONS = ("assign", "resolved", "not_a_problem", "reopen")
+BULK_MAX = 500
 MAX_NOTE = 4000
 
 
@@ -69,8 +71,13 @@ def check_filters(kind: str | None, category: str | None, state: str | None) -> 
             raise InvalidInput(f"parameter {name} must be one of {sorted(allowed)}")
 
 
+SORTS = {"category": "f.category", "type": "f.type", "plot": "f.plot_id", "state": "f.review_state",
+         "severity": "f.severity", "assigned": "f.assigned_to", "reviewed": "f.reviewed_at"}
+
+
 def commune_findings(conn: Connection, commune: str, *, kind: str | None = None, category: str | None = None,
-                     state: str | None = None, limit: int = 500, offset: int = 0) -> tuple[list[dict], int]:
+                     state: str | None = None, limit: int = 500, offset: int = 0, sort: str = "category",
+                     descending: bool = False) -> tuple[list[dict], int]:
     """The current findings of a new commune's plots, filtered, in a stable order, one page of them.
 
     Parameters
@@ -83,6 +90,11 @@ def commune_findings(conn: Connection, commune: str, *, kind: str | None = None,
         Only this finding type, group (``missing``/``conflict``) or review state.
     limit, offset : int
         The page.
+    sort : str
+        A key of :data:`SORTS`; ties in the default order (group, type, plot), then by id, so that every page
+        is stable and a finding is on exactly one page.
+    descending : bool
+        The sort key in descending order.
 
     Returns
     -------
@@ -91,6 +103,9 @@ def commune_findings(conn: Connection, commune: str, *, kind: str | None = None,
         number matching the filters.
     """
     check_filters(kind, category, state)
+    if sort not in SORTS:
+        raise InvalidInput(f"parameter sort must be one of {sorted(SORTS)}")
+    order = f"{SORTS[sort]} {'DESC' if descending else 'ASC'} NULLS LAST, f.category, f.type, f.plot_id, f.id"
     effective = latest_effective(conn)
     params = {"e": effective, "c": commune, "t": kind, "k": category, "s": state, "n": limit, "o": offset}
     where = """FROM geoland.finding_current f JOIN geoland.plot_assignment_current a USING (plot_id)
@@ -103,7 +118,7 @@ def commune_findings(conn: Connection, commune: str, *, kind: str | None = None,
         SELECT f.id, f.plot_id, pc.code, f.type, f.category, f.severity, f.value, f.tolerance, f.review_state,
                f.assigned_to, f.reviewed_by, f.reviewed_at,
                (SELECT count(*) FROM geoland.finding_comment m WHERE m.finding_id = f.id) AS comments
-        {where} ORDER BY f.category, f.type, f.plot_id, f.id LIMIT :n OFFSET :o"""), params).mappings().all()
+        {where} ORDER BY {order} LIMIT :n OFFSET :o"""), params).mappings().all()
     return [dict(r) for r in rows], int(total)
 
 
@@ -212,3 +227,41 @@ def review_finding(conn: Connection, finding_id: int, action: str, *, actor: str
           detail={"before": result.before, "after": result.after, "comment": result.commented,
                   "plot_id": result.plot_id})
     return result
+
+
+def review_findings(conn: Connection, commune: str, finding_ids: list[int], action: str, *, actor: str,
+                    note: str = "", assignee: str | None = None) -> list[ReviewResult]:
+    """One review action on a selection of a commune's findings (the commune page's bulk actions).
+
+    Each finding gets the action and its own audit event, as :func:`review_finding` does, and one
+    ``finding.bulk`` event names the selection; all in the caller's transaction, so that the whole selection
+    changes or none of it.
+
+    Raises
+    ------
+    InvalidInput
+        Unknown bulk action, no finding, more than :data:`BULK_MAX`.
+    NotFound
+        A finding that is not a current finding of ``commune`` (named).
+    """
+    if action not in BULK_ACTIONS:
+        raise InvalidInput(f"unknown bulk action {action!r}: one of {list(BULK_ACTIONS)}")
+    ids = sorted(set(finding_ids))
+    if not ids:
+        raise InvalidInput("select at least one finding")
+    if len(ids) > BULK_MAX:
+        raise InvalidInput(f"{len(ids)} findings selected: at most {BULK_MAX} at a time")
+    effective = latest_effective(conn)
+    found = set(conn.execute(sa.text("""
+        SELECT f.id FROM geoland.finding_current f JOIN geoland.plot_assignment_current a USING (plot_id)
+        WHERE f.id = ANY(:ids) AND a.effective = :e AND a.commune_code = :c"""),
+        {"ids": ids, "e": effective, "c": commune}).scalars())
+    stray = [i for i in ids if i not in found]
+    if stray:
+        raise NotFound(f"finding {stray[0]} is not an open finding of commune {commune}"
+                       + (f" ({len(stray)} such)" if len(stray) > 1 else ""))
+    results = [review_finding(conn, i, action, actor=actor, note=note, assignee=assignee) for i in ids]
+    audit(conn, None, "finding.bulk", entity="commune", entity_id=commune, actor=actor,
+          detail={"commune": commune, "action": action, "findings": len(ids), "assignee": assignee,
+                  "first": ids[0], "last": ids[-1]})
+    return results

@@ -81,7 +81,9 @@ ROUTES = [
     ("POST", "/edits/{edit}/revert", REVERT), ("GET", "/communes/{commune}/corrections.xlsx", EDIT | {
         "editor": 200, "reviewer": 200, "admin": 200}),
     ("POST", "/communes/{commune}/corrections", EDIT | {"editor": 400, "reviewer": 400, "admin": 400}),  # no file
-    ("POST", "/findings/{finding}/review", REVIEW), ("GET", "/lang/en", {role: 302 for role in ROLES}),
+    ("POST", "/findings/{finding}/review", REVIEW),
+    ("POST", "/communes/{commune}/findings/review", REVIEW | {"reviewer": 400, "admin": 400}),  # "comment": no bulk
+    ("GET", "/lang/en", {role: 302 for role in ROLES}),
     ("GET", "/api/plots/{code}", API_SCOPED), ("GET", "/api/plots?lon=104&lat=21", API), ("GET", "/api/communes", API),
     ("POST", "/api/plots/{plot}/check-values", API_EDIT),
     ("GET", "/api/communes/{commune}/findings", API_SCOPED), ("GET", "/ogc/collections", API_PROVINCE),

@@ -208,7 +208,24 @@
         }
       }
     });
-    window.geolandMap = {map: map, layers: layers, data: data,
+    var index = {}, outline = null;
+    data.id.forEach(function (id, k) { index[id] = k; });
+    /* Outline one plot (a finding's row hovered or clicked in the page around the map); pan to it on click. */
+    function highlight(id, pan) {
+      var k = index[id], geo = shared.geo, rings = [], r, j;
+      if (outline) { map.removeLayer(outline); outline = null; }
+      if (k === undefined) return false;
+      for (r = data.plotRings[k]; r < data.plotRings[k + 1]; r++) {
+        var ring = [];
+        for (j = data.ringOffsets[r]; j < data.ringOffsets[r + 1]; j++) ring.push(L.CRS.EPSG3857.pointToLatLng(L.point(geo.xs[j], geo.ys[j]), 0));
+        rings.push(ring);
+      }
+      outline = L.polygon(rings, {color: "#0d47a1", weight: 4, fill: false, interactive: false, className: "geoland-highlight"}).addTo(map);
+      if (pan) map.fitBounds(outline.getBounds(), {maxZoom: 19, padding: [40, 40]});
+      return true;
+    }
+    window.geolandMap = {map: map, layers: layers, data: data, highlight: highlight,
+      highlighted: function () { return outline ? outline.getLatLngs() : null; },
       timing: {start: t0, decode: t1 - t0, grid: t2 - t1, layers: performance.now() - t2},
       drawn: function () { var out = {}; Object.keys(layers).forEach(function (k) { out[k] = map.hasLayer(layers[k]) ? layers[k].drawn : 0; }); return out; }};
   };

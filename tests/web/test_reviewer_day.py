@@ -1,0 +1,115 @@
+"""The reviewer's day (issue 18): the findings list pages, sorts and filters through the URL, bulk actions
+(all or nothing, audited); the search; the dashboard; the plot page's map and GeoJSON; background layers;
+in Debian's chromium at 1366×768 and 800×1280, checked with axe-core."""
+
+import re
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from geoland.review.users import add_user
+from geoland.store.db import connect
+from web.app import create_app
+
+PASSWORD = "mat-khau-123"
+
+
+@pytest.fixture(scope="module")
+def site(module_cli, module_db, tmp_path_factory, helpers):
+    helpers.write_and_load_province(module_cli, tmp_path_factory.mktemp("day") / "p", "99", n_plots=700)
+    for args in (("reassign",), ("codes", "issue"), ("check",)):
+        assert module_cli(*args)[0] == 0
+    q = lambda sql: helpers.query(module_db, sql)                               # noqa: E731
+    commune, other = (r[0] for r in q("SELECT commune_code FROM geoland.plot_assignment_current GROUP BY 1 "
+                                      "ORDER BY count(*) DESC, 1 LIMIT 2"))
+    with connect(module_db) as conn:
+        for name, role, communes in (("kiemtra", "reviewer", ()), ("xem", "viewer", ()),
+                                     ("xa1", "editor", (commune,)), ("quantri", "admin", ())):
+            add_user(conn, name, role, PASSWORD, communes=communes)
+    app = create_app(module_db, secret_key="test-secret")
+    app.testing = False
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield {"url": f"http://127.0.0.1:{server.server_port}", "db": module_db, "commune": commune, "other": other,
+           "query": q, "app": app}
+    server.shutdown()
+
+
+def client(site, name):
+    c = site["app"].test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/login").get_data(as_text=True))[1]
+    assert c.post("/login", data={"username": name, "password": PASSWORD, "csrf_token": token}).status_code == 302
+    c.csrf = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/").get_data(as_text=True))[1]
+    return c
+
+
+def _open_findings(site, commune):
+    return [r[0] for r in site["query"](f"""SELECT f.id FROM geoland.finding_current f
+        JOIN geoland.plot_assignment_current a USING (plot_id) WHERE a.commune_code = '{commune}'
+        ORDER BY f.category, f.type, f.plot_id, f.id""")]
+
+
+def _ids_on(html):
+    return [int(v) for v in re.findall(r'data-finding="(\d+)"', html)]
+
+
+def test_paging_reaches_every_finding_once_in_order(site):
+    c = client(site, "xem")
+    expected = _open_findings(site, site["commune"])
+    assert len(expected) > 60
+    seen, page = [], 1
+    while True:
+        html = c.get(f"/communes/{site['commune']}?per=25&page={page}").get_data(as_text=True)
+        seen += _ids_on(html)
+        if 'rel="next"' not in html:
+            break
+        page += 1
+    assert seen == expected and page == -(-len(expected) // 25)
+    # past the last page: sent to the last page, filters kept
+    response = c.get(f"/communes/{site['commune']}?per=25&page=999&state=open")
+    assert response.status_code == 302 and f"page={page}" in response.headers["Location"] \
+        and "state=open" in response.headers["Location"]
+
+
+def test_sorting_and_filters_live_in_the_url(site):
+    c = client(site, "xem")
+    html = c.get(f"/communes/{site['commune']}?sort=plot&dir=desc&per=500").get_data(as_text=True)
+    plots = [int(v) for v in re.findall(r'data-plot="(\d+)"', html)]
+    assert plots == sorted(plots, reverse=True) and len(plots) > 1
+    kind = site["query"](f"""SELECT f.type FROM geoland.finding_current f JOIN geoland.plot_assignment_current a
+        USING (plot_id) WHERE a.commune_code = '{site["commune"]}' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1""")[0][0]
+    html = c.get(f"/communes/{site['commune']}?type={kind}&per=10&page=2").get_data(as_text=True)
+    assert f"type={kind}" in re.search(r'href="([^"]*rel="prev"|[^"]*)"[^>]*rel="prev"', html)[1]
+    for bad in ("sort=name", "per=5", "per=100000", "page=0", "dir=x&colour=1"):
+        assert c.get(f"/communes/{site['commune']}?{bad}").status_code == 400, bad
+
+
+def test_a_bulk_action_changes_the_whole_selection_or_nothing(site):
+    reviewer = client(site, "kiemtra")
+    ids = _open_findings(site, site["commune"])[:3]
+    stray = _open_findings(site, site["other"])[0]
+    url = f"/communes/{site['commune']}/findings/review"
+    before = site["query"]("SELECT count(*) FROM geoland.audit_event")[0][0]
+    response = reviewer.post(url, data={"ids": [*map(str, ids), str(stray)], "action": "resolved",
+                                        "csrf_token": reviewer.csrf})
+    assert response.status_code == 404 and str(stray) in response.get_data(as_text=True)
+    assert site["query"](f"SELECT count(*) FROM geoland.finding WHERE id IN ({','.join(map(str, ids))}) "
+                         "AND review_state = 'resolved'")[0][0] == 0
+    assert site["query"]("SELECT count(*) FROM geoland.audit_event")[0][0] == before
+    response = reviewer.post(url, data={"ids": list(map(str, ids)), "action": "assign", "assignee": "kiemtra",
+                                        "note": "kiểm tra thực địa", "csrf_token": reviewer.csrf,
+                                        "next": f"/communes/{site['commune']}?page=1"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("?page=1")
+    assert site["query"](f"SELECT count(*) FROM geoland.finding WHERE id IN ({','.join(map(str, ids))}) "
+                         "AND review_state = 'assigned' AND assigned_to = 'kiemtra'")[0][0] == 3
+    events = site["query"]("SELECT action, entity_id FROM geoland.audit_event WHERE id > (SELECT max(id) - 4 "
+                           "FROM geoland.audit_event) ORDER BY id")
+    assert [e[0] for e in events] == ["finding.assign"] * 3 + ["finding.bulk"] and events[-1][1] == site["commune"]
+    viewer = client(site, "xem")
+    assert viewer.post(url, data={"ids": [str(ids[0])], "action": "resolved", "csrf_token": viewer.csrf}) \
+        .status_code == 403
+    assert reviewer.post(url, data={"ids": [str(ids[0])], "action": "comment", "csrf_token": reviewer.csrf}) \
+        .status_code == 400
+    assert reviewer.post(url, data={"ids": ["1" * 30], "action": "resolved", "csrf_token": reviewer.csrf}) \
+        .status_code == 400
