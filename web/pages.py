@@ -64,6 +64,19 @@ def overview():
                                                       if mine is None or c["commune_code"] in mine])
 
 
+@bp.get("/search")
+@require("viewer", scope="filtered")
+def search_page():
+    """The header's search: one answer opens its page, several are listed, none says so (and why)."""
+    from geoland.review.search import search
+
+    params.only("q", "lang")
+    found = search(g.conn, request.args.get("q", ""), g.user)
+    if len(found["results"]) == 1:
+        return redirect(found["results"][0]["url"])
+    return render_template("search.html", found=found), 200 if found["results"] else 404
+
+
 @bp.get("/communes/<code>")
 @require("viewer", scope="commune")
 def commune_page(code):

@@ -321,6 +321,8 @@ _SURFACES: dict[str, dict[str, tuple[str, str]]] = {
         "search_hint": ("Mã định danh, số tờ.số thửa, số GCN, tên xã…", "Code, MX.SB.ST, certificate, commune…"),
         "search_results": ("Kết quả tìm kiếm", "Search results"), "no_results": ("Không tìm thấy.", "Nothing found."),
         "search_people": ("Tìm theo người sử dụng đất (ghi nhật ký)", "Search land users (audited)"),
+        "search_people_refused": ("Tìm theo tên hoặc số CCCD chỉ dành cho quản trị viên và cán bộ xã.",
+                                  "Only administrators and commune officers may search land users."),
         "latest_report": ("Báo cáo mới nhất", "Latest report"), "colour_by": ("Tô màu theo", "Colour by"),
         "share_missing": ("Tỷ lệ thửa thiếu thông tin", "Share of plots missing data"),
         "share_conflict": ("Tỷ lệ thửa xung đột", "Share of plots in conflict"),

@@ -2,6 +2,7 @@
 (all or nothing, audited); the search; the dashboard; the plot page's map and GeoJSON; background layers;
 in Debian's chromium at 1366×768 and 800×1280, checked with axe-core."""
 
+import json
 import re
 import threading
 
@@ -18,7 +19,7 @@ PASSWORD = "mat-khau-123"
 @pytest.fixture(scope="module")
 def site(module_cli, module_db, tmp_path_factory, helpers):
     helpers.write_and_load_province(module_cli, tmp_path_factory.mktemp("day") / "p", "99", n_plots=700)
-    for args in (("reassign",), ("codes", "issue"), ("check",)):
+    for args in (("reassign",), ("codes", "issue"), ("recode", "--province", "99", "--policy", "prefix"), ("check",)):
         assert module_cli(*args)[0] == 0
     q = lambda sql: helpers.query(module_db, sql)                               # noqa: E731
     commune, other = (r[0] for r in q("SELECT commune_code FROM geoland.plot_assignment_current GROUP BY 1 "
@@ -113,3 +114,54 @@ def test_a_bulk_action_changes_the_whole_selection_or_nothing(site):
         .status_code == 400
     assert reviewer.post(url, data={"ids": ["1" * 30], "action": "resolved", "csrf_token": reviewer.csrf}) \
         .status_code == 400
+
+
+def test_search_lands_on_the_right_page(site):
+    c = client(site, "xem")
+    q = site["query"]
+    plot, code = q(f"""SELECT p.id, c.code FROM geoland.plot p JOIN geoland.plot_code c ON c.plot_id = p.id
+        JOIN geoland.plot_assignment_current a ON a.plot_id = p.id WHERE a.commune_code = '{site["commune"]}'
+        ORDER BY p.id LIMIT 1""")[0]
+    assert c.get(f"/search?q={code.upper()}").headers["Location"] == f"/plots/{plot}"
+    # an old MX.SB.ST (the map's code before the reorganisation) and the recoded one
+    old, new, recoded = q("SELECT old_code, new_code, plot_id FROM geoland.mx_crosswalk_current "
+                          "WHERE old_code <> new_code ORDER BY plot_id LIMIT 1")[0]
+    for mx in (old, new):
+        response = c.get(f"/search?q={mx}")
+        assert response.status_code == 302 and response.headers["Location"] == f"/plots/{recoded}", mx
+    name = q(f"""SELECT name FROM geoland.admin_unit WHERE level = 'commune' AND code = '{site["commune"]}'
+                 ORDER BY valid_from DESC NULLS LAST LIMIT 1""")[0][0]
+    from boundaries.conversion import fold_vietnamese
+
+    plain = fold_vietnamese(name).split(" ", 1)[-1]        # "Xã Mường Bú" → "muong bu": no diacritics, no "Xã"
+    assert plain != name.lower()
+    response = c.get(f"/search?q={plain.upper()}")
+    target = f"/communes/{site['commune']}"
+    assert (response.status_code == 302 and response.headers["Location"] == target) or \
+        f'href="{target}"' in response.get_data(as_text=True)
+    response = c.get("/search?q=khong-co-dau-xa-nao-ten-nay")
+    assert response.status_code == 404
+    assert c.get("/search?q=" + "x" * 101).status_code == 400 and c.get("/search?q=").status_code == 400
+
+
+def test_searching_land_users_is_for_whoever_may_see_them_and_audited(site):
+    q = site["query"]
+    plot, number = q(f"""SELECT u.plot_id, u.id_number FROM geoland.land_user u
+        JOIN geoland.plot_assignment_current a USING (plot_id) WHERE a.commune_code = '{site["commune"]}'
+        AND u.id_number ~ '^[0-9]{{12}}$' ORDER BY 1 LIMIT 1""")[0]
+    viewer = client(site, "xem").get(f"/search?q={number}")
+    assert viewer.status_code == 404 and "quản trị viên" in viewer.get_data(as_text=True)
+    before = q("SELECT count(*) FROM geoland.audit_event WHERE action = 'personal_data.searched'")[0][0]
+    html = client(site, "quantri").get(f"/search?q={number}")
+    assert html.status_code in (200, 302)
+    body = html.get_data(as_text=True)
+    listed = body.split('<ul class="results">')[-1]           # the answers, holders masked (the query is echoed)
+    assert number not in listed and (html.status_code == 302 or f"/plots/{plot}" in listed)
+    detail = q("SELECT detail FROM geoland.audit_event WHERE action = 'personal_data.searched' "
+               "ORDER BY id DESC LIMIT 1")
+    assert q("SELECT count(*) FROM geoland.audit_event WHERE action = 'personal_data.searched'")[0][0] == before + 1
+    assert number not in json.dumps(detail[0][0]) and detail[0][0]["by"] == "id_number"
+    # an editor finds only the holders of their communes
+    other = q(f"""SELECT u.id_number FROM geoland.land_user u JOIN geoland.plot_assignment_current a USING (plot_id)
+        WHERE a.commune_code = '{site["other"]}' AND u.id_number ~ '^[0-9]{{12}}$' ORDER BY 1 LIMIT 1""")[0][0]
+    assert client(site, "xa1").get(f"/search?q={other}").status_code == 404

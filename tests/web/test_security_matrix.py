@@ -84,6 +84,7 @@ ROUTES = [
     ("POST", "/findings/{finding}/review", REVIEW),
     ("POST", "/communes/{commune}/findings/review", REVIEW | {"reviewer": 400, "admin": 400}),  # "comment": no bulk
     ("GET", "/lang/en", {role: 302 for role in ROLES}),
+    ("GET", "/search?q=zzzz", {role: 404 if PAGE[role] == 200 else PAGE[role] for role in ROLES}),  # nothing found
     ("GET", "/api/plots/{code}", API_SCOPED), ("GET", "/api/plots?lon=104&lat=21", API), ("GET", "/api/communes", API),
     ("POST", "/api/plots/{plot}/check-values", API_EDIT),
     ("GET", "/api/communes/{commune}/findings", API_SCOPED), ("GET", "/ogc/collections", API_PROVINCE),
