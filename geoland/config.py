@@ -93,3 +93,17 @@ def seconds(name: str, default: float, unit: int) -> float:
     if not value > 0:
         raise ConfigError(f"{name}={raw!r}: a positive number is needed")
     return value * unit
+
+
+def report_dir() -> Path | None:
+    """The folder of the latest data-quality report, the one the web app links to, or None.
+
+    ``GEOLAND_REPORT_DIR`` (where the nightly ``geoland report --out`` writes, see the README's cron line);
+    otherwise the newest of ``report/`` and ``demo/report-*`` in the state folder that holds an ``index.html``.
+    """
+    if os.environ.get("GEOLAND_REPORT_DIR"):
+        folder = Path(os.environ["GEOLAND_REPORT_DIR"])
+        return folder if (folder / "index.html").exists() else None
+    found = [f for f in (home() / "report", *sorted((home() / "demo").glob("report-*")))
+             if (f / "index.html").exists()]
+    return max(found, key=lambda f: (f / "index.html").stat().st_mtime) if found else None

@@ -10,9 +10,11 @@ from pathlib import Path
 
 from flask import Blueprint, abort, g, redirect, render_template, request, send_file, url_for
 
+from geoland import config
 from geoland.errors import Forbidden, InputFileError
 from geoland.logs import get_logger
 from geoland.review.audit import audit_events
+from geoland.review.basemaps import configured
 from geoland.review.communes import commune_plots
 from geoland.review.edits import (
     EditConflict,
@@ -37,7 +39,8 @@ from geoland.review.findings import (
 )
 from geoland.review.findings import review_finding as apply_review
 from geoland.review.lookup import plot_detail, plot_record, record_personal_view
-from geoland.review.maps import build_map
+from geoland.review.maps import build_map, script_json
+from geoland.review.plotmap import plot_feature, plot_map
 from geoland.review.scope import communes_of, may_edit, may_see_personal
 from geoland.rules import vocab
 from geoland.rules.edits import FIELDS
@@ -59,9 +62,36 @@ def _map_html(code: str, **options) -> tuple[dict, str]:
 @bp.get("/")
 @require("viewer", scope="filtered")
 def overview():
-    mine = communes_of(g.user)
-    return render_template("overview.html", communes=[c for c in commune_counts(g.conn)
-                                                      if mine is None or c["commune_code"] in mine])
+    """The province dashboard: the communes' map coloured by their shares, the campaign's categories per commune."""
+    import datetime as dt
+
+    from geoland.review.dashboard import CATEGORIES, province_dashboard
+
+    board = province_dashboard(g.conn, communes_of(g.user))
+    report = config.report_dir() if communes_of(g.user) is None else None
+    terms = vocab.words("page", g.language)
+    options = {"words": {k: terms[k] for k in ("share_missing", "share_conflict", "plots", "basemap_none")},
+               "basemaps": configured(), "language": g.language}
+    stamp = dt.datetime.fromtimestamp((report / "index.html").stat().st_mtime).strftime("%d/%m/%Y %H:%M") \
+        if report else None
+    return render_template("overview.html", board=board, categories=CATEGORIES, report=stamp,
+                           geojson=script_json(board["geojson"]), options=script_json(options))
+
+
+REPORT_FILES = ("index.html", "communes.csv", "findings.csv", "disputed.csv")
+
+
+@bp.get("/report/")
+@bp.get("/report/<name>")
+@require("viewer")
+def report_file(name="index.html"):
+    """The latest data-quality report (``geoland report``; :func:`geoland.config.report_dir`), province-wide."""
+    folder = config.report_dir()
+    if name not in REPORT_FILES or folder is None or not (folder / name).exists():
+        abort(404, "no report yet: `geoland report --out DIR` with GEOLAND_REPORT_DIR=DIR" if folder is None
+              else f"the report has no file {name[:40]}")
+    return send_file(folder / name, mimetype="text/html" if name.endswith(".html") else "text/csv",
+                     max_age=0)
 
 
 @bp.get("/search")
@@ -163,7 +193,12 @@ def _plot_page(plot_id: int, *, unmasked: bool, typed: dict | None = None, probl
         form = (values if unmasked else masked(values)) | {"masked": not unmasked}
         holders = [h if unmasked else masked(h) for h in holders_of(g.conn, plot_id).values()]
     messages = {k: describe_value(v, g.language) for k, v in (problems or {}).items()}
-    return render_template("plot.html", plot=detail, history=plot_record(g.conn, plot_id),
+    terms = vocab.words("page", g.language)
+    shown = plot_map(g.conn, plot_id, g.language)
+    options = {"words": {k: terms[k] for k in ("plot", "neighbours", "code_point", "new_commune", "old_commune",
+                                               "problem_here", "basemap_none")}, "basemaps": configured()}
+    return render_template("plot.html", plot=detail, map_data=script_json(shown), map_options=script_json(options),
+                           history=plot_record(g.conn, plot_id),
                            comments=plot_comments(g.conn, plot_id), unmasked=unmasked, form=form,
                            typed=typed or {}, problems=messages, fields=FIELDS,
                            edits=changes(g.conn, plot_id, unmasked=unmasked),
@@ -171,6 +206,19 @@ def _plot_page(plot_id: int, *, unmasked: bool, typed: dict | None = None, probl
                            asset_errors=any(k.startswith("asset:") for k in messages),
                            holders=holders, holder_errors=any(k.startswith("holder:") for k in messages),
                            saved=request.args.get("saved") == "1"), status
+
+
+@bp.get("/plots/<int:plot_id>.geojson")
+@require("viewer", scope="plot")
+def plot_geojson(plot_id):
+    """The plot as a GeoJSON Feature for download (WGS 84; codes, commune, areas, land use; nothing personal)."""
+    import json
+
+    from flask import Response
+
+    body = json.dumps(plot_feature(g.conn, plot_id), ensure_ascii=False)
+    return Response(body, mimetype="application/geo+json",
+                    headers={"Content-Disposition": f'attachment; filename="thua-{plot_id}.geojson"'})
 
 
 def typed_fields() -> dict[str, str]:

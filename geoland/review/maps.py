@@ -6,7 +6,7 @@ the web app.
 - Offline: Leaflet is vendored in ``geoland/review/static/vendor/leaflet`` (npm package ``leaflet``; no plugin is
   used) and folium's CDN defaults (Leaflet, jQuery, Bootstrap, Font Awesome …) are replaced by it:
   inlined into a standalone file, or served by the web app from the URL it passes as ``asset_url``. No
-  tiles unless a tile URL is configured (``GEOLAND_TILE_URL``); no fonts.
+  background unless the office configured its layers (:mod:`geoland.review.basemaps`); no fonts.
 - Compact: plots are not GeoJSON features but one data block: coordinates in micro-degrees (≈ 0.1 m,
   fit for display), delta-encoded per ring; attributes as parallel arrays; findings as indexes.
 - Fast: one canvas per layer draws its plots (no Leaflet layer per plot); a click finds the plot under the
@@ -20,7 +20,6 @@ the web app.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import folium
@@ -35,6 +34,7 @@ from geoland.rules.vocab import FINDING_TYPES, describe_value, words
 ASSETS = Path(__file__).parent / "static"      # served by the web app at the URL it passes as asset_url
 VENDOR = ASSETS / "vendor" / "leaflet"
 SCRIPT = ASSETS / "plotlayer.js"
+BASEMAPS_SCRIPT = ASSETS / "basemaps.js"
 SCALE = 1_000_000          # micro-degrees: ≈ 0.11 m in latitude, ≈ 0.10 m in longitude at 21° N
 
 COLOURS = {"conflict": "#d32f2f", "missing": "#f9a825", "clean": "#9e9e9e"}
@@ -109,37 +109,41 @@ geolandReview({{ this._parent.get_name() }}, {{ this.data }}, {{ this.options }}
     def __init__(self, data: dict, options: dict):
         super().__init__()
         self._name = "GeolandPlots"
-        self.data = _script_json(data)
-        self.options = _script_json(options)
+        self.data = script_json(data)
+        self.options = script_json(options)
 
 
-def _script_json(value) -> str:
-    """JSON safe inside a <script> element: imported text such as ``</script><script>…`` cannot end it."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+def script_json(value) -> str:
+    """JSON (a value, or JSON text) safe inside a <script> element.
+
+    Imported text such as ``</script><script>…`` cannot end the element.
+    """
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _offline(m: folium.Map, asset_url: str | None) -> None:
     """Only the vendored Leaflet: inlined later (standalone file) or from ``asset_url`` (web app)."""
     base = asset_url or "geoland-vendor:"
-    m.default_js = [("leaflet", f"{base}/vendor/leaflet/leaflet.js"), ("plotlayer", f"{base}/plotlayer.js")]
+    m.default_js = [("leaflet", f"{base}/vendor/leaflet/leaflet.js"), ("basemaps", f"{base}/basemaps.js"),
+                    ("plotlayer", f"{base}/plotlayer.js")]
     m.default_css = [("leaflet_css", f"{base}/vendor/leaflet/leaflet.css")]
 
 
 def build_map(review: dict, *, language: str = "vi", asset_url: str | None = None,
-              tile_url: str | None = None, plot_url: str | None = None, data: dict | None = None) -> folium.Map:
+              basemaps: list[dict] | None = None, plot_url: str | None = None, data: dict | None = None) -> folium.Map:
     """The Folium map of a commune review.
 
     The folium map of a commune review (:func:`geoland.review.communes.commune_plots`); ``data`` is its
-    :func:`map_data` when the caller has it already.
+    :func:`map_data` when the caller has it already; ``basemaps`` the background layers (default: the
+    configured ones, :func:`geoland.review.basemaps.configured`).
     """
+    from geoland.review.basemaps import configured
+
     terms = words("map", language)
     bounds = shapely.total_bounds(review["geometry"]) if len(review["geometry"]) else None
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True, zoom_control=True)
     _offline(m, asset_url)
-    tile_url = tile_url if tile_url is not None else os.environ.get("GEOLAND_TILE_URL")
-    if tile_url:
-        folium.TileLayer(tile_url, attr="tiles", name="tiles", overlay=False).add_to(m)
     layers = {}
     if len(review["old_communes"]):
         old = folium.GeoJson(review["old_communes"].to_json(drop_id=True), name=terms["old"],
@@ -154,7 +158,8 @@ def build_map(review: dict, *, language: str = "vi", asset_url: str | None = Non
         boundary.add_to(m)
         layers["boundary"] = boundary.get_name()
     options = {"words": terms, "colours": COLOURS, "layers": layers, "language": language,
-               "title": f"{review['commune']} {review.get('name') or ''}".strip(), "plotUrl": plot_url}
+               "title": f"{review['commune']} {review.get('name') or ''}".strip(), "plotUrl": plot_url,
+               "basemaps": configured() if basemaps is None else basemaps}
     if bounds is not None:       # the view first, so that the plots are drawn once
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     _PlotLayers(data if data is not None else map_data(review, language), options).add_to(m)
@@ -167,7 +172,7 @@ def standalone_html(m: folium.Map) -> str:
     """The map as one HTML file that needs nothing else: the vendored scripts and style inlined."""
     page = m.get_root().render()
     for url, path in (("geoland-vendor:/vendor/leaflet/leaflet.js", VENDOR / "leaflet.js"),
-                      ("geoland-vendor:/plotlayer.js", SCRIPT)):
+                      ("geoland-vendor:/basemaps.js", BASEMAPS_SCRIPT), ("geoland-vendor:/plotlayer.js", SCRIPT)):
         page = page.replace(f'<script src="{url}"></script>', f"<script>{path.read_text(encoding='utf-8')}</script>")
     css = _css_with_inline_images()
     page = page.replace('<link rel="stylesheet" href="geoland-vendor:/vendor/leaflet/leaflet.css"/>',

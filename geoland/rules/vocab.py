@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 LANGUAGES = ("vi", "en")
@@ -185,6 +186,36 @@ def reason_words(language: str = "vi") -> dict[str, str]:
     return {code: pair[language == "en"] for code, pair in REASONS.items()}
 
 
+# GEOS's reasons for an invalid geometry (shapely.is_valid_reason), as a land officer reads them.
+GEOMETRY_REASONS: dict[str, tuple[str, str]] = {
+    "self-intersection": ("Ranh thửa tự cắt chính nó", "The plot's boundary crosses itself"),
+    "ring self-intersection": ("Một vòng ranh thửa tự chạm vào chính nó", "A ring of the boundary touches itself"),
+    "too few points": ("Ranh thửa có quá ít đỉnh", "The boundary has too few vertices"),
+    "too few points in geometry component": ("Ranh thửa có quá ít đỉnh", "The boundary has too few vertices"),
+    "hole lies outside shell": ("Phần lỗ (đất không thuộc thửa) nằm ngoài thửa", "A hole lies outside the plot"),
+    "nested holes": ("Các phần lỗ lồng vào nhau", "Holes inside holes"),
+    "nested shells": ("Các phần thửa lồng vào nhau", "Parts of the plot inside each other"),
+    "interior is disconnected": ("Phần trong thửa bị chia cắt", "The plot's inside is cut in two"),
+    "duplicate rings": ("Ranh thửa bị lặp", "A ring repeated"),
+    "ring is not closed": ("Ranh thửa không khép kín", "A ring is not closed"),
+    "invalid coordinate": ("Tọa độ không hợp lệ", "An invalid coordinate"),
+    "repaired on import": ("Hình thửa đã được tự sửa khi nhập", "The shape was repaired on import"),
+}
+_GEOS = re.compile(r"^(make_valid: )?([A-Za-z][A-Za-z -]*?)\s*(?:\[([-0-9.eE+]+) ([-0-9.eE+]+)\])?$")
+
+
+def geometry_problem(value) -> dict | None:
+    """A GEOS reason (``make_valid: Self-intersection[444897.6 2312663.1]``) read, or None when it is not one.
+
+    Its kind, whether the import repaired it, and where (the plot's own coordinates, VN-2000 metres).
+    """
+    match = _GEOS.match(value.strip()) if isinstance(value, str) else None
+    if not match or match.group(2).strip().lower() not in GEOMETRY_REASONS:
+        return None
+    where = (float(match.group(3)), float(match.group(4))) if match.group(3) else None
+    return {"kind": match.group(2).strip().lower(), "repaired": bool(match.group(1)), "at": where}
+
+
 def describe_value(value, language: str = "vi"):
     """A finding's stored value as shown to a user: a reason code in words, anything else unchanged.
 
@@ -199,7 +230,20 @@ def describe_value(value, language: str = "vi"):
     object
     """
     pair = REASONS.get(value) if isinstance(value, str) else None
-    return pair[language == "en"] if pair else value
+    if pair:
+        return pair[language == "en"]
+    problem = geometry_problem(value)
+    if problem is None:
+        return value
+    en = language == "en"
+    text = GEOMETRY_REASONS[problem["kind"]][en]
+    if problem["repaired"]:
+        text += " (already repaired on import)" if en else " (đã tự sửa khi nhập)"
+    if problem["at"]:
+        x, y = problem["at"]
+        vi = lambda v: f"{v:,.1f}".replace(",", " ").replace(".", ",")     # noqa: E731 (1 234,5 as written in VN)
+        text += f" at X {x:,.1f} m, Y {y:,.1f} m (VN-2000)" if en else f" tại X {vi(x)} m, Y {vi(y)} m (VN-2000)"
+    return text
 
 
 _COMMON = {
@@ -332,6 +376,7 @@ _SURFACES: dict[str, dict[str, tuple[str, str]]] = {
         "new_commune": ("Xã mới", "New commune"), "old_commune": ("Xã cũ", "Old commune"),
         "problem_here": ("Vị trí lỗi hình học", "Where the geometry is broken"),
         "basemap_none": ("Không có nền", "No background"), "total": ("Toàn tỉnh", "Province total"),
+        "commune_name": ("Tên xã/phường", "Name"),
         "as_of_check": ("Theo lần kiểm tra {when}", "As of the check of {when}"),
     },
     "map": {
@@ -344,6 +389,7 @@ _SURFACES: dict[str, dict[str, tuple[str, str]]] = {
         "certificate": ("GCN hiệu lực", "Valid certificate"),
         "findings": ("Lỗi", "Findings"), "none": ("không có", "none"), "plot": ("Thửa", "Plot"),
         "legend": ("Chú giải", "Legend"), "type": ("Theo loại lỗi", "By finding type"),
+        "basemap_none": ("Không có nền", "No background"),
     },
     "report": {
         "full_data": ("Đủ thông tin", "Full data"), "authenticated": ("Đã xác thực", "Authenticated"),

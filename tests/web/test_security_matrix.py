@@ -18,6 +18,16 @@ ROLES = ["anonymous", "viewer", "editor", "stranger", "reviewer", "admin", "disa
 LOGIN = "login"          # expected: redirected to the login page
 
 
+@pytest.fixture(scope="module", autouse=True)
+def report_dir(tmp_path_factory):
+    """The latest report's folder (GEOLAND_REPORT_DIR), for /report/."""
+    folder = tmp_path_factory.mktemp("report")
+    (folder / "index.html").write_text("<html><body>báo cáo</body></html>", encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GEOLAND_REPORT_DIR", str(folder))
+        yield folder
+
+
 @pytest.fixture(scope="module")
 def site(module_cli, module_db, tmp_path_factory, helpers):
     helpers.write_and_load_province(module_cli, tmp_path_factory.mktemp("sec") / "p", "99", n_plots=300)
@@ -56,7 +66,7 @@ def site(module_cli, module_db, tmp_path_factory, helpers):
         add_user(conn, "demoted", "viewer", PASSWORD)                          # same cookie, lower role
     finding = q("SELECT id FROM geoland.finding_current ORDER BY id LIMIT 1")[0]
     return {"app": app, "clients": clients, "tokens": tokens, "commune": commune, "plot": plot, "code": code,
-            "finding": finding, "cid": "plots", "edit": edit}
+            "finding": finding, "cid": "plots", "edit": edit, "report": "index.html"}
 
 
 PAGE = {"anonymous": LOGIN, "viewer": 200, "editor": 200, "stranger": 200, "reviewer": 200, "admin": 200,
@@ -84,6 +94,7 @@ ROUTES = [
     ("POST", "/findings/{finding}/review", REVIEW),
     ("POST", "/communes/{commune}/findings/review", REVIEW | {"reviewer": 400, "admin": 400}),  # "comment": no bulk
     ("GET", "/lang/en", {role: 302 for role in ROLES}),
+    ("GET", "/plots/{plot}.geojson", SCOPED), ("GET", "/report/", PROVINCE), ("GET", "/report/{report}", PROVINCE),
     ("GET", "/search?q=zzzz", {role: 404 if PAGE[role] == 200 else PAGE[role] for role in ROLES}),  # nothing found
     ("GET", "/api/plots/{code}", API_SCOPED), ("GET", "/api/plots?lon=104&lat=21", API), ("GET", "/api/communes", API),
     ("POST", "/api/plots/{plot}/check-values", API_EDIT),

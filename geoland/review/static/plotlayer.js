@@ -175,7 +175,9 @@
     if (options.layers.boundary) named[escapeHtml(options.words.boundary)] = window[options.layers.boundary];
     if (options.layers.old) named[escapeHtml(options.words.old)] = window[options.layers.old];
     Object.keys(named).forEach(function (k) { overlays[k] = named[k]; });
-    L.control.layers(null, overlays, {collapsed: map.getSize().x < 900}).addTo(map);
+    var bases = window.geolandBasemaps && options.basemaps && options.basemaps.length
+      ? window.geolandBasemaps(map, options.basemaps, options.words.basemap_none) : null;
+    L.control.layers(bases, overlays, {collapsed: map.getSize().x < 900}).addTo(map);
 
     var legend = L.control({position: "bottomright"});
     legend.onAdd = function () {
