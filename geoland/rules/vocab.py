@@ -376,7 +376,10 @@ _SURFACES: dict[str, dict[str, tuple[str, str]]] = {
         "new_commune": ("Xã mới", "New commune"), "old_commune": ("Xã cũ", "Old commune"),
         "problem_here": ("Vị trí lỗi hình học", "Where the geometry is broken"),
         "basemap_none": ("Không có nền", "No background"), "total": ("Toàn tỉnh", "Province total"),
-        "commune_name": ("Tên xã/phường", "Name"),
+        "commune_name": ("Tên xã/phường", "Name"), "role_user": ("Sử dụng", "User"),
+        "descending": ("giảm dần", "descending"),
+        "authenticated": ("Đã xác thực", "Authenticated"), "incorrect": ("Sai thông tin", "Incorrect"),
+        "unverifiable": ("Không xác thực được", "Unverifiable"),
         "as_of_check": ("Theo lần kiểm tra {when}", "As of the check of {when}"),
     },
     "map": {

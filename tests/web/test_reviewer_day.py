@@ -2,9 +2,12 @@
 (all or nothing, audited); the search; the dashboard; the plot page's map and GeoJSON; background layers;
 in Debian's chromium at 1366×768 and 800×1280, checked with axe-core."""
 
+import http.server
 import json
 import re
 import threading
+import typing
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
@@ -165,3 +168,228 @@ def test_searching_land_users_is_for_whoever_may_see_them_and_audited(site):
     other = q(f"""SELECT u.id_number FROM geoland.land_user u JOIN geoland.plot_assignment_current a USING (plot_id)
         WHERE a.commune_code = '{site["other"]}' AND u.id_number ~ '^[0-9]{{12}}$' ORDER BY 1 LIMIT 1""")[0][0]
     assert client(site, "xa1").get(f"/search?q={other}").status_code == 404
+
+
+# ---- In Debian's chromium, at the office's two screen sizes -------------------------------------------------
+
+AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
+SCREENS = {"laptop": {"width": 1366, "height": 768}, "tablet": {"width": 800, "height": 1280}}
+
+
+class Tiles(http.server.BaseHTTPRequestHandler):
+    """A background layer's tile server, run by the test: a light-green 256 px PNG for every tile."""
+
+    asked: typing.ClassVar[list] = []
+
+    def do_GET(self):
+        Tiles.asked.append(self.path)
+        body = _png(256, (200, 230, 201))
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def _png(side: int, rgb: tuple[int, int, int]) -> bytes:
+    import struct
+    import zlib
+
+    row = b"\x00" + bytes(rgb) * side
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)) + \
+        chunk(b"IDAT", zlib.compress(row * side)) + chunk(b"IEND", b"")
+
+
+@pytest.fixture(scope="module")
+def tiles():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def _login(browser, site, name, screen="laptop"):
+    context = browser.new_context(viewport=SCREENS[screen])
+    page = context.new_page()
+    page.errors = []
+    page.outside = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("request", lambda r: page.outside.append(r.url) if not r.url.startswith(
+        ("http://127.0.0.1", "data:", "about:", "blob:")) else None)
+    page.goto(f"{site['url']}/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{site['url']}/")
+    return page
+
+
+def _axe(page) -> list:
+    """axe-core's serious and critical violations of WCAG 2.1 A/AA on the page."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""() => axe.run(document, {runOnly: {type: 'tag',
+        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}, resultTypes: ['violations']})""")
+    return [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
+            if v["impact"] in ("serious", "critical")]
+
+
+def _no_squeezed_column(page) -> list:
+    """Cells narrower than 3 em that wrap their text onto more than three lines (the squeezed action column)."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll('main td, main th')).filter(c => {
+        const s = getComputedStyle(c), em = parseFloat(s.fontSize), lh = parseFloat(s.lineHeight) || em * 1.2;
+        return c.textContent.trim().length > 3 && c.clientWidth < 3 * em && c.clientHeight > 3.5 * lh;
+      }).map(c => c.textContent.trim().slice(0, 20))""")
+
+
+def _plot_with_findings(site):
+    return site["query"](f"""SELECT f.plot_id FROM geoland.finding_current f
+        JOIN geoland.plot_assignment_current a USING (plot_id) WHERE a.commune_code = '{site["commune"]}'
+        GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""")[0][0]
+
+
+@pytest.mark.parametrize("screen", ["laptop", "tablet"])
+def test_every_page_at_the_offices_screen_sizes(browser, site, screen, screenshot):
+    """Dashboard, commune page, plot page, search, progress, audit: no page error, no request leaving the machine,
+    no squeezed column, no serious or critical axe-core violation."""
+    page = _login(browser, site, "quantri", screen)
+    plot = _plot_with_findings(site)
+    pages = {"dashboard": "/", "commune": f"/communes/{site['commune']}?per=50", "plot": f"/plots/{plot}",
+             "search": "/search?q=90", "progress": "/progress", "audit": "/admin/audit"}
+    found = {}
+    for name, path in pages.items():
+        page.goto(f"{site['url']}{path}")
+        page.wait_for_load_state("load")
+        if name == "commune":
+            page.frame_locator("iframe.map").locator(".leaflet-control-layers").wait_for()
+        found[name] = {"axe": _axe(page), "squeezed": _no_squeezed_column(page),
+                       "scroll": page.evaluate("document.documentElement.scrollWidth - window.innerWidth")}
+        screenshot(page, f"{name}-{screen}")
+    assert {k: v["axe"] for k, v in found.items() if v["axe"]} == {}
+    assert {k: v["squeezed"] for k, v in found.items() if v["squeezed"]} == {}
+    assert {k: v["scroll"] for k, v in found.items() if v["scroll"] > 0} == {}     # no sideways scrolling
+    assert page.errors == [] and page.outside == []
+
+
+def test_the_dashboard_map_draws_every_commune(browser, site):
+    page = _login(browser, site, "kiemtra")
+    page.wait_for_function("window.geolandDashboard && geolandDashboard.drawn() > 0")
+    rows = page.locator("#communes tbody tr").count()
+    expected = site["query"]("""SELECT count(DISTINCT g.commune_code) FROM geoland.campaign_progress g
+        JOIN geoland.unit_boundary b ON b.code = g.commune_code JOIN geoland.boundary_layer l ON l.id = b.layer_id
+        AND l.superseded_by IS NULL AND l.effective = (SELECT max(effective) FROM geoland.plot_assignment_current)""")
+    assert page.evaluate("geolandDashboard.drawn()") == expected[0][0] == rows
+    totals = page.locator("#communes tfoot td").all_inner_texts()
+    plots = site["query"]("SELECT count(*) FROM geoland.plot_assignment_current")[0][0]
+    assert int(totals[1]) == plots                        # the province's plots, all of them
+    before = page.evaluate("geolandDashboard.layer.getLayers()[0].options.fillColor")
+    page.select_option("#colour-by", "conflict")
+    after = page.evaluate("geolandDashboard.layer.getLayers()[0].options.fillColor")
+    assert before != after and "xung đột" in page.inner_text(".map-legend").lower()
+    page.evaluate("geolandDashboard.layer.getLayers()[0].fire('click')")
+    page.wait_for_url(re.compile(r".*/communes/\d{5}$"))
+
+
+def test_search_from_the_header(browser, site):
+    page = _login(browser, site, "kiemtra", "tablet")
+    plot, code = site["query"]("SELECT plot_id, code FROM geoland.plot_code ORDER BY plot_id LIMIT 1")[0]
+    page.fill("header input[name=q]", code.upper())
+    page.press("header input[name=q]", "Enter")
+    page.wait_for_url(f"{site['url']}/plots/{plot}")
+    old, recoded = site["query"]("SELECT old_code, plot_id FROM geoland.mx_crosswalk_current "
+                                 "WHERE old_code <> new_code ORDER BY plot_id LIMIT 1")[0]
+    page.fill("header input[name=q]", old)
+    page.press("header input[name=q]", "Enter")
+    page.wait_for_url(f"{site['url']}/plots/{recoded}")
+    from boundaries.conversion import fold_vietnamese
+
+    name = site["query"](f"SELECT name FROM geoland.admin_unit WHERE level = 'commune' AND code = '{site['commune']}'"
+                         " ORDER BY valid_from DESC NULLS LAST LIMIT 1")[0][0]
+    page.fill("header input[name=q]", fold_vietnamese(name).split(" ", 1)[-1])
+    page.press("header input[name=q]", "Enter")
+    page.wait_for_load_state("load")
+    if "/search" in page.url:                          # several communes share the words: the list has it
+        page.click(f"ul.results a[href='/communes/{site['commune']}']")
+    page.wait_for_url(f"{site['url']}/communes/{site['commune']}")
+
+
+def test_the_plot_page_map_shows_the_plot(browser, site):
+    page = _login(browser, site, "kiemtra")
+    plot = _plot_with_findings(site)
+    page.goto(f"{site['url']}/plots/{plot}")
+    page.wait_for_function("window.geolandPlotMap")
+    shown = page.evaluate("""() => { const m = geolandPlotMap, b = m.plot.getBounds();
+        const path = m.plot.getLayers()[0]._path;
+        return {inView: m.map.getBounds().contains(b), drawn: !!(path && path.getAttribute('d').length > 10),
+                neighbours: m.neighbours.getLayers().length,
+                layers: Array.from(document.querySelectorAll('.leaflet-control-layers-overlays label'))
+                          .map(l => l.textContent.trim())}; }""")
+    assert shown["inView"] and shown["drawn"] and shown["neighbours"] > 0
+    assert any("Xã mới" in t for t in shown["layers"]) and any("Điểm sinh mã" in t for t in shown["layers"])
+    with page.expect_download() as download:
+        page.click("a[href$='.geojson']")
+    feature = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    assert feature["properties"]["plot_id"] == plot and feature["geometry"]["type"] == "MultiPolygon"
+    assert "name" not in json.dumps(feature["properties"]) and page.errors == []
+
+
+def test_a_broken_geometry_is_words_and_a_marker(browser, site):
+    q = site["query"]
+    row = q("""SELECT plot_id, value FROM geoland.finding_current WHERE type = 'invalid_geometry'
+               AND value ~ '\\[' ORDER BY plot_id LIMIT 1""")
+    if not row:
+        pytest.skip("the synthetic province drew no self-intersecting plot")
+    plot, value = row[0]
+    page = _login(browser, site, "kiemtra")
+    page.goto(f"{site['url']}/plots/{plot}")
+    page.wait_for_function("window.geolandPlotMap")
+    text = page.inner_text("main")
+    assert value not in text and "Self-intersection" not in text and "tự cắt" in text
+    assert page.evaluate("geolandPlotMap.problems.getLayers().length") >= 1
+
+
+def test_paging_reaches_the_last_finding_of_the_largest_commune(browser, site):
+    page = _login(browser, site, "kiemtra", "tablet")
+    page.goto(f"{site['url']}/communes/{site['commune']}?per=25")
+    page.click("nav.pager a.last >> nth=0")
+    page.wait_for_url(re.compile(r".*page=\d+"))
+    last = _open_findings(site, site["commune"])[-1]
+    assert int(page.locator("tr[data-finding]").last.get_attribute("data-finding")) == last
+    assert page.locator("nav.pager a[rel=next]").count() == 0
+    # the row's plot is outlined on the map on hover
+    row = page.locator("tr[data-finding]").last
+    row.hover()
+    frame = page.frame_locator("iframe.map")
+    frame.locator(".geoland-highlight").wait_for()
+
+
+def test_a_configured_background_layer_appears_under_the_plots(browser, site, tiles, tmp_path, monkeypatch):
+    config = tmp_path / "basemaps.toml"
+    config.write_text(f'''[[basemap]]
+name = "Ảnh trực giao thử"
+type = "xyz"
+url = "{tiles}/tiles/{{z}}/{{x}}/{{y}}.png"
+attribution = "© Sở Nông nghiệp và Môi trường (thử)"
+max_zoom = 19
+default = true
+''', encoding="utf-8")
+    monkeypatch.setenv("GEOLAND_BASEMAPS", str(config))
+    Tiles.asked.clear()
+    page = _login(browser, site, "kiemtra")
+    page.goto(f"{site['url']}/plots/{_plot_with_findings(site)}")
+    page.locator("#plot-map .leaflet-tile-pane img.leaflet-tile-loaded").first.wait_for()
+    order = page.evaluate("""() => { const z = s => Number(getComputedStyle(
+            document.querySelector('#plot-map ' + s)).zIndex);
+        return [z('.leaflet-tile-pane'), z('.leaflet-overlay-pane')]; }""")
+    assert order[0] < order[1]                       # the background under the plot
+    assert "Sở Nông nghiệp" in page.inner_text("#plot-map .leaflet-control-attribution")
+    assert any(p.startswith("/tiles/") for p in Tiles.asked)
+    # the commune page's map (folium) has it too, as its default background with a blank one to switch to
+    page.goto(f"{site['url']}/communes/{site['commune']}")
+    frame = page.frame_locator("iframe.map")
+    frame.locator(".leaflet-tile-pane img.leaflet-tile-loaded").first.wait_for()
+    assert frame.locator(".leaflet-control-layers-base label").count() == 2

@@ -210,7 +210,7 @@
         }
       }
     });
-    var index = {}, outline = null;
+    var index = {}, outline = null, outlineRenderer = L.svg({padding: 0.5});
     data.id.forEach(function (id, k) { index[id] = k; });
     /* Outline one plot (a finding's row hovered or clicked in the page around the map); pan to it on click. */
     function highlight(id, pan) {
@@ -222,7 +222,8 @@
         for (j = data.ringOffsets[r]; j < data.ringOffsets[r + 1]; j++) ring.push(L.CRS.EPSG3857.pointToLatLng(L.point(geo.xs[j], geo.ys[j]), 0));
         rings.push(ring);
       }
-      outline = L.polygon(rings, {color: "#0d47a1", weight: 4, fill: false, interactive: false, className: "geoland-highlight"}).addTo(map);
+      outline = L.polygon(rings, {color: "#0d47a1", weight: 4, fill: false, interactive: false,
+                                 className: "geoland-highlight", renderer: outlineRenderer}).addTo(map);
       if (pan) map.fitBounds(outline.getBounds(), {maxZoom: 19, padding: [40, 40]});
       return true;
     }
