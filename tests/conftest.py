@@ -416,3 +416,37 @@ def running_job(db_url):
         engine.dispose()
 
     return hold
+
+
+@pytest.fixture(scope="module")
+def tile_server():
+    """A background layer's server run by the test (XYZ, WMS or WMTS alike): a light-green 256 px PNG for every
+    request; yields its URL and the paths asked for."""
+    import http.server
+    import struct
+    import threading
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 256, 256, 8, 2, 0, 0, 0)) + \
+        chunk(b"IDAT", zlib.compress((b"\x00" + bytes((200, 230, 201)) * 256) * 256)) + chunk(b"IEND", b"")
+    asked: list[str] = []
+
+    class Tiles(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            asked.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(png)))
+            self.end_headers()
+            self.wfile.write(png)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}", asked
+    server.shutdown()

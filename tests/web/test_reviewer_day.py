@@ -2,11 +2,9 @@
 (all or nothing, audited); the search; the dashboard; the plot page's map and GeoJSON; background layers;
 in Debian's chromium at 1366×768 and 800×1280, checked with axe-core."""
 
-import http.server
 import json
 import re
 import threading
-import typing
 from pathlib import Path
 
 import pytest
@@ -176,43 +174,6 @@ AXE = Path(__file__).resolve().parents[1] / "vendor" / "axe-core" / "axe.min.js"
 SCREENS = {"laptop": {"width": 1366, "height": 768}, "tablet": {"width": 800, "height": 1280}}
 
 
-class Tiles(http.server.BaseHTTPRequestHandler):
-    """A background layer's tile server, run by the test: a light-green 256 px PNG for every tile."""
-
-    asked: typing.ClassVar[list] = []
-
-    def do_GET(self):
-        Tiles.asked.append(self.path)
-        body = _png(256, (200, 230, 201))
-        self.send_response(200)
-        self.send_header("Content-Type", "image/png")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-def _png(side: int, rgb: tuple[int, int, int]) -> bytes:
-    import struct
-    import zlib
-
-    row = b"\x00" + bytes(rgb) * side
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)) + \
-        chunk(b"IDAT", zlib.compress(row * side)) + chunk(b"IEND", b"")
-
-
-@pytest.fixture(scope="module")
-def tiles():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Tiles)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
 def _login(browser, site, name, screen="laptop"):
     context = browser.new_context(viewport=SCREENS[screen])
     page = context.new_page()
@@ -367,7 +328,8 @@ def test_paging_reaches_the_last_finding_of_the_largest_commune(browser, site):
     frame.locator(".geoland-highlight").wait_for()
 
 
-def test_a_configured_background_layer_appears_under_the_plots(browser, site, tiles, tmp_path, monkeypatch):
+def test_a_configured_background_layer_appears_under_the_plots(browser, site, tile_server, tmp_path, monkeypatch):
+    tiles, asked = tile_server
     config = tmp_path / "basemaps.toml"
     config.write_text(f'''[[basemap]]
 name = "Ảnh trực giao thử"
@@ -378,7 +340,7 @@ max_zoom = 19
 default = true
 ''', encoding="utf-8")
     monkeypatch.setenv("GEOLAND_BASEMAPS", str(config))
-    Tiles.asked.clear()
+    asked.clear()
     page = _login(browser, site, "kiemtra")
     page.goto(f"{site['url']}/plots/{_plot_with_findings(site)}")
     page.locator("#plot-map .leaflet-tile-pane img.leaflet-tile-loaded").first.wait_for()
@@ -387,7 +349,7 @@ default = true
         return [z('.leaflet-tile-pane'), z('.leaflet-overlay-pane')]; }""")
     assert order[0] < order[1]                       # the background under the plot
     assert "Sở Nông nghiệp" in page.inner_text("#plot-map .leaflet-control-attribution")
-    assert any(p.startswith("/tiles/") for p in Tiles.asked)
+    assert any(p.startswith("/tiles/") for p in asked)
     # the commune page's map (folium) has it too, as its default background with a blank one to switch to
     page.goto(f"{site['url']}/communes/{site['commune']}")
     frame = page.frame_locator("iframe.map")
