@@ -11,7 +11,9 @@ chromium (Playwright), logged in as a reviewer, opens each page ``--runs`` times
 - the commune page of the commune with the most plots (``/communes/C``): until the review map in its frame has
   drawn its plots (``geolandMap.drawn()``) and the findings list is there.
 
-The time is the page's own clock (``performance.now()``, from the start of the navigation), median of the runs.
+The time is the page's own clock (``performance.now()``, from the start of the navigation): the first view (cold:
+the server has not built the commune's map since it started) and the median of the later ones (the map page is
+kept in memory until the next job changes the data).
 Targets (issue 18): the dashboard ≤ 1 s, the largest commune's page ≤ 2 s. Baselines in the same run, plain
 PostGIS SQL reading what each page shows: the communes' boundaries as GeoJSON with a count of plots per commune
 (``GROUP BY`` over the assignments), and the commune's plots as GeoJSON with their open findings.
@@ -145,10 +147,10 @@ def main() -> None:
                 _drop(url)
     print(f"{total:,} plots; largest commune {commune}: {plots:,} plots, {findings:,} findings")
     for name, target in (("dashboard", 1.0), ("commune", 2.0)):
-        median = statistics.median(timings[name])
-        print(f"{name:9s}: interactive in {median:5.2f} s (median of {args.runs}; runs "
-              f"{', '.join(f'{t:.2f}' for t in timings[name])}) — target ≤ {target:.0f} s; plain SQL of what it "
-              f"shows {plain[name]:.2f} s (ratio {median / plain[name]:.2f})")
+        first, later = timings[name][0], statistics.median(timings[name][1:])
+        print(f"{name:9s}: interactive in {later:5.2f} s (median of the {args.runs - 1} later views; the first, "
+              f"cold: {first:.2f} s; runs {', '.join(f'{t:.2f}' for t in timings[name])}) — target ≤ {target:.0f} s; "
+              f"plain SQL of what it shows {plain[name]:.2f} s (ratio {later / plain[name]:.2f})")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from geoland.errors import Forbidden, InputFileError
 from geoland.logs import get_logger
 from geoland.review.audit import audit_events
 from geoland.review.basemaps import configured
-from geoland.review.communes import commune_plots
 from geoland.review.edits import (
     EditConflict,
     EditRefused,
@@ -32,14 +31,14 @@ from geoland.review.findings import (
     SORTS,
     STATES,
     check_filters,
-    commune_counts,
     commune_findings,
+    commune_summary,
     plot_comments,
     reviewers,
 )
 from geoland.review.findings import review_finding as apply_review
 from geoland.review.lookup import plot_detail, plot_record, record_personal_view
-from geoland.review.maps import build_map, script_json
+from geoland.review.maps import commune_map_html, script_json
 from geoland.review.plotmap import plot_feature, plot_map
 from geoland.review.scope import communes_of, may_edit, may_see_personal
 from geoland.rules import vocab
@@ -52,11 +51,6 @@ from .http import MAP_ASSETS, heavy_request
 
 bp = Blueprint("pages", __name__)
 log = get_logger(__name__)
-
-
-def _map_html(code: str, **options) -> tuple[dict, str]:
-    review = commune_plots(g.conn, code)
-    return review, build_map(review, language=g.language, asset_url=MAP_ASSETS, **options).get_root().render()
 
 
 @bp.get("/")
@@ -118,16 +112,15 @@ def commune_page(code):
     sort, descending = request.args.get("sort") or "category", request.args.get("dir") == "desc"
     per = params.whole("per", FINDINGS_PAGE, 10, BULK_MAX)
     number = params.whole("page", 1, 1, 10**6)
-    review, html = _map_html(code, plot_url=url_for("pages.plot_page", plot_id=0))
+    summary = commune_summary(g.conn, code)
     findings, total = commune_findings(g.conn, code, kind=kind, category=category, state=state, sort=sort,
                                        descending=descending, limit=per, offset=(number - 1) * per)
     pages = max(1, -(-total // per))
     if number > pages:                                   # past the end (the list shrank): the last page
         return redirect(_findings_url(code, page=pages))
-    counts = commune_counts(g.conn, code)
-    return render_template("commune.html", review=review, map_html=html, findings=findings, total=total,
-                           counts=counts[0] if counts else None, kind=kind, category=category, state=state,
-                           types=sorted(set(review["findings"]["type"])), states=STATES, reviewers=reviewers(g.conn),
+    return render_template("commune.html", review=summary, findings=findings, total=total, counts=summary,
+                           kind=kind, category=category, state=state, types=summary["types"], states=STATES,
+                           reviewers=reviewers(g.conn),
                            sort=sort, descending=descending, page=number, pages=pages, per=per, sorts=SORTS,
                            first=(number - 1) * per + 1, url=lambda **kw: _findings_url(code, **kw),
                            bulk_actions=BULK_ACTIONS)
@@ -168,7 +161,8 @@ def review_selection(code):
 def commune_map(code):
     if not params.is_commune_code(code):
         abort(404, "a commune code has 5 digits")
-    return _map_html(code)[1]
+    return commune_map_html(g.conn, code, language=g.language, asset_url=MAP_ASSETS,
+                            plot_url=url_for("pages.plot_page", plot_id=0))
 
 
 @bp.get("/plots/<int:plot_id>")

@@ -63,6 +63,29 @@ def commune_counts(conn: Connection, commune: str | None = None) -> list[dict]:
     return [dict(r) | {"open_findings": int(r["open_findings"])} for r in rows]
 
 
+def commune_summary(conn: Connection, commune: str) -> dict:
+    """One new commune's header: its name, plots, plots with missing data, in conflict, and its finding types.
+
+    One pass over the commune's findings (the commune page's header and filter; :func:`commune_counts` is the
+    province's table).
+    """
+    effective = latest_effective(conn)
+    row = conn.execute(sa.text("""
+        WITH a AS (SELECT plot_id FROM geoland.plot_assignment_current WHERE effective = :e AND commune_code = :c),
+             f AS (SELECT f.plot_id, f.type, f.category FROM geoland.finding_current f JOIN a USING (plot_id))
+        SELECT (SELECT count(*) FROM a) AS plots,
+               (SELECT count(DISTINCT plot_id) FROM f WHERE category = 'missing') AS missing,
+               (SELECT count(DISTINCT plot_id) FROM f WHERE category = 'conflict') AS conflict,
+               (SELECT array_agg(DISTINCT type) FROM f) AS types,
+               (SELECT u.name FROM geoland.admin_unit u WHERE u.level = 'commune' AND u.code = :c
+                  AND coalesce(u.valid_from, '-infinity') <= :e AND coalesce(u.valid_to, 'infinity') > :e
+                LIMIT 1) AS name"""), {"e": effective, "c": commune}).mappings().one()
+    if not row["plots"]:
+        raise NotFound(f"no plots assigned to commune {commune}: check the code (`geoland units lookup`) or run "
+                       "`geoland reassign`")
+    return dict(row) | {"commune": commune, "types": sorted(row["types"] or [])}
+
+
 def check_filters(kind: str | None, category: str | None, state: str | None) -> None:
     """Refuse an unknown finding type, group or review state (:class:`InvalidInput`)."""
     for name, value, allowed in (("type", kind, FINDING_TYPES), ("category", category, GROUPS),

@@ -20,11 +20,15 @@ the web app.
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import folium
 import numpy as np
+import pandas as pd
 import shapely
+import sqlalchemy as sa
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
@@ -68,23 +72,31 @@ def map_data(review: dict, language: str = "vi") -> dict:
     """The compact data block the page's script draws."""
     plots, findings = review["plots"], review["findings"]
     coords, ring_offsets, plot_rings = encode_rings(review["geometry"])
-    types = [t for t in FINDING_TYPES if t in set(findings["type"])]
+    present = set(findings["type"])
+    types = [t for t in FINDING_TYPES if t in present]
     index = {t: i for i, t in enumerate(types)}
-    position = {p: i for i, p in enumerate(plots["plot_id"].tolist())}
+    position = pd.Series(np.arange(len(plots)), index=plots["plot_id"].to_numpy())
+    ours = findings[findings["plot_id"].isin(position.index)]
+    at = position.loc[ours["plot_id"].to_numpy()].to_numpy()
+    words = {v: describe_value(v, language) or "" for v in ours["value"].dropna().unique()}   # once per value
+    texts = ours["value"].map(words).fillna("").tolist()
     per_plot: list[list] = [[] for _ in range(len(plots))]
-    for plot_id, kind, value in findings[["plot_id", "type", "value"]].itertuples(index=False):
-        if plot_id in position:
-            per_plot[position[plot_id]].append([index[kind], describe_value(value, language) or ""])
-    category = []
-    for items in per_plot:
-        kinds = {FINDING_TYPES[types[i]].group for i, _ in items}
-        category.append(2 if "conflict" in kinds else 1 if "missing" in kinds else 0)
+    for k, kind, text_ in zip(at.tolist(), ours["type"].map(index).tolist(), texts):
+        per_plot[k].append([kind, text_])
+    group = ours["type"].map({t: FINDING_TYPES[t].group for t in types}).to_numpy()
+    category = np.zeros(len(plots), dtype=np.int64)
+    category[at[group == "missing"]] = 1
+    category[at[group == "conflict"]] = 2
+    category = category.tolist()
 
     def text(column):
-        return [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in plots[column]]
+        values = plots[column]
+        return values.astype(object).where(values.notna(), None).map(
+            lambda v: v if v is None or isinstance(v, str) else str(v)).tolist()
 
     def number(column):
-        return [None if v is None or np.isnan(v) else round(float(v), 1) for v in plots[column].astype(float)]
+        values = plots[column].astype(float).round(1)
+        return values.astype(object).where(values.notna(), None).tolist()
 
     return {
         "scale": SCALE, "coords": coords, "ringOffsets": ring_offsets, "plotRings": plot_rings,
@@ -99,6 +111,18 @@ def map_data(review: dict, language: str = "vi") -> dict:
     }
 
 
+DATA_TOKEN = "geolandPlotData__"
+
+
+def render_page(m: folium.Map) -> str:
+    """The map's HTML page, its plots' data put in (see :class:`_PlotLayers`)."""
+    page = m.get_root().render()
+    for child in m._children.values():
+        if isinstance(child, _PlotLayers):
+            page = page.replace(DATA_TOKEN, child.data_json, 1)
+    return page
+
+
 class _PlotLayers(MacroElement):
     _template = Template("""
 {% macro script(this, kwargs) %}
@@ -109,7 +133,10 @@ geolandReview({{ this._parent.get_name() }}, {{ this.data }}, {{ this.options }}
     def __init__(self, data: dict, options: dict):
         super().__init__()
         self._name = "GeolandPlots"
-        self.data = script_json(data)
+        # folium makes a Jinja template of each rendered script: megabytes of plots would be parsed as one.
+        # The script holds a token; render_page() puts the data in after folium has rendered.
+        self.data = DATA_TOKEN
+        self.data_json = script_json(data)
         self.options = script_json(options)
 
 
@@ -170,7 +197,7 @@ def build_map(review: dict, *, language: str = "vi", asset_url: str | None = Non
 
 def standalone_html(m: folium.Map) -> str:
     """The map as one HTML file that needs nothing else: the vendored scripts and style inlined."""
-    page = m.get_root().render()
+    page = render_page(m)
     for url, path in (("geoland-vendor:/vendor/leaflet/leaflet.js", VENDOR / "leaflet.js"),
                       ("geoland-vendor:/basemaps.js", BASEMAPS_SCRIPT), ("geoland-vendor:/plotlayer.js", SCRIPT)):
         page = page.replace(f'<script src="{url}"></script>', f"<script>{path.read_text(encoding='utf-8')}</script>")
@@ -213,3 +240,35 @@ def write_map(review: dict, out: Path, *, language: str = "vi") -> MapFile:
         counts[("clean", "missing", "conflict")[c]] += 1
     return {"commune": review["commune"], "name": review.get("name"), "file": str(out), "bytes": out.stat().st_size,
             "plots": len(review["plots"]), **counts}
+
+
+_CACHE: OrderedDict = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+CACHE_SIZE = 6                     # a 34,000-plot commune's page is about 7 MB
+
+
+def commune_map_html(conn, commune: str, *, language: str = "vi", asset_url: str | None = None,
+                     plot_url: str | None = None) -> str:
+    """The web app's map page of a commune, rendered once per state of the data and kept (the last few).
+
+    The state is the database and its newest job: every change a map shows (an import, a reassignment, codes, a
+    check, a plot's correction, a workbook) is a job, so a new job makes a new page and an unchanged province
+    is served from memory. Review actions (assign, resolve) are not on the map. Only masked pages are built.
+    """
+    from geoland.review.basemaps import configured
+    from geoland.review.communes import commune_plots
+
+    basemaps = configured()
+    state = conn.execute(sa.text("SELECT current_database(), (SELECT max(id) FROM geoland.job)")).one()
+    key = (tuple(state), commune, language, asset_url, plot_url, json.dumps(basemaps, sort_keys=True))
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    html = render_page(build_map(commune_plots(conn, commune), language=language, asset_url=asset_url,
+                                 plot_url=plot_url, basemaps=basemaps))
+    with _CACHE_LOCK:
+        _CACHE[key] = html
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return html

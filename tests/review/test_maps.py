@@ -8,7 +8,7 @@ import geopandas as gpd
 import pytest
 
 from geoland.review.communes import commune_plots
-from geoland.review.maps import _offline, build_map
+from geoland.review.maps import _offline, build_map, render_page
 from geoland.store.db import connect
 
 
@@ -83,7 +83,7 @@ def test_english_labels_and_compact_output(db_url, reviewed, geoland_cli, tmp_pa
     # folium.GeoJson map take more than twice the bytes.
     with connect(db_url) as conn:
         review = commune_plots(conn, reviewed)
-    ours = build_map(review, asset_url="/static").get_root().render()
+    ours = render_page(build_map(review, asset_url="/static"))
     plain = folium.Map(tiles=None)
     _offline(plain, "/static")
     frame = gpd.GeoDataFrame(review["plots"][["plot_id", "code", "mx", "legacy_mx", "area_m2", "land_use"]],
