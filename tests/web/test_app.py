@@ -230,7 +230,9 @@ def test_pages_need_a_login_and_list_the_communes(site, db_url):
     overview = client.get("/").get_data(as_text=True)
     assert f'href="/communes/{site["commune"]}"' in overview and "sortable" in overview
     page = client.get(f"/communes/{site['commune']}?category=conflict").get_data(as_text=True)
-    assert "<iframe" in page and "geolandReview" in page and "/assets/map/vendor/leaflet/leaflet.js" in page
+    assert f'<iframe class="map" id="review-map" title="Bản đồ" src="/communes/{site["commune"]}/map' in page
+    frame = client.get(f"/communes/{site['commune']}/map").get_data(as_text=True)
+    assert "geolandReview" in frame and "/assets/map/vendor/leaflet/leaflet.js" in frame
     assert client.get("/communes/12345").status_code == 404
     for path in ("/communes/abc/map", "/communes/０４２３１", "/communes/1/map"):      # not 500
         assert client.get(path).status_code == 404, path

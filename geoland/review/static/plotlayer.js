@@ -90,12 +90,18 @@
       ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
       ctx.fillStyle = this.style.fillColor; ctx.strokeStyle = this.style.color; ctx.lineWidth = this.style.weight;
       ctx.globalAlpha = 1;
-      var data = this.shared.data, offsets = data.ringOffsets, drawn = 0;
+      var data = this.shared.data, offsets = data.ringOffsets, drawn = 0, dots = 0;
       ctx.beginPath();
       for (var m = 0; m < this.members.length; m++) {
         var k = this.members[m], b = geo.box;
         if (b[4 * k + 2] < vx0 || b[4 * k] > vx1 || b[4 * k + 3] < vy0 || b[4 * k + 1] > vy1) continue;
         drawn++;
+        var w = (b[4 * k + 2] - b[4 * k]) * f, h = (b[4 * k + 3] - b[4 * k + 1]) * f;
+        if (w < 2 && h < 2) {           /* a plot under two pixels is its box: same picture, a fraction of the work */
+          ctx.rect(b[4 * k] * f - min.x, b[4 * k + 1] * f - min.y, Math.max(w, 1), Math.max(h, 1));
+          dots++;
+          continue;
+        }
         for (var r = data.plotRings[k]; r < data.plotRings[k + 1]; r++) {
           for (var i = offsets[r]; i < offsets[r + 1]; i++) {
             var x = geo.xs[i] * f - min.x, y = geo.ys[i] * f - min.y;
@@ -105,7 +111,8 @@
         }
       }
       ctx.globalAlpha = this.style.fillOpacity; ctx.fill("evenodd");
-      ctx.globalAlpha = this.style.opacity; ctx.stroke();
+      /* Outlines only where most plots are big enough to show them (stroking 30,000 specks took 1.6 s). */
+      if (dots * 2 < drawn) { ctx.globalAlpha = this.style.opacity; ctx.stroke(); }
       this.drawn = drawn;
     }
   });
