@@ -162,7 +162,19 @@ def commune_map(code):
     if not params.is_commune_code(code):
         abort(404, "a commune code has 5 digits")
     return commune_map_html(g.conn, code, language=g.language, asset_url=MAP_ASSETS,
-                            plot_url=url_for("pages.plot_page", plot_id=0))
+                            plot_url=url_for("pages.plot_page", plot_id=0),
+                            card_url=url_for("pages.plot_card_json", plot_id=0).replace("/0/", "/{id}/"))
+
+
+@bp.get("/plots/<int:plot_id>/card")
+@require("viewer", scope="plot")
+def plot_card_json(plot_id):
+    """What the review map's popup shows of a plot (its land user masked), read when the plot is clicked."""
+    from flask import jsonify
+
+    from geoland.review.communes import plot_card
+
+    return jsonify(plot_card(g.conn, plot_id))
 
 
 @bp.get("/plots/<int:plot_id>")

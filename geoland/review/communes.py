@@ -24,18 +24,8 @@ from geoland.store.db import read_columns
 from identifiers import normalize_unit_code
 from identifiers.cccd import mask_cccd, mask_name
 
-
-def commune_plots(conn: Connection, commune: str, *, unmasked: bool = False) -> dict:
-    """The plots of a new commune with their findings, its boundary and its old communes.
-
-    The plots of new commune ``commune`` (current assignment) in WGS 84, their attributes and open
-    findings, the commune's boundary and the old communes it came from.
-    """
-    commune = normalize_unit_code(commune, "commune")
-    effective = latest_effective(conn)
-    if effective is None:
-        raise NotFound("no plot is assigned to a new commune yet: run `geoland reassign` first")
-    frame = read_columns(conn, """
+# The popup's attributes of a plot (the map's card), masked by the caller.
+_PLOTS_SQL = """
         SELECT p.id, c.code, p.legacy_mx, x.new_code,
                p.area_m2, p.legal_area_m2, p.land_use, u.name, u.id_number, a.status,
                (SELECT string_agg(cc.series, ', ' ORDER BY cc.series) FROM geoland.certificate_plot cp
@@ -48,15 +38,62 @@ def commune_plots(conn: Connection, commune: str, *, unmasked: bool = False) -> 
         LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
         LEFT JOIN geoland.land_user u ON u.plot_id = p.id
         LEFT JOIN geoland.mx_crosswalk_current x ON x.plot_id = p.id
-        WHERE a.effective = %(e)s AND a.commune_code = %(c)s ORDER BY p.id""", {"e": effective, "c": commune},
-                         ["plot_id", "code", "legacy_mx", "mx", "area_m2",
-                          "legal_area_m2", "land_use", "user_name", "id_number", "status", "certificates",
-                          "holders", "assets", "wkb"])
+        WHERE {where} ORDER BY p.id"""
+CARD_COLUMNS = ["plot_id", "code", "legacy_mx", "mx", "area_m2", "legal_area_m2", "land_use", "user_name", "id_number",
+                "status", "certificates", "holders", "assets"]
+
+
+def plot_card(conn: Connection, plot_id: int) -> dict:
+    """One plot's popup attributes (codes, areas, land use, its land user masked, certificates, holders, assets).
+
+    The web app's review map reads them when a plot is clicked instead of carrying them for every plot.
+
+    Raises
+    ------
+    NotFound
+        No plot has that id (or it is not assigned to a commune).
+    """
+    frame = read_columns(conn, _PLOTS_SQL.format(where="p.id = %(i)s AND a.effective = %(e)s"),
+                         {"i": int(plot_id), "e": latest_effective(conn)}, [*CARD_COLUMNS, "wkb"])
+    if frame.empty:
+        raise NotFound(f"no plot {plot_id} assigned to a commune")
+    row = frame.drop(columns="wkb").iloc[0]
+    card = {k: (None if v is None or (isinstance(v, float) and np.isnan(v)) else v) for k, v in row.items()}
+    card["user_name"] = mask_name([card["user_name"]])[0]
+    card["id_number"] = mask_cccd([card["id_number"]])[0]
+    for k in ("area_m2", "legal_area_m2"):
+        card[k] = None if card[k] is None else round(float(card[k]), 1)
+    for k in ("plot_id", "holders", "assets"):
+        card[k] = int(card[k] or 0)
+    return card
+
+
+def commune_plots(conn: Connection, commune: str, *, unmasked: bool = False, lite: bool = False) -> dict:
+    """The plots of a new commune with their findings, its boundary and its old communes.
+
+    The plots of new commune ``commune`` (current assignment) in WGS 84, their attributes and open
+    findings, the commune's boundary and the old communes it came from. ``lite``: of the plots' attributes only
+    their id and identification code (the web app's map reads the rest per click, :func:`plot_card`).
+    """
+    commune = normalize_unit_code(commune, "commune")
+    effective = latest_effective(conn)
+    if effective is None:
+        raise NotFound("no plot is assigned to a new commune yet: run `geoland reassign` first")
+    if lite:
+        frame = read_columns(conn, """
+            SELECT p.id, c.code, ST_AsBinary(ST_Transform(p.geom, 4326))
+            FROM geoland.plot_assignment_current a JOIN geoland.plot p ON p.id = a.plot_id
+            LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
+            WHERE a.effective = %(e)s AND a.commune_code = %(c)s ORDER BY p.id""", {"e": effective, "c": commune},
+            ["plot_id", "code", "wkb"])
+    else:
+        frame = read_columns(conn, _PLOTS_SQL.format(where="a.effective = %(e)s AND a.commune_code = %(c)s"),
+                             {"e": effective, "c": commune}, [*CARD_COLUMNS, "wkb"])
     if frame.empty:
         raise NotFound(f"no plots assigned to commune {commune} on {effective}: check the code "
                            "(`geoland units lookup`) or run `geoland reassign`")
     frame["plot_id"] = frame["plot_id"].astype(np.int64)
-    if not unmasked:
+    if not unmasked and not lite:
         frame["user_name"] = mask_name(frame["user_name"].to_numpy(dtype=object))
         frame["id_number"] = mask_cccd(frame["id_number"].to_numpy(dtype=object))
     geoms = shapely.from_wkb(frame.pop("wkb").to_numpy())

@@ -276,6 +276,10 @@ def test_review_page_in_chromium(site, live, page, screenshot, db_url, db_query)
     popup = frame.locator(".geoland-popup")
     popup.wait_for()
     assert popup.get_attribute("data-plot") == str(plot_id) and code in popup.inner_text()
+    # the rest of the popup is the plot's card, read on the click (the land user masked)
+    frame.locator(".geoland-popup", has_text="m²").wait_for()
+    card = popup.inner_text()
+    assert (db_query(db_url, "SELECT land_use FROM geoland.plot WHERE id = :i", i=plot_id)[0][0] or "—") in card
     path = screenshot(page, "review-page")
     frame.locator(".leaflet-control-layers").hover()          # collapsed on a narrow map: opens on hover
     frame.locator(".leaflet-control-layers-overlays label", has_text="Không có lỗi").locator("input").click()

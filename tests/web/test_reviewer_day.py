@@ -355,3 +355,14 @@ default = true
     frame = page.frame_locator("iframe.map")
     frame.locator(".leaflet-tile-pane img.leaflet-tile-loaded").first.wait_for()
     assert frame.locator(".leaflet-control-layers-base label").count() == 2
+
+
+def test_the_maps_card_of_a_plot_is_masked(site):
+    plot, name, number = site["query"](f"""SELECT u.plot_id, u.name, u.id_number FROM geoland.land_user u
+        JOIN geoland.plot_assignment_current a USING (plot_id) WHERE a.commune_code = '{site["commune"]}'
+        AND u.name IS NOT NULL AND u.id_number IS NOT NULL ORDER BY 1 LIMIT 1""")[0]
+    card = client(site, "quantri").get(f"/plots/{plot}/card").get_json()
+    assert card["plot_id"] == plot and "*" in card["user_name"] and "*" in card["id_number"]
+    assert name not in json.dumps(card, ensure_ascii=False) and number not in json.dumps(card)
+    frame = client(site, "xem").get(f"/communes/{site['commune']}/map").get_data(as_text=True)
+    assert '"lazy":true' in frame and "/plots/{id}/card" in frame and name not in frame

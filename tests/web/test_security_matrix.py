@@ -94,7 +94,8 @@ ROUTES = [
     ("POST", "/findings/{finding}/review", REVIEW),
     ("POST", "/communes/{commune}/findings/review", REVIEW | {"reviewer": 400, "admin": 400}),  # "comment": no bulk
     ("GET", "/lang/en", {role: 302 for role in ROLES}),
-    ("GET", "/plots/{plot}.geojson", SCOPED), ("GET", "/report/", PROVINCE), ("GET", "/report/{report}", PROVINCE),
+    ("GET", "/plots/{plot}.geojson", SCOPED), ("GET", "/plots/{plot}/card", SCOPED),
+    ("GET", "/report/", PROVINCE), ("GET", "/report/{report}", PROVINCE),
     ("GET", "/search?q=zzzz", {role: 404 if PAGE[role] == 200 else PAGE[role] for role in ROLES}),  # nothing found
     ("GET", "/api/plots/{code}", API_SCOPED), ("GET", "/api/plots?lon=104&lat=21", API), ("GET", "/api/communes", API),
     ("POST", "/api/plots/{plot}/check-values", API_EDIT),

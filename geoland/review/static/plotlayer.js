@@ -128,14 +128,21 @@
     return odd;
   }
 
-  function popup(shared, k) {
+  /* The popup's attributes of plot k: from the data block, or (lazy, the web app) from the card read on click. */
+  function card(d, k) {
+    return {code: d.code[k], mx: d.mx[k], legacy_mx: d.legacy[k], legal_area_m2: d.legal[k], area_m2: d.area[k],
+            land_use: d.use[k], user_name: d.user[k], id_number: d.cccd[k], certificates: d.cert ? d.cert[k] : null,
+            holders: d.holders ? d.holders[k] : 0, assets: d.assets ? d.assets[k] : 0};
+  }
+
+  function popup(shared, k, c) {
     var d = shared.data, w = shared.words, v = function (x) { return x === null || x === undefined ? "—" : escapeHtml(x); };
-    var rows = [
-      [w.code, "<b>" + v(d.code[k]) + "</b>"], [w.mx, v(d.mx[k])], [w.legacy, v(d.legacy[k])],
-      [w.area, v(d.legal[k]) + " / " + v(d.area[k]) + " m²"], [w.use, v(d.use[k])],
-      [w.user, v(d.user[k]) + (d.holders && d.holders[k] > 1 ? " (+" + (d.holders[k] - 1) + ")" : "")],
-      [w.cccd, v(d.cccd[k])], [w.certificate, v(d.cert ? d.cert[k] : null)],
-      [w.assets, d.assets ? String(d.assets[k]) : "0"]
+    c = c || (d.lazy ? {code: d.code[k]} : card(d, k));
+    var rows = d.lazy && c.mx === undefined ? [[w.code, "<b>" + v(c.code) + "</b>"], ["", "…"]] : [
+      [w.code, "<b>" + v(c.code) + "</b>"], [w.mx, v(c.mx)], [w.legacy, v(c.legacy_mx)],
+      [w.area, v(c.legal_area_m2) + " / " + v(c.area_m2) + " m²"], [w.use, v(c.land_use)],
+      [w.user, v(c.user_name) + (c.holders > 1 ? " (+" + (c.holders - 1) + ")" : "")],
+      [w.cccd, v(c.id_number)], [w.certificate, v(c.certificates)], [w.assets, String(c.assets || 0)]
     ];
     var html = '<div class="geoland-popup" data-plot="' + d.id[k] + '"><table>';
     rows.forEach(function (r) { html += "<tr><th>" + r[0] + "</th><td>" + r[1] + "</td></tr>"; });
@@ -211,7 +218,12 @@
         for (var m = 0; m < candidates.length; m++) {
           var k = candidates[m];
           if (layer.contains[k] && inside(shared, k, p.x, p.y)) {
-            L.popup({maxWidth: 360}).setLatLng(e.latlng).setContent(popup(shared, k)).openOn(map);
+            var opened = L.popup({maxWidth: 360}).setLatLng(e.latlng).setContent(popup(shared, k)).openOn(map);
+            if (data.lazy && options.cardUrl) {
+              fetch(options.cardUrl.replace("{id}", String(data.id[k])), {credentials: "same-origin"})
+                .then(function (r) { return r.ok ? r.json() : null; })
+                .then(function (c) { if (c && map.hasLayer(opened)) opened.setContent(popup(shared, k, c)); });
+            }
             return;
           }
         }
