@@ -28,7 +28,7 @@ from werkzeug.exceptions import HTTPException
 from geoland import config
 from geoland.errors import GeolandError, Unauthorized
 from geoland.logs import get_logger
-from geoland.review.maps import ASSETS
+from geoland.review.maps import ASSETS, CommuneMaps
 from geoland.review.users import user_for_token
 from geoland.rules import vocab
 from geoland.store.db import make_engine, request_settings, unreachable_as_error, warm_pool
@@ -77,6 +77,8 @@ def create_app(database_url: str | None = None, *, secret_key: str | None = None
     app.extensions["geoland_heavy"] = threading.BoundedSemaphore(heavy_requests or HEAVY_REQUESTS)
     engine = make_engine(database_url, pool_size=threads)
     app.extensions["geoland_engine"] = engine
+    app.extensions["geoland_maps"] = CommuneMaps(
+        engine, settings=lambda conn: request_settings(conn, app.config["GEOLAND_STATEMENT_TIMEOUT"]))
     watch = DisconnectWatch()
 
     @app.before_request

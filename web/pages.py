@@ -8,7 +8,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, abort, g, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, send_file, url_for
 
 from geoland import config
 from geoland.errors import Forbidden, InputFileError
@@ -38,7 +38,7 @@ from geoland.review.findings import (
 )
 from geoland.review.findings import review_finding as apply_review
 from geoland.review.lookup import plot_detail, plot_record, record_personal_view
-from geoland.review.maps import commune_map_html, script_json
+from geoland.review.maps import script_json
 from geoland.review.plotmap import plot_feature, plot_map
 from geoland.review.scope import communes_of, may_edit, may_see_personal
 from geoland.rules import vocab
@@ -113,6 +113,7 @@ def commune_page(code):
     per = params.whole("per", FINDINGS_PAGE, 10, BULK_MAX)
     number = params.whole("page", 1, 1, 10**6)
     summary = commune_summary(g.conn, code)
+    current_app.extensions["geoland_maps"].prefetch(g.conn, code, **_map_options())    # built while this page is
     findings, total = commune_findings(g.conn, code, kind=kind, category=category, state=state, sort=sort,
                                        descending=descending, limit=per, offset=(number - 1) * per)
     pages = max(1, -(-total // per))
@@ -161,9 +162,13 @@ def review_selection(code):
 def commune_map(code):
     if not params.is_commune_code(code):
         abort(404, "a commune code has 5 digits")
-    return commune_map_html(g.conn, code, language=g.language, asset_url=MAP_ASSETS,
-                            plot_url=url_for("pages.plot_page", plot_id=0),
-                            card_url=url_for("pages.plot_card_json", plot_id=0).replace("/0/", "/{id}/"))
+    return current_app.extensions["geoland_maps"].html(g.conn, code, **_map_options())
+
+
+def _map_options() -> dict:
+    """How the commune page's map is made for this request (language, where its scripts, plots and cards are)."""
+    return {"language": g.language, "asset_url": MAP_ASSETS, "plot_url": url_for("pages.plot_page", plot_id=0),
+            "card_url": url_for("pages.plot_card_json", plot_id=0).replace("/0/", "/{id}/")}
 
 
 @bp.get("/plots/<int:plot_id>/card")

@@ -250,36 +250,80 @@ def write_map(review: dict, out: Path, *, language: str = "vi") -> MapFile:
             "plots": len(review["plots"]), **counts}
 
 
-_CACHE: OrderedDict = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-CACHE_SIZE = 6                     # a 34,000-plot commune's page is about 7 MB
-
-
-def commune_map_html(conn, commune: str, *, language: str = "vi", asset_url: str | None = None,
-                     plot_url: str | None = None, card_url: str | None = None) -> str:
-    """The web app's map page of a commune, rendered once per state of the data and kept (the last few).
+class CommuneMaps:
+    """The web app's map pages of communes, rendered once per state of the data and kept (the last few).
 
     The state is the database and its newest job: every change a map shows (an import, a reassignment, codes, a
     check, a plot's correction, a workbook) is a job, so a new job makes a new page and an unchanged province
     is served from memory. Review actions (assign, resolve) are not on the map. Only masked pages are built.
-    With ``card_url`` (``/plots/{id}/card``, the plot's id put for ``{id}``) the page carries the plots' shapes,
+    With ``card_url`` (``/plots/{id}/card``, the plot's id put for ``{id}``) a page carries the plots' shapes,
     codes and findings only, and a click reads the plot's other attributes from there (34,300 plots: 1 s less to
-    build).
+    build). :meth:`prefetch` starts a page's build while the commune page around it is still being made, so that
+    the map's own request finds it built or being built (one build per page, whoever asks first).
     """
-    from geoland.review.basemaps import configured
-    from geoland.review.communes import commune_plots
 
-    basemaps = configured()
-    state = conn.execute(sa.text("SELECT current_database(), (SELECT max(id) FROM geoland.job)")).one()
-    key = (tuple(state), commune, language, asset_url, plot_url, card_url, json.dumps(basemaps, sort_keys=True))
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    html = render_page(build_map(commune_plots(conn, commune, lite=card_url is not None), language=language,
-                                 asset_url=asset_url, plot_url=plot_url, basemaps=basemaps, card_url=card_url))
-    with _CACHE_LOCK:
-        _CACHE[key] = html
-        while len(_CACHE) > CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return html
+    def __init__(self, engine, size: int = 6, settings=None):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.engine, self.size, self.settings = engine, size, settings
+        self.pages: OrderedDict = OrderedDict()        # a 34,000-plot commune's page is about 4 MB
+        self.building: dict = {}
+        self.lock = threading.Lock()
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="geoland-map")
+
+    def _key(self, conn, commune: str, options: dict) -> tuple:
+        from geoland.review.basemaps import configured
+
+        basemaps = configured()
+        state = conn.execute(sa.text("SELECT current_database(), (SELECT max(id) FROM geoland.job)")).one()
+        return (tuple(state), commune, json.dumps(options, sort_keys=True), json.dumps(basemaps, sort_keys=True)), \
+            basemaps
+
+    def _build(self, conn, commune: str, options: dict, basemaps: list) -> str:
+        from geoland.review.communes import commune_plots
+
+        return render_page(build_map(commune_plots(conn, commune, lite=options.get("card_url") is not None),
+                                     basemaps=basemaps, **options))
+
+    def _keep(self, key, html: str) -> None:
+        with self.lock:
+            self.pages[key] = html
+            self.building.pop(key, None)
+            while len(self.pages) > self.size:
+                self.pages.popitem(last=False)
+
+    def prefetch(self, conn, commune: str, **options) -> None:
+        """Start building the page in the background (own connection) unless it is kept or being built."""
+        key, basemaps = self._key(conn, commune, options)
+        with self.lock:
+            if key in self.pages or key in self.building:
+                return
+
+            def run():
+                with self.engine.connect() as own:
+                    if self.settings:
+                        self.settings(own)
+                    html = self._build(own, commune, options, basemaps)
+                    own.rollback()
+                self._keep(key, html)
+                return html
+
+            self.building[key] = self.pool.submit(run)
+
+    def html(self, conn, commune: str, **options) -> str:
+        """The page: kept, or the build under way awaited, or built now in the caller's transaction."""
+        key, basemaps = self._key(conn, commune, options)
+        with self.lock:
+            if key in self.pages:
+                self.pages.move_to_end(key)
+                return self.pages[key]
+            future = self.building.get(key)
+        if future is not None:
+            try:
+                return future.result(timeout=60)
+            except Exception:
+                with self.lock:
+                    self.building.pop(key, None)
+        html = self._build(conn, commune, options, basemaps)
+        self._keep(key, html)
+        return html
