@@ -90,13 +90,11 @@ def map_data(review: dict, language: str = "vi") -> dict:
     category = category.tolist()
 
     def text(column):
-        values = plots[column]
-        return values.astype(object).where(values.notna(), None).map(
-            lambda v: v if v is None or isinstance(v, str) else str(v)).tolist()
+        return [None if v is None or v is pd.NA or (isinstance(v, float) and v != v) else v if isinstance(v, str)
+                else str(v) for v in plots[column].astype(object).tolist()]
 
     def number(column):
-        values = plots[column].astype(float).round(1)
-        return values.astype(object).where(values.notna(), None).tolist()
+        return [None if v != v else v for v in plots[column].astype(float).round(1).tolist()]   # NaN → null
 
     common = {"scale": SCALE, "coords": coords, "ringOffsets": ring_offsets, "plotRings": plot_rings,
               "id": plots["plot_id"].tolist(), "code": text("code"), "category": category, "findings": per_plot,
@@ -132,7 +130,8 @@ def render_page(m: folium.Map) -> str:
 class _PlotLayers(MacroElement):
     _template = Template("""
 {% macro script(this, kwargs) %}
-geolandReview({{ this._parent.get_name() }}, {{ this.data }}, {{ this.options }});
+geolandReview({{ this._parent.get_name() }},
+              JSON.parse(document.getElementById("geoland-plot-data").textContent), {{ this.options }});
 {% endmacro %}
 """)
 
@@ -140,8 +139,7 @@ geolandReview({{ this._parent.get_name() }}, {{ this.data }}, {{ this.options }}
         super().__init__()
         self._name = "GeolandPlots"
         # folium makes a Jinja template of each rendered script: megabytes of plots would be parsed as one.
-        # The script holds a token; render_page() puts the data in after folium has rendered.
-        self.data = DATA_TOKEN
+        # The page holds a token; render_page() puts the data in after folium has rendered.
         self.data_json = script_json(data)
         self.options = script_json(options)
 
@@ -198,6 +196,9 @@ def build_map(review: dict, *, language: str = "vi", asset_url: str | None = Non
     if bounds is not None:       # the view first, so that the plots are drawn once
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     _PlotLayers(data if data is not None else map_data(review, language), options).add_to(m)
+    # The plots as JSON text, parsed by JSON.parse: for megabytes, twice as fast as the same as a script literal.
+    m.get_root().html.add_child(Element(f'<script type="application/json" id="geoland-plot-data">{DATA_TOKEN}'
+                                        "</script>"))
     m.get_root().header.add_child(Element(
         f"<title>{options['title']} — geoland</title>"))
     return m

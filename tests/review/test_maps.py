@@ -34,6 +34,7 @@ def test_map_file_offline_drawn_clickable_toggled(db_url, reviewed, geoland_cli,
     assert report["plots"] == plots == report["clean"] + report["missing"] + report["conflict"]
     html = out.read_text(encoding="utf-8")
     assert "<script src=" not in html and 'rel="stylesheet" href' not in html     # everything inlined
+    assert "NaN" not in html                          # the plots' data is JSON (JSON.parse): blanks are null
     requests = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto(out.as_uri())
