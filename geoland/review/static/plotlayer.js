@@ -89,7 +89,7 @@
       var vx1 = (min.x + size.x) / f, vy1 = (min.y + size.y) / f, vx0 = min.x / f, vy0 = min.y / f;
       ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
       ctx.fillStyle = this.style.fillColor; ctx.strokeStyle = this.style.color; ctx.lineWidth = this.style.weight;
-      ctx.globalAlpha = 1;
+      ctx.globalAlpha = this.style.fillOpacity;
       var data = this.shared.data, offsets = data.ringOffsets, drawn = 0, dots = 0;
       ctx.beginPath();
       for (var m = 0; m < this.members.length; m++) {
@@ -97,8 +97,8 @@
         if (b[4 * k + 2] < vx0 || b[4 * k] > vx1 || b[4 * k + 3] < vy0 || b[4 * k + 1] > vy1) continue;
         drawn++;
         var w = (b[4 * k + 2] - b[4 * k]) * f, h = (b[4 * k + 3] - b[4 * k + 1]) * f;
-        if (w < 2 && h < 2) {           /* a plot under two pixels is its box: same picture, a fraction of the work */
-          ctx.rect(b[4 * k] * f - min.x, b[4 * k + 1] * f - min.y, Math.max(w, 1), Math.max(h, 1));
+        if (w < 2 && h < 2) {           /* a plot under two pixels is its box, filled at once: same picture, a fraction of the work */
+          ctx.fillRect(b[4 * k] * f - min.x, b[4 * k + 1] * f - min.y, Math.max(w, 1), Math.max(h, 1));
           dots++;
           continue;
         }
@@ -110,7 +110,7 @@
           ctx.closePath();
         }
       }
-      ctx.globalAlpha = this.style.fillOpacity; ctx.fill("evenodd");
+      ctx.fill("evenodd");
       /* Outlines only where most plots are big enough to show them (stroking 30,000 specks took 1.6 s). */
       if (dots * 2 < drawn) { ctx.globalAlpha = this.style.opacity; ctx.stroke(); }
       this.drawn = drawn;
