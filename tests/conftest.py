@@ -270,14 +270,30 @@ def served(database_url: str, folder: Path, *options: str, **env: str):
         log.close()
 
 
+def log_in(browser, url: str, name: str, password: str, viewport=(1366, 768)):
+    """A new browser page logged in to the web app at ``url``; it records page errors (``page.errors``) and every
+    request that leaves the machine (``page.outside``)."""
+    page = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}).new_page()
+    page.errors, page.outside = [], []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    page.on("request", lambda r: page.outside.append(r.url) if not r.url.startswith(
+        ("http://127.0.0.1", "data:", "about:", "blob:")) else None)
+    page.goto(f"{url}/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/")
+    return page
+
+
 @pytest.fixture(scope="session")
 def helpers():
     """The plain functions behind the fixtures, for module-scoped fixtures: ``query``, ``snapshot``,
-    ``write_and_load_province``, ``served``."""
+    ``write_and_load_province``, ``served``, ``log_in``."""
     from types import SimpleNamespace
 
     return SimpleNamespace(query=query, snapshot=snapshot, write_and_load_province=write_and_load_province,
-                           served=served)
+                           served=served, log_in=log_in)
 
 
 @pytest.fixture

@@ -37,21 +37,12 @@ def site(module_cli, module_db, tmp_path_factory, helpers):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield {"url": f"http://127.0.0.1:{server.server_port}", "db": module_db, "plots": plots, "commune": commune,
-           "query": q}
+           "query": q, "log_in": helpers.log_in}
     server.shutdown()
 
 
 def _login(browser, site, name):
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.goto(f"{site['url']}/login")
-    page.fill("input[name=username]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{site['url']}/")
-    return page
+    return site["log_in"](browser, site["url"], name, PASSWORD)
 
 
 def _open(site, plot_id, kind):

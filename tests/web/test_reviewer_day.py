@@ -34,7 +34,7 @@ def site(module_cli, module_db, tmp_path_factory, helpers):
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield {"url": f"http://127.0.0.1:{server.server_port}", "db": module_db, "commune": commune, "other": other,
-           "query": q, "app": app}
+           "query": q, "app": app, "log_in": helpers.log_in}
     server.shutdown()
 
 
@@ -175,19 +175,8 @@ SCREENS = {"laptop": {"width": 1366, "height": 768}, "tablet": {"width": 800, "h
 
 
 def _login(browser, site, name, screen="laptop"):
-    context = browser.new_context(viewport=SCREENS[screen])
-    page = context.new_page()
-    page.errors = []
-    page.outside = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    page.on("request", lambda r: page.outside.append(r.url) if not r.url.startswith(
-        ("http://127.0.0.1", "data:", "about:", "blob:")) else None)
-    page.goto(f"{site['url']}/login")
-    page.fill("input[name=username]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{site['url']}/")
-    return page
+    screen = SCREENS[screen]
+    return site["log_in"](browser, site["url"], name, PASSWORD, (screen["width"], screen["height"]))
 
 
 def _axe(page) -> list:
