@@ -150,10 +150,11 @@ def report_command(ctx, province, out, english, as_json):
 @json_option
 @click.pass_context
 def map_command(ctx, commune, out, english, as_json):
-    """A review map of a new commune's plots: one HTML file that opens offline (Leaflet inlined, no tiles
-    unless GEOLAND_TILE_URL is set). Layers: the commune's boundary and its old communes, plots with missing
-    data, plots in conflict, one layer per finding type, plots without findings (faint). Click a plot for its
-    codes, areas, land use, findings and land user (masked). Run `geoland check` first.
+    """A review map of a new commune's plots: one HTML file that opens offline (Leaflet inlined, no background
+    unless the office's layers are listed in GEOLAND_BASEMAPS, see the README). Layers: the commune's boundary
+    and its old communes, plots with missing data, plots in conflict, one layer per finding type, plots without
+    findings (faint). Click a plot for its codes, areas, land use, findings and land user (masked). Run
+    `geoland check` first.
     """
     from pathlib import Path
 

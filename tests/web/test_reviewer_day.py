@@ -208,8 +208,14 @@ def test_every_page_at_the_offices_screen_sizes(browser, site, screen, screensho
     no squeezed column, no serious or critical axe-core violation."""
     page = _login(browser, site, "quantri", screen)
     plot = _plot_with_findings(site)
+    anonymous = browser.new_context(viewport=SCREENS[screen]).new_page()
+    anonymous.goto(f"{site['url']}/login")
+    found_login = _axe(anonymous)
+    anonymous.context.close()
     pages = {"dashboard": "/", "commune": f"/communes/{site['commune']}?per=50", "plot": f"/plots/{plot}",
-             "search": "/search?q=90", "progress": "/progress", "audit": "/admin/audit"}
+             "search": "/search?q=90", "progress": "/progress", "audit": "/admin/audit", "ogc": "/ogc?f=html",
+             "not_found": "/plots/999999999",
+             "commune_sorted": f"/communes/{site['commune']}?page=2&sort=state&dir=desc"}
     found = {}
     for name, path in pages.items():
         page.goto(f"{site['url']}{path}")
@@ -219,14 +225,15 @@ def test_every_page_at_the_offices_screen_sizes(browser, site, screen, screensho
         found[name] = {"axe": _axe(page), "squeezed": _no_squeezed_column(page),
                        "scroll": page.evaluate("document.documentElement.scrollWidth - window.innerWidth")}
         screenshot(page, f"{name}-{screen}")
-    assert {k: v["axe"] for k, v in found.items() if v["axe"]} == {}
+    assert found_login == [] and {k: v["axe"] for k, v in found.items() if v["axe"]} == {}
     assert {k: v["squeezed"] for k, v in found.items() if v["squeezed"]} == {}
     assert {k: v["scroll"] for k, v in found.items() if v["scroll"] > 0} == {}     # no sideways scrolling
     assert page.errors == [] and page.outside == []
 
 
-def test_the_dashboard_map_draws_every_commune(browser, site):
-    page = _login(browser, site, "kiemtra")
+@pytest.mark.parametrize("screen", ["laptop", "tablet"])
+def test_the_dashboard_map_draws_every_commune(browser, site, screen):
+    page = _login(browser, site, "kiemtra", screen)
     page.wait_for_function("window.geolandDashboard && geolandDashboard.drawn() > 0")
     rows = page.locator("#communes tbody tr").count()
     expected = site["query"]("""SELECT count(DISTINCT g.commune_code) FROM geoland.campaign_progress g
@@ -244,8 +251,9 @@ def test_the_dashboard_map_draws_every_commune(browser, site):
     page.wait_for_url(re.compile(r".*/communes/\d{5}$"))
 
 
-def test_search_from_the_header(browser, site):
-    page = _login(browser, site, "kiemtra", "tablet")
+@pytest.mark.parametrize("screen", ["laptop", "tablet"])
+def test_search_from_the_header(browser, site, screen):
+    page = _login(browser, site, "kiemtra", screen)
     plot, code = site["query"]("SELECT plot_id, code FROM geoland.plot_code ORDER BY plot_id LIMIT 1")[0]
     page.fill("header input[name=q]", code.upper())
     page.press("header input[name=q]", "Enter")
@@ -267,8 +275,9 @@ def test_search_from_the_header(browser, site):
     page.wait_for_url(f"{site['url']}/communes/{site['commune']}")
 
 
-def test_the_plot_page_map_shows_the_plot(browser, site):
-    page = _login(browser, site, "kiemtra")
+@pytest.mark.parametrize("screen", ["laptop", "tablet"])
+def test_the_plot_page_map_shows_the_plot(browser, site, screen):
+    page = _login(browser, site, "kiemtra", screen)
     plot = _plot_with_findings(site)
     page.goto(f"{site['url']}/plots/{plot}")
     page.wait_for_function("window.geolandPlotMap")
@@ -302,8 +311,9 @@ def test_a_broken_geometry_is_words_and_a_marker(browser, site):
     assert page.evaluate("geolandPlotMap.problems.getLayers().length") >= 1
 
 
-def test_paging_reaches_the_last_finding_of_the_largest_commune(browser, site):
-    page = _login(browser, site, "kiemtra", "tablet")
+@pytest.mark.parametrize("screen", ["laptop", "tablet"])
+def test_paging_reaches_the_last_finding_of_the_largest_commune(browser, site, screen):
+    page = _login(browser, site, "kiemtra", screen)
     page.goto(f"{site['url']}/communes/{site['commune']}?per=25")
     page.click("nav.pager a.last >> nth=0")
     page.wait_for_url(re.compile(r".*page=\d+"))
@@ -317,7 +327,9 @@ def test_paging_reaches_the_last_finding_of_the_largest_commune(browser, site):
     frame.locator(".geoland-highlight").wait_for()
 
 
-def test_a_configured_background_layer_appears_under_the_plots(browser, site, tile_server, tmp_path, monkeypatch):
+@pytest.mark.parametrize("screen", ["laptop", "tablet"])
+def test_a_configured_background_layer_appears_under_the_plots(browser, site, screen, tile_server, tmp_path,
+                                                               monkeypatch):
     tiles, asked = tile_server
     config = tmp_path / "basemaps.toml"
     config.write_text(f'''[[basemap]]
@@ -330,7 +342,7 @@ default = true
 ''', encoding="utf-8")
     monkeypatch.setenv("GEOLAND_BASEMAPS", str(config))
     asked.clear()
-    page = _login(browser, site, "kiemtra")
+    page = _login(browser, site, "kiemtra", screen)
     page.goto(f"{site['url']}/plots/{_plot_with_findings(site)}")
     page.locator("#plot-map .leaflet-tile-pane img.leaflet-tile-loaded").first.wait_for()
     order = page.evaluate("""() => { const z = s => Number(getComputedStyle(
