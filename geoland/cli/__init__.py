@@ -3,8 +3,8 @@ reported. Errors print one line on stderr and exit non-zero; ``--debug`` shows t
 
 Modules: :mod:`.base` (the group, ``--json``, dates), :mod:`.db`, :mod:`.units`, :mod:`.plots`,
 :mod:`.reassign`, :mod:`.codes` (codes, recode), :mod:`.quality` (people, check, report, map), :mod:`.export`,
-:mod:`.users`, :mod:`.corrections` (commune workbooks), :mod:`.sample` (synth, demo). Commands of other
-packages join through the entry point group ``geoland.commands`` (the web app's ``serve``).
+:mod:`.users`, :mod:`.corrections` (commune workbooks), :mod:`.sample` (synth, demo), :mod:`.national` (run).
+Commands of other packages join through the entry point group ``geoland.commands`` (the web app's ``serve``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,21 @@ import click
 from geoland.errors import GeolandError
 from geoland.logs import configure_cli_logging
 
-from . import audit, codes, corrections, db, export, plots, quality, reassign, register, sample, units, users  # noqa: F401  (registers the commands)
+from . import (  # noqa: F401  (registers the commands)
+    audit,
+    codes,
+    corrections,
+    db,
+    export,
+    national,
+    plots,
+    quality,
+    reassign,
+    register,
+    sample,
+    units,
+    users,
+)
 from .base import cli
 
 __all__ = ["cli", "main"]

@@ -28,8 +28,16 @@ from .base import cli, json_option
 @click.option("--code-field", help="Commune code field of --old-communes (default old_code or code).")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False), envvar="GEOLAND_SAMPLE_DATA",
               help="Folder with the public sample data (default ../shared/data).")
+@click.option("--provinces", "n_provinces", type=click.IntRange(1, 30),
+              help="A national set instead: this many synthetic provinces (codes 99, 98, …) into the folder --out, "
+                   "each with its own communes, conversion table and plots.")
+@click.option("--plots-per-province", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="With --provinces: about how many plots per province.")
+@click.option("--load", is_flag=True, help="With --provinces: load the set into the database too.")
 @json_option
-def synth(province, n_plots, seed, out, fmt, encoding, old_communes, new_communes, code_field, data_dir, as_json):
+@click.pass_context
+def synth(ctx, province, n_plots, seed, out, fmt, encoding, old_communes, new_communes, code_field, data_dir,
+          n_provinces, plots_per_province, load, as_json):
     """Write a synthetic province of land plots with realistic attributes and defects, and its truth.
 
     Plots tile the old communes (never crossing their boundaries) with settlements of small residential
@@ -47,6 +55,9 @@ def synth(province, n_plots, seed, out, fmt, encoding, old_communes, new_commune
 
     started = time.monotonic()
     out = Path(out)
+    if n_provinces:
+        return _national(out, n_provinces, plots_per_province, seed, load, as_json, started,
+                         url=(ctx.obj or {}).get("url"))
     fmt = fmt or next((k for k, (_, ext) in FORMATS.items() if out.suffix.lower() == ext), "gpkg")
     old, new, source = synth_inputs(old_communes=old_communes, new_communes=new_communes, data_dir=data_dir,
                                     code_field=code_field, province=province)
@@ -75,6 +86,27 @@ def synth(province, n_plots, seed, out, fmt, encoding, old_communes, new_commune
     click.echo(f"land register: {paths['register']} ({sizes})"
                f"; its truth: {paths['register_truth']}\npaper register: {paths['paper_register']} "
                f"({len(register.paper_truth):,} known discrepancies: {paths['paper_register_truth']})")
+
+
+def _national(out, n_provinces: int, plots_per_province: int, seed: int, load: bool, as_json: bool, started,
+              url=None):
+    """``synth --provinces``: the national synthetic set (:mod:`geoland.sample.national`), loaded on request."""
+    import time
+
+    from geoland.sample.national import load_national, write_national
+
+    manifest = write_national(out, n_provinces, plots_per_province, seed)
+    loaded = load_national(url, out) if load else None
+    report = {"out": str(out), "provinces": manifest["provinces"], "loaded": loaded,
+              "seconds": round(time.monotonic() - started, 1)}
+    if as_json:
+        return emit_json(report)
+    for p in manifest["provinces"]:
+        click.echo(f"province {p['province']}: {p['plots']:,} plots, {p['old_communes']} old → {p['new_communes']} "
+                   f"new communes → {out / p['province']}")
+    if loaded:
+        click.echo("loaded: " + ", ".join(f"{r['province']} ({r['plots']:,} plots)" for r in loaded))
+    click.echo(f"{out / 'provinces.json'} ({report['seconds']} s)")
 
 
 @cli.command()

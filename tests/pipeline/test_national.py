@@ -1,0 +1,84 @@
+"""Every province at once on Dask (issue 19, first part): `geoland synth --provinces` writes and loads a national
+synthetic set; `geoland run --provinces all` on a LocalCluster gives the same assignments, codes, crosswalk,
+findings and export files as the single-process commands run province by province."""
+
+import filecmp
+import json
+
+import pandas as pd
+import pyogrio
+import pytest
+
+from geoland.sample.national import province_plan
+
+PROVINCES = ["97", "98", "99"]
+
+
+def _rows(helpers, url):
+    q = lambda sql: helpers.query(url, sql)                       # noqa: E731
+    return {
+        "assignments": q("SELECT plot_id, commune_code, status, legal_mismatch FROM geoland.plot_assignment_current "
+                         "ORDER BY plot_id, effective"),
+        "codes": q("SELECT plot_id, code FROM geoland.plot_code ORDER BY plot_id"),
+        "crosswalk": q("SELECT plot_id, old_code, new_code, new_commune FROM geoland.mx_crosswalk_current "
+                       "ORDER BY plot_id"),
+        "findings": q("SELECT plot_id, type, category, severity, value, tolerance, related "
+                      "FROM geoland.finding_current ORDER BY plot_id, type, value, related"),
+    }
+
+
+def test_a_national_set_is_several_provinces_of_their_own():
+    plan = province_plan(4, seed=7)
+    assert [p["province"] for p in plan] == ["99", "98", "97", "96"] and [p["seed"] for p in plan] == [7, 8, 9, 10]
+    origins = {p["origin"] for p in plan}
+    assert len(origins) == 4 and all(abs(a[0] - b[0]) >= 40_000 or abs(a[1] - b[1]) >= 40_000
+                                     for a in origins for b in origins if a != b)    # 30 km squares apart
+    with pytest.raises(ValueError, match="1–30"):
+        province_plan(31, seed=0)
+
+
+def test_dask_run_equals_the_single_process_commands(db_url, module_db, geoland_cli, helpers, tmp_path):
+    folder = tmp_path / "vn"
+    for url in (db_url, module_db):
+        code, out, err = geoland_cli("--database-url", url, "synth", "--provinces", "3", "--plots-per-province",
+                                     "400", "--seed", "5", "--out", folder, "--load", "--json")
+        assert code == 0, err
+    manifest = json.loads(out)
+    assert sorted(p["province"] for p in manifest["provinces"]) == PROVINCES
+    assert [r["plots"] for r in manifest["loaded"]] == [p["plots"] for p in manifest["provinces"]]
+    # by hand, province after province, in one process
+    for p in PROVINCES:
+        for args in (("reassign", "--province", p, "--effective", "2025-07-01"), ("codes", "issue", "--province", p),
+                     ("recode", "--province", p, "--policy", "prefix"), ("check", "--province", p),
+                     ("export", "--province", p, "--out", tmp_path / "one" / p)):
+            code, _, err = geoland_cli("--database-url", db_url, *args)
+            assert code == 0, (args, err)
+    # every province at once, one Dask task each, on a local cluster of two worker processes
+    code, out, err = geoland_cli("--database-url", module_db, "run", "--provinces", "all", "--workers", "2",
+                                 "--out", tmp_path / "dask", "--json")
+    assert code == 0, err
+    ran = json.loads(out)
+    assert [r["province"] for r in ran["provinces"]] == PROVINCES
+    assert all(r["plots"] > 0 and r["export"]["rows"] > 0 for r in ran["provinces"])
+    one, dask = _rows(helpers, db_url), _rows(helpers, module_db)
+    for table in one:
+        assert one[table] == dask[table], table
+        assert one[table], table
+    for p in PROVINCES:
+        a, b = tmp_path / "one" / p, tmp_path / "dask" / p
+        names = sorted(f.name for f in a.iterdir())
+        assert names == sorted(f.name for f in b.iterdir())
+        # byte for byte, but for the job that made each crosswalk row (jobs are numbered as they start: by hand
+        # province after province, on Dask interleaved) and the GeoPackage's own clock (gpkg_contents.last_change)
+        data = [n for n in names if n not in ("manifest.json", "crosswalk.csv", "identifiers.gpkg")]
+        match, mismatch, errors = filecmp.cmpfiles(a, b, data, shallow=False)
+        assert mismatch == [] and errors == [] and match == data, p
+        crosswalk = [pd.read_csv(f / "crosswalk.csv", dtype=str) for f in (a, b)]
+        assert crosswalk[0].drop(columns="job_id").equals(crosswalk[1].drop(columns="job_id")), p
+        gpkg = [pyogrio.read_dataframe(f / "identifiers.gpkg") for f in (a, b)]
+        assert gpkg[0].equals(gpkg[1]) and len(gpkg[0]) == ran["provinces"][PROVINCES.index(p)]["export"]["rows"], p
+
+
+def test_run_names_an_unknown_province(db_url, geoland_cli, tmp_path):
+    code, _, err = geoland_cli("run", "--provinces", "42", "--out", tmp_path / "x")
+    assert code != 0 and "42" in err
