@@ -27,6 +27,16 @@ def _rows(helpers, url):
     }
 
 
+def _by_hand(geoland_cli, url, out):
+    """The single-process commands, province after province, in one process."""
+    for p in PROVINCES:
+        for args in (("reassign", "--province", p, "--effective", "2025-07-01"), ("codes", "issue", "--province", p),
+                     ("recode", "--province", p, "--policy", "prefix"), ("check", "--province", p),
+                     ("export", "--province", p, "--out", out / p)):
+            code, _, err = geoland_cli("--database-url", url, *args)
+            assert code == 0, (args, err)
+
+
 def test_a_national_set_is_several_provinces_of_their_own():
     plan = province_plan(4, seed=7)
     assert [p["province"] for p in plan] == ["99", "98", "97", "96"] and [p["seed"] for p in plan] == [7, 8, 9, 10]
@@ -46,13 +56,7 @@ def test_dask_run_equals_the_single_process_commands(db_url, module_db, geoland_
     manifest = json.loads(out)
     assert sorted(p["province"] for p in manifest["provinces"]) == PROVINCES
     assert [r["plots"] for r in manifest["loaded"]] == [p["plots"] for p in manifest["provinces"]]
-    # by hand, province after province, in one process
-    for p in PROVINCES:
-        for args in (("reassign", "--province", p, "--effective", "2025-07-01"), ("codes", "issue", "--province", p),
-                     ("recode", "--province", p, "--policy", "prefix"), ("check", "--province", p),
-                     ("export", "--province", p, "--out", tmp_path / "one" / p)):
-            code, _, err = geoland_cli("--database-url", db_url, *args)
-            assert code == 0, (args, err)
+    _by_hand(geoland_cli, db_url, tmp_path / "one")
     # every province at once, one Dask task each, on a local cluster of two worker processes
     code, out, err = geoland_cli("--database-url", module_db, "run", "--provinces", "all", "--workers", "2",
                                  "--out", tmp_path / "dask", "--json")
@@ -82,3 +86,66 @@ def test_dask_run_equals_the_single_process_commands(db_url, module_db, geoland_
 def test_run_names_an_unknown_province(db_url, geoland_cli, tmp_path):
     code, _, err = geoland_cli("run", "--provinces", "42", "--out", tmp_path / "x")
     assert code != 0 and "42" in err
+
+
+def test_a_worker_killed_mid_task_changes_nothing(db_url, module_db, geoland_cli, helpers, tmp_path):
+    """SIGKILL a worker process while a province's job runs: Dask runs the task again on a new worker, the steps
+    resume, and every row is what the uninterrupted commands give; no plot is assigned or coded twice."""
+    import os
+    import signal
+    import threading
+    import time
+
+    import psutil
+
+    from geoland.pipeline.national import run_provinces
+
+    folder = tmp_path / "vn"
+    for url in (db_url, module_db):
+        code, _, err = geoland_cli("--database-url", url, "synth", "--provinces", "3", "--plots-per-province",
+                                   "1500", "--seed", "11", "--out", folder, "--load")
+        assert code == 0, err
+    _by_hand(geoland_cli, db_url, tmp_path / "one")
+    result, failure = {}, []
+
+    def run():
+        try:
+            result.update(run_provinces(module_db, PROVINCES, tmp_path / "dask", workers=2, progress=False))
+        except Exception as exc:
+            failure.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    killed = None
+    deadline = time.monotonic() + 120
+    while killed is None and time.monotonic() < deadline and thread.is_alive():
+        # the worker process whose database session is running a batch job's statement
+        ports = {r[0] for r in helpers.query(module_db, """SELECT a.client_port FROM pg_stat_activity a
+            WHERE a.datname = current_database() AND a.state = 'active' AND a.pid <> pg_backend_pid()
+              AND a.client_port IS NOT NULL""")}
+        if ports and helpers.query(module_db, "SELECT count(*) FROM geoland.job WHERE state = 'running'")[0][0]:
+            for child in psutil.Process().children(recursive=True):
+                try:
+                    if any(c.laddr and c.laddr.port in ports for c in child.net_connections(kind="tcp")):
+                        killed = child.pid
+                        os.kill(killed, signal.SIGKILL)
+                        break
+                except psutil.Error:
+                    continue
+        time.sleep(0.02)
+    thread.join(timeout=300)
+    assert killed is not None and failure == [] and not thread.is_alive()
+    assert [r["province"] for r in result["provinces"]] == PROVINCES
+    one, dask = _rows(helpers, db_url), _rows(helpers, module_db)
+    for table in one:
+        assert one[table] == dask[table], table
+    twice = helpers.query(module_db, "SELECT count(*) FROM (SELECT plot_id, effective FROM geoland.plot_assignment "
+                                     "GROUP BY 1, 2 HAVING count(*) > 1 AND count(DISTINCT commune_code) > 1) x")
+    assert twice[0][0] == 0
+    # the killed worker's job was cut short: it never finished, and its province's step ran again to the end
+    cut = helpers.query(module_db, "SELECT id, kind, params->>'scope' FROM geoland.job WHERE state <> 'succeeded'")
+    assert cut and all(helpers.query(module_db, "SELECT message FROM geoland.job WHERE id = :i", i=i)[0][0]
+                       == "interrupted" for i, _, _ in cut), cut
+    for i, kind, scope in cut:                  # the job that resumed it finished, naming it
+        assert helpers.query(module_db, f"""SELECT count(*) FROM geoland.job WHERE kind = '{kind}'
+            AND params->>'scope' = '{scope}' AND state = 'succeeded' AND params->'resumes' @> '[{i}]'""")[0][0] == 1
