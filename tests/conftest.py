@@ -119,6 +119,14 @@ def db_url(server_url, template_db, monkeypatch):
     _drop(server_url, name)
 
 
+@pytest.fixture
+def other_db(server_url, template_db):
+    """A second fresh database for one test (not set as GEOLAND_DATABASE_URL): the same work done two ways."""
+    name, url = _clone(server_url, template_db)
+    yield url
+    _drop(server_url, name)
+
+
 @pytest.fixture(scope="module")
 def module_db(server_url, template_db):
     """A fresh database shared by the tests of one module (for data that is slow to load)."""

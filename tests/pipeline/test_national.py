@@ -47,9 +47,9 @@ def test_a_national_set_is_several_provinces_of_their_own():
         province_plan(31, seed=0)
 
 
-def test_dask_run_equals_the_single_process_commands(db_url, module_db, geoland_cli, helpers, tmp_path):
+def test_dask_run_equals_the_single_process_commands(db_url, other_db, geoland_cli, helpers, tmp_path):
     folder = tmp_path / "vn"
-    for url in (db_url, module_db):
+    for url in (db_url, other_db):
         code, out, err = geoland_cli("--database-url", url, "synth", "--provinces", "3", "--plots-per-province",
                                      "400", "--seed", "5", "--out", folder, "--load", "--json")
         assert code == 0, err
@@ -58,13 +58,13 @@ def test_dask_run_equals_the_single_process_commands(db_url, module_db, geoland_
     assert [r["plots"] for r in manifest["loaded"]] == [p["plots"] for p in manifest["provinces"]]
     _by_hand(geoland_cli, db_url, tmp_path / "one")
     # every province at once, one Dask task each, on a local cluster of two worker processes
-    code, out, err = geoland_cli("--database-url", module_db, "run", "--provinces", "all", "--workers", "2",
+    code, out, err = geoland_cli("--database-url", other_db, "run", "--provinces", "all", "--workers", "2",
                                  "--out", tmp_path / "dask", "--json")
     assert code == 0, err
     ran = json.loads(out)
     assert [r["province"] for r in ran["provinces"]] == PROVINCES
     assert all(r["plots"] > 0 and r["export"]["rows"] > 0 for r in ran["provinces"])
-    one, dask = _rows(helpers, db_url), _rows(helpers, module_db)
+    one, dask = _rows(helpers, db_url), _rows(helpers, other_db)
     for table in one:
         assert one[table] == dask[table], table
         assert one[table], table
@@ -88,7 +88,7 @@ def test_run_names_an_unknown_province(db_url, geoland_cli, tmp_path):
     assert code != 0 and "42" in err
 
 
-def test_a_worker_killed_mid_task_changes_nothing(db_url, module_db, geoland_cli, helpers, tmp_path):
+def test_a_worker_killed_mid_task_changes_nothing(db_url, other_db, geoland_cli, helpers, tmp_path):
     """SIGKILL a worker process while a province's job runs: Dask runs the task again on a new worker, the steps
     resume, and every row is what the uninterrupted commands give; no plot is assigned or coded twice."""
     import os
@@ -101,7 +101,7 @@ def test_a_worker_killed_mid_task_changes_nothing(db_url, module_db, geoland_cli
     from geoland.pipeline.national import run_provinces
 
     folder = tmp_path / "vn"
-    for url in (db_url, module_db):
+    for url in (db_url, other_db):
         code, _, err = geoland_cli("--database-url", url, "synth", "--provinces", "3", "--plots-per-province",
                                    "1500", "--seed", "11", "--out", folder, "--load")
         assert code == 0, err
@@ -110,7 +110,7 @@ def test_a_worker_killed_mid_task_changes_nothing(db_url, module_db, geoland_cli
 
     def run():
         try:
-            result.update(run_provinces(module_db, PROVINCES, tmp_path / "dask", workers=2, progress=False))
+            result.update(run_provinces(other_db, PROVINCES, tmp_path / "dask", workers=2, progress=False))
         except Exception as exc:
             failure.append(exc)
 
@@ -120,10 +120,10 @@ def test_a_worker_killed_mid_task_changes_nothing(db_url, module_db, geoland_cli
     deadline = time.monotonic() + 120
     while killed is None and time.monotonic() < deadline and thread.is_alive():
         # the worker process whose database session is running a batch job's statement
-        ports = {r[0] for r in helpers.query(module_db, """SELECT a.client_port FROM pg_stat_activity a
+        ports = {r[0] for r in helpers.query(other_db, """SELECT a.client_port FROM pg_stat_activity a
             WHERE a.datname = current_database() AND a.state = 'active' AND a.pid <> pg_backend_pid()
               AND a.client_port IS NOT NULL""")}
-        if ports and helpers.query(module_db, "SELECT count(*) FROM geoland.job WHERE state = 'running'")[0][0]:
+        if ports and helpers.query(other_db, "SELECT count(*) FROM geoland.job WHERE state = 'running'")[0][0]:
             for child in psutil.Process().children(recursive=True):
                 try:
                     if any(c.laddr and c.laddr.port in ports for c in child.net_connections(kind="tcp")):
@@ -136,16 +136,16 @@ def test_a_worker_killed_mid_task_changes_nothing(db_url, module_db, geoland_cli
     thread.join(timeout=300)
     assert killed is not None and failure == [] and not thread.is_alive()
     assert [r["province"] for r in result["provinces"]] == PROVINCES
-    one, dask = _rows(helpers, db_url), _rows(helpers, module_db)
+    one, dask = _rows(helpers, db_url), _rows(helpers, other_db)
     for table in one:
         assert one[table] == dask[table], table
-    twice = helpers.query(module_db, "SELECT count(*) FROM (SELECT plot_id, effective FROM geoland.plot_assignment "
+    twice = helpers.query(other_db, "SELECT count(*) FROM (SELECT plot_id, effective FROM geoland.plot_assignment "
                                      "GROUP BY 1, 2 HAVING count(*) > 1 AND count(DISTINCT commune_code) > 1) x")
     assert twice[0][0] == 0
     # the killed worker's job was cut short: it never finished, and its province's step ran again to the end
-    cut = helpers.query(module_db, "SELECT id, kind, params->>'scope' FROM geoland.job WHERE state <> 'succeeded'")
-    assert cut and all(helpers.query(module_db, "SELECT message FROM geoland.job WHERE id = :i", i=i)[0][0]
+    cut = helpers.query(other_db, "SELECT id, kind, params->>'scope' FROM geoland.job WHERE state <> 'succeeded'")
+    assert cut and all(helpers.query(other_db, "SELECT message FROM geoland.job WHERE id = :i", i=i)[0][0]
                        == "interrupted" for i, _, _ in cut), cut
     for i, kind, scope in cut:                  # the job that resumed it finished, naming it
-        assert helpers.query(module_db, f"""SELECT count(*) FROM geoland.job WHERE kind = '{kind}'
+        assert helpers.query(other_db, f"""SELECT count(*) FROM geoland.job WHERE kind = '{kind}'
             AND params->>'scope' = '{scope}' AND state = 'succeeded' AND params->'resumes' @> '[{i}]'""")[0][0] == 1
