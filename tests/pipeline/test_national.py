@@ -99,11 +99,12 @@ def test_a_worker_killed_mid_task_changes_nothing(db_url, other_db, geoland_cli,
     import psutil
 
     from geoland.pipeline.national import run_provinces
+    from geoland.store.jobs import lock_key
 
     folder = tmp_path / "vn"
     for url in (db_url, other_db):
         code, _, err = geoland_cli("--database-url", url, "synth", "--provinces", "3", "--plots-per-province",
-                                   "1500", "--seed", "11", "--out", folder, "--load")
+                                   "3000", "--seed", "11", "--out", folder, "--load")
         assert code == 0, err
     _by_hand(geoland_cli, db_url, tmp_path / "one")
     result, failure = {}, []
@@ -119,11 +120,14 @@ def test_a_worker_killed_mid_task_changes_nothing(db_url, other_db, geoland_cli,
     killed = None
     deadline = time.monotonic() + 120
     while killed is None and time.monotonic() < deadline and thread.is_alive():
-        # the worker process whose database session is running a batch job's statement
-        ports = {r[0] for r in helpers.query(other_db, """SELECT a.client_port FROM pg_stat_activity a
-            WHERE a.datname = current_database() AND a.state = 'active' AND a.pid <> pg_backend_pid()
-              AND a.client_port IS NOT NULL""")}
-        if ports and helpers.query(other_db, "SELECT count(*) FROM geoland.job WHERE state = 'running'")[0][0]:
+        # a running batch job, and the worker process whose session holds that job's advisory lock
+        ports = set()
+        for kind, scope in helpers.query(other_db, "SELECT kind, params->>'scope' FROM geoland.job "
+                                                   "WHERE state = 'running'"):
+            ports |= {r[0] for r in helpers.query(other_db, """SELECT a.client_port FROM pg_locks l
+                JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted
+                AND l.objid::bigint = :k AND a.client_port IS NOT NULL""", k=lock_key(kind, scope))}
+        if ports:
             for child in psutil.Process().children(recursive=True):
                 try:
                     if any(c.laddr and c.laddr.port in ports for c in child.net_connections(kind="tcp")):
