@@ -224,21 +224,11 @@ def write_and_load_province(run, folder: Path, province="99", first_code=90001, 
     """Write a synthetic province's files into ``folder`` and load them with the CLI runner ``run`` the way
     a user would: its conversion table, its 2025 communes, and ``n_plots`` synthetic plots on its old
     communes. Returns (the reorganisation, the synthetic plots with their truth)."""
-    import geopandas as gpd
-
-    from boundaries.crs import transform_geometries
-    from boundaries.synthetic import synthetic_reorganisation
-    from geoland.sample.cadastre import synthesize, write_synthetic
+    from geoland.sample.national import write_province
 
     folder.mkdir()
-    reorg = synthetic_reorganisation(seed=seed, province_code=province, first_code=first_code, origin=origin,
-                                     n_old=n_old)
-    reorg.conversion.to_csv(folder / "conversion.csv", index=False)
-    new = gpd.GeoDataFrame(reorg.new[["code", "name"]], crs="EPSG:4326",
-                           geometry=transform_geometries(reorg.new.geometry.to_numpy(), reorg.crs, "EPSG:4326"))
-    new.to_file(folder / "new.geojson")
-    plots = synthesize(reorg.old[["code", "name", "geometry"]], n_plots, seed=seed, province=province)
-    write_synthetic(plots, folder / "plots.gpkg")
+    reorg, plots = write_province(folder, province=province, first_code=first_code, origin=origin, n_plots=n_plots,
+                                  seed=seed, n_old=n_old)
     for args in (("units", "load-conversion", folder / "conversion.csv"),
                  ("units", "load-boundaries", folder / "new.geojson", "--effective", "2025-07-01"),
                  ("plots", "import", folder / "plots.gpkg", "--province", province)):

@@ -26,7 +26,6 @@ from geoland.review.edits import (
     save_edits,
 )
 from geoland.review.findings import (
-    BULK_ACTIONS,
     BULK_MAX,
     SORTS,
     STATES,
@@ -123,8 +122,7 @@ def commune_page(code):
                            kind=kind, category=category, state=state, types=summary["types"], states=STATES,
                            reviewers=reviewers(g.conn),
                            sort=sort, descending=descending, page=number, pages=pages, per=per, sorts=SORTS,
-                           first=(number - 1) * per + 1, url=lambda **kw: _findings_url(code, **kw),
-                           bulk_actions=BULK_ACTIONS)
+                           first=(number - 1) * per + 1, url=lambda **kw: _findings_url(code, **kw))
 
 
 FINDINGS_PAGE = 100

@@ -32,29 +32,40 @@ def province_plan(n_provinces: int, seed: int) -> list[dict]:
             for i in range(n_provinces)]
 
 
-def write_national(out: Path, n_provinces: int, plots_per_province: int, seed: int = 0) -> dict:
-    """Write the provinces' files under ``out`` (see the module docstring); returns the manifest."""
+def write_province(folder: Path, *, province: str, first_code: int, origin, n_plots: int, seed: int,
+                   n_old: int = 24):
+    """One synthetic province's files in ``folder``; returns (the reorganisation, the synthetic plots).
+
+    ``conversion.csv``, ``new.geojson`` (WGS 84) and ``plots.gpkg`` with its truth: the files the tests' province
+    and each province of a national set are made of.
+    """
     import geopandas as gpd
 
     from boundaries.crs import transform_geometries
     from boundaries.synthetic import synthetic_reorganisation
     from geoland.sample.cadastre import synthesize, write_synthetic
 
+    folder.mkdir(parents=True, exist_ok=True)
+    reorg = synthetic_reorganisation(seed=seed, province_code=province, first_code=first_code, origin=origin,
+                                     n_old=n_old)
+    reorg.conversion.to_csv(folder / "conversion.csv", index=False)
+    new = gpd.GeoDataFrame(reorg.new[["code", "name"]], crs="EPSG:4326",
+                           geometry=transform_geometries(reorg.new.geometry.to_numpy(), reorg.crs, "EPSG:4326"))
+    new.to_file(folder / "new.geojson", driver="GeoJSON")
+    plots = synthesize(reorg.old[["code", "name", "geometry"]], n_plots, seed=seed, province=province)
+    write_synthetic(plots, folder / "plots.gpkg")
+    return reorg, plots
+
+
+def write_national(out: Path, n_provinces: int, plots_per_province: int, seed: int = 0) -> dict:
+    """Write the provinces' files under ``out`` (see the module docstring); returns the manifest."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     provinces = []
     for plan in province_plan(n_provinces, seed):
-        folder = out / plan["province"]
-        folder.mkdir(exist_ok=True)
-        reorg = synthetic_reorganisation(seed=plan["seed"], province_code=plan["province"],
-                                         first_code=plan["first_code"], origin=plan["origin"])
-        reorg.conversion.to_csv(folder / "conversion.csv", index=False)
-        new = gpd.GeoDataFrame(reorg.new[["code", "name"]], crs="EPSG:4326",
-                               geometry=transform_geometries(reorg.new.geometry.to_numpy(), reorg.crs, "EPSG:4326"))
-        new.to_file(folder / "new.geojson", driver="GeoJSON")
-        plots = synthesize(reorg.old[["code", "name", "geometry"]], plots_per_province, seed=plan["seed"],
-                           province=plan["province"])
-        write_synthetic(plots, folder / "plots.gpkg")
+        reorg, plots = write_province(out / plan["province"], province=plan["province"],
+                                      first_code=plan["first_code"], origin=plan["origin"],
+                                      n_plots=plots_per_province, seed=plan["seed"])
         provinces.append({**plan, "origin": list(plan["origin"]), "plots": len(plots.plots),
                           "old_communes": len(reorg.old), "new_communes": len(reorg.new),
                           "files": {k: f"{plan['province']}/{k}" for k in ("conversion.csv", "new.geojson",
