@@ -27,6 +27,7 @@ from geoland.pipeline.units import current_boundaries
 from geoland.progress import shown
 from geoland.results import Reassignment, returns
 from geoland.store.db import copy_csv, csv_bytes, read_columns
+from geoland.store.partitions import in_provinces
 from geoland.store.jobs import audit, batch_engine, job_lock, locked_job, mark_interrupted, write_per_unit
 from identifiers import normalize_unit_code
 
@@ -118,11 +119,12 @@ def _compute(conn: Connection, province, effective, min_share, sliver_m2, progre
                                 min_share=min_share, sliver_m2=sliver_m2)
         result.insert(0, "plot_id", group["plot_id"].to_numpy())
         result.insert(1, "old_commune_code", group["old_commune_code"].to_numpy())
+        result.insert(2, "province_code", group["province_code"].to_numpy())
         parts.append(result)
     result = pd.concat(parts, ignore_index=True).sort_values("plot_id", ignore_index=True)
-    changes = _changes(conn, result, effective)
+    changes = _changes(conn, result, effective, plot_provinces(conn, province, effective))
     report = {"effective": effective.isoformat(), "province": province,
-              **summarise(result.drop(columns=["plot_id", "old_commune_code"])),
+              **summarise(result.drop(columns=["plot_id", "old_commune_code", "province_code"])),
               "changes": {k: int(v) for k, v in changes["change"].value_counts().items()}}
     report["changes"] = {k: report["changes"].get(k, 0) for k in ("new", "changed", "unchanged")}
     report["examples"] = [_example(r) for r in changes[changes["change"] != "unchanged"].head(20).itertuples()]
@@ -169,8 +171,9 @@ def _read_plots(conn: Connection, provinces: list[str] | None, progress: bool) -
                                  "OR province_code = ANY(:p)"), {"p": provinces}).scalar() \
         if shown(progress) else None          # the bar's count only when a bar is drawn
     where = "WHERE province_code = ANY(%(p)s)" if provinces else ""
-    frame = read_columns(conn, f"SELECT id, old_commune_code, ST_SRID(geom), ST_AsBinary(geom) FROM geoland.plot "
-                               f"{where} ORDER BY id", {"p": provinces}, ["plot_id", "old_commune_code", "srid", "wkb"],
+    frame = read_columns(conn, f"SELECT id, coalesce(province_code, ''), old_commune_code, ST_SRID(geom), "
+                               f"ST_AsBinary(geom) FROM geoland.plot {where} ORDER BY id", {"p": provinces},
+                         ["plot_id", "province_code", "old_commune_code", "srid", "wkb"],
                          label="plots read", total=total, progress=progress)
     return frame.astype({"plot_id": np.int64, "srid": np.int64})
 
@@ -183,11 +186,13 @@ def _conversion(conn: Connection, effective: dt.date) -> dict[str, list[str]]:
     return {code: list(news) for code, news in rows}
 
 
-def _changes(conn: Connection, result: pd.DataFrame, effective: dt.date) -> pd.DataFrame:
+def _changes(conn: Connection, result: pd.DataFrame, effective: dt.date, provinces: list[str] | None,
+             ) -> pd.DataFrame:
     """The result with a ``change`` column: new, changed or unchanged against the current assignment."""
     current = read_columns(conn,
-        "SELECT plot_id, commune_code, overlap_share, status, second_code, second_share, legal_mismatch "
-        "FROM geoland.plot_assignment_current WHERE effective = %(e)s", {"e": effective}, ["plot_id", *_FIELDS])
+        "SELECT a.plot_id, a.commune_code, a.overlap_share, a.status, a.second_code, a.second_share, "
+        "a.legal_mismatch FROM geoland.plot_assignment_current a WHERE a.effective = %(e)s"
+        + in_provinces("a"), {"e": effective, "provinces": provinces}, ["plot_id", *_FIELDS])
     current["plot_id"] = current["plot_id"].astype(np.int64)
     merged = result.merge(current, on="plot_id", how="left", suffixes=("", "_was"), indicator=True)
     same = np.ones(len(merged), bool)
@@ -209,10 +214,11 @@ def _example(row) -> dict:
 
 
 def _write(conn: Connection, rows: pd.DataFrame, job_id: int, effective: dt.date) -> int:
-    copy_csv(conn, "geoland.plot_assignment (job_id, effective, plot_id, commune_code, overlap_share, status, "
-                   "second_code, second_share, legal_mismatch)", [csv_bytes({
+    copy_csv(conn, "geoland.plot_assignment (job_id, effective, plot_id, province_code, commune_code, "
+                   "overlap_share, status, second_code, second_share, legal_mismatch)", [csv_bytes({
                        "job_id": np.full(len(rows), job_id), "effective": np.full(len(rows), effective.isoformat()),
-                       "plot_id": rows["plot_id"].to_numpy(), "commune_code": rows["commune_code"],
+                       "plot_id": rows["plot_id"].to_numpy(), "province_code": rows["province_code"].to_numpy(),
+                       "commune_code": rows["commune_code"],
                        "overlap_share": rows["overlap_share"].to_numpy(), "status": rows["status"],
                        "second_code": rows["second_code"], "second_share": rows["second_share"].to_numpy(),
                        "legal_mismatch": rows["legal_mismatch"].astype("boolean") if "legal_mismatch" in rows
@@ -250,9 +256,9 @@ def flagged_plots(conn: Connection, *, province: str | None = None, effective: d
                  WHERE o.level = 'commune' AND o.code = p.old_commune_code AND c.effective = a.effective) AS allowed
         FROM geoland.plot_assignment_current a JOIN geoland.plot_mx p ON p.id = a.plot_id
         WHERE a.effective = %(e)s AND (a.status <> 'inside' OR a.legal_mismatch)
-          AND (%(p)s::text IS NULL OR p.province_code = ANY(%(provinces)s::text[]))
+          AND (%(p)s::text IS NULL OR p.province_code = ANY(%(provinces)s::text[]))""" + in_provinces("a") + """
         ORDER BY a.plot_id""", {"e": effective, "p": province,
-                                 "provinces": plot_provinces(conn, province, effective) or []},
+                                 "provinces": plot_provinces(conn, province, effective)},
         ["plot_id", "mx", "status", "commune_code", "overlap_share", "second_code", "second_share",
          "legal_mismatch", "allowed"])
     frame["plot_id"] = frame["plot_id"].astype(np.int64)

@@ -72,7 +72,8 @@ def issue_codes(url: str | None = None, *, province: str | None = None, progress
             conflicts = _record_conflicts(conn, province, job.id, outside, withheld)
             total = conn.execute(sa.text(
                 "SELECT count(*) FROM geoland.plot_code c JOIN geoland.plot p ON p.id = c.plot_id "
-                "WHERE CAST(:p AS text) IS NULL OR p.province_code = :p"), {"p": province}).scalar()
+                "WHERE CAST(:p AS text) IS NULL OR (p.province_code = :p AND c.province_code = :p)"),
+                {"p": province}).scalar()
         job.counts = {"issued": issued, "with_code": total, "communes": int(communes.ngroups),
                       "reinstated": int((todo["reinstates"] >= 0).sum()), "withheld_retired": len(withheld),
                       **conflicts}
@@ -82,14 +83,16 @@ def issue_codes(url: str | None = None, *, province: str | None = None, progress
 
 def _plots_without_code(conn, province: str | None, progress: bool) -> pd.DataFrame:
     """Plots that have no code yet: id, old commune (the unit of work), SRID, WKB; one binary read."""
-    where = "AND p.province_code = %(p)s" if province else ""
+    where, on = ("AND p.province_code = %(p)s", "AND c.province_code = %(p)s") if province else ("", "")
     total = conn.execute(sa.text("SELECT count(*) FROM geoland.plot p LEFT JOIN geoland.plot_code c "
-                                 "ON c.plot_id = p.id WHERE c.plot_id IS NULL AND (CAST(:p AS text) IS NULL "
-                                 "OR p.province_code = :p)"), {"p": province}).scalar() if shown(progress) else None
+                                 "ON c.plot_id = p.id AND (CAST(:p AS text) IS NULL OR c.province_code = :p) "
+                                 "WHERE c.plot_id IS NULL AND (CAST(:p AS text) IS NULL OR p.province_code = :p)"),
+                         {"p": province}).scalar() if shown(progress) else None
     frame = read_columns(conn, f"""
-        SELECT p.id, coalesce(p.old_commune_code, ''), ST_SRID(p.geom), ST_AsBinary(p.geom)
-        FROM geoland.plot p LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
-        WHERE c.plot_id IS NULL {where}""", {"p": province}, ["plot_id", "commune", "srid", "wkb"],
+        SELECT p.id, coalesce(p.province_code, ''), coalesce(p.old_commune_code, ''), ST_SRID(p.geom),
+               ST_AsBinary(p.geom)
+        FROM geoland.plot p LEFT JOIN geoland.plot_code c ON c.plot_id = p.id {on}
+        WHERE c.plot_id IS NULL {where}""", {"p": province}, ["plot_id", "province_code", "commune", "srid", "wkb"],
                          label="plots read", total=total, progress=progress)
     return frame.astype({"plot_id": np.int64, "srid": np.int64})
 
@@ -123,8 +126,9 @@ def _write_codes(conn, rows: pd.DataFrame, job_id: int) -> int:
             FROM unnest(CAST(:forgotten AS bigint[]), CAST(:plots AS bigint[])) AS r (forgotten, plot)
             WHERE f.plot_id = r.forgotten"""), {"job": job_id, "forgotten": back["reinstates"].tolist(),
                                                  "plots": back["plot_id"].tolist()})
-    copy_csv(conn, "geoland.plot_code (plot_id, code, job_id, tolerance)", [csv_bytes({
-        "plot_id": rows["plot_id"].to_numpy(), "code": rows["code"].to_numpy(), "job_id": np.full(len(rows), job_id),
+    copy_csv(conn, "geoland.plot_code (plot_id, province_code, code, job_id, tolerance)", [csv_bytes({
+        "plot_id": rows["plot_id"].to_numpy(), "province_code": rows["province_code"].to_numpy(),
+        "code": rows["code"].to_numpy(), "job_id": np.full(len(rows), job_id),
         "tolerance": np.full(len(rows), TOLERANCE)})])
     return len(rows)
 
@@ -156,7 +160,7 @@ def _record_conflicts(conn, province: str | None, job_id: int, outside: list[tup
     frame = read_columns(conn, """
         SELECT c.plot_id, c.code, ST_SRID(p.geom), ST_AsBinary(p.geom) FROM geoland.plot_code c
         JOIN geoland.plot p ON p.id = c.plot_id WHERE c.job_id <> %(job)s""" +
-                         (" AND p.province_code = %(p)s" if province else ""),
+                         (" AND p.province_code = %(p)s AND c.province_code = %(p)s" if province else ""),
                          {"p": province, "job": job_id}, ["plot_id", "code", "srid", "wkb"])
     outside = list(outside)
     for srid, group in frame.groupby("srid"):

@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection
 from geoland.errors import Conflict, GeolandError, InvalidInput, NotFound
 from geoland.output import write_csv
 from geoland.pipeline.assignments import latest_effective, plot_provinces
+from geoland.store.partitions import in_provinces
 from geoland.pipeline.files import file_sha256
 from geoland.pipeline.units import units_valid_on
 from geoland.results import Export, ExportCheck, returns
@@ -60,10 +61,10 @@ SELECT p.id AS plot_id, c.code AS identification_code, a.commune_code, p.provinc
 FROM geoland.plot_code c JOIN geoland.plot_mx p ON p.id = c.plot_id
 JOIN geoland.plot_import i ON i.id = p.import_id
 LEFT JOIN (SELECT plot_id, max(job_id) AS job_id FROM geoland.plot_edit GROUP BY plot_id) ej ON ej.plot_id = p.id
-LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = %(e)s
-LEFT JOIN geoland.mx_crosswalk_current x ON x.plot_id = p.id
+LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = %(e)s""" + in_provinces("a") + """
+LEFT JOIN geoland.mx_crosswalk_current x ON x.plot_id = p.id""" + in_provinces("x") + """
 {people_join}
-WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s))
+WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s))""" + in_provinces("c") + """
   AND (%(commune)s::text IS NULL OR a.commune_code = %(commune)s)
 ORDER BY c.code, legacy_mx, p.id
 """
@@ -388,8 +389,10 @@ def _write_export(conn, final: Path, out: Path, frame, info, previous, jobs, sta
         SELECT x.old_code, x.new_code, x.new_commune, x.effective::text AS effective, x.policy, x.job_id
         FROM geoland.mx_crosswalk x JOIN geoland.plot_code c ON c.plot_id = x.plot_id
         JOIN geoland.plot p ON p.id = x.plot_id
-        LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = %(e)s
-        WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s::text[]))
+        LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = %(e)s""" + \
+        in_provinces("a") + """
+        WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s::text[]))""" + \
+        in_provinces("x") + in_provinces("c") + """
           AND (%(commune)s::text IS NULL OR a.commune_code = %(commune)s)
         ORDER BY x.old_code, x.new_code, x.plot_id""",
         {"e": info["effective"], "provinces": info["provinces"], "commune": commune,
@@ -415,8 +418,10 @@ def _write_export(conn, final: Path, out: Path, frame, info, previous, jobs, sta
                    round(ST_Y(ST_Transform(ST_Centroid(a.footprint), 4326))::numeric, 8)::float8 END AS lat
         FROM geoland.asset a JOIN geoland.asset_plot ap ON ap.asset_id = a.id
         JOIN geoland.plot_code c ON c.plot_id = ap.plot_id JOIN geoland.plot p ON p.id = ap.plot_id
-        LEFT JOIN geoland.plot_assignment_current x ON x.plot_id = p.id AND x.effective = %(e)s
-        WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s::text[]))
+        LEFT JOIN geoland.plot_assignment_current x ON x.plot_id = p.id AND x.effective = %(e)s""" + \
+        in_provinces("x") + """
+        WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s::text[]))""" + \
+        in_provinces("c") + """
           AND (%(commune)s::text IS NULL OR x.commune_code = %(commune)s)
         ORDER BY a.id, c.code""",
         {"e": info["effective"], "provinces": info["provinces"], "commune": commune,

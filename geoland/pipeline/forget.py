@@ -88,6 +88,10 @@ _DERIVED = (      # (what, SQL deleting the rows of the plots in temp table _gon
     ("rights", "DELETE FROM geoland.land_right r USING _gone g WHERE r.plot_id = g.id"),
     ("aliases", "DELETE FROM geoland.party_alias a USING _gone g WHERE a.plot_id = g.id"),
     ("certificate_links", "DELETE FROM geoland.certificate_plot c USING _gone g WHERE c.plot_id = g.id"),
+    # what the foreign keys to the plots did before the plots were partitioned (migration 0019), uncounted
+    (None, "UPDATE geoland.paper_plot pp SET plot_id = NULL FROM _gone g WHERE pp.plot_id = g.id"),
+    (None, "DELETE FROM geoland.asset_plot a USING _gone g WHERE a.plot_id = g.id"),
+    (None, "DELETE FROM geoland.plot_edit e USING _gone g WHERE e.plot_id = g.id"),
     ("plots", "DELETE FROM geoland.plot p USING _gone g WHERE p.id = g.id"),
     # of the certificates and persons the plots referred to, those now holding nothing (a person's data is
     # not kept without purpose)
@@ -167,7 +171,9 @@ def forget_import(conn: Connection, import_id: int, *, dry_run: bool = False, jo
         conn.execute(sa.text(sql))
     counts["back_to_paper"] = conn.execute(sa.text("SELECT count(*) FROM _held")).scalar_one()
     for what, sql in _DERIVED:
-        counts[f"removed_{what}"] = conn.execute(sa.text(sql)).rowcount
+        removed = conn.execute(sa.text(sql)).rowcount
+        if what:
+            counts[f"removed_{what}"] = removed
     conn.execute(sa.text("DROP TABLE _gone, _gone_certificates, _gone_parties, _register_jobs, _held"))
     conn.execute(sa.text("UPDATE geoland.plot_import SET forgotten_by = :job WHERE id = :i"),
                  {"job": job.id, "i": import_id})

@@ -10,6 +10,7 @@ totals always add up: imported + quarantined = rows read.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +49,7 @@ from geoland.results import PlotImport, returns
 from geoland.rules import vntext
 from geoland.rules.checks import is_blank
 from geoland.rules.fields import PERSONAL, read_field_file, resolve_field_map, suggest_fields
+from geoland.store import partitions
 from geoland.store.db import copy_csv, csv_bytes
 from geoland.store.jobs import audit, finish_job, start_job
 from identifiers import normalize_unit_code
@@ -175,10 +177,12 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
     # the plot table is locked until commit, so the range from here on is allocated by advancing the sequence
     people, quarantine = [], []
     raw = conn.connection.driver_connection
-    # One COPY for the whole file: the server stores one batch while the next one is being prepared.
-    with progress_bar(plan.features, "plots", enabled=progress) as bar, raw.cursor() as cur, cur.copy(
-            f"COPY geoland.plot ({', '.join(_PLOT_COLUMNS)}) FROM STDIN (FORMAT csv)",
-            writer=_queued_writer(cur)) as copy:
+    # One COPY for the whole file: the server stores one batch while the next one is being prepared. A batch
+    # bringing a province without partitions ends it, has them made, and starts another.
+    partitioned = partitions.existing(conn)
+    with progress_bar(plan.features, "plots", enabled=progress) as bar, raw.cursor() as cur, \
+            contextlib.ExitStack() as copying:
+        copy = None
         for offset, frame, geoms in _batches(plan, batch_size):
             has_z = shapely.has_z(geoms)
             if has_z.any():                      # heights are not part of a plot: stored in 2D, and said so
@@ -189,6 +193,13 @@ def import_plots(conn: Connection, path, *, layer=None, crs=None, meridian=None,
                 if text_encoding == "unsure":
                     raise InputFileError(path, _unsure_message(evidence))
             rows = _prepare_batch(plan, frame, geoms, offset, text_encoding, province, provinces)
+            arriving = set(rows.columns["province_code"][rows.ok].dropna()) - partitioned
+            if copy is None or arriving:
+                copying.close()
+                partitioned |= set(partitions.ensure(conn, arriving))
+                copy = copying.enter_context(cur.copy(
+                    f"COPY geoland.plot ({', '.join(_PLOT_COLUMNS)}) FROM STDIN (FORMAT csv)",
+                    writer=_queued_writer(cur)))
             n_ok = int(rows.ok.sum())
             ids = np.arange(next_id, next_id + n_ok, dtype=np.int64)
             next_id += n_ok
@@ -447,6 +458,11 @@ def _place_by_location(conn: Connection, import_id: int) -> dict[str, int]:
     inner point, when boundaries are loaded. Returns how many were placed so and how many are still without
     a province.
     """
+    partitions.ensure(conn, conn.execute(sa.text("""
+        SELECT DISTINCT u.province_code FROM geoland.unit_boundary u JOIN geoland.plot p
+          ON ST_Intersects(u.geom, ST_Transform(ST_PointOnSurface(p.geom), 4326))
+        WHERE p.import_id = :i AND p.province_code IS NULL AND u.province_code IS NOT NULL"""),
+        {"i": import_id}).scalars())
     placed = conn.execute(sa.text("""
         UPDATE geoland.plot p SET province_code = b.province_code
         FROM (SELECT p.id, (SELECT u.province_code FROM geoland.unit_boundary u
@@ -872,7 +888,7 @@ def bulk_definitions(conn: Connection, tables: tuple[str, ...] = BULK_TABLES, *,
         SELECT format('%I.%I', n.nspname, r.relname), c.conname, pg_get_constraintdef(c.oid)
         FROM pg_constraint c JOIN pg_class r ON r.oid = c.conrelid JOIN pg_namespace n ON n.oid = r.relnamespace
         WHERE c.conrelid = ANY(CAST(:tables AS regclass[])) AND c.contype IN ('p', 'u', 'f')
-          AND NOT (c.conrelid = 'geoland.plot'::regclass AND c.contype = 'p')
+          AND NOT (c.conrelid = 'geoland.plot'::regclass AND c.conname = 'plot_id_key')
           AND (:outside OR c.contype <> 'f' OR c.confrelid = ANY(CAST(:tables AS regclass[])))
         ORDER BY c.contype = 'f', r.relname DESC, c.conname"""),
         {"tables": list(tables), "outside": outside_keys}).all()

@@ -32,6 +32,7 @@ from geoland.rules.checks import CAMPAIGN_FIELDS, DEFAULT_MAP_SCALE, DEFAULT_MIN
 from geoland.rules.vocab import FINDING_TYPES
 from geoland.store.db import copy_csv, csv_bytes, read_columns
 from geoland.store.jobs import audit, finish_job, lock_key, start_job
+from geoland.store.partitions import in_provinces
 from identifiers import normalize_unit_code
 
 STATUSES = ("authenticated", "incorrect", "unverifiable")
@@ -46,8 +47,9 @@ SELECT p.id, p.province_code, p.old_commune_code, p.sheet, p.plot_number, p.lega
        v.status, v.checked_at, ST_AsBinary(p.geom)
 FROM geoland.plot p
 LEFT JOIN geoland.land_user u ON u.plot_id = p.id
-LEFT JOIN geoland.plot_code c ON c.plot_id = p.id
-LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = %(effective)s
+LEFT JOIN geoland.plot_code c ON c.plot_id = p.id""" + in_provinces("c") + """
+LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = %(effective)s""" + \
+    in_provinces("a") + """
 LEFT JOIN geoland.verification v ON v.id_number = u.id_number
 LEFT JOIN (SELECT cp.plot_id, min(c.series) AS series FROM geoland.certificate_plot cp
            JOIN geoland.certificate c ON c.id = cp.certificate_id WHERE c.status = 'valid'
@@ -159,7 +161,10 @@ def check(conn: Connection, *, province: str | None = None, commune: str | None 
     found = found[found["plot_id"].isin(in_scope)]
     job = start_job(conn, "check", {"province": province, "commune": commune, "scope": scope,
                                     "effective": effective, "map_scale": map_scale, "min_overlap_m2": min_overlap_m2})
-    changes = _store(conn, found, in_scope.to_numpy(), job.id)
+    from geoland.pipeline.assignments import plot_provinces
+
+    changes = _store(conn, found, in_scope.to_numpy(), job.id, _province_of(plots),
+                     plot_provinces(conn, province, effective))
     checked = plots[plots["plot_id"].isin(in_scope)]
     counts = _counts(found, checked)
     from geoland.pipeline.progress import record_progress
@@ -238,7 +243,8 @@ def _recheck(conn: Connection, ids: list[int], *, job_id: int, map_scale: int, m
     if len(context) > RECHECK_LIMIT:
         raise Conflict(f"{len(ids):,} changed plots touch {len(context):,} plots: more than a quick re-check "
                        f"reads ({RECHECK_LIMIT:,}); run `geoland check` for the province")
-    plots = read_columns(conn, _PLOTS_BY_ID, {"effective": latest_effective(conn), "ids": context}, COLUMNS)
+    plots = read_columns(conn, _PLOTS_BY_ID, {"effective": latest_effective(conn), "ids": context,
+                                              "provinces": None}, COLUMNS)
     for column in ("area_m2", "overlap_share", "second_share"):
         plots[column] = pd.to_numeric(plots[column], errors="coerce")
     plots["plot_id"] = plots["plot_id"].astype(np.int64)
@@ -252,7 +258,9 @@ def _recheck(conn: Connection, ids: list[int], *, job_id: int, map_scale: int, m
     found = run_checks(plots.drop(columns="wkb"), shapely.from_wkb(plots["wkb"].to_numpy()), conflicts,
                        map_scale=map_scale, min_overlap_m2=min_overlap_m2, extra=register_findings(conn))
     in_scope = np.asarray(scope, dtype=np.int64)
-    changes = _store(conn, found[found["plot_id"].isin(in_scope)], in_scope, job_id, orphans=False)
+    province_of = _province_of(plots)
+    changes = _store(conn, found[found["plot_id"].isin(in_scope)], in_scope, job_id, province_of,
+                     sorted(set(province_of.reindex(in_scope).dropna())), orphans=False)
     conn.execute(sa.text("DROP TABLE check_plots, check_scope"))
     return {"plots": len(scope), **changes}
 
@@ -302,17 +310,25 @@ def _pg_array(values) -> str:
     return "{" + ",".join(str(int(v)) for v in values) + "}"
 
 
-def _store(conn: Connection, found: pd.DataFrame, plot_ids: np.ndarray, job_id: int, *, orphans: bool = True) -> dict:
+def _province_of(plots: pd.DataFrame) -> pd.Series:
+    """Plot id → the findings' partition key: the plot's province, ``''`` when it has none."""
+    return pd.Series(plots["province_code"].fillna("").to_numpy(dtype=object), index=plots["plot_id"].to_numpy())
+
+
+def _store(conn: Connection, found: pd.DataFrame, plot_ids: np.ndarray, job_id: int, province_of: pd.Series,
+           provinces: list[str] | None, *, orphans: bool = True) -> dict:
     """Open the new findings, close the ones that no longer hold; returns the counts.
 
-    ``orphans``: also close the open findings of plots that no longer exist (a scan of every open finding:
-    a province's check does it, a quick re-check does not).
+    ``province_of`` maps each plot read to its province (the new findings' partition); ``provinces`` are the
+    partitions the findings of ``plot_ids`` are in (None: all). ``orphans``: also close the open findings of
+    plots that no longer exist (a scan of every open finding of ``provinces``: a province's check does it, a
+    quick re-check does not).
     """
     conn.execute(sa.text("CREATE TEMP TABLE check_scope (plot_id bigint PRIMARY KEY) ON COMMIT DROP"))
     copy_csv(conn, "check_scope (plot_id)", [csv_bytes({"plot_id": plot_ids})])
     current = read_columns(conn, "SELECT f.id, f.plot_id, f.type, f.related, f.value FROM geoland.finding f "
-                                 "JOIN check_scope s USING (plot_id) WHERE f.closed_by IS NULL",
-                           {}, ["id", "plot_id", "type", "related", "value"])
+                                 "JOIN check_scope s USING (plot_id) WHERE f.closed_by IS NULL" + in_provinces("f"),
+                           {"provinces": provinces}, ["id", "plot_id", "type", "related", "value"])
     current["plot_id"] = current["plot_id"].astype(np.int64)
     merged = found.merge(current, on=["plot_id", "type", "related"], how="outer", suffixes=("", "_was"),
                          indicator=True)
@@ -322,17 +338,23 @@ def _store(conn: Connection, found: pd.DataFrame, plot_ids: np.ndarray, job_id: 
     gone = merged["_merge"] == "right_only"
     close = merged.loc[changed | gone, "id"].astype(np.int64).to_numpy()
     if len(close):
-        conn.execute(sa.text("UPDATE geoland.finding SET closed_by = :job WHERE id = ANY(:ids)"),
-                     {"job": job_id, "ids": close.tolist()})
+        conn.execute(sa.text("UPDATE geoland.finding f SET closed_by = :job WHERE f.id = ANY(:ids)"
+                             + in_provinces("f", style="named")),
+                     {"job": job_id, "ids": close.tolist(), "provinces": provinces})
     # Findings of plots that no longer exist (geoland deletes none; someone else may have) are closed too.
     orphans = conn.execute(sa.text(
         "UPDATE geoland.finding f SET closed_by = :job WHERE f.closed_by IS NULL "
-        "AND NOT EXISTS (SELECT 1 FROM geoland.plot p WHERE p.id = f.plot_id)"), {"job": job_id}).rowcount \
+        "AND NOT EXISTS (SELECT 1 FROM geoland.plot p WHERE p.id = f.plot_id" + in_provinces("p", style="named")
+        + ")" + in_provinces("f", style="named")),
+        {"job": job_id, "provinces": provinces}).rowcount \
         if orphans else 0
     new = merged[(merged["_merge"] == "left_only") | changed]
     if len(new):
-        copy_csv(conn, "geoland.finding (plot_id, type, category, severity, value, tolerance, related, job_id)",
-                 [csv_bytes({"plot_id": new["plot_id"].astype(np.int64).to_numpy(), "type": new["type"].to_numpy(),
+        plot_id = new["plot_id"].astype(np.int64).to_numpy()
+        copy_csv(conn, "geoland.finding (plot_id, province_code, type, category, severity, value, tolerance, "
+                       "related, job_id)",
+                 [csv_bytes({"plot_id": plot_id, "province_code": province_of.reindex(plot_id).fillna("").to_numpy(),
+                             "type": new["type"].to_numpy(),
                              "category": new["category"].to_numpy(), "severity": new["severity"].to_numpy(),
                              "value": new["value"].astype(object).to_numpy(),
                              "tolerance": new["tolerance"].astype(object).to_numpy(),

@@ -19,15 +19,17 @@ from geoland.pipeline.assignments import plot_provinces
 from geoland.results import Recoding, returns
 from geoland.store.db import copy_csv, csv_bytes, read_columns
 from geoland.store.jobs import batch_engine, batch_job, write_per_unit
+from geoland.store.partitions import in_provinces
 from identifiers import normalize_unit_code, recode
 from identifiers.mx import POLICIES
 
 _PLOTS = """
-    SELECT a.commune_code AS new_commune, p.id AS plot_id, p.old_commune_code, p.sheet, p.plot_number
+    SELECT a.commune_code AS new_commune, p.id AS plot_id, coalesce(p.province_code, '') AS province_code,
+           p.old_commune_code, p.sheet, p.plot_number
     FROM geoland.plot_assignment_current a JOIN geoland.plot p ON p.id = a.plot_id
     WHERE a.effective = %(e)s AND a.commune_code IS NOT NULL
       AND p.old_commune_code IS NOT NULL AND p.sheet IS NOT NULL AND p.plot_number IS NOT NULL
-      AND (%(p)s::text IS NULL OR p.province_code = ANY(%(provinces)s::text[]))
+      AND (%(p)s::text IS NULL OR p.province_code = ANY(%(provinces)s::text[]))""" + in_provinces("a", "scope") + """
     ORDER BY 1, 2
 """
 
@@ -72,18 +74,19 @@ def recode_province(url: str | None = None, *, province: str | None, policy: str
     with batch_engine(url) as engine:
         with engine.connect() as conn:
             provinces = plot_provinces(conn, province, effective) or []
-            params = {"e": effective, "p": province, "provinces": provinces}
+            params = {"e": effective, "p": province, "provinces": provinces, "scope": provinces if province else None}
             used = conn.execute(sa.text(
                 "SELECT DISTINCT policy FROM geoland.mx_crosswalk x JOIN geoland.plot p ON p.id = x.plot_id "
-                "WHERE x.effective = :e AND (CAST(:p AS text) IS NULL OR p.province_code = ANY(:provinces))"),
-                params).scalars().all()
+                "WHERE x.effective = :e AND (CAST(:p AS text) IS NULL OR p.province_code = ANY(:provinces))"
+                + in_provinces("x", "scope", style="named")), params).scalars().all()
             if any(u != policy for u in used) and not dry_run:     # a dry run may still show the other policy
                 raise Conflict(f"these plots were already recoded for {effective} with policy {used[0]!r}; "
                                    f"a crosswalk is kept as history and is not redone with {policy!r}")
             plots = read_columns(conn, _PLOTS, params)
             done = set(conn.execute(sa.text(
-                "SELECT DISTINCT new_commune FROM geoland.mx_crosswalk WHERE effective = :e AND policy = :policy"),
-                {"e": effective, "policy": policy}).scalars())
+                "SELECT DISTINCT new_commune FROM geoland.mx_crosswalk x WHERE x.effective = :e "
+                "AND x.policy = :policy" + in_provinces("x", "scope", style="named")),
+                {"e": effective, "policy": policy, "scope": params["scope"]}).scalars())
         if plots.empty:
             raise NotFound("no assigned plots with a complete MX.SB.ST code: run `geoland reassign` first")
         plots["plot_id"] = plots["plot_id"].astype(np.int64)
@@ -130,9 +133,10 @@ def _write(conn, plots: pd.DataFrame, new_codes: pd.Series, policy: str, effecti
     n = len(plots)
     reason = {"prefix": "sáp nhập: giữ mã xã cũ làm tiền tố (merger: old commune kept as prefix)",
               "renumber": "sáp nhập: đánh lại số tờ (merger: sheets renumbered)"}[policy]
-    copy_csv(conn, "geoland.mx_crosswalk (plot_id, effective, old_code, new_code, new_commune, policy, reason, "
-                   "job_id)", [csv_bytes({
-                       "plot_id": plots["plot_id"].to_numpy(), "effective": np.full(n, effective.isoformat()),
+    copy_csv(conn, "geoland.mx_crosswalk (plot_id, province_code, effective, old_code, new_code, new_commune, "
+                   "policy, reason, job_id)", [csv_bytes({
+                       "plot_id": plots["plot_id"].to_numpy(), "province_code": plots["province_code"].to_numpy(),
+                       "effective": np.full(n, effective.isoformat()),
                        "old_code": plots["old_code"].to_numpy(dtype=object), "new_code": new_codes.to_numpy(),
                        "new_commune": plots["new_commune"].to_numpy(dtype=object), "policy": np.full(n, policy),
                        "reason": np.full(n, reason), "job_id": np.full(n, job_id)})])
@@ -162,5 +166,6 @@ def crosswalk_frame(conn, *, province: str | None, effective: dt.date) -> pd.Dat
     return read_columns(conn,
         "SELECT x.old_code, x.new_code, x.new_commune, x.policy, x.effective FROM geoland.mx_crosswalk x "
         "JOIN geoland.plot p ON p.id = x.plot_id WHERE x.effective = %(e)s "
-        "AND (%(p)s::text IS NULL OR p.province_code = ANY(%(provinces)s::text[])) ORDER BY x.new_code, x.old_code",
-        {"e": effective, "p": province, "provinces": plot_provinces(conn, province, effective) or []})
+        "AND (%(p)s::text IS NULL OR p.province_code = ANY(%(provinces)s::text[]))" + in_provinces("x")
+        + " ORDER BY x.new_code, x.old_code",
+        {"e": effective, "p": province, "provinces": plot_provinces(conn, province, effective)})

@@ -26,7 +26,7 @@ def sqlalchemy_url(url: str) -> str:
 # tables of a million rows (the check's plots, the register import's staged sheets) kept in memory rather
 # than spilled from the default 8 MB (the register's checks at 1 M plots: 21 s → 17 s). A ceiling: a
 # session that makes no temporary table uses none of it.
-SESSION_OPTIONS = "-c jit=off -c temp_buffers=256MB"
+SESSION_OPTIONS = "-c jit=off -c temp_buffers=256MB -c enable_partitionwise_join=on"
 
 
 @contextlib.contextmanager

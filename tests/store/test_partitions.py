@@ -1,0 +1,149 @@
+"""The per-plot tables partitioned by province (issue 19, migration 0019): a province's first plots make its
+partitions; every statement a province's run sends reads only that province's partitions (checked with
+EXPLAIN on the statements themselves, as the run sent them); an existing database moves in place and back."""
+
+import re
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from geoland.store import db as store_db
+from geoland.store.db import _alembic_config, connect, sqlalchemy_url
+from geoland.store.partitions import TABLES, ensure
+
+PARTITION = re.compile(rf"^({'|'.join(TABLES)})_(\d\d|none)$")
+
+# Statements of a province's run that read every province on purpose, and why.
+NATIONAL = {
+    "max(effective)": "the latest reorganisation with assignments: one index end per partition",
+    "GROUP BY code HAVING count(*) > 1": "a duplicate identification code is one whatever the provinces",
+    "FROM geoland.code_conflict": "the code conflicts are kept national (a plot id list each)",
+    # the register (certificates, rights, assets) is not partitioned: its links name plots by id, in any province
+    # (a certificate or a house over two provinces' plots is checked whole); index look-ups in each partition
+    "a certificate of one plot is of one commune": "the register's links",
+    "FROM geoland.asset a JOIN geoland.asset_plot ap": "the register's links",
+}
+
+
+def _touched(plan) -> set[str]:
+    names = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if "Relation Name" in node:
+                names.add(node["Relation Name"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+    walk(plan)
+    return {n for n in names if PARTITION.match(n)}
+
+
+@pytest.fixture
+def two_provinces(db_url, geoland_cli, tmp_path):
+    code, _, err = geoland_cli("synth", "--provinces", "2", "--plots-per-province", "300", "--seed", "3",
+                               "--out", tmp_path / "vn", "--load")
+    assert code == 0, err
+    return db_url
+
+
+def test_a_province_s_plots_make_its_partitions(two_provinces, db_query):
+    made = {r[0] for r in db_query(two_provinces, "SELECT c.relname FROM pg_inherits i JOIN pg_class c "
+                                                  "ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent "
+                                                  "WHERE p.relname = ANY(:t)", t=list(TABLES))}
+    assert made == {f"{t}_{p}" for t in TABLES for p in ("98", "99", "none")}
+    # each plot in its province's partition, and nothing in the others
+    rows = db_query(two_provinces, "SELECT c.relname, p.province_code, count(*) FROM geoland.plot p "
+                                   "JOIN pg_class c ON c.oid = p.tableoid GROUP BY 1, 2 ORDER BY 1")
+    assert [(r[0], r[1]) for r in rows] == [("plot_98", "98"), ("plot_99", "99")] and all(r[2] >= 300 for r in rows)
+    for table in TABLES[1:]:                 # nothing stored yet beside the plots
+        assert db_query(two_provinces, f"SELECT count(*) FROM geoland.{table}") == [(0,)]
+    with connect(two_provinces) as conn, pytest.raises(ValueError, match="'9x' is not two digits"):
+        ensure(conn, ["9x"])
+
+
+def test_a_province_s_run_reads_only_its_partitions(two_provinces, monkeypatch, tmp_path):
+    from geoland.pipeline.national import run_province
+
+    plans: dict[str, tuple[str, set[str]]] = {}          # each statement sent, explained where it was sent
+    mentions = re.compile(rf"geoland\.({'|'.join(TABLES)})(_current|_mx)?\b")
+
+    def explain(raw, sql, params):
+        if not mentions.search(sql) or sql.lstrip().upper().startswith(("CREATE", "DROP", "LOCK", "ANALYZE")):
+            return
+        query = psycopg.ClientCursor(raw).mogrify(sql, params) if params else sql
+        if query not in plans:
+            with raw.cursor() as cur:
+                cur.execute(f"EXPLAIN (FORMAT JSON) {query}")
+                plans[query] = (sql, _touched(cur.fetchone()[0]))
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany):
+        explain(cursor.connection, statement, parameters)
+    copy_out = store_db._copy_out
+
+    def explained_copy_out(conn, sql, params, **kwargs):
+        explain(conn.connection.driver_connection, sql, params)
+        return copy_out(conn, sql, params, **kwargs)
+    monkeypatch.setattr(store_db, "_copy_out", explained_copy_out)
+    event.listen(Engine, "before_cursor_execute", on_execute)
+    try:
+        done = run_province(two_provinces, "99", str(tmp_path / "out"))
+    finally:
+        event.remove(Engine, "before_cursor_execute", on_execute)
+    assert done["plots"] >= 300 and set(done) >= {"reassign", "codes", "recode", "check", "export"}
+
+    national, checked, wider, read = set(), 0, [], set()
+    for sql, touched in plans.values():
+        why = [k for k in NATIONAL if k in sql]
+        if why:
+            national.update(why)
+            continue
+        checked += 1
+        read |= touched
+        if not touched <= {f"{t}_99" for t in TABLES}:
+            wider.append(f"{sorted(touched)}: {' '.join(sql.split())[:300]}")
+    assert not wider, "\n".join(wider)
+    assert checked >= 10 and read == {f"{t}_99" for t in TABLES}    # every engine's statements, every table
+    assert national <= set(NATIONAL)
+
+
+def test_the_store_moves_in_place_and_back(load_province, db_url, db_query, geoland_cli):
+    load_province("99", n_plots=300)
+    engine = sa.create_engine(sqlalchemy_url(db_url))
+
+    def digest(table, columns):
+        return db_query(db_url, f"SELECT count(*), md5(string_agg(({columns})::text, '|' ORDER BY {columns})) "
+                                f"FROM geoland.{table}")
+
+    columns = {"plot": "id, province_code, old_commune_code, sheet, plot_number, ST_AsEWKB(geom)",
+               "plot_code": "plot_id, code, job_id", "finding": "id, plot_id, type, value, related, closed_by",
+               "plot_assignment": "plot_id, effective, job_id, commune_code, status",
+               "mx_crosswalk": "plot_id, effective, old_code, new_code"}
+    for args in (("reassign",), ("codes", "issue"), ("recode", "--policy", "prefix"), ("check",)):
+        code, _, err = geoland_cli(*args)
+        assert code == 0, err
+    before = {t: digest(t, c) for t, c in columns.items()}
+    assert all(d[0][0] > 0 for d in before.values())
+
+    def to(revision):
+        with connect(db_url, migrated=False) as conn:
+            (command.downgrade if revision != "head" else command.upgrade)(_alembic_config(conn), revision)
+
+    to("0018")                                               # plain tables, as before issue 19
+    assert db_query(db_url, "SELECT relkind FROM pg_class WHERE oid = 'geoland.plot'::regclass") == [("r",)]
+    assert {t: digest(t, c) for t, c in columns.items()} == before
+    to("head")                                               # and in place again
+    assert db_query(db_url, "SELECT relkind FROM pg_class WHERE oid = 'geoland.plot'::regclass") == [("p",)]
+    assert {t: digest(t, c) for t, c in columns.items()} == before
+    assert db_query(db_url, "SELECT DISTINCT c.relname FROM geoland.finding f JOIN pg_class c ON c.oid = f.tableoid") \
+        == [("finding_99",)]
+    # the sequence still gives the next plot its own id
+    with engine.begin() as conn:
+        assert conn.execute(sa.text("SELECT nextval('geoland.plot_id_seq') > max(id) FROM geoland.plot")).scalar()
+    engine.dispose()
