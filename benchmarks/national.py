@@ -1,12 +1,15 @@
 """Benchmark: ``geoland run`` on a database that holds provinces already imported, with each process's peak memory.
 
     .venv/bin/python benchmarks/national.py --database-url URL [--provinces all|LIST] [--workers 2] [--out DIR]
+                                            [--baseline PROVINCE]
 
 Runs :func:`geoland.pipeline.national.run_provinces` (a LocalCluster of ``--workers`` processes) and samples the
 resident memory of every process of the run (this one, the workers and the pools they start) every 0.2 s. Prints
-each province's steps (seconds) and the peak memory of every process, and the wall-clock time. The per-province
-costs are what docs/scale.md projects from; issue 19's 10 × 1 M target (≤ 11 × one province, ≤ 4 GB a process)
-is run by giving it ten loaded provinces.
+each province's steps (seconds) and the peak memory of every process, and the wall-clock time. With
+``--baseline P``, province P is first run alone on one worker, in the same process, and left out of the
+provinces run together; the ratio of the two wall-clock times is printed (issue 19's 10 × 1 M target: ≤ 11 × one
+province with ten provinces, and ≤ 4 GB for every process). The per-province costs are what docs/scale.md projects
+from.
 """
 
 from __future__ import annotations
@@ -28,8 +31,10 @@ def main() -> None:
     parser.add_argument("--provinces", default="all")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path(tempfile.mkdtemp(prefix="geoland-national-")))
+    parser.add_argument("--baseline", help="a province run alone first, and left out of the run together")
     args = parser.parse_args()
     provinces = provinces_with_plots(args.database_url) if args.provinces == "all" else args.provinces.split(",")
+    provinces = [p for p in provinces if p != args.baseline]
     peaks: dict[int, tuple[int, str]] = {}
     stop = threading.Event()
 
@@ -47,14 +52,24 @@ def main() -> None:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    started = time.perf_counter()
-    result = run_provinces(args.database_url, provinces, args.out, workers=args.workers, progress=False)
-    seconds = time.perf_counter() - started
+
+    def run(which, workers):
+        started = time.perf_counter()
+        result = run_provinces(args.database_url, which, args.out, workers=workers, progress=False)
+        seconds = time.perf_counter() - started
+        for r in result["provinces"]:
+            print(f"province {r['province']}: {r['plots']:,} plots — " + ", ".join(
+                f"{s} {r[s]['seconds']:.1f} s" for s in ("reassign", "codes", "recode", "check", "export")),
+                flush=True)
+        print(f"{len(which)} provinces with {workers} workers: {seconds:.1f} s", flush=True)
+        return seconds
+
+    alone = run([args.baseline], 1) if args.baseline else None
+    together = run(provinces, args.workers)
     stop.set()
-    for r in result["provinces"]:
-        print(f"province {r['province']}: {r['plots']:,} plots — " + ", ".join(
-            f"{s} {r[s]['seconds']:.1f} s" for s in ("reassign", "codes", "recode", "check", "export")))
-    print(f"{len(provinces)} provinces with {args.workers} workers: {seconds:.1f} s")
+    if alone:
+        print(f"{len(provinces)} provinces together: {together / alone:.2f} × one province alone "
+              f"({together:.1f} s / {alone:.1f} s)")
     top = sorted(peaks.values(), reverse=True)[:6]
     print("peak memory: " + "; ".join(f"{rss / 2**30:.2f} GB ({what})" for rss, what in top))
 

@@ -27,8 +27,8 @@ from geoland.pipeline.units import current_boundaries
 from geoland.progress import shown
 from geoland.results import Reassignment, returns
 from geoland.store.db import copy_csv, csv_bytes, read_columns
-from geoland.store.partitions import in_provinces
 from geoland.store.jobs import audit, batch_engine, job_lock, locked_job, mark_interrupted, write_per_unit
+from geoland.store.partitions import in_provinces
 from identifiers import normalize_unit_code
 
 _FIELDS = ["commune_code", "overlap_share", "status", "second_code", "second_share", "legal_mismatch"]

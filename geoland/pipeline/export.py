@@ -32,12 +32,12 @@ from sqlalchemy.engine import Connection
 from geoland.errors import Conflict, GeolandError, InvalidInput, NotFound
 from geoland.output import write_csv
 from geoland.pipeline.assignments import latest_effective, plot_provinces
-from geoland.store.partitions import in_provinces
 from geoland.pipeline.files import file_sha256
 from geoland.pipeline.units import units_valid_on
 from geoland.results import Export, ExportCheck, returns
 from geoland.store.db import csv_bytes, read_csv_table
 from geoland.store.jobs import audit, finish_job, start_job
+from geoland.store.partitions import in_provinces
 from identifiers import normalize_unit_code
 
 SCHEMA_VERSION = "1.1"      # 1.1: disputed.csv and the manifest's "disputed" (additions only)

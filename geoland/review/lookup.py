@@ -329,13 +329,17 @@ def _zone_page(conn: Connection, box, srid: int, n: int, after: int, imports=Non
     step = max(0.001, (box[2] - box[0]) / 100, (box[3] - box[1]) / 100)
     zone = conn.execute(sa.text("""
         WITH z AS (SELECT ST_Transform(ST_Segmentize(ST_MakeEnvelope(:x0, :y0, :x1, :y1, 4326), :step), :srid) g),
-             s AS (SELECT EXISTS (SELECT FROM pg_stats WHERE schemaname = 'geoland' AND tablename = 'plot'
-                                  AND attname = 'geom') AS analysed,
-                          (SELECT reltuples FROM pg_class WHERE oid = 'geoland.plot'::regclass) AS rows)
+             parts AS (SELECT c.oid, c.relname, c.reltuples, EXISTS (
+                           SELECT FROM pg_stats WHERE schemaname = 'geoland' AND tablename = c.relname
+                           AND attname = 'geom') AS analysed
+                       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                       WHERE i.inhparent = 'geoland.plot'::regclass AND c.reltuples <> 0),
+             s AS (SELECT count(*) > 0 AND bool_and(analysed) AS analysed, sum(reltuples) AS rows FROM parts)
         SELECT ST_AsEWKB(z.g) AS g, s.rows,
-               s.analysed AND ST_Covers(z.g, ST_SetSRID(ST_EstimatedExtent('geoland', 'plot', 'geom')::geometry,
-                                                        :srid)) AS covers,
-               CASE WHEN s.analysed THEN _postgis_selectivity('geoland.plot'::regclass, 'geom', z.g) END AS share
+               s.analysed AND ST_Covers(z.g, ST_SetSRID((SELECT ST_Extent(ST_EstimatedExtent('geoland', relname,
+                                                         'geom')::geometry) FROM parts)::geometry, :srid)) AS covers,
+               CASE WHEN s.analysed THEN (SELECT sum(_postgis_selectivity(oid::regclass, 'geom', z.g) * reltuples)
+                                          FROM parts) / s.rows END AS share
         FROM z, s"""), dict(zip(("x0", "y0", "x1", "y1"), box, strict=True), srid=srid, step=step)).mappings().one()
     # The box goes to each query as a constant, so that the planner sees it.
     geom = {"g": bytes(zone["g"]), "srid": srid, "a": after, "n": n + 1, "imports": imports}
