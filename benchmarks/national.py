@@ -53,10 +53,24 @@ def main() -> None:
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
 
+    def server_cpu():
+        """CPU seconds used so far by the PostgreSQL server's processes (same machine)."""
+        total = 0.0
+        for proc in psutil.process_iter(["name"]):
+            if proc.info["name"] == "postgres":
+                try:
+                    t = proc.cpu_times()
+                    total += t.user + t.system
+                except psutil.Error:
+                    pass
+        return total
+
     def run(which, workers):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), server_cpu()
         result = run_provinces(args.database_url, which, args.out, workers=workers, progress=False)
         seconds = time.perf_counter() - started
+        print(f"database server: {server_cpu() - cpu:.0f} CPU seconds (backends that ended during the run are not "
+              "counted)", flush=True)
         for r in result["provinces"]:
             print(f"province {r['province']}: {r['plots']:,} plots — " + ", ".join(
                 f"{s} {r[s]['seconds']:.1f} s" for s in ("reassign", "codes", "recode", "check", "export")),
