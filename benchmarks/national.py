@@ -36,6 +36,7 @@ def main() -> None:
     provinces = provinces_with_plots(args.database_url) if args.provinces == "all" else args.provinces.split(",")
     provinces = [p for p in provinces if p != args.baseline]
     peaks: dict[int, tuple[int, str]] = {}
+    server: dict[tuple[int, float], float] = {}         # (pid, start) → CPU seconds, of the database's processes
     stop = threading.Event()
 
     def sample():
@@ -48,29 +49,25 @@ def main() -> None:
                         peaks[proc.pid] = (rss, " ".join(proc.cmdline())[:60])
                 except psutil.Error:
                     pass
+            for proc in psutil.process_iter(["name", "cpu_times", "create_time"]):
+                cpu = proc.info["cpu_times"]
+                if proc.info["name"] == "postgres" and cpu is not None:
+                    server[(proc.pid, proc.info["create_time"])] = cpu.user + cpu.system
             stop.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
 
     def server_cpu():
-        """CPU seconds used so far by the PostgreSQL server's processes (same machine)."""
-        total = 0.0
-        for proc in psutil.process_iter(["name"]):
-            if proc.info["name"] == "postgres":
-                try:
-                    t = proc.cpu_times()
-                    total += t.user + t.system
-                except psutil.Error:
-                    pass
-        return total
+        """CPU seconds used so far by the PostgreSQL server's processes (same machine), as last sampled: a
+        backend that ended counts with its last sample (at most 0.2 s short)."""
+        return sum(server.values())
 
     def run(which, workers):
         started, cpu = time.perf_counter(), server_cpu()
         result = run_provinces(args.database_url, which, args.out, workers=workers, progress=False)
         seconds = time.perf_counter() - started
-        print(f"database server: {server_cpu() - cpu:.0f} CPU seconds (backends that ended during the run are not "
-              "counted)", flush=True)
+        print(f"database server: {server_cpu() - cpu:.0f} CPU seconds", flush=True)
         for r in result["provinces"]:
             print(f"province {r['province']}: {r['plots']:,} plots — " + ", ".join(
                 f"{s} {r[s]['seconds']:.1f} s" for s in ("reassign", "codes", "recode", "check", "export")),
