@@ -893,7 +893,8 @@ def bulk_definitions(conn: Connection, tables: tuple[str, ...] = BULK_TABLES, *,
         ORDER BY c.contype = 'f', r.relname DESC, c.conname"""),
         {"tables": list(tables), "outside": outside_keys}).all()
     indexes = conn.execute(sa.text("""
-        SELECT format('%I.%I', n.nspname, x.relname), pg_get_indexdef(i.indexrelid)
+        SELECT format('%I.%I', n.nspname, x.relname),
+               replace(pg_get_indexdef(i.indexrelid), ' ON ONLY ', ' ON ')   -- a partitioned table's: all of it
         FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid JOIN pg_namespace n ON n.oid = x.relnamespace
         WHERE i.indrelid = ANY(CAST(:tables AS regclass[]))
           AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
