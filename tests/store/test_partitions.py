@@ -147,3 +147,19 @@ def test_the_store_moves_in_place_and_back(load_province, db_url, db_query, geol
     with engine.begin() as conn:
         assert conn.execute(sa.text("SELECT nextval('geoland.plot_id_seq') > max(id) FROM geoland.plot")).scalar()
     engine.dispose()
+
+
+def test_bulk_mode_builds_the_partitions_indexes_again(two_provinces, db_query):
+    from geoland.pipeline.plots import BULK_TABLES, drop_for_bulk, restore_after_bulk
+
+    def indexes():
+        return db_query(two_provinces, "SELECT c.relname, i.indisvalid FROM pg_index i "
+                                       "JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_class t ON t.oid = i.indrelid "
+                                       "WHERE t.relname IN ('plot', 'plot_98', 'plot_99', 'plot_none') ORDER BY 1")
+    before = indexes()
+    assert len(before) >= 4 * 4 and all(valid for _, valid in before)    # parent and partitions, each valid
+    with connect(two_provinces) as conn:
+        dropped = drop_for_bulk(conn, BULK_TABLES)
+        assert conn.execute(sa.text("SELECT count(*) FROM pg_indexes WHERE tablename = 'plot_99'")).scalar() == 1
+        restore_after_bulk(conn, dropped)
+    assert indexes() == before
