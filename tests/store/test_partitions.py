@@ -20,7 +20,6 @@ PARTITION = re.compile(rf"^({'|'.join(TABLES)})_(\d\d|none)$")
 # Statements of a province's run that read every province on purpose, and why.
 NATIONAL = {
     "max(effective)": "the latest reorganisation with assignments: one index end per partition",
-    "GROUP BY code HAVING count(*) > 1": "a duplicate identification code is one whatever the provinces",
     "FROM geoland.code_conflict": "the code conflicts are kept national (a plot id list each)",
     # the register (certificates, rights, assets) is not partitioned: its links name plots by id, in any province
     # (a certificate or a house over two provinces' plots is checked whole); index look-ups in each partition
