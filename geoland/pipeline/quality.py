@@ -44,19 +44,35 @@ _PLOTS = """
 SELECT p.id, p.province_code, p.old_commune_code, p.sheet, p.plot_number, p.legal_area_m2, p.land_use,
        vc.series, p.area_m2, p.repaired, p.repair_note, u.name, u.id_number, u.birth_year,
        c.code, a.commune_code, a.status, a.overlap_share, a.second_code, a.second_share, a.legal_mismatch,
-       v.status, v.checked_at, ST_AsBinary(p.geom)
+       u.status, u.checked_at, ST_AsBinary(p.geom)
 FROM geoland.plot p
-LEFT JOIN geoland.land_user u ON u.plot_id = p.id
+LEFT JOIN (SELECT h.plot_id, h.name, h.id_number, h.birth_year, v.status, v.checked_at FROM geoland.land_user h
+           LEFT JOIN geoland.verification v ON v.id_number = h.id_number) u ON u.plot_id = p.id
 LEFT JOIN geoland.plot_code c ON c.plot_id = p.id""" + in_provinces("c") + """
 LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = %(effective)s""" + \
     in_provinces("a") + """
-LEFT JOIN geoland.verification v ON v.id_number = u.id_number
 LEFT JOIN (SELECT cp.plot_id, min(c.series) AS series FROM geoland.certificate_plot cp
            JOIN geoland.certificate c ON c.id = cp.certificate_id WHERE c.status = 'valid'
            GROUP BY cp.plot_id) vc ON vc.plot_id = p.id
 WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s))
 ORDER BY p.id
 """
+# The same with each plot's holder and valid certificate looked up by the plot (LATERAL, by index) rather than
+# joined whole: the land register is not partitioned, and a province that is a small part of the database would
+# otherwise read (hash) every province's rights and certificates — 10 M rights at 11 provinces of 1 M, and growing
+# with the country. Same rows (tests/store/test_partitions.py); see _small_part for when.
+_PLOTS_BY_PLOT = _PLOTS.replace(
+    """LEFT JOIN (SELECT h.plot_id, h.name, h.id_number, h.birth_year, v.status, v.checked_at FROM geoland.land_user h
+           LEFT JOIN geoland.verification v ON v.id_number = h.id_number) u ON u.plot_id = p.id""",
+    """LEFT JOIN LATERAL (SELECT h.name, h.id_number, h.birth_year, v.status, v.checked_at FROM geoland.land_user h
+           LEFT JOIN geoland.verification v ON v.id_number = h.id_number WHERE h.plot_id = p.id) u ON true""").replace(
+    """LEFT JOIN (SELECT cp.plot_id, min(c.series) AS series FROM geoland.certificate_plot cp
+           JOIN geoland.certificate c ON c.id = cp.certificate_id WHERE c.status = 'valid'
+           GROUP BY cp.plot_id) vc ON vc.plot_id = p.id""",
+    """LEFT JOIN LATERAL (SELECT min(c.series) AS series FROM geoland.certificate_plot cp
+           JOIN geoland.certificate c ON c.id = cp.certificate_id WHERE c.status = 'valid'
+           AND cp.plot_id = p.id) vc ON true""")
+assert _PLOTS_BY_PLOT.count("LATERAL") == 2
 COLUMNS = ["plot_id", "province_code", "old_commune_code", "sheet", "plot_number", "legal_area_m2", "land_use",
            "certificate_serial", "area_m2", "repaired", "repair_note", "user_name", "id_number", "birth_year",
            "code", "commune_code", "status", "overlap_share", "second_code", "second_share", "legal_mismatch",
@@ -90,13 +106,30 @@ def read_plots(conn: Connection, province: str | None, *,
     total = conn.execute(sa.text("SELECT count(*) FROM geoland.plot WHERE CAST(:p AS text[]) IS NULL "
                                  "OR province_code = ANY(:p)"), {"p": provinces}).scalar() \
         if shown(progress) else None          # the bar's count only when a bar is drawn
-    frame = read_columns(conn, _PLOTS, {"effective": effective, "provinces": provinces}, COLUMNS,
+    frame = read_columns(conn, _PLOTS_BY_PLOT if _small_part(conn, provinces) else _PLOTS,
+                         {"effective": effective, "provinces": provinces}, COLUMNS,
                          label="plots read", total=total, progress=progress)
     for column in ("area_m2", "overlap_share", "second_share"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     frame["plot_id"] = frame["plot_id"].astype(np.int64)
     frame["repaired"] = frame["repaired"].astype(bool)
     return frame, effective
+
+
+def _small_part(conn: Connection, provinces: list[str] | None) -> bool:
+    """Whether the plots of ``provinces`` are less than two thirds of the database's (partitions' statistics).
+
+    Measured at the ends only (one province of 1 M alone: whole joins 10.9 s, by plot 14.7 s; one of 11: 35.0 s and
+    31.0 s, the whole joins growing with the country); the threshold between is a choice, not a measurement.
+    """
+    if provinces is None:
+        return False
+    part, total = conn.execute(sa.text("""
+        SELECT sum(c.reltuples) FILTER (WHERE c.relname = ANY(:names)), sum(c.reltuples)
+        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'geoland.plot'::regclass AND c.reltuples > 0"""),
+        {"names": [f"plot_{p}" for p in provinces]}).one()
+    return bool(total) and (part or 0) < total * 2 / 3
 
 
 @returns(Check)
@@ -178,17 +211,10 @@ def check(conn: Connection, *, province: str | None = None, commune: str | None 
     return report
 
 
-# The same columns for a few plots: each plot's valid certificate looked up by the plot (LATERAL), not
-# aggregated for the whole province first (the planner cannot push "id = ANY" into that GROUP BY).
-_PLOTS_BY_ID = _PLOTS.replace("WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s))",
-                              "WHERE p.id = ANY(%(ids)s)").replace(
-    """LEFT JOIN (SELECT cp.plot_id, min(c.series) AS series FROM geoland.certificate_plot cp
-           JOIN geoland.certificate c ON c.id = cp.certificate_id WHERE c.status = 'valid'
-           GROUP BY cp.plot_id) vc ON vc.plot_id = p.id""",
-    """LEFT JOIN LATERAL (SELECT min(c.series) AS series FROM geoland.certificate_plot cp
-           JOIN geoland.certificate c ON c.id = cp.certificate_id WHERE c.status = 'valid'
-           AND cp.plot_id = p.id) vc ON true""")
-assert "LATERAL" in _PLOTS_BY_ID and "ANY(%(ids)s)" in _PLOTS_BY_ID
+# The same columns for a few plots, looked up by the plot (the planner cannot push "id = ANY" into a GROUP BY).
+_PLOTS_BY_ID = _PLOTS_BY_PLOT.replace(
+    "WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s))", "WHERE p.id = ANY(%(ids)s)")
+assert "ANY(%(ids)s)" in _PLOTS_BY_ID
 
 # The plots whose findings may change with the given ones: the plots touching them (overlaps), sharing their
 # map key (duplicate MX.SB.ST), their holder (one party by ID number), a certificate, or an open finding.

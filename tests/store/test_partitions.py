@@ -162,3 +162,18 @@ def test_bulk_mode_builds_the_partitions_indexes_again(two_provinces, db_query):
         assert conn.execute(sa.text("SELECT count(*) FROM pg_indexes WHERE tablename = 'plot_99'")).scalar() == 1
         restore_after_bulk(conn, dropped)
     assert indexes() == before
+
+
+def test_a_province_s_check_reads_the_same_plots_by_plot_or_whole(two_provinces):
+    """A province that is a small part of the database reads its holders and certificates plot by plot (the
+    register is not partitioned); the rows are those of the whole-table joins."""
+    from geoland.pipeline.quality import _PLOTS, _PLOTS_BY_PLOT, COLUMNS, _small_part
+    from geoland.store.db import read_columns
+
+    with connect(two_provinces) as conn:
+        assert _small_part(conn, ["99"]) and not _small_part(conn, ["98", "99"]) and not _small_part(conn, None)
+        params = {"effective": None, "provinces": ["99"]}
+        whole = read_columns(conn, _PLOTS, params, COLUMNS)
+        by_plot = read_columns(conn, _PLOTS_BY_PLOT, params, COLUMNS)
+    assert len(whole) >= 300 and whole["user_name"].notna().sum() > 100 and whole["id_number"].notna().sum() > 100
+    assert whole.equals(by_plot)
