@@ -177,3 +177,14 @@ def test_a_province_s_check_reads_the_same_plots_by_plot_or_whole(two_provinces)
         by_plot = read_columns(conn, _PLOTS_BY_PLOT, params, COLUMNS)
     assert len(whole) >= 300 and whole["user_name"].notna().sum() > 100 and whole["id_number"].notna().sum() > 100
     assert whole.equals(by_plot)
+
+
+def test_the_largest_provinces_start_first(two_provinces, db_query):
+    from geoland.pipeline.national import province_sizes
+
+    db_query(two_provinces, "DELETE FROM geoland.plot WHERE province_code = '98' AND id % 3 <> 0 RETURNING id")
+    with connect(two_provinces) as conn:
+        conn.execute(sa.text("ANALYZE geoland.plot"))
+    sizes = province_sizes(two_provinces, ["98", "99"])
+    counts = dict(db_query(two_provinces, "SELECT province_code, count(*) FROM geoland.plot GROUP BY 1"))
+    assert sizes == counts and sizes["99"] > 2 * sizes["98"]      # the Dask priority of each province's task
