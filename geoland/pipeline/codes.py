@@ -152,12 +152,13 @@ def _record_conflicts(conn, province: str | None, job_id: int, outside: list[tup
     2-cm cell would overlap across a province border; ``codes issue`` without a province seeks them everywhere.
     """
     where = "AND p.province_code = :p" if province else ""
-    duplicates = conn.execute(sa.text(f"""
+    duplicates = conn.execute(sa.text("""
         INSERT INTO geoland.code_conflict (kind, code, plot_ids, job_id)
         SELECT 'duplicate_code', c.code, array_agg(c.plot_id ORDER BY c.plot_id), :job
         FROM geoland.plot_code c JOIN geoland.plot p ON p.id = c.plot_id
         WHERE c.code IN (SELECT code FROM geoland.plot_code k WHERE CAST(:p AS text) IS NULL OR k.province_code = :p
-                         GROUP BY code HAVING count(*) > 1) {where} {where.replace("p.", "c.")}
+                         GROUP BY code HAVING count(*) > 1)
+          AND (CAST(:p AS text) IS NULL OR (p.province_code = :p AND c.province_code = :p))
         GROUP BY c.code HAVING count(*) > 1
         ON CONFLICT (kind, code, plot_ids) DO NOTHING"""), {"p": province, "job": job_id}).rowcount
     frame = read_columns(conn, """

@@ -458,19 +458,21 @@ def _place_by_location(conn: Connection, import_id: int) -> dict[str, int]:
     inner point, when boundaries are loaded. Returns how many were placed so and how many are still without
     a province.
     """
-    partitions.ensure(conn, conn.execute(sa.text("""
-        SELECT DISTINCT u.province_code FROM geoland.unit_boundary u JOIN geoland.plot p
-          ON ST_Intersects(u.geom, ST_Transform(ST_PointOnSurface(p.geom), 4326))
-        WHERE p.import_id = :i AND p.province_code IS NULL AND u.province_code IS NOT NULL"""),
-        {"i": import_id}).scalars())
+    # found once, then the provinces' partitions made (a plot moves into its province's partition), then moved
+    conn.execute(sa.text("""
+        CREATE TEMP TABLE _placed ON COMMIT DROP AS
+        SELECT b.id, b.province_code FROM (
+            SELECT p.id, (SELECT u.province_code FROM geoland.unit_boundary u
+                          WHERE u.province_code IS NOT NULL
+                            AND ST_Intersects(u.geom, ST_Transform(ST_PointOnSurface(p.geom), 4326))
+                          ORDER BY u.layer_id DESC LIMIT 1) AS province_code
+            FROM geoland.plot p WHERE p.import_id = :i AND p.province_code IS NULL) b
+        WHERE b.province_code IS NOT NULL"""), {"i": import_id})
+    partitions.ensure(conn, conn.execute(sa.text("SELECT DISTINCT province_code FROM _placed")).scalars())
     placed = conn.execute(sa.text("""
-        UPDATE geoland.plot p SET province_code = b.province_code
-        FROM (SELECT p.id, (SELECT u.province_code FROM geoland.unit_boundary u
-                            WHERE u.province_code IS NOT NULL
-                              AND ST_Intersects(u.geom, ST_Transform(ST_PointOnSurface(p.geom), 4326))
-                            ORDER BY u.layer_id DESC LIMIT 1) AS province_code
-              FROM geoland.plot p WHERE p.import_id = :i AND p.province_code IS NULL) b
-        WHERE p.id = b.id AND b.province_code IS NOT NULL"""), {"i": import_id}).rowcount
+        UPDATE geoland.plot p SET province_code = b.province_code FROM _placed b
+        WHERE p.id = b.id AND p.province_code IS NULL""")).rowcount
+    conn.execute(sa.text("DROP TABLE _placed"))
     left = conn.execute(sa.text("SELECT count(*) FROM geoland.plot WHERE import_id = :i AND province_code IS NULL"),
                         {"i": import_id}).scalar()
     return {"placed_by_location": int(placed), "without_province": int(left)}

@@ -30,6 +30,7 @@ from geoland.progress import shown
 from geoland.results import Check, Recheck, VerificationImport, VerificationRequests, returns
 from geoland.rules.checks import CAMPAIGN_FIELDS, DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2, run_checks
 from geoland.rules.vocab import FINDING_TYPES
+from geoland.store import partitions
 from geoland.store.db import copy_csv, csv_bytes, read_columns
 from geoland.store.jobs import audit, finish_job, lock_key, start_job
 from geoland.store.partitions import in_provinces
@@ -124,12 +125,9 @@ def _small_part(conn: Connection, provinces: list[str] | None) -> bool:
     """
     if provinces is None:
         return False
-    part, total = conn.execute(sa.text("""
-        SELECT sum(c.reltuples) FILTER (WHERE c.relname = ANY(:names)), sum(c.reltuples)
-        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-        WHERE i.inhparent = 'geoland.plot'::regclass AND c.reltuples > 0"""),
-        {"names": [f"plot_{p}" for p in provinces]}).one()
-    return bool(total) and (part or 0) < total * 2 / 3
+    known = partitions.sizes(conn)
+    total = sum(known.values())
+    return bool(total) and sum(known.get(p, 0) for p in provinces) < total * 2 / 3
 
 
 @returns(Check)

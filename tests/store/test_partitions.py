@@ -179,7 +179,7 @@ def test_a_province_s_check_reads_the_same_plots_by_plot_or_whole(two_provinces)
     assert whole.equals(by_plot)
 
 
-def test_the_largest_provinces_start_first(two_provinces, db_query):
+def test_a_province_s_priority_is_its_plot_count(two_provinces, db_query):
     from geoland.pipeline.national import province_sizes
 
     db_query(two_provinces, "DELETE FROM geoland.plot WHERE province_code = '98' AND id % 3 <> 0 RETURNING id")
