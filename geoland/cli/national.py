@@ -8,6 +8,8 @@ from geoland.output import emit_json
 
 from .base import cli, json_option
 
+SPLIT_ABOVE = 1_200_000      # a province of about a million plots runs whole (3.9 GB a worker, benchmarks/README.md)
+
 
 @cli.command("run")
 @click.option("--provinces", required=True, metavar="all|P,P2,…",
@@ -17,14 +19,19 @@ from .base import cli, json_option
 @click.option("--workers", type=click.IntRange(1, 64), help="Worker processes of the local cluster (default 2).")
 @click.option("--scheduler", metavar="ADDRESS", help="A running Dask scheduler (tcp://host:8786) instead of a "
               "local cluster; its workers need geoland installed and the database reachable.")
+@click.option("--split-above", type=click.IntRange(1, None), default=SPLIT_ABOVE, show_default=True,
+              metavar="PLOTS", help="A province of more plots than this runs split by old commune, in parts of at "
+              "most this many (a worker holds one part's geometries, not the province's).")
 @json_option
 @click.pass_context
-def run_command(ctx, provinces, out, workers, scheduler, as_json):
+def run_command(ctx, provinces, out, workers, scheduler, split_above, as_json):
     """Reassign, issue codes, recode (prefix), check and export every province, one Dask task per province.
 
     Each task runs the single-machine steps on its province, connecting to the database itself, under the
     same per-province locks and job records; a task lost with its worker is run again and resumes. Without
-    --scheduler a local cluster of --workers processes is used.
+    --scheduler a local cluster of --workers processes is used. A province of more than --split-above plots
+    runs as parts of old communes (reassignment, codes and checks per part; recoding, the check's record and
+    the export per province), with the same answers.
     """
     from pathlib import Path
 
@@ -44,10 +51,11 @@ def run_command(ctx, provinces, out, workers, scheduler, as_json):
                                f"known are {', '.join(known) or 'none'}")
     if not chosen:
         raise InvalidInput("no province has imported plots: run `geoland plots import` first")
-    result = run_provinces(url, chosen, Path(out), scheduler=scheduler, workers=workers)
+    result = run_provinces(url, chosen, Path(out), scheduler=scheduler, workers=workers, split_above=split_above)
     if as_json:
         return emit_json(result)
     for r in result["provinces"]:
-        click.echo(f"province {r['province']}: {r['plots']:,} plots — " + ", ".join(
+        parts = f" in {r['parts']} parts" if r.get("parts") else ""
+        click.echo(f"province {r['province']}: {r['plots']:,} plots{parts} — " + ", ".join(
             f"{step} {r[step]['seconds']:.1f} s" for step in ("reassign", "codes", "recode", "check", "export")))
     click.echo(f"{len(result['provinces'])} provinces in {result['seconds']:.1f} s → {out}")

@@ -27,8 +27,8 @@ from geoland.pipeline.units import current_boundaries
 from geoland.progress import shown
 from geoland.results import Reassignment, returns
 from geoland.store.db import copy_csv, csv_bytes, read_columns
-from geoland.store.jobs import audit, batch_engine, job_lock, locked_job, mark_interrupted, write_per_unit
-from geoland.store.partitions import in_provinces
+from geoland.store.jobs import audit, batch_engine, job_lock, locked_job, mark_interrupted, part_scope, write_per_unit
+from geoland.store.partitions import in_communes, in_provinces
 from identifiers import normalize_unit_code
 
 _FIELDS = ["commune_code", "overlap_share", "status", "second_code", "second_share", "legal_mismatch"]
@@ -37,7 +37,7 @@ _FIELDS = ["commune_code", "overlap_share", "status", "second_code", "second_sha
 @returns(Reassignment)
 def reassign(url: str | None = None, *, province: str | None = None, effective: dt.date | None = None,
              dry_run: bool = False, min_share: float = DEFAULT_MIN_SHARE, sliver_m2: float = DEFAULT_SLIVER_M2,
-             progress: bool = True) -> Reassignment:
+             progress: bool = True, communes: list[str] | None = None) -> Reassignment:
     """Assign the plots (of one province, or all) to the communes in force on ``effective``.
 
     A batch job: one at a time per province (advisory lock); the answers are computed for all plots at
@@ -59,6 +59,10 @@ def reassign(url: str | None = None, *, province: str | None = None, effective: 
         A plot is *inside* a commune holding at least ``min_share`` of it, or all of it but ``sliver_m2``.
     progress : bool
         Draw the progress bar on standard error.
+    communes : list of str, optional
+        Only the plots of these old communes of ``province`` (``''``: the plots without one): one part of a
+        province split by ``geoland run --split-above``, under a job and lock of its own
+        (:func:`geoland.store.jobs.part_scope`).
 
     Returns
     -------
@@ -73,9 +77,12 @@ def reassign(url: str | None = None, *, province: str | None = None, effective: 
         Another reassignment of the same province is running.
     """
     province = normalize_unit_code(province, "province") if province else None
-    with batch_engine(url) as engine, job_lock(engine, "reassign", province):
+    scope = part_scope(province, communes) if communes is not None else province
+    with batch_engine(url) as engine, job_lock(engine, "reassign", scope,
+                                               within=province if communes is not None else None):
         with engine.connect() as conn:
-            report, writes, effective = _compute(conn, province, effective, min_share, sliver_m2, progress)
+            report, writes, effective = _compute(conn, province, effective, min_share, sliver_m2, progress,
+                                                 communes)
         report["dry_run"] = dry_run
         if dry_run:
             return report | {"job_id": None, "written": 0}
@@ -83,10 +90,10 @@ def reassign(url: str | None = None, *, province: str | None = None, effective: 
             # Nothing to write, nothing to record: running it again leaves the database as it was
             # (but for a killed job that had written everything, now marked as interrupted).
             with engine.begin() as conn:
-                mark_interrupted(conn, "reassign", province)
+                mark_interrupted(conn, "reassign", scope)
             return report | {"job_id": None, "written": 0}
         params = {"province": province, "effective": effective, "min_share": min_share, "sliver_m2": sliver_m2}
-        with locked_job(engine, "reassign", province, params) as job:
+        with locked_job(engine, "reassign", scope, params) as job:
             units = writes.groupby(writes["old_commune_code"].fillna(""), sort=True)   # one old commune per unit
             written = write_per_unit(engine, (rows for _, rows in units),
                                      lambda conn, rows: _write(conn, rows, job.id, effective),
@@ -100,13 +107,13 @@ def reassign(url: str | None = None, *, province: str | None = None, effective: 
         return report | {"job_id": job.id, "written": written, "resumed": job.resumes}
 
 
-def _compute(conn: Connection, province, effective, min_share, sliver_m2, progress):
+def _compute(conn: Connection, province, effective, min_share, sliver_m2, progress, part=None):
     """The answers for every plot and those of them that are new or changed (read only)."""
     communes, effective, _ = current_boundaries(conn, effective=effective)
     communes = communes[communes["code"].notna()]
     if effective is None or communes.empty:
         raise NotFound("no commune boundaries loaded: run `geoland units load-boundaries` first")
-    plots = _read_plots(conn, plot_provinces(conn, province, effective), progress)
+    plots = _read_plots(conn, plot_provinces(conn, province, effective), progress, part)
     if not len(plots):
         raise NotFound(f"no plots{' of province ' + province if province else ''} to reassign: "
                            "import some with `geoland plots import`")
@@ -122,7 +129,7 @@ def _compute(conn: Connection, province, effective, min_share, sliver_m2, progre
         result.insert(2, "province_code", group["province_code"].to_numpy())
         parts.append(result)
     result = pd.concat(parts, ignore_index=True).sort_values("plot_id", ignore_index=True)
-    changes = _changes(conn, result, effective, plot_provinces(conn, province, effective))
+    changes = _changes(conn, result, effective, plot_provinces(conn, province, effective), part)
     report = {"effective": effective.isoformat(), "province": province,
               **summarise(result.drop(columns=["plot_id", "old_commune_code", "province_code"])),
               "changes": {k: int(v) for k, v in changes["change"].value_counts().items()}}
@@ -165,14 +172,17 @@ def plot_provinces(conn: Connection, province: str | None, effective: dt.date | 
     return sorted({province, *(r[0] for r in rows)})
 
 
-def _read_plots(conn: Connection, provinces: list[str] | None, progress: bool) -> pd.DataFrame:
-    """Plot ids, old commune codes, SRIDs and WKB, streamed from a server-side cursor in binary."""
-    total = conn.execute(sa.text("SELECT count(*) FROM geoland.plot WHERE CAST(:p AS text[]) IS NULL "
-                                 "OR province_code = ANY(:p)"), {"p": provinces}).scalar() \
+def _read_plots(conn: Connection, provinces: list[str] | None, progress: bool,
+                communes: list[str] | None = None) -> pd.DataFrame:
+    """Plot ids, old commune codes, SRIDs and WKB (of ``communes`` when given), read in binary."""
+    total = conn.execute(sa.text("SELECT count(*) FROM geoland.plot WHERE (CAST(:p AS text[]) IS NULL "
+                                 "OR province_code = ANY(:p))" + in_communes("plot", style="named")),
+                         {"p": provinces, "communes": communes}).scalar() \
         if shown(progress) else None          # the bar's count only when a bar is drawn
-    where = "WHERE province_code = ANY(%(p)s)" if provinces else ""
+    where = "WHERE province_code = ANY(%(p)s)" if provinces else "WHERE true"
     frame = read_columns(conn, f"SELECT id, coalesce(province_code, ''), old_commune_code, ST_SRID(geom), "
-                               f"ST_AsBinary(geom) FROM geoland.plot {where} ORDER BY id", {"p": provinces},
+                               f"ST_AsBinary(geom) FROM geoland.plot {where}{in_communes('plot')} ORDER BY id",
+                         {"p": provinces, "communes": communes},
                          ["plot_id", "province_code", "old_commune_code", "srid", "wkb"],
                          label="plots read", total=total, progress=progress)
     return frame.astype({"plot_id": np.int64, "srid": np.int64})
@@ -187,12 +197,16 @@ def _conversion(conn: Connection, effective: dt.date) -> dict[str, list[str]]:
 
 
 def _changes(conn: Connection, result: pd.DataFrame, effective: dt.date, provinces: list[str] | None,
-             ) -> pd.DataFrame:
+             communes: list[str] | None = None) -> pd.DataFrame:
     """The result with a ``change`` column: new, changed or unchanged against the current assignment."""
+    part = "" if communes is None else (
+        " AND EXISTS (SELECT 1 FROM geoland.plot p WHERE p.id = a.plot_id AND p.province_code = a.province_code"
+        + in_communes("p") + ")")
     current = read_columns(conn,
         "SELECT a.plot_id, a.commune_code, a.overlap_share, a.status, a.second_code, a.second_share, "
         "a.legal_mismatch FROM geoland.plot_assignment_current a WHERE a.effective = %(e)s"
-        + in_provinces("a"), {"e": effective, "provinces": provinces}, ["plot_id", *_FIELDS])
+        + in_provinces("a") + part, {"e": effective, "provinces": provinces, "communes": communes},
+        ["plot_id", *_FIELDS])
     current["plot_id"] = current["plot_id"].astype(np.int64)
     merged = result.merge(current, on="plot_id", how="left", suffixes=("", "_was"), indicator=True)
     same = np.ones(len(merged), bool)

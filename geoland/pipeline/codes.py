@@ -21,7 +21,8 @@ import sqlalchemy as sa
 from geoland.progress import shown
 from geoland.results import CodeIssue, returns
 from geoland.store.db import copy_csv, csv_bytes, read_columns
-from geoland.store.jobs import batch_engine, batch_job, write_per_unit
+from geoland.store.jobs import batch_engine, batch_job, part_scope, write_per_unit
+from geoland.store.partitions import in_communes
 from identifiers import normalize_unit_code
 from identifiers.geohash import decode
 from identifiers.plotcode import TOLERANCE, plot_identification_codes
@@ -29,7 +30,8 @@ from identifiers.vn2000 import transformer
 
 
 @returns(CodeIssue)
-def issue_codes(url: str | None = None, *, province: str | None = None, progress: bool = True) -> CodeIssue:
+def issue_codes(url: str | None = None, *, province: str | None = None, progress: bool = True,
+                communes: list[str] | None = None) -> CodeIssue:
     """Issue codes to the plots (of one province, or all) that have none; record conflicts.
 
     Parameters
@@ -40,6 +42,10 @@ def issue_codes(url: str | None = None, *, province: str | None = None, progress
         Only the plots of this province; all plots when None.
     progress : bool
         Draw the progress bar on standard error.
+    communes : list of str, optional
+        Only the plots of these old communes of ``province`` (``''``: without one), one part of a province split
+        by ``geoland run --split-above``, under a job and lock of its own. Duplicate codes are then not sought:
+        the province's are, once every part has its codes (:func:`record_duplicates`).
 
     Returns
     -------
@@ -52,9 +58,11 @@ def issue_codes(url: str | None = None, *, province: str | None = None, progress
         Another code issue of the same province is running.
     """
     province = normalize_unit_code(province, "province") if province else None
-    with batch_engine(url) as engine, batch_job(engine, "codes.issue", province, {"tolerance": TOLERANCE}) as job:
+    scope = part_scope(province, communes) if communes is not None else province
+    with batch_engine(url) as engine, batch_job(engine, "codes.issue", scope, {"tolerance": TOLERANCE},
+                                                within=province if communes is not None else None) as job:
         with engine.connect() as conn:
-            todo = _plots_without_code(conn, province, progress)
+            todo = _plots_without_code(conn, province, progress, communes)
         codes = np.empty(len(todo), dtype=object)
         outside = []      # a code's cell centre outside its plot: only possible on the plot's edge
         for srid, group in todo.groupby("srid"):
@@ -64,35 +72,39 @@ def issue_codes(url: str | None = None, *, province: str | None = None, progress
         todo["code"] = codes
         todo["reinstates"], withheld = _retired(engine, todo)
         todo = todo[~todo["plot_id"].isin([plot for plot, _ in withheld])]
-        communes = todo.groupby("commune", sort=True)       # one commune per unit
-        issued = write_per_unit(engine, (rows for _, rows in communes),
+        units = todo.groupby("commune", sort=True)       # one commune per unit
+        issued = write_per_unit(engine, (rows for _, rows in units),
                                 lambda conn, rows: _write_codes(conn, rows, job.id),
                                 total=len(todo), label="codes", progress=progress)
         with engine.begin() as conn:
-            conflicts = _record_conflicts(conn, province, job.id, outside, withheld)
+            conflicts = _record_conflicts(conn, province, job.id, outside, withheld, communes)
             total = conn.execute(sa.text(
                 "SELECT count(*) FROM geoland.plot_code c JOIN geoland.plot p ON p.id = c.plot_id "
                 "WHERE CAST(:p AS text) IS NULL OR (p.province_code = :p AND c.province_code = :p)"),
                 {"p": province}).scalar()
-        job.counts = {"issued": issued, "with_code": total, "communes": int(communes.ngroups),
+        job.counts = {"issued": issued, "with_code": total, "communes": int(units.ngroups),
                       "reinstated": int((todo["reinstates"] >= 0).sum()), "withheld_retired": len(withheld),
                       **conflicts}
     return {"province": province, "job_id": job.id, "resumed": job.resumes, "tolerance_m": TOLERANCE,
             **job.counts}
 
 
-def _plots_without_code(conn, province: str | None, progress: bool) -> pd.DataFrame:
+def _plots_without_code(conn, province: str | None, progress: bool, communes: list[str] | None = None,
+                        ) -> pd.DataFrame:
     """Plots that have no code yet: id, old commune (the unit of work), SRID, WKB; one binary read."""
     where, on = ("AND p.province_code = %(p)s", "AND c.province_code = %(p)s") if province else ("", "")
+    where += in_communes("p")
     total = conn.execute(sa.text("SELECT count(*) FROM geoland.plot p LEFT JOIN geoland.plot_code c "
                                  "ON c.plot_id = p.id AND (CAST(:p AS text) IS NULL OR c.province_code = :p) "
-                                 "WHERE c.plot_id IS NULL AND (CAST(:p AS text) IS NULL OR p.province_code = :p)"),
-                         {"p": province}).scalar() if shown(progress) else None
+                                 "WHERE c.plot_id IS NULL AND (CAST(:p AS text) IS NULL OR p.province_code = :p)"
+                                 + in_communes("p", style="named")),
+                         {"p": province, "communes": communes}).scalar() if shown(progress) else None
     frame = read_columns(conn, f"""
         SELECT p.id, coalesce(p.province_code, ''), coalesce(p.old_commune_code, ''), ST_SRID(p.geom),
                ST_AsBinary(p.geom)
         FROM geoland.plot p LEFT JOIN geoland.plot_code c ON c.plot_id = p.id {on}
-        WHERE c.plot_id IS NULL {where}""", {"p": province}, ["plot_id", "province_code", "commune", "srid", "wkb"],
+        WHERE c.plot_id IS NULL {where}""", {"p": province, "communes": communes},
+                         ["plot_id", "province_code", "commune", "srid", "wkb"],
                          label="plots read", total=total, progress=progress)
     return frame.astype({"plot_id": np.int64, "srid": np.int64})
 
@@ -141,18 +153,25 @@ def _cells_outside(plot_ids: np.ndarray, codes: np.ndarray, geoms: np.ndarray, s
     return list(zip(plot_ids[gone].tolist(), codes[gone].tolist()))
 
 
-def _record_conflicts(conn, province: str | None, job_id: int, outside: list[tuple[int, str]],
-                      withheld: list[tuple[int, str]] = ()) -> dict:
-    """Record duplicate codes and code cells outside their plot.
+def record_duplicates(url: str | None, *, province: str) -> dict:
+    """Seek the duplicate codes of a province whose parts were coded one by one (``geoland run --split-above``).
 
-    Record duplicate codes, and the cells outside their plot: ``outside`` for the codes this job issued
-    (checked on the geometries it had read), the others — earlier jobs', an interrupted attempt's included —
-    checked again on the stored geometries, which an editor may have changed since their code was issued.
-    With a province, duplicates are sought among its plots (its partition): two provinces' plots sharing a
-    2-cm cell would overlap across a province border; ``codes issue`` without a province seeks them everywhere.
+    The step :func:`issue_codes` leaves out for a part: run once every part has its codes, so that two plots of
+    different parts sharing a code are found, as one province's issue finds them. A job of its own
+    (``codes.issue`` on the province, ``duplicates_only``).
     """
-    where = "AND p.province_code = :p" if province else ""
-    duplicates = conn.execute(sa.text("""
+    province = normalize_unit_code(province, "province")
+    with batch_engine(url) as engine, batch_job(engine, "codes.issue", province,
+                                                {"tolerance": TOLERANCE, "duplicates_only": True}) as job:
+        with engine.begin() as conn:
+            found = _record_duplicates(conn, province, job.id)
+        job.counts = {"new_conflicts": found}
+    return {"province": province, "job_id": job.id, "new_conflicts": found}
+
+
+def _record_duplicates(conn, province: str | None, job_id: int) -> int:
+    """Record the codes held by more than one plot (of ``province``, or anywhere); returns the new ones."""
+    return conn.execute(sa.text("""
         INSERT INTO geoland.code_conflict (kind, code, plot_ids, job_id)
         SELECT 'duplicate_code', c.code, array_agg(c.plot_id ORDER BY c.plot_id), :job
         FROM geoland.plot_code c JOIN geoland.plot p ON p.id = c.plot_id
@@ -161,11 +180,28 @@ def _record_conflicts(conn, province: str | None, job_id: int, outside: list[tup
           AND (CAST(:p AS text) IS NULL OR (p.province_code = :p AND c.province_code = :p))
         GROUP BY c.code HAVING count(*) > 1
         ON CONFLICT (kind, code, plot_ids) DO NOTHING"""), {"p": province, "job": job_id}).rowcount
+
+
+def _record_conflicts(conn, province: str | None, job_id: int, outside: list[tuple[int, str]],
+                      withheld: list[tuple[int, str]] = (), communes: list[str] | None = None) -> dict:
+    """Record duplicate codes and code cells outside their plot.
+
+    Record duplicate codes, and the cells outside their plot: ``outside`` for the codes this job issued
+    (checked on the geometries it had read), the others — earlier jobs', an interrupted attempt's included —
+    checked again on the stored geometries, which an editor may have changed since their code was issued.
+    With a province, duplicates are sought among its plots (its partition): two provinces' plots sharing a
+    2-cm cell would overlap across a province border; ``codes issue`` without a province seeks them everywhere.
+    A part of a province (``communes``) checks its own plots' cells and leaves the duplicates to
+    :func:`record_duplicates`.
+    """
+    where = "AND p.province_code = :p" if province else ""
+    duplicates = _record_duplicates(conn, province, job_id) if communes is None else 0
     frame = read_columns(conn, """
         SELECT c.plot_id, c.code, ST_SRID(p.geom), ST_AsBinary(p.geom) FROM geoland.plot_code c
         JOIN geoland.plot p ON p.id = c.plot_id WHERE c.job_id <> %(job)s""" +
-                         (" AND p.province_code = %(p)s AND c.province_code = %(p)s" if province else ""),
-                         {"p": province, "job": job_id}, ["plot_id", "code", "srid", "wkb"])
+                         (" AND p.province_code = %(p)s AND c.province_code = %(p)s" if province else "")
+                         + in_communes("p"), {"p": province, "job": job_id, "communes": communes},
+                         ["plot_id", "code", "srid", "wkb"])
     outside = list(outside)
     for srid, group in frame.groupby("srid"):
         outside += _cells_outside(group["plot_id"].to_numpy(), group["code"].to_numpy(),

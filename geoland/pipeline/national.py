@@ -15,6 +15,22 @@ the uninterrupted one.
 
 A task returns its steps' summaries (counts and seconds); the command shows a bar of provinces done, with
 their plots.
+
+**A large province is split by old commune** (``--split-above N``: a province of more than N plots): its old
+communes, in code order, are cut into parts of at most N plots (a commune is never cut), and the province runs as
+tasks of its parts and of the province, four stages each waiting for the one before:
+
+1. per part: ``reassign`` and ``codes issue`` of the part's plots (a job and lock of the part's own, the
+   province's lock held shared: a command on the whole province meanwhile is refused);
+2. per province: the duplicate codes between parts are sought, and ``recode`` (its unit, a new commune, may
+   gather old communes of several parts; it reads no geometry);
+3. per part: ``check`` of the part's plots among every plot of the province their findings may touch
+   (:func:`geoland.pipeline.quality.check_part`);
+4. per province: the check's end (the campaign's counts, added from the parts'; the findings of plots gone) and
+   the export.
+
+A worker then holds one part's geometries, not the province's. The result is the unsplit run's, row for row and
+file for file (tests/pipeline/test_national.py).
 """
 
 from __future__ import annotations
@@ -48,40 +64,139 @@ def run_province(url: str | None, province: str, out: str) -> dict:
     """
     from geoland.pipeline.assignments import reassign
     from geoland.pipeline.codes import issue_codes
-    from geoland.pipeline.export import export_province, verify_export
     from geoland.pipeline.quality import check
     from geoland.pipeline.recode import recode_province
 
     done: dict = {"province": province}
-
-    def timed(name, step):
-        started = time.perf_counter()
-        result = step()
-        done[name] = {"seconds": round(time.perf_counter() - started, 2),
-                      **(result.as_dict() if hasattr(result, "as_dict") else result)}
-
-    timed("reassign", lambda: reassign(url, province=province, effective=EFFECTIVE, progress=False))
-    timed("codes", lambda: issue_codes(url, province=province, progress=False))
-    timed("recode", lambda: recode_province(url, province=province, policy="prefix", effective=EFFECTIVE,
-                                            progress=False))
+    _timed(done, "reassign", lambda: reassign(url, province=province, effective=EFFECTIVE, progress=False))
+    _timed(done, "codes", lambda: issue_codes(url, province=province, progress=False))
+    _timed(done, "recode", lambda: recode_province(url, province=province, policy="prefix", effective=EFFECTIVE,
+                                                   progress=False))
 
     def checked():
         with connect(url) as conn:
             return check(conn, province=province, progress=False)
 
-    timed("check", checked)
-
-    def exported():
-        folder = Path(out) / province
-        with connect(url) as conn:
-            result = export_province(conn, province=province, commune=None, formats=["csv", "geojson", "gpkg"],
-                                     out=folder)
-        verify_export(folder)
-        return {"rows": result.rows, "out": result.out}
-
-    timed("export", exported)
+    _timed(done, "check", checked)
+    _timed(done, "export", lambda: _export(url, province, out))
     done["plots"] = done["check"].get("plots", 0)
     return done
+
+
+def plan_parts(url: str | None, province: str, max_plots: int) -> list[list[str]]:
+    """The parts of a province split by old commune.
+
+    Its old communes (``''``: the plots without one) in code order — neighbours, mostly: codes are given district
+    by district — cut into the fewest runs of about equal plots that hold at most ``max_plots`` each (a commune is
+    never cut: one larger than that is a part of its own). One part when the province holds ``max_plots`` plots or
+    fewer.
+    """
+    from geoland.pipeline.assignments import plot_provinces
+
+    with connect(url) as conn:
+        rows = conn.execute(sa.text(
+            "SELECT coalesce(old_commune_code, ''), count(*) FROM geoland.plot WHERE province_code = ANY(:p) "
+            "GROUP BY 1 ORDER BY 1"), {"p": plot_provinces(conn, province, EFFECTIVE)}).all()
+    return cut_parts([(c, int(n)) for c, n in rows], max_plots)
+
+
+def cut_parts(communes: list[tuple[str, int]], max_plots: int) -> list[list[str]]:
+    """Communes (code, plots) in order cut into runs for :func:`plan_parts`.
+
+    >>> cut_parts([("a", 5), ("b", 5), ("c", 5), ("d", 5), ("e", 1)], 12)
+    [['a', 'b'], ['c', 'd', 'e']]
+    >>> cut_parts([("a", 30), ("b", 2), ("c", 2)], 10)
+    [['a'], ['b', 'c']]
+    >>> cut_parts([("a", 3), ("b", 3)], 10)
+    [['a', 'b']]
+    """
+    if max_plots < 1:
+        raise ValueError(f"a part holds at least one plot, not {max_plots}")
+    parts: list[list[str]] = []
+    remaining = sum(n for _, n in communes)
+    size = target = 0.0
+    for commune, n in communes:
+        if not parts or size + n > max_plots or (size and size + n / 2 > target):
+            parts.append([])                     # a new part: about an equal share of what is left
+            target, size = remaining / max(1, -(-remaining // max_plots)), 0
+        parts[-1].append(commune)
+        size += n
+        remaining -= n
+    return parts
+
+
+def _timed(done: dict, name: str, step) -> None:
+    started = time.perf_counter()
+    result = step()
+    done[name] = {"seconds": round(time.perf_counter() - started, 2),
+                  **(result.as_dict() if hasattr(result, "as_dict") else result)}
+
+
+def run_part(url: str | None, province: str, communes: list[str]) -> dict:
+    """Stage 1 of a split province: reassign and code one part's plots (one Dask task)."""
+    from geoland.pipeline.assignments import reassign
+    from geoland.pipeline.codes import issue_codes
+
+    done: dict = {"province": province, "communes": communes}
+    _timed(done, "reassign", lambda: reassign(url, province=province, effective=EFFECTIVE, progress=False,
+                                              communes=communes))
+    _timed(done, "codes", lambda: issue_codes(url, province=province, progress=False, communes=communes))
+    return done
+
+
+def run_middle(url: str | None, province: str, *parts: dict) -> dict:
+    """Stage 2 of a split province, once every part is coded: duplicate codes between parts, then ``recode``."""
+    from geoland.pipeline.codes import record_duplicates
+    from geoland.pipeline.recode import recode_province
+
+    done: dict = {"province": province}
+    _timed(done, "duplicates", lambda: record_duplicates(url, province=province))
+    _timed(done, "recode", lambda: recode_province(url, province=province, policy="prefix", effective=EFFECTIVE,
+                                                   progress=False))
+    return done
+
+
+def run_part_check(url: str | None, province: str, communes: list[str], middle: dict) -> dict:
+    """Stage 3 of a split province: the check of one part (after stage 2: the codes' conflicts are known)."""
+    from geoland.pipeline.quality import check_part
+
+    started = time.perf_counter()
+    with connect(url) as conn:
+        result = check_part(conn, province=province, communes=communes)
+    return result | {"seconds": round(time.perf_counter() - started, 2)}
+
+
+def run_end(url: str | None, province: str, out: str, parts: list[dict], middle: dict, *checks: dict) -> dict:
+    """Stage 4 of a split province: the check's end and the export; returns the province's summary."""
+    from geoland.pipeline.quality import finish_check
+
+    done: dict = {"province": province, "parts": len(parts)}
+    work = lambda results, step: round(sum(r[step]["seconds"] for r in results), 2)    # noqa: E731
+    for step in ("reassign", "codes"):           # the parts' seconds added: work, not wall clock
+        done[step] = {"seconds": work(parts, step), "parts": len(parts),
+                      "plots": sum(r[step].get("plots", r[step].get("issued", 0)) for r in parts)}
+    done["recode"] = middle["recode"] | {"duplicates_seconds": middle["duplicates"]["seconds"]}
+
+    def finished():
+        with connect(url) as conn:
+            return finish_check(conn, province=province, parts=list(checks))
+
+    _timed(done, "check", finished)
+    done["check"]["seconds"] = round(done["check"]["seconds"] + sum(c["seconds"] for c in checks), 2)
+    _timed(done, "export", lambda: _export(url, province, out))
+    done["plots"] = done["check"].get("plots", 0)
+    return done
+
+
+def _export(url: str | None, province: str, out: str) -> dict:
+    from geoland.pipeline.export import export_province, verify_export
+
+    folder = Path(out) / province
+    with connect(url) as conn:
+        result = export_province(conn, province=province, commune=None, formats=["csv", "geojson", "gpkg"],
+                                 out=folder)
+    verify_export(folder)
+    return {"rows": result.rows, "out": result.out}
 
 
 def province_sizes(url: str | None, provinces: list[str]) -> dict[str, int]:
@@ -93,8 +208,23 @@ def province_sizes(url: str | None, provinces: list[str]) -> dict[str, int]:
     return {p: known[p] for p in provinces if p in known}
 
 
+def _submit(client, url: str, province: str, out: str, size: int, split_above: int | None):
+    """The future of one province's summary: one task, or the four stages of its parts when it is split."""
+    task = dict(pure=False, retries=2, priority=size)       # the largest provinces first (docs/scale.md)
+    parts = plan_parts(url, province, split_above) if split_above and size > split_above else []
+    if len(parts) < 2:
+        return client.submit(run_province, url, province, out, key=f"geoland-province-{province}", **task)
+    name = f"geoland-province-{province}"
+    coded = [client.submit(run_part, url, province, communes, key=f"{name}-part-{i}", **task)
+             for i, communes in enumerate(parts)]
+    middle = client.submit(run_middle, url, province, *coded, key=f"{name}-middle", **task)
+    checks = [client.submit(run_part_check, url, province, communes, middle, key=f"{name}-check-{i}", **task)
+              for i, communes in enumerate(parts)]
+    return client.submit(run_end, url, province, out, coded, middle, *checks, key=name, **task)
+
+
 def run_provinces(url: str | None, provinces: list[str], out: Path, *, scheduler: str | None = None,
-                  workers: int | None = None, progress: bool = True) -> dict:
+                  workers: int | None = None, split_above: int | None = None, progress: bool = True) -> dict:
     """Run :func:`run_province` for every province as Dask tasks; returns each province's summary.
 
     The largest provinces are given the highest priority, so that they start first and the run does not end with
@@ -112,6 +242,8 @@ def run_provinces(url: str | None, provinces: list[str], out: Path, *, scheduler
         A running Dask scheduler's address (``tcp://host:8786``); without it a ``LocalCluster`` here.
     workers : int, optional
         The LocalCluster's worker processes (default 2, at most one per province).
+    split_above : int, optional
+        A province of more plots than this runs split by old commune (the module's docstring); None: never.
     progress : bool
         A bar of provinces done, with their plots.
     """
@@ -138,8 +270,7 @@ def run_provinces(url: str | None, provinces: list[str], out: Path, *, scheduler
         with Client(scheduler or cluster) as client:
             # the largest provinces first: the last to start must not be the longest (docs/scale.md)
             sizes = province_sizes(url, provinces)
-            futures = [client.submit(run_province, url, p, str(out), key=f"geoland-province-{p}", pure=False,
-                                     retries=2, priority=sizes.get(p, 0)) for p in provinces]
+            futures = [_submit(client, url, p, str(out), sizes.get(p, 0), split_above) for p in provinces]
             with progress_bar(len(provinces), "provinces", enabled=progress, desc="provinces") as shown:
                 for future in as_completed(futures):
                     done = future.result()

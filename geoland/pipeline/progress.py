@@ -34,15 +34,31 @@ COUNTS = ("plots", "full_data", "authenticated", "incorrect", "unverifiable", "n
 def record_progress(conn: Connection, job_id: int, province: str | None, plots: pd.DataFrame,
                     found: pd.DataFrame) -> int:
     """Store one check's counts per commune (``plots``: ``plot_id``, ``commune_code``, ``verification``)."""
+    return store_progress(conn, job_id, province, progress_counts(plots, found))
+
+
+def progress_counts(plots: pd.DataFrame, found: pd.DataFrame) -> pd.DataFrame:
+    """The campaign's counts per commune of checked ``plots`` and their findings: ``commune`` and :data:`COUNTS`.
+
+    Every count is a number of plots: the counts of disjoint sets of plots (a split province's parts) add up to
+    the counts of their union.
+    """
     from geoland.pipeline.report import UNASSIGNED, commune_table
 
     if plots.empty:
-        return 0
+        return pd.DataFrame(columns=["commune", *COUNTS])
     frame = plots[["plot_id", "verification"]].assign(
         commune=plots["commune_code"].astype(object).where(plots["commune_code"].notna(), UNASSIGNED).to_numpy())
     table = commune_table(frame, found[["plot_id", "type", "category"]])
     table = table[table["commune"] != ""].rename(columns={"category_missing": "missing",
                                                           "category_conflict": "conflict"})
+    return table[["commune", *COUNTS]].reset_index(drop=True)
+
+
+def store_progress(conn: Connection, job_id: int, province: str | None, table: pd.DataFrame) -> int:
+    """Write counts per commune (:func:`progress_counts`) as one check's record; returns the rows written."""
+    if table.empty:
+        return 0
     data = {"job_id": np.full(len(table), job_id), "province_code": [province] * len(table),
             "commune_code": table["commune"].to_numpy(dtype=object)}
     data |= {c: table[c].to_numpy(dtype=np.int64) for c in COUNTS}

@@ -32,8 +32,8 @@ from geoland.rules.checks import CAMPAIGN_FIELDS, DEFAULT_MAP_SCALE, DEFAULT_MIN
 from geoland.rules.vocab import FINDING_TYPES
 from geoland.store import partitions
 from geoland.store.db import copy_csv, csv_bytes, read_columns
-from geoland.store.jobs import audit, finish_job, lock_key, start_job
-from geoland.store.partitions import in_provinces
+from geoland.store.jobs import audit, finish_job, lock_key, part_scope, start_job
+from geoland.store.partitions import in_communes, in_provinces
 from identifiers import normalize_unit_code
 
 STATUSES = ("authenticated", "incorrect", "unverifiable")
@@ -209,6 +209,140 @@ def check(conn: Connection, *, province: str | None = None, commune: str | None 
     return report
 
 
+# One part of a split province (geoland run --split-above): its plots and every plot whose findings may touch
+# theirs, within the province — the plots on a map sheet's box of the part (a superset of the plots touching
+# them), and those sharing a holder or a certificate with them (a map key is within an old commune: in the part).
+_PART_CONTEXT = """
+INSERT INTO check_plots
+SELECT plot_id FROM check_part
+UNION
+SELECT o.id FROM (SELECT ST_SRID(p.geom) AS srid, ST_SetSRID(ST_Extent(p.geom)::geometry, ST_SRID(p.geom)) AS box
+                  FROM check_part s JOIN geoland.plot p ON p.id = s.plot_id AND p.province_code = ANY(:provinces)
+                  GROUP BY p.old_commune_code, p.sheet, ST_SRID(p.geom)) b
+JOIN geoland.plot o ON o.geom && b.box AND ST_SRID(o.geom) = b.srid AND o.province_code = ANY(:provinces)
+UNION
+SELECT o.id FROM check_part s JOIN geoland.land_right r1 ON r1.plot_id = s.plot_id
+JOIN geoland.land_right r2 ON r2.party_id = r1.party_id
+JOIN geoland.plot o ON o.id = r2.plot_id AND o.province_code = ANY(:provinces)
+UNION
+SELECT o.id FROM check_part s JOIN geoland.certificate_plot c1 ON c1.plot_id = s.plot_id
+JOIN geoland.certificate_plot c2 ON c2.certificate_id = c1.certificate_id
+JOIN geoland.plot o ON o.id = c2.plot_id AND o.province_code = ANY(:provinces)
+"""
+_PLOTS_OF_PART = _PLOTS_BY_PLOT.replace(
+    "WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s))",
+    "WHERE p.province_code = ANY(%(provinces)s) AND p.id IN (SELECT plot_id FROM check_plots)")
+assert "check_plots" in _PLOTS_OF_PART
+
+
+def check_part(conn: Connection, *, province: str, communes: list[str], map_scale: int = DEFAULT_MAP_SCALE,
+               min_overlap_m2: float = DEFAULT_MIN_OVERLAP_M2) -> dict:
+    """Check one part of a province split by old commune, as the province's check would (``geoland run``).
+
+    The plots of ``communes`` (old communes of ``province``; ``''``: the plots without one) are checked among the
+    plots their findings may touch (:data:`_PART_CONTEXT`, within the province, as a province's check reads it):
+    each part plot's findings are those the whole province's check finds for it, stored the same way, so the
+    findings of all parts are the province's. What only the whole province has — the campaign's record, the
+    findings of plots gone — is :func:`finish_check`'s, from the parts' counts.
+
+    A job of its own (``check`` on :func:`geoland.store.jobs.part_scope`), under the province's lock held shared.
+
+    Returns
+    -------
+    dict
+        ``job_id``, ``scope``, ``plots`` of the part, ``context`` (plots read), the changes, and ``counts`` (the
+        part's campaign counts per commune, records) and ``totals`` for :func:`finish_check`.
+    """
+    from geoland.pipeline.assignments import latest_effective, plot_provinces
+    from geoland.pipeline.progress import progress_counts
+
+    province = normalize_unit_code(province, "province")
+    scope = part_scope(province, communes)
+    for key, function in ((lock_key("check", province), "pg_try_advisory_xact_lock_shared"),
+                          (lock_key("check", scope), "pg_try_advisory_xact_lock")):
+        if not conn.execute(sa.text(f"SELECT {function}(:k)"), {"k": key}).scalar():
+            raise Conflict(f"a check of province {province} (or of its part {scope}) is already running "
+                           "(see `geoland.job`, kind check): wait for it to finish")
+    effective = latest_effective(conn)
+    provinces = plot_provinces(conn, province, effective)
+    conn.execute(sa.text("CREATE TEMP TABLE check_part ON COMMIT DROP AS SELECT id AS plot_id FROM geoland.plot p "
+                         "WHERE p.province_code = ANY(:provinces)" + in_communes("p", style="named")),
+                 {"provinces": provinces, "communes": list(communes)})
+    conn.execute(sa.text("ALTER TABLE check_part ADD PRIMARY KEY (plot_id)"))
+    conn.execute(sa.text("ANALYZE check_part"))
+    conn.execute(sa.text("CREATE TEMP TABLE check_plots (plot_id bigint PRIMARY KEY) ON COMMIT DROP"))
+    conn.execute(sa.text(_PART_CONTEXT), {"provinces": provinces})
+    conn.execute(sa.text("ANALYZE check_plots"))
+    plots = read_columns(conn, _PLOTS_OF_PART, {"effective": effective, "provinces": provinces}, COLUMNS)
+    for column in ("area_m2", "overlap_share", "second_share"):
+        plots[column] = pd.to_numeric(plots[column], errors="coerce")
+    plots["plot_id"] = plots["plot_id"].astype(np.int64)
+    plots["repaired"] = plots["repaired"].astype(bool)
+    part_ids = np.sort(np.fromiter(conn.execute(sa.text("SELECT plot_id FROM check_part")).scalars(), np.int64))
+    if not len(part_ids):
+        raise NotFound(f"no plots in part {scope} of province {province} to check")
+    conflicts = pd.DataFrame(conn.execute(sa.text(
+        "SELECT kind, code, plot_ids FROM geoland.code_conflict ORDER BY id")).all(),
+        columns=["kind", "code", "plot_ids"])
+    found = run_checks(plots.drop(columns="wkb"), shapely.from_wkb(plots["wkb"].to_numpy()), conflicts,
+                       map_scale=map_scale, min_overlap_m2=min_overlap_m2, extra=register_findings(conn))
+    found = found[found["plot_id"].isin(part_ids)]
+    job = start_job(conn, "check", {"province": province, "commune": None, "scope": scope, "communes": len(communes),
+                                    "effective": effective, "map_scale": map_scale, "min_overlap_m2": min_overlap_m2})
+    changes = _store(conn, found, part_ids, job.id, _province_of(plots), provinces, orphans=False)
+    checked = plots[plots["plot_id"].isin(part_ids)]
+    counts = progress_counts(checked, found)
+    totals = {"plots": len(part_ids), "findings": len(found), "plots_with_findings": int(found["plot_id"].nunique()),
+              "by_type": {t: int(n) for t, n in found.groupby("type")["plot_id"].nunique().items()},
+              "by_category": {c: int(found.loc[found["category"] == c, "plot_id"].nunique())
+                              for c in ("missing", "conflict")},
+              "campaign": campaign_totals(campaign_categories(found, checked)), "changes": changes}
+    audit(conn, job, "plots.checked", entity="province", entity_id=province,
+          detail={"part": scope, "findings": len(found), **changes})
+    finish_job(conn, job, {"plots": len(part_ids), "context": len(plots), "findings": len(found), **changes})
+    return {"job_id": job.id, "province": province, "scope": scope, "context": len(plots), "totals": totals,
+            "counts": counts.to_dict("records")}
+
+
+def finish_check(conn: Connection, *, province: str, parts: list[dict]) -> dict:
+    """End the check of a province checked part by part (:func:`check_part`): what the province's check records.
+
+    The findings of plots that no longer exist are closed and the campaign's counts per commune are recorded, the
+    parts' counts added (each plot is in one part), under a ``check`` job on the province — as :func:`check`
+    records them. Returns the province's report, shaped as :func:`check`'s.
+    """
+    from geoland.pipeline.assignments import latest_effective, plot_provinces
+    from geoland.pipeline.progress import COUNTS, store_progress
+
+    province = normalize_unit_code(province, "province")
+    if not conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": lock_key("check", province)}).scalar():
+        raise Conflict(f"a check of province {province} is already running (see `geoland.job`, kind check): "
+                       "wait for it to finish")
+    effective = latest_effective(conn)
+    job = start_job(conn, "check", {"province": province, "commune": None, "scope": f"{province or '*'}/*",
+                                    "effective": effective, "parts": [p["job_id"] for p in parts]})
+    orphans = _close_orphans(conn, job.id, plot_provinces(conn, province, effective))
+    table = pd.DataFrame([row for p in parts for row in p["counts"]], columns=["commune", *COUNTS])
+    table = table.groupby("commune", sort=True)[list(COUNTS)].sum().reset_index()
+    store_progress(conn, job.id, province, table)
+    totals = [p["totals"] for p in parts]
+    added = lambda key: {k: sum(t[key].get(k, 0) for t in totals)           # noqa: E731
+                         for k in sorted({k for t in totals for k in t[key]})}
+    by_type = added("by_type")
+    changes = added("changes")
+    changes["closed"] = changes.get("closed", 0) + orphans
+    report = {"job_id": job.id, "province": province, "commune": None, "plots": sum(t["plots"] for t in totals),
+              "effective": effective.isoformat() if effective else None, "campaign": added("campaign"),
+              "findings": sum(t["findings"] for t in totals),
+              "plots_with_findings": sum(t["plots_with_findings"] for t in totals),
+              "by_type": {t: by_type[t] for t in FINDING_TYPES if by_type.get(t, 0)},
+              "by_category": added("by_category"), "changes": changes, "parts": len(parts)}
+    audit(conn, job, "plots.checked", entity="province", entity_id=province,
+          detail={"parts": len(parts), "findings": report["findings"], **changes})
+    finish_job(conn, job, {k: report[k] for k in ("plots", "findings", "plots_with_findings", "changes")})
+    return report
+
+
 # The same columns for a few plots, looked up by the plot (the planner cannot push "id = ANY" into a GROUP BY).
 _PLOTS_BY_ID = _PLOTS_BY_PLOT.replace(
     "WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s))", "WHERE p.id = ANY(%(ids)s)")
@@ -365,13 +499,7 @@ def _store(conn: Connection, found: pd.DataFrame, plot_ids: np.ndarray, job_id: 
         conn.execute(sa.text("UPDATE geoland.finding f SET closed_by = :job WHERE f.id = ANY(:ids)"
                              + in_provinces("f", style="named")),
                      {"job": job_id, "ids": close.tolist(), "provinces": provinces})
-    # Findings of plots that no longer exist (geoland deletes none; someone else may have) are closed too.
-    orphans = conn.execute(sa.text(
-        "UPDATE geoland.finding f SET closed_by = :job WHERE f.closed_by IS NULL "
-        "AND NOT EXISTS (SELECT 1 FROM geoland.plot p WHERE p.id = f.plot_id" + in_provinces("p", style="named")
-        + ")" + in_provinces("f", style="named")),
-        {"job": job_id, "provinces": provinces}).rowcount \
-        if orphans else 0
+    orphans = _close_orphans(conn, job_id, provinces) if orphans else 0
     new = merged[(merged["_merge"] == "left_only") | changed]
     if len(new):
         plot_id = new["plot_id"].astype(np.int64).to_numpy()
@@ -386,6 +514,14 @@ def _store(conn: Connection, found: pd.DataFrame, plot_ids: np.ndarray, job_id: 
                              "job_id": np.full(len(new), job_id)})])
     return {"opened": int((merged["_merge"] == "left_only").sum()), "reopened_changed": int(changed.sum()),
             "closed": int(gone.sum()) + orphans, "unchanged": int(unchanged.sum())}
+
+
+def _close_orphans(conn: Connection, job_id: int, provinces: list[str] | None) -> int:
+    """Close the open findings of plots that no longer exist (geoland deletes none; someone else may have)."""
+    return conn.execute(sa.text(
+        "UPDATE geoland.finding f SET closed_by = :job WHERE f.closed_by IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM geoland.plot p WHERE p.id = f.plot_id" + in_provinces("p", style="named")
+        + ")" + in_provinces("f", style="named")), {"job": job_id, "provinces": provinces}).rowcount
 
 
 def campaign_categories(found: pd.DataFrame, plots: pd.DataFrame) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import getpass
 import json
 import os
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -100,29 +100,55 @@ class BatchJob(Job):
     resumes: list = dataclasses.field(default_factory=list)
 
 
+def part_scope(province: str, communes: Sequence[str]) -> str:
+    """The scope of a batch job on part of a province: its old communes, first to last (``14:03979-04045``).
+
+    A province split by old commune (``geoland run --split-above``) runs one job per part; the scope names the part
+    the way its job records and locks it, and the same communes always give the same scope (a rerun resumes it).
+    """
+    first, last = min(communes), max(communes)
+    return f"{province}:{first or '-'}-{last or '-'}"
+
+
 @contextlib.contextmanager
-def job_lock(engine: Engine, kind: str, scope: str | None):
+def job_lock(engine: Engine, kind: str, scope: str | None, *, within: str | None = None):
     """Hold the advisory lock of a batch job kind on one province for the block.
 
     Hold the advisory lock of a batch job kind on one province (``scope``) or all (None) for the block;
-    refused, with the running job's number, when another session holds it.
+    refused, with the running job's number, when another session holds it. ``within``: the province of a part's
+    job (``scope`` from :func:`part_scope`), whose lock is held *shared* as well: the parts of a province run side
+    by side, a job on the whole province waits for none of them and is refused while one runs (and the reverse).
     """
     with engine.connect() as lock_conn:
-        key = lock_key(kind, scope)
-        if not lock_conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
-            running = lock_conn.execute(sa.text(
-                "SELECT id, actor, started_at FROM geoland.job WHERE kind = :kind AND state = 'running' "
-                "AND params->>'scope' IS NOT DISTINCT FROM :s ORDER BY id DESC LIMIT 1"),
-                {"kind": kind, "s": scope}).first()
-            who = (f"job {running.id} ({running.actor}, since {running.started_at:%Y-%m-%d %H:%M})" if running
-                   else "another job")
-            raise Conflict(f"{kind} is already running for {'province ' + scope if scope else 'all plots'} "
-                               f"as {who}: wait for it to finish")
+        held = []
+        for key, shared, name in ([(lock_key(kind, within), True, within)] if within else []) + \
+                [(lock_key(kind, scope), False, scope)]:
+            function = "pg_try_advisory_lock_shared" if shared else "pg_try_advisory_lock"
+            if not lock_conn.execute(sa.text(f"SELECT {function}(:k)"), {"k": key}).scalar():
+                for done, was_shared in held:
+                    lock_conn.execute(sa.text(f"SELECT pg_advisory_unlock{'_shared' if was_shared else ''}(:k)"),
+                                      {"k": done})
+                lock_conn.commit()
+                raise Conflict(_running(lock_conn, kind, name))
+            held.append((key, shared))
         try:
             yield
         finally:
-            lock_conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            for key, shared in reversed(held):
+                lock_conn.execute(sa.text(f"SELECT pg_advisory_unlock{'_shared' if shared else ''}(:k)"), {"k": key})
             lock_conn.commit()
+
+
+def _running(conn: Connection, kind: str, scope: str | None) -> str:
+    """The refusal of a batch job whose lock another session holds, naming the running job (or its part)."""
+    running = conn.execute(sa.text(
+        "SELECT id, actor, started_at FROM geoland.job WHERE kind = :kind AND state = 'running' "
+        "AND (params->>'scope' IS NOT DISTINCT FROM :s OR params->>'scope' LIKE :s || ':%') "
+        "ORDER BY id DESC LIMIT 1"), {"kind": kind, "s": scope}).first()
+    who = (f"job {running.id} ({running.actor}, since {running.started_at:%Y-%m-%d %H:%M})" if running
+           else "another job")
+    return (f"{kind} is already running for {'province ' + scope if scope else 'all plots'} "
+            f"as {who}: wait for it to finish")
 
 
 def mark_interrupted(conn: Connection, kind: str, scope: str | None) -> list[int]:
@@ -207,12 +233,12 @@ def write_per_unit(engine: Engine, units: Iterable, write, *, total: int, label:
 
 
 @contextlib.contextmanager
-def batch_job(engine: Engine, kind: str, scope: str | None, params: dict):
+def batch_job(engine: Engine, kind: str, scope: str | None, params: dict, *, within: str | None = None):
     """A resumable batch job on one province, or all.
 
-    A resumable batch job on one province (``scope``) or all (None): :func:`job_lock` for its whole
-    life, a second job of the same kind and scope being refused with the running job's number, and
-    :func:`locked_job` for its row.
+    A resumable batch job on one province (``scope``; a part of it with ``within``, see :func:`job_lock`) or all
+    (None): :func:`job_lock` for its whole life, a second job of the same kind and scope being refused with the
+    running job's number, and :func:`locked_job` for its row.
     """
-    with job_lock(engine, kind, scope), locked_job(engine, kind, scope, params) as job:
+    with job_lock(engine, kind, scope, within=within), locked_job(engine, kind, scope, params) as job:
         yield job

@@ -71,3 +71,13 @@ def in_provinces(alias: str, param: str = "provinces", *, style: str = "pyformat
     """
     ref = f"%({param})s::text[]" if style == "pyformat" else f"CAST(:{param} AS text[])"
     return f" AND ({ref} IS NULL OR {alias}.province_code = ANY({ref}))"
+
+
+def in_communes(alias: str, param: str = "communes", *, style: str = "pyformat") -> str:
+    """``AND`` condition keeping the plots (table ``alias``) of the old communes of parameter ``param`` when given.
+
+    The parameter is a list of old commune codes (``''``: the plots without one) or ``None`` (every commune): one
+    part of a province split by old commune (``geoland run --split-above``).
+    """
+    ref = f"%({param})s::text[]" if style == "pyformat" else f"CAST(:{param} AS text[])"
+    return f" AND ({ref} IS NULL OR coalesce({alias}.old_commune_code, '') = ANY({ref}))"

@@ -64,12 +64,17 @@ def test_dask_run_equals_the_single_process_commands(db_url, other_db, geoland_c
     ran = json.loads(out)
     assert [r["province"] for r in ran["provinces"]] == PROVINCES
     assert all(r["plots"] > 0 and r["export"]["rows"] > 0 for r in ran["provinces"])
-    one, dask = _rows(helpers, db_url), _rows(helpers, other_db)
+    _same(helpers, db_url, other_db, tmp_path / "one", tmp_path / "dask", ran)
+
+
+def _same(helpers, one_db, dask_db, one_dir, dask_dir, ran):
+    """The rows of the two databases and the files of the two folders are the same."""
+    one, dask = _rows(helpers, one_db), _rows(helpers, dask_db)
     for table in one:
         assert one[table] == dask[table], table
         assert one[table], table
     for p in PROVINCES:
-        a, b = tmp_path / "one" / p, tmp_path / "dask" / p
+        a, b = one_dir / p, dask_dir / p
         names = sorted(f.name for f in a.iterdir())
         assert names == sorted(f.name for f in b.iterdir())
         # byte for byte, but for the job that made each crosswalk row (jobs are numbered as they start: by hand
@@ -81,6 +86,72 @@ def test_dask_run_equals_the_single_process_commands(db_url, other_db, geoland_c
         assert crosswalk[0].drop(columns="job_id").equals(crosswalk[1].drop(columns="job_id")), p
         gpkg = [pyogrio.read_dataframe(f / "identifiers.gpkg") for f in (a, b)]
         assert gpkg[0].equals(gpkg[1]) and len(gpkg[0]) == ran["provinces"][PROVINCES.index(p)]["export"]["rows"], p
+
+
+def test_a_province_split_by_old_commune_gives_the_same_answers(db_url, other_db, geoland_cli, helpers, tmp_path):
+    """--split-above: each province runs as parts of old communes (reassign, codes and check per part), with the
+    same assignments, codes, crosswalk, findings, campaign counts and files as the unsplit commands."""
+    folder = tmp_path / "vn"
+    for url in (db_url, other_db):
+        code, out, err = geoland_cli("--database-url", url, "synth", "--provinces", "3", "--plots-per-province",
+                                     "400", "--seed", "5", "--out", folder, "--load", "--json")
+        assert code == 0, err
+    from geoland.pipeline.national import plan_parts
+
+    parts = {p: plan_parts(other_db, p, 150) for p in PROVINCES}
+    assert all(len(v) >= 2 for v in parts.values()), parts
+    for p, cut in parts.items():                       # every old commune in exactly one part, in code order
+        flat = [c for part in cut for c in part]
+        assert flat == sorted(flat) and len(set(flat)) == len(flat)
+    for url in (db_url, other_db):                  # one person holding plots of two parts, written two ways
+        _one_holder_across(helpers, url, parts["98"])
+    _by_hand(geoland_cli, db_url, tmp_path / "one")
+    code, out, err = geoland_cli("--database-url", other_db, "run", "--provinces", "all", "--workers", "2",
+                                 "--split-above", "150", "--out", tmp_path / "dask", "--json")
+    assert code == 0, err
+    ran = json.loads(out)
+    assert [r["province"] for r in ran["provinces"]] == PROVINCES
+    assert [r["parts"] for r in ran["provinces"]] == [len(parts[p]) for p in PROVINCES]
+    _same(helpers, db_url, other_db, tmp_path / "one", tmp_path / "dask", ran)
+    # one job per part and step, named by its part; the check's record per commune equal to the commands'
+    for p, cut in parts.items():
+        for kind in ("reassign", "codes.issue", "check"):
+            scopes = {r[0] for r in helpers.query(other_db, "SELECT params->>'scope' FROM geoland.job WHERE kind = :k "
+                                                  "AND params->>'scope' LIKE :p", k=kind, p=f"{p}:%")}
+            assert scopes == {f"{p}:{part[0] or '-'}-{part[-1] or '-'}" for part in cut}, (p, kind)
+    # the parts' borders were crossed: findings relating plots of two parts (overlaps across an old commune's
+    # border, one holder's plots), each found by its own part's check as the whole province's check finds it
+    part_of = {c: (p, i) for p, cut in parts.items() for i, part in enumerate(cut) for c in part}
+    across = helpers.query(other_db, """SELECT f.type, coalesce(p.old_commune_code, ''), coalesce(o.old_commune_code, '')
+        FROM geoland.finding_current f JOIN geoland.plot p ON p.id = f.plot_id
+        JOIN geoland.plot o ON o.id = ANY(f.related)""")
+    crossing = {t for t, a, b in across if part_of[a] != part_of[b]}
+    assert {"overlap", "cccd_conflict"} <= crossing, crossing
+    progress = "SELECT province_code, commune_code, plots, full_data, authenticated, incorrect, unverifiable, " \
+               "not_checked, missing_1_plus, missing, conflict FROM geoland.campaign_progress ORDER BY 1, 2"
+    assert helpers.query(db_url, progress) == helpers.query(other_db, progress)
+    assert len(helpers.query(db_url, progress)) > 3
+    for p in PROVINCES:
+        report = next(r for r in ran["provinces"] if r["province"] == p)["check"]
+        assert report["plots"] == helpers.query(other_db, "SELECT count(*) FROM geoland.plot WHERE province_code = :p",
+                                                p=p)[0][0]
+        assert report["findings"] == helpers.query(other_db, "SELECT count(*) FROM geoland.finding_current "
+                                                   "WHERE province_code = :p", p=p)[0][0]
+
+
+def _one_holder_across(helpers, url, cut):
+    """The first holder of the first plot of the second part becomes the first holder of the first part's first
+    plot with an ID number, written there with another name: one ID number, two names, plots of two parts."""
+    first = helpers.query(url, """SELECT p.id, r.party_id FROM geoland.plot p JOIN geoland.land_right r
+        ON r.plot_id = p.id JOIN geoland.party_personal pp ON pp.party_id = r.party_id
+        WHERE pp.id_number IS NOT NULL AND p.old_commune_code = ANY(:c) ORDER BY p.id, r.id LIMIT 1""", c=cut[0])[0]
+    other = helpers.query(url, """SELECT p.id, min(r.id) FROM geoland.plot p JOIN geoland.land_right r
+        ON r.plot_id = p.id WHERE p.old_commune_code = ANY(:c) GROUP BY p.id ORDER BY p.id LIMIT 1""", c=cut[1])[0]
+    helpers.query(url, "UPDATE geoland.land_right SET party_id = :party WHERE id = :r RETURNING id",
+                  party=first[1], r=other[1])
+    helpers.query(url, "DELETE FROM geoland.party_alias WHERE plot_id = :p RETURNING plot_id", p=other[0])
+    helpers.query(url, "INSERT INTO geoland.party_alias (party_id, name, plot_id) VALUES (:party, 'Lò Văn Khác', :p) "
+                  "RETURNING plot_id", party=first[1], p=other[0])
 
 
 def test_run_names_an_unknown_province(db_url, geoland_cli, tmp_path):
