@@ -233,3 +233,38 @@ def test_a_worker_killed_mid_task_changes_nothing(db_url, other_db, geoland_cli,
     for i, kind, scope in cut:                  # the job that resumed it finished, naming it
         assert helpers.query(other_db, f"""SELECT count(*) FROM geoland.job WHERE kind = '{kind}'
             AND params->>'scope' = '{scope}' AND state = 'succeeded' AND params->'resumes' @> '[{i}]'""")[0][0] == 1
+
+
+def test_the_parts_of_a_province_run_side_by_side_and_exclude_the_whole(db_url, helpers):
+    """A part's job holds its own lock and the province's shared: another part may run beside it; a job on the
+    whole province is refused (naming the part's job) while one runs, and a part while the whole runs."""
+    from geoland.errors import Conflict
+    from geoland.store.db import make_engine
+    from geoland.store.jobs import job_lock, part_scope
+
+    first, second = part_scope("14", ["03979", "04000"]), part_scope("14", ["04003", ""])
+    assert (first, second) == ("14:03979-04000", "14:--04003")
+    helpers.query(db_url, "INSERT INTO geoland.job (kind, params, state, actor) VALUES ('reassign', "
+                          "CAST(:p AS jsonb), 'running', 'lan') RETURNING id", p=f'{{"scope": "{first}"}}')
+    engine = make_engine(db_url)
+    try:
+        with job_lock(engine, "reassign", first, within="14"):
+            with job_lock(engine, "reassign", second, within="14"):          # two parts at once
+                with pytest.raises(Conflict, match=r"reassign is already running for province 14 as job \d+ \(lan"):
+                    with job_lock(engine, "reassign", "14"):
+                        pass
+                with pytest.raises(Conflict, match=f"province {first}"):
+                    with job_lock(engine, "reassign", first, within="14"):
+                        pass
+                # the refused part had taken the province's shared lock and let go of it: two parts, two locks each
+                held = helpers.query(db_url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+                assert held[0][0] == 4
+            with job_lock(engine, "codes.issue", "14"):                       # another kind: its own locks
+                pass
+        with job_lock(engine, "reassign", "14"):                               # every part done: the whole runs
+            with pytest.raises(Conflict, match="province 14"):
+                with job_lock(engine, "reassign", second, within="14"):
+                    pass
+        assert helpers.query(db_url, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")[0][0] == 0
+    finally:
+        engine.dispose()
