@@ -1,7 +1,7 @@
 """Benchmark: ``geoland run`` on a database that holds provinces already imported, with each process's peak memory.
 
     .venv/bin/python benchmarks/national.py --database-url URL [--provinces all|LIST] [--workers 2] [--out DIR]
-                                            [--baseline PROVINCE]
+                                            [--baseline PROVINCE] [--split-above PLOTS]
 
 Runs :func:`geoland.pipeline.national.run_provinces` (a LocalCluster of ``--workers`` processes) and samples the
 resident memory of every process of the run (this one, the workers and the pools they start) every 0.2 s. Prints
@@ -9,7 +9,8 @@ each province's steps (seconds) and the peak memory of every process, and the wa
 ``--baseline P``, province P is first run alone on one worker, in the same process, and left out of the
 provinces run together; the ratio of the two wall-clock times is printed (issue 19's 10 × 1 M target: ≤ 11 × one
 province with ten provinces, and ≤ 4 GB for every process). The per-province costs are what docs/scale.md projects
-from.
+from. ``--split-above`` is ``geoland run``'s: a larger province runs as parts of old communes (its steps' seconds are
+then the parts' added: work, not wall clock).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import psutil
 
+from geoland.cli.national import SPLIT_ABOVE
 from geoland.pipeline.national import provinces_with_plots, run_provinces
 
 
@@ -32,6 +34,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path(tempfile.mkdtemp(prefix="geoland-national-")))
     parser.add_argument("--baseline", help="a province run alone first, and left out of the run together")
+    parser.add_argument("--split-above", type=int, default=SPLIT_ABOVE, help="geoland run's --split-above")
     args = parser.parse_args()
     provinces = provinces_with_plots(args.database_url) if args.provinces == "all" else args.provinces.split(",")
     provinces = [p for p in provinces if p != args.baseline]
@@ -65,11 +68,13 @@ def main() -> None:
 
     def run(which, workers):
         started, cpu = time.perf_counter(), server_cpu()
-        result = run_provinces(args.database_url, which, args.out, workers=workers, progress=False)
+        result = run_provinces(args.database_url, which, args.out, workers=workers, split_above=args.split_above,
+                               progress=False)
         seconds = time.perf_counter() - started
         print(f"database server: {server_cpu() - cpu:.0f} CPU seconds", flush=True)
         for r in result["provinces"]:
-            print(f"province {r['province']}: {r['plots']:,} plots — " + ", ".join(
+            parts = f" in {r['parts']} parts" if r.get("parts") else ""
+            print(f"province {r['province']}: {r['plots']:,} plots{parts} — " + ", ".join(
                 f"{s} {r[s]['seconds']:.1f} s" for s in ("reassign", "codes", "recode", "check", "export")),
                 flush=True)
         print(f"{len(which)} provinces with {workers} workers: {seconds:.1f} s", flush=True)

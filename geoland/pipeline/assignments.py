@@ -27,7 +27,7 @@ from geoland.pipeline.units import current_boundaries
 from geoland.progress import shown
 from geoland.results import Reassignment, returns
 from geoland.store.db import copy_csv, csv_bytes, read_columns
-from geoland.store.jobs import audit, batch_engine, job_lock, locked_job, mark_interrupted, part_scope, write_per_unit
+from geoland.store.jobs import audit, batch_engine, job_lock, locked_job, part_scope, write_per_unit
 from geoland.store.partitions import in_communes, in_provinces
 from identifiers import normalize_unit_code
 
@@ -86,11 +86,9 @@ def reassign(url: str | None = None, *, province: str | None = None, effective: 
         report["dry_run"] = dry_run
         if dry_run:
             return report | {"job_id": None, "written": 0}
-        if writes.empty:
-            # Nothing to write, nothing to record: running it again leaves the database as it was
-            # (but for a killed job that had written everything, now marked as interrupted).
-            with engine.begin() as conn:
-                mark_interrupted(conn, "reassign", scope)
+        if writes.empty and not _killed(engine, scope):
+            # Nothing to write, nothing to record: running it again leaves the database as it was. (A killed job
+            # that had written everything is resumed below: a job writing nothing, naming it.)
             return report | {"job_id": None, "written": 0}
         params = {"province": province, "effective": effective, "min_share": min_share, "sliver_m2": sliver_m2}
         with locked_job(engine, "reassign", scope, params) as job:
@@ -105,6 +103,14 @@ def reassign(url: str | None = None, *, province: str | None = None, effective: 
             job.counts = {"plots": report["plots"], "status": report["status"], "written": written,
                           "communes": int(units.ngroups), "legal_mismatch": report.get("legal_mismatch", 0)}
         return report | {"job_id": job.id, "written": written, "resumed": job.resumes}
+
+
+def _killed(engine, scope: str | None) -> bool:
+    """Whether a reassignment of ``scope`` is still marked running: killed, since the caller holds the lock."""
+    with engine.connect() as conn:
+        return conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM geoland.job WHERE kind = 'reassign' "
+                                    "AND state = 'running' AND params->>'scope' IS NOT DISTINCT FROM :s)"),
+                            {"s": scope}).scalar()
 
 
 def _compute(conn: Connection, province, effective, min_share, sliver_m2, progress, part=None):

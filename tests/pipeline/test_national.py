@@ -159,9 +159,11 @@ def test_run_names_an_unknown_province(db_url, geoland_cli, tmp_path):
     assert code != 0 and "42" in err
 
 
-def test_a_worker_killed_mid_task_changes_nothing(db_url, other_db, geoland_cli, helpers, tmp_path):
+@pytest.mark.parametrize("split_above", [None, 1200], ids=["whole", "split"])
+def test_a_worker_killed_mid_task_changes_nothing(db_url, other_db, geoland_cli, helpers, tmp_path, split_above):
     """SIGKILL a worker process while a province's job runs: Dask runs the task again on a new worker, the steps
-    resume, and every row is what the uninterrupted commands give; no plot is assigned or coded twice."""
+    resume, and every row is what the uninterrupted commands give; no plot is assigned or coded twice. The same
+    with the provinces split by old commune (a part's job killed, its task run again)."""
     import os
     import signal
     import threading
@@ -182,7 +184,8 @@ def test_a_worker_killed_mid_task_changes_nothing(db_url, other_db, geoland_cli,
 
     def run():
         try:
-            result.update(run_provinces(other_db, PROVINCES, tmp_path / "dask", workers=2, progress=False))
+            result.update(run_provinces(other_db, PROVINCES, tmp_path / "dask", workers=2, progress=False,
+                                        split_above=split_above))
         except Exception as exc:
             failure.append(exc)
 
@@ -216,6 +219,7 @@ def test_a_worker_killed_mid_task_changes_nothing(db_url, other_db, geoland_cli,
     thread.join(timeout=300)
     assert killed is not None and failure == [] and not thread.is_alive()
     assert [r["province"] for r in result["provinces"]] == PROVINCES
+    assert all(r.get("parts", 1) >= (2 if split_above else 1) for r in result["provinces"]), result
     one, dask = _rows(helpers, db_url), _rows(helpers, other_db)
     for table in one:
         assert one[table] == dask[table], table
@@ -232,7 +236,8 @@ def test_a_worker_killed_mid_task_changes_nothing(db_url, other_db, geoland_cli,
                        == "interrupted" for i, _, _ in cut), cut
     for i, kind, scope in cut:                  # the job that resumed it finished, naming it
         assert helpers.query(other_db, f"""SELECT count(*) FROM geoland.job WHERE kind = '{kind}'
-            AND params->>'scope' = '{scope}' AND state = 'succeeded' AND params->'resumes' @> '[{i}]'""")[0][0] == 1
+            AND params->>'scope' = '{scope}' AND state = 'succeeded' AND params->'resumes' @> '[{i}]'""")[0][0] == 1, \
+            (i, kind, scope, helpers.query(other_db, "SELECT id, kind, state, params FROM geoland.job ORDER BY id"))
 
 
 def test_the_parts_of_a_province_run_side_by_side_and_exclude_the_whole(db_url, helpers):

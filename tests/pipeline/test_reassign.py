@@ -141,6 +141,23 @@ def test_killed_reassign_resumes_to_the_uninterrupted_result(db_url, load_provin
         db_url, "SELECT count(*) FROM geoland.plot")[0][0]
 
 
+def test_a_job_killed_after_its_last_write_is_resumed_by_a_job_writing_nothing(db_url, load_province, geoland_cli,
+                                                                                db_query):
+    """Killed between its last commune's write and its end: the next run has nothing to write, and still records
+    that it resumed the dead job (which is marked interrupted); a run with nothing killed records no job."""
+    load_province("99", n_plots=300)
+    code, out, _ = geoland_cli("reassign", "--province", "99", "--json")
+    assert code == 0 and json.loads(out)["written"] == db_query(db_url, "SELECT count(*) FROM geoland.plot")[0][0]
+    dead = db_query(db_url, "INSERT INTO geoland.job (kind, params, state, actor) VALUES ('reassign', "
+                            """'{"scope": "99"}', 'running', 'lan') RETURNING id""")[0][0]
+    code, out, _ = geoland_cli("reassign", "--province", "99", "--json")
+    report = json.loads(out)
+    assert code == 0 and report["written"] == 0 and report["resumed"] == [dead] and report["job_id"] > dead
+    assert db_query(db_url, "SELECT state, message FROM geoland.job WHERE id = :i", i=dead) == [("failed", "interrupted")]
+    code, out, _ = geoland_cli("reassign", "--province", "99", "--json")
+    assert code == 0 and json.loads(out)["job_id"] is None
+
+
 def test_a_second_reassignment_is_refused_while_one_runs(db_url, load_province, geoland_cli, db_query, running_job):
     load_province("99", n_plots=300)
     with running_job("reassign", "99", "minh"):
