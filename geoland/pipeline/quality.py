@@ -220,14 +220,17 @@ SELECT o.id FROM (SELECT ST_SRID(p.geom) AS srid, ST_SetSRID(ST_Extent(p.geom)::
                   FROM check_part s JOIN geoland.plot p ON p.id = s.plot_id AND p.province_code = ANY(:provinces)
                   GROUP BY p.old_commune_code, p.sheet, ST_SRID(p.geom)) b
 JOIN geoland.plot o ON o.geom && b.box AND ST_SRID(o.geom) = b.srid AND o.province_code = ANY(:provinces)
+WHERE coalesce(o.old_commune_code, '') <> ALL(:communes)
 UNION
 SELECT o.id FROM check_part s JOIN geoland.land_right r1 ON r1.plot_id = s.plot_id
 JOIN geoland.land_right r2 ON r2.party_id = r1.party_id
 JOIN geoland.plot o ON o.id = r2.plot_id AND o.province_code = ANY(:provinces)
+WHERE coalesce(o.old_commune_code, '') <> ALL(:communes)
 UNION
 SELECT o.id FROM check_part s JOIN geoland.certificate_plot c1 ON c1.plot_id = s.plot_id
 JOIN geoland.certificate_plot c2 ON c2.certificate_id = c1.certificate_id
 JOIN geoland.plot o ON o.id = c2.plot_id AND o.province_code = ANY(:provinces)
+WHERE coalesce(o.old_commune_code, '') <> ALL(:communes)
 """
 _PLOTS_OF_PART = _PLOTS_BY_PLOT.replace(
     "WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s))",
@@ -271,7 +274,7 @@ def check_part(conn: Connection, *, province: str, communes: list[str], map_scal
     conn.execute(sa.text("ALTER TABLE check_part ADD PRIMARY KEY (plot_id)"))
     conn.execute(sa.text("ANALYZE check_part"))
     conn.execute(sa.text("CREATE TEMP TABLE check_plots (plot_id bigint PRIMARY KEY) ON COMMIT DROP"))
-    conn.execute(sa.text(_PART_CONTEXT), {"provinces": provinces})
+    conn.execute(sa.text(_PART_CONTEXT), {"provinces": provinces, "communes": list(communes)})
     conn.execute(sa.text("ANALYZE check_plots"))
     plots = read_columns(conn, _PLOTS_OF_PART, {"effective": effective, "provinces": provinces}, COLUMNS)
     for column in ("area_m2", "overlap_share", "second_share"):
