@@ -199,6 +199,14 @@ def _export(url: str | None, province: str, out: str) -> dict:
     return {"rows": result.rows, "out": result.out}
 
 
+def run_province_in_parts(url: str | None, province: str, out: str, parts: list[list[str]]) -> dict:
+    """A split province's four stages one after the other in this process (what Dask runs side by side)."""
+    coded = [run_part(url, province, communes) for communes in parts]
+    middle = run_middle(url, province, *coded)
+    checks = [run_part_check(url, province, communes, middle) for communes in parts]
+    return run_end(url, province, out, coded, middle, *checks)
+
+
 def province_sizes(url: str | None, provinces: list[str]) -> dict[str, int]:
     """The plots of each of ``provinces`` (:func:`geoland.store.partitions.sizes`)."""
     from geoland.store import partitions

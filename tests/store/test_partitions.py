@@ -67,8 +67,10 @@ def test_a_province_s_plots_make_its_partitions(two_provinces, db_query):
         ensure(conn, ["9x"])
 
 
-def test_a_province_s_run_reads_only_its_partitions(two_provinces, monkeypatch, tmp_path):
-    from geoland.pipeline.national import run_province
+@pytest.mark.parametrize("split", [False, True], ids=["whole", "split"])
+def test_a_province_s_run_reads_only_its_partitions(two_provinces, monkeypatch, tmp_path, split):
+    """The province's run whole, and split by old commune (its parts' statements name the province too)."""
+    from geoland.pipeline.national import plan_parts, run_province, run_province_in_parts
 
     plans: dict[str, tuple[str, set[str]]] = {}          # each statement sent, explained where it was sent
     mentions = re.compile(rf"geoland\.({'|'.join(TABLES)})(_current|_mx)?\b")
@@ -92,7 +94,12 @@ def test_a_province_s_run_reads_only_its_partitions(two_provinces, monkeypatch, 
     monkeypatch.setattr(store_db, "_copy_out", explained_copy_out)
     event.listen(Engine, "before_cursor_execute", on_execute)
     try:
-        done = run_province(two_provinces, "99", str(tmp_path / "out"))
+        if split:
+            parts = plan_parts(two_provinces, "99", 120)
+            assert len(parts) >= 2
+            done = run_province_in_parts(two_provinces, "99", str(tmp_path / "out"), parts)
+        else:
+            done = run_province(two_provinces, "99", str(tmp_path / "out"))
     finally:
         event.remove(Engine, "before_cursor_execute", on_execute)
     assert done["plots"] >= 300 and set(done) >= {"reassign", "codes", "recode", "check", "export"}
