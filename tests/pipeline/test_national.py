@@ -100,7 +100,7 @@ def test_a_province_split_by_old_commune_gives_the_same_answers(db_url, other_db
 
     parts = {p: plan_parts(other_db, p, 150) for p in PROVINCES}
     assert all(len(v) >= 2 for v in parts.values()), parts
-    for p, cut in parts.items():                       # every old commune in exactly one part, in code order
+    for cut in parts.values():                         # every old commune in exactly one part, in code order
         flat = [c for part in cut for c in part]
         assert flat == sorted(flat) and len(set(flat)) == len(flat)
     for url in (db_url, other_db):                  # one person holding plots of two parts, written two ways
@@ -122,8 +122,8 @@ def test_a_province_split_by_old_commune_gives_the_same_answers(db_url, other_db
     # the parts' borders were crossed: findings relating plots of two parts (overlaps across an old commune's
     # border, one holder's plots), each found by its own part's check as the whole province's check finds it
     part_of = {c: (p, i) for p, cut in parts.items() for i, part in enumerate(cut) for c in part}
-    across = helpers.query(other_db, """SELECT f.type, coalesce(p.old_commune_code, ''), coalesce(o.old_commune_code, '')
-        FROM geoland.finding_current f JOIN geoland.plot p ON p.id = f.plot_id
+    across = helpers.query(other_db, """SELECT f.type, coalesce(p.old_commune_code, ''),
+        coalesce(o.old_commune_code, '') FROM geoland.finding_current f JOIN geoland.plot p ON p.id = f.plot_id
         JOIN geoland.plot o ON o.id = ANY(f.related)""")
     crossing = {t for t, a, b in across if part_of[a] != part_of[b]}
     assert {"overlap", "cccd_conflict"} <= crossing, crossing

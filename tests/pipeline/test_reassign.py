@@ -153,7 +153,8 @@ def test_a_job_killed_after_its_last_write_is_resumed_by_a_job_writing_nothing(d
     code, out, _ = geoland_cli("reassign", "--province", "99", "--json")
     report = json.loads(out)
     assert code == 0 and report["written"] == 0 and report["resumed"] == [dead] and report["job_id"] > dead
-    assert db_query(db_url, "SELECT state, message FROM geoland.job WHERE id = :i", i=dead) == [("failed", "interrupted")]
+    assert db_query(db_url, "SELECT state, message FROM geoland.job WHERE id = :i", i=dead) == [
+        ("failed", "interrupted")]
     code, out, _ = geoland_cli("reassign", "--province", "99", "--json")
     assert code == 0 and json.loads(out)["job_id"] is None
 
