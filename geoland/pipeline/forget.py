@@ -62,7 +62,7 @@ _BACK_TO_PAPER = (
     """UPDATE geoland.land_right r SET paper_plot_id = pp.id FROM geoland.paper_plot pp, _register_jobs j, _gone g
        WHERE g.id = r.plot_id AND pp.plot_id = r.plot_id AND j.id = r.job_id AND r.paper_plot_id IS NULL
          AND r.asset_id IS NULL""",
-    """UPDATE geoland.land_right r SET plot_id = NULL FROM _gone g
+    """UPDATE geoland.land_right r SET plot_id = NULL, province_code = '' FROM _gone g
        WHERE r.plot_id = g.id AND r.paper_plot_id IS NOT NULL""",
     """INSERT INTO geoland.certificate_paper_plot (certificate_id, paper_plot_id)
        SELECT DISTINCT cp.certificate_id, pp.id FROM geoland.certificate_plot cp

@@ -47,32 +47,47 @@ SELECT p.id, p.province_code, p.old_commune_code, p.sheet, p.plot_number, p.lega
        c.code, a.commune_code, a.status, a.overlap_share, a.second_code, a.second_share, a.legal_mismatch,
        u.status, u.checked_at, ST_AsBinary(p.geom)
 FROM geoland.plot p
-LEFT JOIN (SELECT h.plot_id, h.name, h.id_number, h.birth_year, v.status, v.checked_at FROM geoland.land_user h
-           LEFT JOIN geoland.verification v ON v.id_number = h.id_number) u ON u.plot_id = p.id
+@HOLDERS@
 LEFT JOIN geoland.plot_code c ON c.plot_id = p.id""" + in_provinces("c") + """
 LEFT JOIN geoland.plot_assignment_current a ON a.plot_id = p.id AND a.effective = %(effective)s""" + \
     in_provinces("a") + """
-LEFT JOIN (SELECT cp.plot_id, min(c.series) AS series FROM geoland.certificate_plot cp
-           JOIN geoland.certificate c ON c.id = cp.certificate_id WHERE c.status = 'valid'
-           GROUP BY cp.plot_id) vc ON vc.plot_id = p.id
+@CERTIFICATES@
 WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s))
 ORDER BY p.id
 """
+# Each plot's first holder (as the land_user view gives it: the plot's first right, its party's personal data or
+# the spelling written for this plot) and its population-database answer; the register's tables named with the
+# province on each (partitioned, migration 0020), so that a province's read reads its own partitions only.
+_NAME = """CASE WHEN al.party_id IS NULL THEN pp.name ELSE al.name END AS name, pp.id_number,
+           CASE WHEN al.party_id IS NULL THEN pp.birth_year ELSE al.birth_year END AS birth_year,
+           v.status, v.checked_at"""
+_PERSON = """JOIN geoland.party_personal pp ON pp.party_id = r.party_id
+           LEFT JOIN geoland.party_alias al ON al.party_id = r.party_id AND al.plot_id = r.plot_id
+                AND al.province_code = r.province_code""" + in_provinces("al") + """
+           LEFT JOIN geoland.verification v ON v.id_number = pp.id_number"""
+_HOLDERS = f"""LEFT JOIN (SELECT r.plot_id, {_NAME}
+           FROM geoland.land_right r {_PERSON}
+           WHERE r.plot_id IS NOT NULL""" + in_provinces("r") + """
+             AND NOT EXISTS (SELECT FROM geoland.land_right f WHERE f.plot_id = r.plot_id AND f.id < r.id
+                             AND f.province_code = r.province_code""" + in_provinces("f") + """)) u
+    ON u.plot_id = p.id"""
+_CERTIFICATES = """LEFT JOIN (SELECT cp.plot_id, min(c.series) AS series FROM geoland.certificate_plot cp
+           JOIN geoland.certificate c ON c.id = cp.certificate_id WHERE c.status = 'valid'""" + in_provinces("cp") + """
+           GROUP BY cp.plot_id) vc ON vc.plot_id = p.id"""
 # The same with each plot's holder and valid certificate looked up by the plot (LATERAL, by index) rather than
-# joined whole: the land register is not partitioned, and a province that is a small part of the database would
-# otherwise read (hash) every province's rights and certificates — 10 M rights at 11 provinces of 1 M, and growing
-# with the country. Same rows (tests/store/test_partitions.py); see _small_part for when.
-_PLOTS_BY_PLOT = _PLOTS.replace(
-    """LEFT JOIN (SELECT h.plot_id, h.name, h.id_number, h.birth_year, v.status, v.checked_at FROM geoland.land_user h
-           LEFT JOIN geoland.verification v ON v.id_number = h.id_number) u ON u.plot_id = p.id""",
-    """LEFT JOIN LATERAL (SELECT h.name, h.id_number, h.birth_year, v.status, v.checked_at FROM geoland.land_user h
-           LEFT JOIN geoland.verification v ON v.id_number = h.id_number WHERE h.plot_id = p.id) u ON true""").replace(
-    """LEFT JOIN (SELECT cp.plot_id, min(c.series) AS series FROM geoland.certificate_plot cp
+# joined whole: a province that is a small part of the database would otherwise hash every province's rights and
+# certificates it reads. Same rows (tests/store/test_partitions.py); see _small_part for when.
+_HOLDER_BY_PLOT = f"""LEFT JOIN LATERAL (SELECT {_NAME}
+           FROM (SELECT f.party_id, f.plot_id, f.province_code FROM geoland.land_right f
+                 WHERE f.plot_id = p.id AND f.province_code = coalesce(p.province_code, '')""" + \
+    in_provinces("f") + f""" ORDER BY f.id LIMIT 1) r
+           {_PERSON}) u ON true"""
+_CERTIFICATE_BY_PLOT = """LEFT JOIN LATERAL (SELECT min(c.series) AS series FROM geoland.certificate_plot cp
            JOIN geoland.certificate c ON c.id = cp.certificate_id WHERE c.status = 'valid'
-           GROUP BY cp.plot_id) vc ON vc.plot_id = p.id""",
-    """LEFT JOIN LATERAL (SELECT min(c.series) AS series FROM geoland.certificate_plot cp
-           JOIN geoland.certificate c ON c.id = cp.certificate_id WHERE c.status = 'valid'
-           AND cp.plot_id = p.id) vc ON true""")
+           AND cp.plot_id = p.id AND cp.province_code = coalesce(p.province_code, '')""" + in_provinces("cp") + """
+           ) vc ON true"""
+_PLOTS_BY_PLOT = _PLOTS.replace("@HOLDERS@", _HOLDER_BY_PLOT).replace("@CERTIFICATES@", _CERTIFICATE_BY_PLOT)
+_PLOTS = _PLOTS.replace("@HOLDERS@", _HOLDERS).replace("@CERTIFICATES@", _CERTIFICATES)
 assert _PLOTS_BY_PLOT.count("LATERAL") == 2
 COLUMNS = ["plot_id", "province_code", "old_commune_code", "sheet", "plot_number", "legal_area_m2", "land_use",
            "certificate_serial", "area_m2", "repaired", "repair_note", "user_name", "id_number", "birth_year",
@@ -222,13 +237,15 @@ SELECT o.id FROM (SELECT ST_SRID(p.geom) AS srid, ST_SetSRID(ST_Extent(p.geom)::
 JOIN geoland.plot o ON o.geom && b.box AND ST_SRID(o.geom) = b.srid AND o.province_code = ANY(:provinces)
 WHERE coalesce(o.old_commune_code, '') <> ALL(:communes)
 UNION
-SELECT o.id FROM check_part s JOIN geoland.land_right r1 ON r1.plot_id = s.plot_id
-JOIN geoland.land_right r2 ON r2.party_id = r1.party_id
+SELECT o.id FROM check_part s
+JOIN geoland.land_right r1 ON r1.plot_id = s.plot_id AND r1.province_code = ANY(:provinces)
+JOIN geoland.land_right r2 ON r2.party_id = r1.party_id AND r2.province_code = ANY(:provinces)
 JOIN geoland.plot o ON o.id = r2.plot_id AND o.province_code = ANY(:provinces)
 WHERE coalesce(o.old_commune_code, '') <> ALL(:communes)
 UNION
-SELECT o.id FROM check_part s JOIN geoland.certificate_plot c1 ON c1.plot_id = s.plot_id
-JOIN geoland.certificate_plot c2 ON c2.certificate_id = c1.certificate_id
+SELECT o.id FROM check_part s
+JOIN geoland.certificate_plot c1 ON c1.plot_id = s.plot_id AND c1.province_code = ANY(:provinces)
+JOIN geoland.certificate_plot c2 ON c2.certificate_id = c1.certificate_id AND c2.province_code = ANY(:provinces)
 JOIN geoland.plot o ON o.id = c2.plot_id AND o.province_code = ANY(:provinces)
 WHERE coalesce(o.old_commune_code, '') <> ALL(:communes)
 """

@@ -21,8 +21,9 @@ STAGING_COLUMNS = "plot_id, name, id_number, birth_year, extra"
 _STEPS = (     # (what a step's rowcount counts, or None; SQL), run in this order
     # Each row's person: its ID number, or the row itself without one; a known number's party, else a new one.
     (None, f"""CREATE TEMP TABLE _holder ON COMMIT DROP AS
-        SELECT h.*, CASE WHEN h.id_number IS NULL THEN 'p' || h.plot_id ELSE 'n' || h.id_number END AS person
-        FROM {STAGING} h
+        SELECT h.*, CASE WHEN h.id_number IS NULL THEN 'p' || h.plot_id ELSE 'n' || h.id_number END AS person,
+               coalesce(p.province_code, '') AS province_code        -- the register's partition key
+        FROM {STAGING} h JOIN geoland.plot p ON p.id = h.plot_id AND p.import_id = :import
         WHERE h.name IS NOT NULL OR h.id_number IS NOT NULL OR h.birth_year IS NOT NULL OR h.extra <> '{{}}'"""),
     (None, """CREATE TEMP TABLE _person ON COMMIT DROP AS
         SELECT d.person, d.first_plot, d.known IS NULL AS new,
@@ -39,8 +40,8 @@ _STEPS = (     # (what a step's rowcount counts, or None; SQL), run in this orde
                     WHEN h.id_number IS NOT NULL THEN 'other' END, h.birth_year, h.extra
         FROM _person p JOIN _holder h ON h.person = p.person AND h.plot_id = p.first_plot WHERE p.new"""),
     # A name, birth year or other personal field written otherwise than the party's: kept for that plot.
-    ("aliases", """INSERT INTO geoland.party_alias (party_id, name, birth_year, extra, plot_id, job_id)
-        SELECT p.party_id, h.name, h.birth_year, h.extra, h.plot_id, :job
+    ("aliases", """INSERT INTO geoland.party_alias (party_id, name, birth_year, extra, plot_id, job_id, province_code)
+        SELECT p.party_id, h.name, h.birth_year, h.extra, h.plot_id, :job, h.province_code
         FROM _holder h JOIN _person p ON p.person = h.person JOIN geoland.party_personal pp ON pp.party_id = p.party_id
         WHERE (h.plot_id <> p.first_plot OR NOT p.new)          -- a new person's first row is its personal data
           AND (h.name, h.birth_year, h.extra) IS DISTINCT FROM (pp.name, pp.birth_year, pp.extra)"""),
@@ -48,13 +49,13 @@ _STEPS = (     # (what a step's rowcount counts, or None; SQL), run in this orde
         SELECT DISTINCT p.certificate_serial, CAST(:job AS bigint) FROM geoland.plot p
         WHERE p.import_id = :import AND p.certificate_serial IS NOT NULL
           AND NOT EXISTS (SELECT FROM geoland.certificate c WHERE c.series = p.certificate_serial)"""),
-    ("certificate_links", """INSERT INTO geoland.certificate_plot (certificate_id, plot_id)
-        SELECT c.id, p.id FROM geoland.plot p JOIN geoland.certificate c ON c.series = p.certificate_serial
-        WHERE p.import_id = :import"""),
-    ("rights", """INSERT INTO geoland.land_right (party_id, plot_id, role, certificate_id, job_id)
-        SELECT p.party_id, h.plot_id, 'user', cp.certificate_id, :job FROM _holder h
+    ("certificate_links", """INSERT INTO geoland.certificate_plot (certificate_id, plot_id, province_code)
+        SELECT c.id, p.id, coalesce(p.province_code, '') FROM geoland.plot p
+        JOIN geoland.certificate c ON c.series = p.certificate_serial WHERE p.import_id = :import"""),
+    ("rights", """INSERT INTO geoland.land_right (party_id, plot_id, role, certificate_id, job_id, province_code)
+        SELECT p.party_id, h.plot_id, 'user', cp.certificate_id, :job, h.province_code FROM _holder h
         JOIN _person p ON p.person = h.person
-        LEFT JOIN geoland.certificate_plot cp ON cp.plot_id = h.plot_id"""),
+        LEFT JOIN geoland.certificate_plot cp ON cp.plot_id = h.plot_id AND cp.province_code = h.province_code"""),
     (None, "DROP TABLE _holder, _person"),
 )
 
@@ -89,19 +90,22 @@ def attach_paper_plots(conn: Connection, import_id: int, job_id: int) -> int:
     Returns how many paper plots were attached.
     """
     conn.execute(sa.text("""CREATE TEMP TABLE _attach ON COMMIT DROP AS
-        SELECT pp.id AS paper_id, min(p.id) AS plot_id FROM geoland.paper_plot pp JOIN geoland.plot p
+        SELECT pp.id AS paper_id, min(p.id) AS plot_id,
+               (array_agg(coalesce(p.province_code, '') ORDER BY p.id))[1] AS province_code
+        FROM geoland.paper_plot pp JOIN geoland.plot p
           ON p.old_commune_code = pp.commune_code AND p.sheet = pp.sheet AND p.plot_number = pp.plot_number
         WHERE p.import_id = :import AND pp.plot_id IS NULL GROUP BY pp.id"""), {"import": import_id})
     n = conn.execute(sa.text("""UPDATE geoland.paper_plot pp SET plot_id = a.plot_id, attached_job_id = :job,
         attached_at = clock_timestamp() FROM _attach a WHERE pp.id = a.paper_id"""), {"job": job_id}).rowcount
     if n:
-        conn.execute(sa.text("""INSERT INTO geoland.certificate_plot (certificate_id, plot_id)
-            SELECT c.certificate_id, a.plot_id FROM geoland.certificate_paper_plot c JOIN _attach a
+        conn.execute(sa.text("""INSERT INTO geoland.certificate_plot (certificate_id, plot_id, province_code)
+            SELECT c.certificate_id, a.plot_id, a.province_code FROM geoland.certificate_paper_plot c JOIN _attach a
             ON a.paper_id = c.paper_plot_id ON CONFLICT DO NOTHING"""))
-        conn.execute(sa.text("""INSERT INTO geoland.asset_plot (asset_id, plot_id)
-            SELECT x.asset_id, a.plot_id FROM geoland.asset_paper_plot x JOIN _attach a
+        conn.execute(sa.text("""INSERT INTO geoland.asset_plot (asset_id, plot_id, province_code)
+            SELECT x.asset_id, a.plot_id, a.province_code FROM geoland.asset_paper_plot x JOIN _attach a
             ON a.paper_id = x.paper_plot_id ON CONFLICT DO NOTHING"""))
-        conn.execute(sa.text("""UPDATE geoland.land_right r SET plot_id = a.plot_id FROM _attach a
+        conn.execute(sa.text("""UPDATE geoland.land_right r SET plot_id = a.plot_id, province_code = a.province_code
+            FROM _attach a
             WHERE r.paper_plot_id = a.paper_id AND r.plot_id IS NULL AND r.asset_id IS NULL"""))
     conn.execute(sa.text("DROP TABLE _attach"))
     return n

@@ -820,8 +820,9 @@ def _merge(conn: Connection, tables: dict[str, pd.DataFrame], job_id: int, impor
     links = plots.assign(paper_id=[paper_ids.get(k) if k is not None else None for k in plots["paper_key"]])
     _stage(conn, "_cp", {"series": "text", "plot_id": "bigint", "paper_id": "bigint"}, links)
     counts["certificate_links_added"] = x(sa.text("""
-        INSERT INTO geoland.certificate_plot (certificate_id, plot_id)
-        SELECT DISTINCT c.id, s.plot_id FROM _cp s JOIN geoland.certificate c ON c.series = s.series
+        INSERT INTO geoland.certificate_plot (certificate_id, plot_id, province_code)
+        SELECT DISTINCT c.id, s.plot_id, coalesce(p.province_code, '') FROM _cp s
+        JOIN geoland.certificate c ON c.series = s.series JOIN geoland.plot p ON p.id = s.plot_id
         WHERE s.plot_id IS NOT NULL AND NOT EXISTS (SELECT FROM geoland.certificate_plot l
                                                     WHERE l.certificate_id = c.id AND l.plot_id = s.plot_id)
         ON CONFLICT DO NOTHING""")).rowcount + x(sa.text("""
@@ -948,8 +949,9 @@ def _merge_assets(conn: Connection, t: pd.DataFrame | None, paper_ids: dict, p: 
         SELECT :job, :import, 'asset', id, 'footprint', footprint FROM d"""), p).rowcount
     changes, updated = changes + footprints, updated + footprints
     out["asset_links_added"] = x(sa.text("""
-        INSERT INTO geoland.asset_plot (asset_id, plot_id) SELECT DISTINCT target, plot_id FROM _asset
-        WHERE plot_id IS NOT NULL ON CONFLICT DO NOTHING""")).rowcount + x(sa.text("""
+        INSERT INTO geoland.asset_plot (asset_id, plot_id, province_code)
+        SELECT DISTINCT s.target, s.plot_id, coalesce(p.province_code, '') FROM _asset s
+        JOIN geoland.plot p ON p.id = s.plot_id ON CONFLICT DO NOTHING""")).rowcount + x(sa.text("""
         INSERT INTO geoland.asset_paper_plot (asset_id, paper_plot_id) SELECT DISTINCT target, paper_id FROM _asset
         WHERE paper_id IS NOT NULL ON CONFLICT DO NOTHING""")).rowcount
     out["changes"], out["updated"] = changes, updated
@@ -1008,9 +1010,11 @@ def _merge_rights(conn: Connection, t: pd.DataFrame | None, paper_ids: dict, p: 
     x(sa.text("ANALYZE _right"))
     out = {"rights_added": x(sa.text("""
         INSERT INTO geoland.land_right (id, party_id, plot_id, asset_id, paper_plot_id, role, share_num, share_den,
-                                        purpose, term_end, origin, since, certificate_id, job_id)
-        SELECT target, party_id, plot_id, asset_id, CASE WHEN asset_id IS NULL THEN paper_id END, role, share_num,
-               share_den, purpose, term_end, origin, since, certificate_id, :job FROM _right WHERE new ORDER BY row"""),
+                                        purpose, term_end, origin, since, certificate_id, job_id, province_code)
+        SELECT s.target, s.party_id, s.plot_id, s.asset_id, CASE WHEN s.asset_id IS NULL THEN s.paper_id END, s.role,
+               s.share_num, s.share_den, s.purpose, s.term_end, s.origin, s.since, s.certificate_id, :job,
+               coalesce(p.province_code, '')
+        FROM _right s LEFT JOIN geoland.plot p ON p.id = s.plot_id WHERE s.new ORDER BY s.row"""),
         p).rowcount}
     out["changes"], out["updated"] = _history(
         conn, p, entity="right", staging="_right", table="geoland.land_right", key="id",
@@ -1018,9 +1022,11 @@ def _merge_rights(conn: Connection, t: pd.DataFrame | None, paper_ids: dict, p: 
         where="NOT s.new")
     # A person written otherwise on another row of the parties sheet: that spelling kept for the plots of its rights.
     out["aliases_added"] = x(sa.text("""
-        INSERT INTO geoland.party_alias (party_id, name, birth_year, plot_id, job_id)
-        SELECT DISTINCT ON (o.target, r.plot_id) o.target, o.name, o.birth_year, r.plot_id, :job
+        INSERT INTO geoland.party_alias (party_id, name, birth_year, plot_id, job_id, province_code)
+        SELECT DISTINCT ON (o.target, r.plot_id) o.target, o.name, o.birth_year, r.plot_id, :job,
+               coalesce(pl.province_code, '')
         FROM _party o JOIN _right r ON r.party_ref = o.ref JOIN geoland.party_personal pp ON pp.party_id = o.target
+        JOIN geoland.plot pl ON pl.id = r.plot_id
         WHERE NOT o.canonical AND r.plot_id IS NOT NULL
           AND (o.name, o.birth_year) IS DISTINCT FROM (pp.name, pp.birth_year)
           AND NOT EXISTS (SELECT FROM geoland.party_alias a WHERE a.party_id = o.target AND a.plot_id = r.plot_id)

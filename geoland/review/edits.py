@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from geoland.errors import Conflict, InvalidInput, NotFound
 from geoland.rules.edits import FIELDS, Problem, as_text, parse
 from geoland.store.jobs import audit, finish_job, start_job
+from geoland.store.partitions import PLOT_PROVINCE
 from identifiers.cccd import mask_cccd, mask_name
 
 SOURCES = ("form", "workbook", "command", "revert")
@@ -335,9 +336,9 @@ def _write_holder(conn: Connection, plot_id: int, current: dict, diff: dict, job
                                      "RETURNING id"), {"job": job_id}).scalar_one()
         conn.execute(sa.text("INSERT INTO geoland.party_personal (party_id) VALUES (:p)"), {"p": party})
         conn.execute(sa.text("""
-            INSERT INTO geoland.land_right (party_id, plot_id, role, certificate_id, job_id)
+            INSERT INTO geoland.land_right (party_id, plot_id, role, certificate_id, job_id, province_code)
             SELECT :p, :plot, 'user', (SELECT min(certificate_id) FROM geoland.certificate_plot WHERE plot_id = :plot),
-                   :job"""), {"p": party, "plot": plot_id, "job": job_id})
+                   :job, """ + PLOT_PROVINCE), {"p": party, "plot": plot_id, "job": job_id})
     personal = {}
     if "id_number" in diff:
         n = diff["id_number"]
@@ -376,8 +377,9 @@ def _write_certificate(conn: Connection, plot_id: int, current: dict, series: st
         certificate = other if other is not None else conn.execute(sa.text(
             "INSERT INTO geoland.certificate (series, status, job_id) VALUES (:s, 'valid', :job) RETURNING id"),
             {"s": series, "job": job_id}).scalar_one()
-        conn.execute(sa.text("INSERT INTO geoland.certificate_plot (certificate_id, plot_id) VALUES (:c, :p) "
-                             "ON CONFLICT DO NOTHING"), {"c": certificate, "p": plot_id})
+        conn.execute(sa.text("INSERT INTO geoland.certificate_plot (certificate_id, plot_id, province_code) "
+                             "SELECT :c, :p, " + PLOT_PROVINCE.replace(":plot", ":p") + " ON CONFLICT DO NOTHING"),
+                     {"c": certificate, "p": plot_id})
         conn.execute(sa.text("UPDATE geoland.land_right SET certificate_id = :c WHERE plot_id = :p "
                              "AND certificate_id IS NULL"), {"c": certificate, "p": plot_id})
     # the plot layer's own serial field, which the identifier export carries, follows the register

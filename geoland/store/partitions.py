@@ -1,9 +1,10 @@
-"""The per-plot tables' partitions, one per province (migration 0019).
+"""The per-plot tables' partitions, one per province (migrations 0019 and 0020).
 
 ``plot``, ``plot_assignment``, ``plot_code``, ``finding`` and ``mx_crosswalk`` are partitioned by LIST on the
-plot's province. A province's partitions are made together, by the importer, before its first plots are
-written (:func:`ensure`); ``<table>_none`` holds the plots without a province (``plot.province_code`` NULL, the
-others' ``''``).
+plot's province, and so are the land register's rows that name a plot (:data:`REGISTER`). A province's partitions
+are made together, by the importer, before its first plots are written (:func:`ensure`); ``<table>_none`` holds
+the plots without a province (``plot.province_code`` NULL, the others' ``''``: also the register's rights that
+are not on a plot).
 
 Making a partition takes an exclusive lock on its table until the transaction ends: the first import of a
 province keeps readers of the plots waiting until it commits. Later imports of the province make none.
@@ -21,7 +22,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 TABLES = ("plot", "plot_assignment", "plot_code", "finding", "mx_crosswalk")
+# the land register's rows that name a plot (migration 0020): a right, a certificate's or an asset's plot, an alias
+REGISTER = ("land_right", "certificate_plot", "asset_plot", "party_alias")
 NO_PROVINCE = ""                         # the derived tables' key for a plot without a province
+# the partition key of a register row naming plot :plot (a plot without a province, or none: '')
+PLOT_PROVINCE = "coalesce((SELECT province_code FROM geoland.plot WHERE id = :plot), '')"
 _CODE = re.compile(r"^[0-9]{2}$")
 
 
@@ -57,7 +62,7 @@ def ensure(conn: Connection, provinces: Iterable[str | None]) -> list[str]:
         raise ValueError(f"province code {bad[0]!r} is not two digits: no partition can hold its plots")
     made = sorted(wanted - existing(conn))
     for code in made:
-        for table in TABLES:
+        for table in TABLES + REGISTER:
             conn.execute(sa.text(f"CREATE TABLE IF NOT EXISTS geoland.{partition(table, code)} "
                                  f"PARTITION OF geoland.{table} FOR VALUES IN ('{code}')"))
     return made

@@ -150,7 +150,8 @@ def _one_holder_across(helpers, url, cut):
     helpers.query(url, "UPDATE geoland.land_right SET party_id = :party WHERE id = :r RETURNING id",
                   party=first[1], r=other[1])
     helpers.query(url, "DELETE FROM geoland.party_alias WHERE plot_id = :p RETURNING plot_id", p=other[0])
-    helpers.query(url, "INSERT INTO geoland.party_alias (party_id, name, plot_id) VALUES (:party, 'Lò Văn Khác', :p) "
+    helpers.query(url, "INSERT INTO geoland.party_alias (party_id, name, plot_id, province_code) "
+                  "SELECT :party, 'Lò Văn Khác', :p, (SELECT province_code FROM geoland.plot WHERE id = :p) "
                   "RETURNING plot_id", party=first[1], p=other[0])
 
 

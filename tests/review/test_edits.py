@@ -276,8 +276,10 @@ def test_co_holders_shares_are_saved_per_certificate_and_reverted_together(check
             FROM geoland.land_right r WHERE r.plot_id IS NOT NULL AND r.certificate_id IS NOT NULL
             ORDER BY r.id LIMIT 1""")).one()
         other = conn.execute(sa.text("INSERT INTO geoland.party (kind) VALUES ('individual') RETURNING id")).scalar()
-        second = conn.execute(sa.text("""INSERT INTO geoland.land_right (party_id, plot_id, role, certificate_id)
-            VALUES (:y, :p, 'co_user', :c) RETURNING id"""), {"y": other, "p": plot, "c": certificate}).scalar()
+        second = conn.execute(sa.text("""INSERT INTO geoland.land_right (party_id, plot_id, role, certificate_id,
+            province_code) SELECT :y, :p, 'co_user', :c,
+            (SELECT coalesce(province_code, '') FROM geoland.plot WHERE id = :p) RETURNING id"""),
+            {"y": other, "p": plot, "c": certificate}).scalar()
     with connect(checked) as conn:                          # two whole shares on one certificate: 1/1 + 1/1
         from geoland.pipeline.quality import recheck
         job = conn.execute(sa.text("SELECT max(id) FROM geoland.job")).scalar()
@@ -311,7 +313,8 @@ def test_an_assets_values_are_saved_checked_and_reverted(checked):
         plot = conn.execute(sa.text("SELECT min(id) FROM geoland.plot")).scalar()
         asset = conn.execute(sa.text("INSERT INTO geoland.asset (kind, floor_area) VALUES ('house', 80) "
                                      "RETURNING id")).scalar()
-        conn.execute(sa.text("INSERT INTO geoland.asset_plot (asset_id, plot_id) VALUES (:a, :p)"),
+        conn.execute(sa.text("INSERT INTO geoland.asset_plot (asset_id, plot_id, province_code) "
+                     "SELECT :a, :p, (SELECT coalesce(province_code, '') FROM geoland.plot WHERE id = :p)"),
                      {"a": asset, "p": plot})
     with connect(checked) as conn:
         version = current_values(conn, plot)["version"]
@@ -342,8 +345,10 @@ def test_a_co_holders_identity_is_supplemented_and_reverted(checked):
         wife = conn.execute(sa.text("INSERT INTO geoland.party (kind) VALUES ('individual') RETURNING id")).scalar()
         conn.execute(sa.text("INSERT INTO geoland.party_personal (party_id, name) VALUES (:y, 'Lò Thị Ánh')"),
                      {"y": wife})
-        conn.execute(sa.text("INSERT INTO geoland.land_right (party_id, plot_id, role, certificate_id) "
-                             "VALUES (:y, :p, 'co_user', :c)"), {"y": wife, "p": plot, "c": certificate})
+        conn.execute(sa.text("INSERT INTO geoland.land_right (party_id, plot_id, role, certificate_id, "
+                             "province_code) SELECT :y, :p, 'co_user', :c, "
+                             "(SELECT coalesce(province_code, '') FROM geoland.plot WHERE id = :p)"),
+                     {"y": wife, "p": plot, "c": certificate})
     with connect(checked) as conn:
         assert wife in holders_of(conn, plot)
         version = current_values(conn, plot)["version"]

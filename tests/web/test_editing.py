@@ -190,8 +190,10 @@ def test_co_holders_shares_in_the_browser(browser, site):
         first, certificate = conn.execute(sa.text("SELECT id, certificate_id FROM geoland.land_right "
                                                   "WHERE plot_id = :p ORDER BY id LIMIT 1"), {"p": plot}).one()
         party = conn.execute(sa.text("INSERT INTO geoland.party (kind) VALUES ('individual') RETURNING id")).scalar()
-        second = conn.execute(sa.text("""INSERT INTO geoland.land_right (party_id, plot_id, role, certificate_id)
-            VALUES (:y, :p, 'co_user', :c) RETURNING id"""), {"y": party, "p": plot, "c": certificate}).scalar()
+        second = conn.execute(sa.text("""INSERT INTO geoland.land_right (party_id, plot_id, role, certificate_id,
+            province_code) SELECT :y, :p, 'co_user', :c,
+            (SELECT coalesce(province_code, '') FROM geoland.plot WHERE id = :p) RETURNING id"""),
+            {"y": party, "p": plot, "c": certificate}).scalar()
     page = _login(browser, site, "xa1")
     page.goto(f"{site['url']}/plots/{plot}")
     page.click("details.edit summary")
