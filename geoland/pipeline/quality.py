@@ -181,6 +181,8 @@ def check(conn: Connection, *, province: str | None = None, commune: str | None 
     Conflict
         Another check of the same scope is running.
     """
+    from geoland.pipeline.assignments import plot_provinces
+
     province = normalize_unit_code(province, "province") if province else None
     commune = normalize_unit_code(commune, "commune") if commune else None
     scope = f"{province or '*'}/{commune or '*'}"
@@ -198,8 +200,9 @@ def check(conn: Connection, *, province: str | None = None, commune: str | None 
     conn.execute(sa.text("CREATE TEMP TABLE check_plots (plot_id bigint PRIMARY KEY) ON COMMIT DROP"))
     copy_csv(conn, "check_plots (plot_id)", [csv_bytes({"plot_id": plots["plot_id"].to_numpy()})])
     conn.execute(sa.text("ANALYZE check_plots"))
-    found = run_checks(plots.drop(columns="wkb"), geoms, conflicts, map_scale=map_scale,
-                       min_overlap_m2=min_overlap_m2, extra=register_findings(conn))
+    provinces = plot_provinces(conn, province, effective)
+    found = run_checks(plots.drop(columns="wkb"), geoms, conflicts, map_scale=map_scale, min_overlap_m2=min_overlap_m2,
+                       extra=register_findings(conn, provinces))
     in_scope = plots["plot_id"] if commune is None else plots.loc[plots["commune_code"] == commune, "plot_id"]
     if commune is not None and in_scope.empty:
         raise NotFound(f"no plots assigned to commune {commune}: run `geoland reassign` first, or check "
@@ -207,10 +210,7 @@ def check(conn: Connection, *, province: str | None = None, commune: str | None 
     found = found[found["plot_id"].isin(in_scope)]
     job = start_job(conn, "check", {"province": province, "commune": commune, "scope": scope,
                                     "effective": effective, "map_scale": map_scale, "min_overlap_m2": min_overlap_m2})
-    from geoland.pipeline.assignments import plot_provinces
-
-    changes = _store(conn, found, in_scope.to_numpy(), job.id, _province_of(plots),
-                     plot_provinces(conn, province, effective))
+    changes = _store(conn, found, in_scope.to_numpy(), job.id, _province_of(plots), provinces)
     checked = plots[plots["plot_id"].isin(in_scope)]
     counts = _counts(found, checked)
     from geoland.pipeline.progress import record_progress
@@ -305,7 +305,7 @@ def check_part(conn: Connection, *, province: str, communes: list[str], map_scal
         "SELECT kind, code, plot_ids FROM geoland.code_conflict ORDER BY id")).all(),
         columns=["kind", "code", "plot_ids"])
     found = run_checks(plots.drop(columns="wkb"), shapely.from_wkb(plots["wkb"].to_numpy()), conflicts,
-                       map_scale=map_scale, min_overlap_m2=min_overlap_m2, extra=register_findings(conn))
+                       map_scale=map_scale, min_overlap_m2=min_overlap_m2, extra=register_findings(conn, provinces))
     found = found[found["plot_id"].isin(part_ids)]
     job = start_job(conn, "check", {"province": province, "commune": None, "scope": scope, "communes": len(communes),
                                     "effective": effective, "map_scale": map_scale, "min_overlap_m2": min_overlap_m2})

@@ -47,6 +47,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from geoland.rules.registry import BOOK_FORMAT, SERIES_FORMAT
+from geoland.store.partitions import in_provinces
 from identifiers.taxcode import check_tax_code
 
 log = logging.getLogger(__name__)
@@ -54,22 +55,28 @@ MIN_AREA_M2 = 1.0
 RESIDENTIAL = ("ONT", "ODT")
 _COLUMNS = ["plot_id", "type", "value", "tolerance", "related"]
 
+def _IN(alias: str) -> str:
+    """The register's rows of the provinces checked (parameter ``provinces``; None: all), by partition."""
+    return in_provinces(alias, style="named")
+
+
 # What most checks start from, joined once per run: the certificates of the plots checked (check_certificates)
 # and the rights on them, a right on an asset once per plot the asset stands on (check_rights).
 _SHARED = (
     """CREATE TEMP TABLE check_certificates ON COMMIT DROP AS
        SELECT cp.plot_id, cp.certificate_id, c.status, c.series, c.book_number
-       FROM check_plots s JOIN geoland.certificate_plot cp ON cp.plot_id = s.plot_id
+       FROM check_plots s JOIN geoland.certificate_plot cp ON cp.plot_id = s.plot_id""" + _IN("cp") + """
        JOIN geoland.certificate c ON c.id = cp.certificate_id""",
     # (two branches, each joined by an index: a join on coalesce(…) read every right even for a few plots)
     """CREATE TEMP TABLE check_rights ON COMMIT DROP AS
        SELECT r.id, r.party_id, r.plot_id, r.asset_id, r.plot_id AS object_plot, r.certificate_id, r.share_num,
               r.share_den
-       FROM check_plots s JOIN geoland.land_right r ON r.plot_id = s.plot_id
+       FROM check_plots s JOIN geoland.land_right r ON r.plot_id = s.plot_id""" + _IN("r") + """
        UNION ALL
        SELECT r.id, r.party_id, r.plot_id, r.asset_id, ap.plot_id, r.certificate_id, r.share_num, r.share_den
-       FROM check_plots s JOIN geoland.asset_plot ap ON ap.plot_id = s.plot_id
-       JOIN geoland.land_right r ON r.asset_id = ap.asset_id WHERE r.plot_id IS NULL""",
+       FROM check_plots s JOIN geoland.asset_plot ap ON ap.plot_id = s.plot_id""" + _IN("ap") + """
+       JOIN geoland.land_right r ON r.asset_id = ap.asset_id AND r.province_code = '' -- not on a plot
+       WHERE r.plot_id IS NULL""",
     "CREATE INDEX ON check_certificates (plot_id)",
     "ANALYZE check_certificates, check_rights",
 )
@@ -197,12 +204,15 @@ CREATE OR REPLACE FUNCTION pg_temp.geoland_fold(text) RETURNS text LANGUAGE sql 
 $$"""
 
 
-def register_findings(conn: Connection) -> pd.DataFrame:
-    """The register's findings for the plots in temp table ``check_plots`` (see the module docstring)."""
+def register_findings(conn: Connection, provinces: list[str] | None = None) -> pd.DataFrame:
+    """The register's findings for the plots in temp table ``check_plots`` (see the module docstring).
+
+    ``provinces``: the provinces of those plots (their register's partitions), or None (any).
+    """
     conn.execute(sa.text(FOLD_FUNCTION))
     started = time.perf_counter()
     for sql in _SHARED:
-        conn.execute(sa.text(sql))
+        conn.execute(sa.text(sql), {"provinces": provinces})
     log.debug("register checks' shared joins in %.1f s", time.perf_counter() - started)
     parts = []
     for kind, sql in _QUERIES:
