@@ -216,11 +216,10 @@ def province_sizes(url: str | None, provinces: list[str]) -> dict[str, int]:
     return {p: known[p] for p in provinces if p in known}
 
 
-def _submit(client, url: str, province: str, out: str, size: int, split_above: int | None):
-    """The future of one province's summary: one task, or the four stages of its parts when it is split."""
+def _submit(client, url: str, province: str, out: str, size: int, parts: list[list[str]]):
+    """The future of one province's summary: one task, or the four stages of its ``parts`` when it is split."""
     task = dict(pure=False, retries=2, priority=size)       # the largest provinces first (docs/scale.md)
-    parts = plan_parts(url, province, split_above) if split_above and size > split_above else []
-    if len(parts) < 2:
+    if not parts:
         return client.submit(run_province, url, province, out, key=f"geoland-province-{province}", **task)
     name = f"geoland-province-{province}"
     coded = [client.submit(run_part, url, province, communes, key=f"{name}-part-{i}", **task)
@@ -249,7 +248,7 @@ def run_provinces(url: str | None, provinces: list[str], out: Path, *, scheduler
     scheduler : str, optional
         A running Dask scheduler's address (``tcp://host:8786``); without it a ``LocalCluster`` here.
     workers : int, optional
-        The LocalCluster's worker processes (default 2, at most one per province).
+        The LocalCluster's worker processes (default 2, at most one per province or part).
     split_above : int, optional
         A province of more plots than this runs split by old commune (the module's docstring); None: never.
     progress : bool
@@ -265,20 +264,24 @@ def run_provinces(url: str | None, provinces: list[str], out: Path, *, scheduler
     out.mkdir(parents=True, exist_ok=True)
     import dask
 
+    # the largest provinces first: the last to start must not be the longest (docs/scale.md); a large one in parts
+    sizes = province_sizes(url, provinces)
+    plans = {p: plan_parts(url, p, split_above) if split_above and sizes.get(p, 0) > split_above else []
+             for p in provinces}
+    plans = {p: parts if len(parts) > 1 else [] for p, parts in plans.items()}
     cluster = None
     if scheduler is None:
         # The engines use process pools of their own (both cores for a check); a daemonic worker may not start them.
         # A remote cluster's workers need DASK_DISTRIBUTED__WORKER__DAEMON=False too (docs/scale.md).
         dask.config.set({"distributed.worker.daemon": False})
-        cluster = LocalCluster(n_workers=max(1, min(workers or 2, len(provinces))), threads_per_worker=1,
+        side_by_side = sum(len(parts) or 1 for parts in plans.values())     # tasks that may run at once
+        cluster = LocalCluster(n_workers=max(1, min(workers or 2, side_by_side)), threads_per_worker=1,
                                processes=True, dashboard_address=None)
     started = time.perf_counter()
     results: dict = {}
     try:
         with Client(scheduler or cluster) as client:
-            # the largest provinces first: the last to start must not be the longest (docs/scale.md)
-            sizes = province_sizes(url, provinces)
-            futures = [_submit(client, url, p, str(out), sizes.get(p, 0), split_above) for p in provinces]
+            futures = [_submit(client, url, p, str(out), sizes.get(p, 0), plans[p]) for p in provinces]
             with progress_bar(len(provinces), "provinces", enabled=progress, desc="provinces") as shown:
                 for future in as_completed(futures):
                     done = future.result()
