@@ -30,7 +30,6 @@ from geoland.progress import shown
 from geoland.results import Check, Recheck, VerificationImport, VerificationRequests, returns
 from geoland.rules.checks import CAMPAIGN_FIELDS, DEFAULT_MAP_SCALE, DEFAULT_MIN_OVERLAP_M2, run_checks
 from geoland.rules.vocab import FINDING_TYPES
-from geoland.store import partitions
 from geoland.store.db import copy_csv, csv_bytes, read_columns
 from geoland.store.jobs import audit, finish_job, lock_key, part_scope, start_job
 from geoland.store.partitions import in_communes, in_provinces
@@ -75,8 +74,8 @@ _CERTIFICATES = """LEFT JOIN (SELECT cp.plot_id, min(c.series) AS series FROM ge
            JOIN geoland.certificate c ON c.id = cp.certificate_id WHERE c.status = 'valid'""" + in_provinces("cp") + """
            GROUP BY cp.plot_id) vc ON vc.plot_id = p.id"""
 # The same with each plot's holder and valid certificate looked up by the plot (LATERAL, by index) rather than
-# joined whole: a province that is a small part of the database would otherwise hash every province's rights and
-# certificates it reads. Same rows (tests/store/test_partitions.py); see _small_part for when.
+# joined whole: for a few plots (a quick re-check). Same rows (tests/store/test_partitions.py). A province's read
+# joins whole: its register's partitions only (11.5 s for 1 M plots among eleven provinces, 16 s plot by plot).
 _HOLDER_BY_PLOT = f"""LEFT JOIN LATERAL (SELECT {_NAME}
            FROM (SELECT f.party_id, f.plot_id, f.province_code FROM geoland.land_right f
                  WHERE f.plot_id = p.id AND f.province_code = coalesce(p.province_code, '')""" + \
@@ -122,27 +121,13 @@ def read_plots(conn: Connection, province: str | None, *,
     total = conn.execute(sa.text("SELECT count(*) FROM geoland.plot WHERE CAST(:p AS text[]) IS NULL "
                                  "OR province_code = ANY(:p)"), {"p": provinces}).scalar() \
         if shown(progress) else None          # the bar's count only when a bar is drawn
-    frame = read_columns(conn, _PLOTS_BY_PLOT if _small_part(conn, provinces) else _PLOTS,
-                         {"effective": effective, "provinces": provinces}, COLUMNS,
+    frame = read_columns(conn, _PLOTS, {"effective": effective, "provinces": provinces}, COLUMNS,
                          label="plots read", total=total, progress=progress)
     for column in ("area_m2", "overlap_share", "second_share"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce")
     frame["plot_id"] = frame["plot_id"].astype(np.int64)
     frame["repaired"] = frame["repaired"].astype(bool)
     return frame, effective
-
-
-def _small_part(conn: Connection, provinces: list[str] | None) -> bool:
-    """Whether the plots of ``provinces`` are less than two thirds of the database's (partitions' statistics).
-
-    Measured at the ends only (one province of 1 M alone: whole joins 10.9 s, by plot 14.7 s; one of 11: 35.0 s and
-    31.0 s, the whole joins growing with the country); the threshold between is a choice, not a measurement.
-    """
-    if provinces is None:
-        return False
-    known = partitions.sizes(conn)
-    total = sum(known.values())
-    return bool(total) and sum(known.get(p, 0) for p in provinces) < total * 2 / 3
 
 
 @returns(Check)
@@ -249,7 +234,7 @@ JOIN geoland.certificate_plot c2 ON c2.certificate_id = c1.certificate_id AND c2
 JOIN geoland.plot o ON o.id = c2.plot_id AND o.province_code = ANY(:provinces)
 WHERE coalesce(o.old_commune_code, '') <> ALL(:communes)
 """
-_PLOTS_OF_PART = _PLOTS_BY_PLOT.replace(
+_PLOTS_OF_PART = _PLOTS.replace(
     "WHERE (%(provinces)s::text[] IS NULL OR p.province_code = ANY(%(provinces)s))",
     "WHERE p.province_code = ANY(%(provinces)s) AND p.id IN (SELECT plot_id FROM check_plots)")
 assert "check_plots" in _PLOTS_OF_PART
