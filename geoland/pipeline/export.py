@@ -20,6 +20,8 @@ import json
 import multiprocessing
 import os
 import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +37,7 @@ from geoland.pipeline.assignments import latest_effective, plot_provinces
 from geoland.pipeline.files import file_sha256
 from geoland.pipeline.units import units_valid_on
 from geoland.results import Export, ExportCheck, returns
-from geoland.store.db import csv_bytes, read_csv_table
+from geoland.store.db import csv_bytes, read_csv_batches, spool_csv
 from geoland.store.jobs import audit, finish_job, start_job
 from geoland.store.partitions import in_provinces
 from identifiers import normalize_unit_code
@@ -72,9 +74,23 @@ _PEOPLE = (", u.name AS user_name, u.id_number, u.birth_year",
            "LEFT JOIN geoland.land_user u ON u.plot_id = p.id")
 
 
-def identifier_rows(conn: Connection, province: str | None, commune: str | None, *,
-                    people: bool = False) -> tuple[pd.DataFrame, dict]:
-    """The rows of the identifier files, ordered by code (read by COPY: a million rows in seconds).
+# The rows go through a spool file (the COPY's CSV) and are read back and written block by block: a worker holds
+# one block of rows, not the province's (issue 19: 1.5 GB a million plots when held whole).
+BLOCK_BYTES = 8 << 20           # ≈ 40,000 rows a block
+GPKG_BATCH_ROWS = 65_536        # GDAL is given batches of this many rows whatever the blocks: it commits once a
+#                                 batch and the GeoPackage's header counts the commits, so its bytes then depend on
+#                                 its rows only
+_TEXT = ("identification_code", "commune_code", "province_code", "mx", "legacy_mx", "land_use", "certificate_serial",
+         "user_name", "id_number", "disputed", "disputed_since", "commune_name")
+_ROW_TYPES = {**{c: pa.string() for c in _TEXT}, "plot_id": pa.int64(), "area_m2": pa.float64(),
+              "lon": pa.float64(), "lat": pa.float64(), "birth_year": pa.int64(),
+              **{c: pa.int64() for c in ("import_job", "assign_job", "code_job", "recode_job", "edit_job")}}
+_JOBS = ("import_job", "assign_job", "code_job", "recode_job", "edit_job")
+
+
+def spool_identifier_rows(conn: Connection, province: str | None, commune: str | None, path: Path, *,
+                          people: bool = False) -> tuple[int, dict]:
+    """Write the rows of the identifier files, ordered by code, to the CSV file ``path`` (by COPY).
 
     Parameters
     ----------
@@ -82,59 +98,67 @@ def identifier_rows(conn: Connection, province: str | None, commune: str | None,
         An open connection.
     province, commune : str or None
         What to export.
+    path : Path
+        The spool file; read back with :func:`identifier_batches`.
     people : bool
         Also read the land users' names and ID numbers (for ``people.csv``).
 
     Returns
     -------
-    (DataFrame, dict)
-        The rows, and what they were read for: the reorganisation date and the provinces.
+    (int, dict)
+        The number of rows, and what they were read for: the reorganisation date, the provinces and the
+        units valid then.
     """
     effective = latest_effective(conn)
     provinces = plot_provinces(conn, province, effective)
     sql = _ROWS.format(people=_PEOPLE[0] if people else "", people_join=_PEOPLE[1] if people else "")
-    text = {c: pa.string() for c in ("identification_code", "commune_code", "province_code", "mx", "legacy_mx",
-                                      "land_use", "certificate_serial", "user_name", "id_number",
-                                      "disputed", "disputed_since")}
     conn.execute(sa.text("SET LOCAL work_mem = '256MB'"))      # the sorts of a million rows stay in memory
-    table = read_csv_table(conn, sql, {"e": effective, "provinces": provinces, "commune": commune,
-                                       "_types": {**text, "plot_id": pa.int64(), "area_m2": pa.float64(),
-                                                  "lon": pa.float64(), "lat": pa.float64()}})
-    frame = table.to_pandas()
-    units = units_valid_on(conn, effective)
-    frame["commune_name"] = frame["commune_code"].map({c: u["name"] for c, u in units.items()})
-    # The new province of the new commune (the plot's own code is the old province's).
-    frame["province_code"] = frame["commune_code"].map({c: u["province_code"] for c, u in units.items()}) \
-        .astype(object).fillna(frame["province_code"])
-    frame["mx"] = frame["mx"].fillna(frame["legacy_mx"])
-    # The code's point: the centre of its 12-character cell (PostGIS ST_PointFromGeoHash, as geohash.decode).
-    frame["lon"], frame["lat"] = frame["lon"].round(8), frame["lat"].round(8)
-    frame["area_m2"] = frame["area_m2"].round(2)
-    return frame, {"effective": effective.isoformat() if effective else None, "provinces": provinces}
+    rows = spool_csv(conn, sql, {"e": effective, "provinces": provinces, "commune": commune}, path)
+    return rows, {"effective": effective.isoformat() if effective else None, "provinces": provinces,
+                  "units": units_valid_on(conn, effective)}
 
 
-def _source_jobs(conn: Connection, frame: pd.DataFrame) -> tuple[list[int], str | None]:
+def identifier_batches(path: Path, units: dict) -> Iterator[pd.DataFrame]:
+    """The spooled rows (:func:`spool_identifier_rows`) block by block, as the files show them.
+
+    Each plot with its new commune's name and province, its MX.SB.ST (the legacy one when not recoded), the
+    code's point and the area rounded as written.
+    """
+    names = {c: u["name"] for c, u in units.items()}
+    provinces = {c: u["province_code"] for c, u in units.items()}
+    for batch in read_csv_batches(path, _ROW_TYPES, BLOCK_BYTES):
+        frame = batch.to_pandas()
+        frame["commune_name"] = frame["commune_code"].map(names)
+        # The new province of the new commune (the plot's own code is the old province's).
+        frame["province_code"] = frame["commune_code"].map(provinces).astype(object).fillna(frame["province_code"])
+        frame["mx"] = frame["mx"].fillna(frame["legacy_mx"])
+        # The code's point: the centre of its 12-character cell (PostGIS ST_PointFromGeoHash, as geohash.decode).
+        frame["lon"], frame["lat"] = frame["lon"].round(8), frame["lat"].round(8)
+        frame["area_m2"] = frame["area_m2"].round(2)
+        yield frame
+
+
+def _source_jobs(conn: Connection, newest_of: dict[str, int]) -> tuple[list[int], str | None]:
     """The jobs that wrote the exported data, and the newest one's end.
 
     The jobs that wrote the exported data (the plots' import, assignment, codes, recoding and the latest
-    correction: the latest of each), and the newest one's end — not the jobs that only read it, so that
-    checking or exporting again does not make unchanged data look new.
+    correction: the latest of each, ``newest_of``), and the newest one's end — not the jobs that only read it,
+    so that checking or exporting again does not make unchanged data look new.
     """
-    jobs = sorted({int(frame[c].dropna().max()) for c in ("import_job", "assign_job", "code_job", "recode_job",
-                                                          "edit_job") if frame[c].notna().any()})
+    jobs = sorted(set(newest_of.values()))
     newest = conn.execute(sa.text("SELECT max(coalesce(finished_at, started_at)) FROM geoland.job WHERE id = ANY(:j)"),
                           {"j": jobs}).scalar()
     return jobs, newest.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if newest else None
 
 
-def _row_hashes(csv: bytes) -> np.ndarray:
-    """A digest of each exported row.
+def _line_hashes(body: bytes) -> np.ndarray:
+    """A digest of each exported row, as 16 hexadecimal ASCII bytes.
 
-    A digest of each exported row — its line in identifiers.csv — to tell changed rows in a later
-    ``--since`` export.
+    A digest of each exported row — its line in identifiers.csv (``body``: lines without the header) — to
+    tell changed rows in a later ``--since`` export. Held as bytes (16 a row), not Python strings (about 75).
     """
-    lines = csv.split(b"\n")[1:-1]
-    return np.array([hashlib.blake2b(line, digest_size=8).hexdigest() for line in lines], dtype=object)
+    return np.array([hashlib.blake2b(line, digest_size=8).hexdigest().encode() for line in body.split(b"\n")[:-1]],
+                    dtype="S16")
 
 
 def _table(frame: pd.DataFrame) -> pa.Table:
@@ -194,48 +218,79 @@ def _json_values(column: pa.ChunkedArray) -> pa.Array:
     return pc.fill_null(pc.binary_join_element_wise('"', text, '"', ""), "null")
 
 
-def _write_geojson(table: pa.Table, path: Path) -> None:
-    """The identifier points as an RFC 7946 FeatureCollection.
+def _write_geojson(tables: Iterable[pa.Table], path: Path) -> None:
+    """The identifier points as an RFC 7946 FeatureCollection, written table by table.
 
     The identifier points as an RFC 7946 FeatureCollection, one feature per line, laid out as GDAL's
     GeoJSON driver writes it — but built column-wise with pyarrow (1 M features in about two seconds
     where GDAL takes eight), and with every coordinate as stored: GDAL shortens some to fewer decimals
-    (21.03999996 → 21.04) when they end in a run of nines.
+    (21.03999996 → 21.04) when they end in a run of nines. ``tables`` are the rows in order, in pieces of any
+    size: the file's bytes do not depend on them.
     """
     import pyarrow.compute as pc
 
     head = b'{\n"type": "FeatureCollection",\n"xy_coordinate_resolution": 1e-08,\n"features": [\n'
-    n = table.num_rows
+    written = 0
     with open(path, "wb") as f:
         f.write(head)
-        if n:
-            ends = np.full(n, ",\n", dtype=object)
-            ends[-1] = "\n"
-            parts: list = ['{ "type": "Feature", "properties": { ']
+        for table in tables:
+            if not table.num_rows:
+                continue
+            parts: list = [",\n" if written else "", '{ "type": "Feature", "properties": { ']
             for i, name in enumerate(c for c in table.column_names if c not in ("lon", "lat")):
                 parts += [f'{", " if i else ""}"{name}": ', _json_values(table[name])]
             parts += [' }, "geometry": { "type": "Point", "coordinates": [ ', _json_values(table["lon"]), ", ",
-                      _json_values(table["lat"]), " ] } }", pa.array(ends, pa.string())]
-            features = pc.binary_join_element_wise(*parts, "")
+                      _json_values(table["lat"]), " ] } }"]
+            # Each feature after the file's first starts with the comma that ends the one before it.
+            ends = np.full(table.num_rows, ",\n", dtype=object)
+            ends[0] = parts[0]
+            features = pc.binary_join_element_wise(pa.array(ends, pa.string()), *parts[1:], "")
             # The features lie one after the other in the array's data buffer: written as they are.
             kind = np.int64 if pa.types.is_large_string(features.type) else np.int32
-            offsets = np.frombuffer(features.buffers()[1], dtype=kind, count=n + 1,
+            offsets = np.frombuffer(features.buffers()[1], dtype=kind, count=table.num_rows + 1,
                                     offset=features.offset * np.dtype(kind).itemsize)
             f.write(memoryview(features.buffers()[2])[offsets[0]:offsets[-1]])
-        f.write(b"]\n}\n")
+            written += table.num_rows
+        f.write(b"\n]\n}\n" if written else b"]\n}\n")
 
 
-def _write_gpkg(table: pa.Table, path: Path, stamp: str | None) -> None:
-    """The identifier points (:func:`_with_points`) through GDAL's Arrow interface."""
+def _identifier_tables(path: Path) -> Iterator[pa.Table]:
+    """The rows of an identifiers.csv just written (:func:`_write_export`), block by block, as written."""
+    types = {c: pa.float64() if c in ("lon", "lat", "area_m2") else pa.string() for c in COLUMNS}
+    for batch in read_csv_batches(path, types, BLOCK_BYTES):
+        yield pa.Table.from_batches([batch])
+
+
+def _write_gpkg(csv: Path, path: Path, stamp: str | None) -> None:
+    """The identifier points of ``csv`` (an identifiers.csv) through GDAL's Arrow interface, batch by batch.
+
+    The points as GeoArrow WKB (:func:`_with_points`), given to GDAL in batches of ``GPKG_BATCH_ROWS`` rows.
+    """
     import pyogrio
 
+    def batches():
+        pending: list[pa.Table] = []
+        held = 0
+        for table in _identifier_tables(csv):
+            pending.append(table)
+            held += table.num_rows
+            while held >= GPKG_BATCH_ROWS:
+                rows = pa.concat_tables(pending)
+                yield from _with_points(rows.slice(0, GPKG_BATCH_ROWS).combine_chunks()).to_batches()
+                pending, held = [rows.slice(GPKG_BATCH_ROWS)], held - GPKG_BATCH_ROWS
+        if held:
+            yield from _with_points(pa.concat_tables(pending).combine_chunks()).to_batches()
+
+    schema = _with_points(pa.table({c: pa.array([], pa.float64() if c in ("lon", "lat", "area_m2") else pa.string())
+                                    for c in COLUMNS})).schema
     if path.exists():
         path.unlink()
     with pyogrio_config(OGR_CURRENT_DATE=stamp or "2000-01-01T00:00:00Z"):   # else GDAL stamps the time
         # GeoPackage 1.2: what the GDAL (3.x) and QGIS (3.x, LTR 3.28 on) that offices run open without a
         # warning; the bundled GDAL would write 1.4, which Debian 12's GDAL 3.6 warns about.
-        pyogrio.write_arrow(table, path, layer="identifiers", driver="GPKG", geometry_name="geometry",
-                            geometry_type="Point", crs="EPSG:4326", dataset_options={"VERSION": "1.2"})
+        pyogrio.write_arrow(pa.RecordBatchReader.from_batches(schema, batches()), path, layer="identifiers",
+                            driver="GPKG", geometry_name="geometry", geometry_type="Point", crs="EPSG:4326",
+                            dataset_options={"VERSION": "1.2"})
 
 
 @contextlib.contextmanager
@@ -294,26 +349,26 @@ def export_province(conn: Connection, *, province: str | None, commune: str | No
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
         raise InvalidInput(f"--format {','.join(formats)}: choose among {', '.join(FORMATS)}")
-    frame, info = identifier_rows(conn, province, commune, people=bool(people_by))
-    if frame.empty:
-        raise NotFound("no plot with an identification code to export: run `geoland codes issue` first")
-    previous = None
-    if since:
-        found = conn.execute(sa.text("SELECT export_id FROM geoland.export WHERE export_id = :i"),
-                             {"i": since}).scalar()
-        if found is None:
-            raise NotFound(f"no export {since!r} to compare with (see `manifest.json` of an earlier export)")
-        blob = conn.execute(sa.text("SELECT row_digests FROM geoland.export WHERE export_id = :i"),
-                            {"i": since}).scalar()
-        previous = pq.read_table(pa.BufferReader(bytes(blob))).to_pandas()
-    jobs, stamp = _source_jobs(conn, frame)
-    final = Path(out)
-    out = _partial_folder(final)
-    try:
-        return _write_export(conn, final, out, frame, info, previous, jobs, stamp, province=province,
-                             commune=commune, formats=formats, since=since, people_by=people_by, excel=excel)
-    finally:
-        shutil.rmtree(out, ignore_errors=True)          # gone after the swap; a failed export's half
+    with tempfile.TemporaryDirectory(prefix="geoland-export-") as spool:
+        rows, info = spool_identifier_rows(conn, province, commune, Path(spool) / "rows.csv", people=bool(people_by))
+        if not rows:
+            raise NotFound("no plot with an identification code to export: run `geoland codes issue` first")
+        previous = None
+        if since:
+            found = conn.execute(sa.text("SELECT export_id FROM geoland.export WHERE export_id = :i"),
+                                 {"i": since}).scalar()
+            if found is None:
+                raise NotFound(f"no export {since!r} to compare with (see `manifest.json` of an earlier export)")
+            blob = conn.execute(sa.text("SELECT row_digests FROM geoland.export WHERE export_id = :i"),
+                                {"i": since}).scalar()
+            previous = pq.read_table(pa.BufferReader(bytes(blob))).to_pandas()
+        final = Path(out)
+        out = _partial_folder(final)
+        try:
+            return _write_export(conn, final, out, Path(spool), info, previous, province=province, commune=commune,
+                                 formats=formats, since=since, people_by=people_by, excel=excel)
+        finally:
+            shutil.rmtree(out, ignore_errors=True)          # gone after the swap; a failed export's half
 
 
 def _partial_folder(final: Path) -> Path:
@@ -365,27 +420,72 @@ def _csv_sidecars(out: Path, files: dict, excel: bool) -> None:
             files[name]["encoding"] = "UTF-8 with BOM (for Excel)"
 
 
-def _write_export(conn, final: Path, out: Path, frame, info, previous, jobs, stamp, *, province, commune, formats,
+def _identifier_files(out: Path, spool: Path, info: dict, ids: Path, people: bool) -> dict:
+    """Pass 1 over the spooled rows: identifiers.csv (at ``ids``), people.csv, and what the rest needs.
+
+    Returns the rows' plot ids, codes and line digests (in file order), the newest job of each kind, and the
+    plots in dispute.
+    """
+    plot_ids, codes, hashes, disputed = [], [], [], []
+    newest: dict[str, int] = {}
+    people_path = out / "people.csv"
+    if people:
+        os.close(os.open(people_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))   # private before a byte
+    with open(ids, "wb") as f, (open(people_path, "wb") if people else contextlib.nullcontext()) as who:
+        for i, frame in enumerate(identifier_batches(spool / "rows.csv", info["units"])):
+            table = _table(frame)
+            body = csv_bytes(table)
+            f.write((csv_bytes(table.slice(0, 0), header=True) if i == 0 else b"") + body)
+            hashes.append(_line_hashes(body))
+            plot_ids.append(frame["plot_id"].to_numpy())
+            codes.append(table["identification_code"].combine_chunks().cast(pa.string()))
+            for c in _JOBS:
+                if frame[c].notna().any():
+                    newest[c] = max(newest.get(c, 0), int(frame[c].max()))
+            disputed.append(frame.loc[frame["disputed"] == "t",               # COPY writes booleans t / f
+                                      ["identification_code", "disputed_since"]])
+            if people:
+                who.write(csv_bytes(dict(frame[["identification_code", "user_name", "id_number",
+                                                "birth_year"]].items()), header=i == 0))
+    return {"plot_id": np.concatenate(plot_ids), "identification_code": pa.chunked_array(codes, pa.string()),
+            "row_hash": np.concatenate(hashes), "newest": newest,
+            "disputed": pd.concat(disputed, ignore_index=True)}
+
+
+def _copy_to_file(conn: Connection, sql: str, params: dict, types: dict, spool: Path, path: Path) -> int:
+    """The rows of a query as a CSV file with a header, written block by block (through a spool file)."""
+    rows = spool_csv(conn, sql, params, spool)
+    reader = read_csv_batches(spool, types, BLOCK_BYTES)
+    with open(path, "wb") as f:
+        f.write(csv_bytes(reader.schema.empty_table(), header=True))
+        for batch in reader:
+            f.write(csv_bytes(pa.Table.from_batches([batch])))
+    spool.unlink()
+    return rows
+
+
+def _write_export(conn, final: Path, out: Path, spool: Path, info, previous, *, province, commune, formats,
                   since, people_by, excel=False) -> dict:
     files: dict[str, dict] = {}
-    table = _table(frame)
-    csv = csv_bytes(table, header=True)
-    if "csv" in formats:
-        (out / "identifiers.csv").write_bytes(csv)
-        files["identifiers.csv"] = {"rows": len(frame)}
+    # identifiers.csv: in the export, or beside the spool when only the other formats are asked for.
+    ids = out / "identifiers.csv" if "csv" in formats else spool / "identifiers.csv"
+    written = _identifier_files(out, spool, info, ids, bool(people_by))
+    (spool / "rows.csv").unlink()
+    rows = len(written["plot_id"])
+    jobs, stamp = _source_jobs(conn, written["newest"])
+    for fmt in FORMATS:
+        if fmt in formats:
+            files[f"identifiers.{fmt}"] = {"rows": rows}
     # GDAL writes the GeoPackage in a forked process while this one writes the rest.
     writers = []
-    for fmt in ("geojson", "gpkg"):
-        if fmt in formats:
-            files[f"identifiers.{fmt}"] = {"rows": len(frame)}
     if "gpkg" in formats:
         writer = multiprocessing.get_context("fork").Process(
-            target=_write_gpkg, args=(_with_points(table), out / "identifiers.gpkg", stamp), daemon=True)
+            target=_write_gpkg, args=(ids, out / "identifiers.gpkg", stamp), daemon=True)
         writer.start()
         writers.append(("identifiers.gpkg", writer))
     if "geojson" in formats:
-        _write_geojson(table, out / "identifiers.geojson")
-    crosswalk = read_csv_table(conn, """
+        _write_geojson(_identifier_tables(ids), out / "identifiers.geojson")
+    crosswalk = _copy_to_file(conn, """
         SELECT x.old_code, x.new_code, x.new_commune, x.effective::text AS effective, x.policy, x.job_id
         FROM geoland.mx_crosswalk x JOIN geoland.plot_code c ON c.plot_id = x.plot_id
         JOIN geoland.plot p ON p.id = x.plot_id
@@ -395,21 +495,20 @@ def _write_export(conn, final: Path, out: Path, frame, info, previous, jobs, sta
         in_provinces("x") + in_provinces("c") + """
           AND (%(commune)s::text IS NULL OR a.commune_code = %(commune)s)
         ORDER BY x.old_code, x.new_code, x.plot_id""",
-        {"e": info["effective"], "provinces": info["provinces"], "commune": commune,
-         "_types": {c: pa.string() for c in ("old_code", "new_code", "new_commune", "effective", "policy")}})
-    (out / "crosswalk.csv").write_bytes(csv_bytes(crosswalk, header=True))
-    files["crosswalk.csv"] = {"rows": crosswalk.num_rows}
+        {"e": info["effective"], "provinces": info["provinces"], "commune": commune},
+        {**{c: pa.string() for c in ("old_code", "new_code", "new_commune", "effective", "policy")},
+         "job_id": pa.int64()}, spool / "crosswalk.spool", out / "crosswalk.csv")
+    files["crosswalk.csv"] = {"rows": crosswalk}
     # Plots in dispute (tranh chấp) are flagged, not left out: their identification code stands whatever the
     # dispute decides about their holders or boundary; a boundary that changes gives a new code in a later
     # export (retired and added in its delta). identifiers.csv keeps its columns (a new column would make
     # every row of a --since delta look changed): the flags are this file.
-    disputed = frame.loc[frame["disputed"] == "t",                          # COPY writes booleans t / f
-                         ["identification_code", "disputed_since"]]
+    disputed = written["disputed"]
     write_csv(disputed, out / "disputed.csv")
     files["disputed.csv"] = {"rows": len(disputed)}
     # The assets attached to the exported plots (houses, apartments, constructions, forest, trees): no person
     # in it; the footprint's centroid in WGS 84 (empty for an asset without a footprint, e.g. an apartment).
-    assets = read_csv_table(conn, """
+    assets = _copy_to_file(conn, """
         SELECT a.id AS asset_id, a.kind, c.code AS identification_code, a.building, a.floor_area, a.floors,
                a.year_built,
                CASE WHEN ST_SRID(a.footprint) > 0 THEN
@@ -424,35 +523,18 @@ def _write_export(conn, final: Path, out: Path, frame, info, previous, jobs, sta
         in_provinces("c") + """
           AND (%(commune)s::text IS NULL OR x.commune_code = %(commune)s)
         ORDER BY a.id, c.code""",
-        {"e": info["effective"], "provinces": info["provinces"], "commune": commune,
-         "_types": {"asset_id": pa.int64(), "kind": pa.string(), "identification_code": pa.string(),
-                    "building": pa.string(), "floor_area": pa.float64(), "floors": pa.int64(),
-                    "year_built": pa.int64(), "lon": pa.float64(), "lat": pa.float64()}})
-    (out / "assets.csv").write_bytes(csv_bytes(assets, header=True))
-    files["assets.csv"] = {"rows": assets.num_rows}
-    hashes = _row_hashes(csv)
+        {"e": info["effective"], "provinces": info["provinces"], "commune": commune},
+        {"asset_id": pa.int64(), "kind": pa.string(), "identification_code": pa.string(), "building": pa.string(),
+         "floor_area": pa.float64(), "floors": pa.int64(), "year_built": pa.int64(), "lon": pa.float64(),
+         "lat": pa.float64()}, spool / "assets.spool", out / "assets.csv")
+    files["assets.csv"] = {"rows": assets}
     delta_counts = None
     if previous is not None:
-        now = pd.DataFrame({"plot_id": frame["plot_id"], "row_hash": hashes})
-        merged = now.merge(previous, on="plot_id", how="outer", suffixes=("", "_was"), indicator=True)
-        added = set(merged.loc[merged["_merge"] == "left_only", "plot_id"])
-        both = (merged["_merge"] == "both") & (merged["row_hash"] != merged["row_hash_was"])
-        changed = set(merged.loc[both, "plot_id"])
-        retired = merged.loc[merged["_merge"] == "right_only", ["plot_id", "identification_code"]]
-        rows = frame[frame["plot_id"].isin(added | changed)].copy()
-        rows.insert(0, "change", np.where(rows["plot_id"].isin(added), "added", "changed"))
-        gone = pd.DataFrame({"change": "retired", "identification_code": retired["identification_code"]})
-        delta = pd.concat([rows[["change", *COLUMNS]], gone], ignore_index=True).sort_values(
-            ["change", "identification_code"], ignore_index=True)
+        delta_counts, delta = _delta(written, previous, ids)
         write_csv(delta, out / "delta.csv")
-        delta_counts = {"added": len(added), "changed": len(changed), "retired": len(retired)}
         files["delta.csv"] = {"rows": len(delta)}
     if people_by:
-        people = frame[["identification_code", "user_name", "id_number", "birth_year"]]
-        path = out / "people.csv"
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))   # private before a byte is written
-        write_csv(people, path)
-        files["people.csv"] = {"rows": len(people), "personal_data": True,
+        files["people.csv"] = {"rows": rows, "personal_data": True,
                                "mode": "0600: names and ID numbers, readable by the exporting account only"}
     for name, writer in writers:
         writer.join()
@@ -475,20 +557,47 @@ def _write_export(conn, final: Path, out: Path, frame, info, previous, jobs, sta
     job = start_job(conn, "export", {"province": province, "commune": commune, "formats": formats, "since": since,
                                      "with_people": bool(people_by), "out": str(out)})
     digests = pa.BufferOutputStream()
-    pq.write_table(pa.table({"plot_id": frame["plot_id"].to_numpy(),
-                             "identification_code": pa.array(frame["identification_code"], from_pandas=True),
-                             "row_hash": pa.array(hashes, pa.string())}), digests, compression="zstd")
+    pq.write_table(pa.table({"plot_id": written["plot_id"], "identification_code": written["identification_code"],
+                             "row_hash": pa.array(written["row_hash"]).cast(pa.string())}), digests,
+                   compression="zstd")
     conn.execute(sa.text("INSERT INTO geoland.export (export_id, province, commune, job_id, manifest, row_digests) "
                          "VALUES (:i, :p, :c, :j, CAST(:m AS jsonb), :d) ON CONFLICT (export_id) DO NOTHING"),
                  {"i": export_id, "p": province, "c": commune, "j": job.id, "d": digests.getvalue().to_pybytes(),
                   "m": json.dumps(manifest, ensure_ascii=False)})
     if people_by:
         audit(conn, job, "personal_data.exported", entity="export", entity_id=export_id,
-              detail={"by": people_by, "rows": len(frame), "file": str(out / "people.csv")})
-    report = {"export_id": export_id, "out": str(out), "rows": len(frame), "files": manifest["files"],
+              detail={"by": people_by, "rows": rows, "file": str(out / "people.csv")})
+    report = {"export_id": export_id, "out": str(out), "rows": rows, "files": manifest["files"],
               "delta": delta_counts, "source_jobs": jobs}
-    finish_job(conn, job, {"rows": len(frame), "export_id": export_id, "delta": delta_counts})
+    finish_job(conn, job, {"rows": rows, "export_id": export_id, "delta": delta_counts})
     return report
+
+
+def _delta(written: dict, previous: pd.DataFrame, ids: Path) -> tuple[dict, pd.DataFrame]:
+    """The rows added, changed (their digest differs) and retired since an earlier export.
+
+    The added and changed rows are read back from ``ids`` (identifiers.csv) by their place in it.
+    """
+    now = pd.DataFrame({"plot_id": written["plot_id"], "row_hash": written["row_hash"].astype(str).astype(object)})
+    merged = now.merge(previous, on="plot_id", how="outer", suffixes=("", "_was"), indicator=True)
+    added = set(merged.loc[merged["_merge"] == "left_only", "plot_id"])
+    both = (merged["_merge"] == "both") & (merged["row_hash"] != merged["row_hash_was"])
+    changed = set(merged.loc[both, "plot_id"])
+    retired = merged.loc[merged["_merge"] == "right_only", ["plot_id", "identification_code"]]
+    wanted = now["plot_id"].isin(added | changed).to_numpy()
+    pieces, start = [], 0
+    for table in _identifier_tables(ids):
+        end = start + table.num_rows
+        if wanted[start:end].any():
+            pieces.append(table.filter(pa.array(wanted[start:end])).to_pandas())
+        start = end
+    rows = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame(columns=COLUMNS)
+    is_added = now.loc[wanted, "plot_id"].isin(added).to_numpy()
+    rows.insert(0, "change", np.where(is_added, "added", "changed"))
+    gone = pd.DataFrame({"change": "retired", "identification_code": retired["identification_code"]})
+    delta = pd.concat([rows[["change", *COLUMNS]], gone], ignore_index=True).sort_values(
+        ["change", "identification_code"], ignore_index=True)
+    return {"added": len(added), "changed": len(changed), "retired": len(retired)}, delta
 
 
 @returns(ExportCheck)

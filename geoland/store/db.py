@@ -223,11 +223,13 @@ _FLOATS = {700, 701, 1700}
 _BOOLEAN, _DATE, _BYTEA, _BIGINT_ARRAYS = 16, 1082, 17, {1016, 1007}
 
 
-def _copy_out(conn: Connection, sql: str, params: dict | None, *, header: bool, describe: bool = False, bar=None):
-    """``COPY (sql) TO STDOUT`` as CSV into memory.
+def _copy_out(conn: Connection, sql: str, params: dict | None, *, header: bool, describe: bool = False, bar=None,
+              sink=None):
+    """``COPY (sql) TO STDOUT`` as CSV into memory, or into ``sink``.
 
-    ``COPY (sql) TO STDOUT`` as CSV into memory, and with ``describe`` the type OIDs of its columns; the
-    parameters are bound on the client (psycopg). The COPY rows are taken straight from libpq: the server
+    ``COPY (sql) TO STDOUT`` as CSV into memory (or into ``sink``, a binary file, for a result too large to
+    hold), with ``describe`` the type OIDs of its columns, and the number of rows (the header not counted);
+    the parameters are bound on the client (psycopg). The COPY rows are taken straight from libpq: the server
     sends one message per row, and psycopg's generator costs 5 µs each, half the time of a large read.
     """
     import io
@@ -242,7 +244,7 @@ def _copy_out(conn: Connection, sql: str, params: dict | None, *, header: bool, 
         with raw.cursor() as cur:
             cur.execute(f"SELECT * FROM ({query}) AS q LIMIT 0")
             oids = [(d.name, d.type_code) for d in cur.description]
-    buffer = io.BytesIO()
+    buffer = io.BytesIO() if sink is None else sink
     pgconn = raw.pgconn
     pgconn.send_query(f"COPY ({query}) TO STDOUT (FORMAT csv{', HEADER' if header else ''})".encode())
     result = pgconn.get_result()
@@ -268,8 +270,9 @@ def _copy_out(conn: Connection, sql: str, params: dict | None, *, header: bool, 
         raise psycopg.errors.error_from_result(failed, encoding=raw.info.encoding)
     if bar is not None:
         bar.update(rows % 65536)
-    buffer.seek(0)
-    return buffer, oids
+    if sink is None:
+        buffer.seek(0)
+    return buffer, oids, rows - (1 if header and rows else 0)
 
 
 def read_columns(conn: Connection, sql: str, params: dict | None = None, columns: list[str] | None = None, *,
@@ -290,7 +293,7 @@ def read_columns(conn: Connection, sql: str, params: dict | None = None, columns
     from geoland.progress import progress_bar
 
     with progress_bar(total or 0, label or "rows", enabled=progress and bool(total)) as bar:
-        buffer, described = _copy_out(conn, sql, params, header=False, describe=True, bar=bar)
+        buffer, described, _ = _copy_out(conn, sql, params, header=False, describe=True, bar=bar)
     columns = columns or [name for name, _ in described]
     oids = [oid for _, oid in described]
     if len(oids) != len(columns):
@@ -364,7 +367,35 @@ def read_csv_table(conn: Connection, sql: str, params: dict | None = None):
 
     params = dict(params or {})
     types = params.pop("_types", {})
-    buffer, _ = _copy_out(conn, sql, params, header=True)
-    return pacsv.read_csv(buffer, convert_options=pacsv.ConvertOptions(
-        column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False,
-        null_values=[""], auto_dict_encode=False))
+    buffer, _, _ = _copy_out(conn, sql, params, header=True)
+    return pacsv.read_csv(buffer, convert_options=_copy_convert_options(types))
+
+
+def spool_csv(conn: Connection, sql: str, params: dict | None, path) -> int:
+    """Write the rows of a query, through COPY, to the CSV file ``path`` (with a header); returns their number.
+
+    For results too large to hold: read them back block by block with :func:`read_csv_batches`.
+    """
+    with open(path, "wb") as sink:
+        return _copy_out(conn, sql, params, header=True, sink=sink)[2]
+
+
+def read_csv_batches(path, types: dict, block_bytes: int):
+    """A CSV file written by :func:`spool_csv` or :func:`csv_bytes`, as a stream of pyarrow RecordBatches.
+
+    Read ``block_bytes`` at a time, with the conversions of :func:`read_csv_table` (``types``: pyarrow types by
+    column; give every column one, or a block's values decide it). Its ``schema`` is known before the first
+    batch, also when the file holds its header only.
+    """
+    import pyarrow.csv as pacsv
+
+    return pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=block_bytes),
+                          convert_options=_copy_convert_options(types))
+
+
+def _copy_convert_options(types: dict):
+    """How a CSV written by COPY (or :func:`csv_bytes`) reads back: NULL is the unquoted empty field, "" is text."""
+    import pyarrow.csv as pacsv
+
+    return pacsv.ConvertOptions(column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False,
+                                null_values=[""], auto_dict_encode=False)

@@ -198,7 +198,10 @@ def test_geojson_writer_escapes_and_keeps_every_value(tmp_path):
         "area_m2": [1200.0, 13349.2, None, float("nan")],
         "lon": [103.2603108, 104.0, 21.03999996, 180.0], "lat": [20.82699115, -0.5, 21.03999996, -90.0]})
     path = tmp_path / "points.geojson"
-    _write_geojson(table, path)
+    _write_geojson([table], path)
+    pieces = tmp_path / "pieces.geojson"                       # the rows in pieces: the same bytes
+    _write_geojson([table.slice(0, 1), table.slice(1, 0), table.slice(1, 2), table.slice(3)], pieces)
+    assert pieces.read_bytes() == path.read_bytes()
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["type"] == "FeatureCollection" and len(data["features"]) == 4
     props = [f["properties"] for f in data["features"]]
@@ -211,7 +214,7 @@ def test_geojson_writer_escapes_and_keeps_every_value(tmp_path):
     read = pyogrio.read_dataframe(path)
     assert read["commune_name"].tolist()[:2] == ["Xã Mường Lèo", "Phường Tô Hiệu"] and len(read) == 4
     empty = tmp_path / "empty.geojson"
-    _write_geojson(table.slice(0, 0), empty)
+    _write_geojson([table.slice(0, 0)], empty)
     assert json.loads(empty.read_text()) == {"type": "FeatureCollection", "xy_coordinate_resolution": 1e-08,
                                              "features": []}
 
@@ -265,3 +268,36 @@ def test_corrections_reach_the_next_delta_and_disputes_are_flagged(exported):
     assert (out / "disputed.csv").read_text(encoding="utf-8").splitlines() == [
         '"identification_code","disputed_since"', f'"{code}","2025-09-01"']
     assert result["rows"] == exported["query"]("SELECT count(*) FROM geoland.plot_code")[0][0]   # none left out
+
+
+def test_the_files_do_not_depend_on_the_blocks_they_are_written_in(exported, monkeypatch):
+    """Issue 19: the export streams its rows (a block at a time, GDAL fed fixed batches); blocks of a few rows
+    and GDAL batches of 7 give the files of the default blocks, byte for byte, with a delta and people.csv too.
+    Last in the module: the recoding and corrections above make the delta since the first export non-empty."""
+    import geoland.pipeline.export as export
+
+    run, folder = exported["run"], exported["folder"]
+    with connect(exported["url"]) as conn:
+        add_user(conn, "admin-blocks", "admin", "mat-khau-789")
+
+    def files(name):
+        monkeypatch.setattr("sys.stdin", io.StringIO("mat-khau-789\n"))
+        _run(run, "export", "--province", "99", "--out", folder / name, "--since", exported["first"]["export_id"],
+             "--with-people", "--user", "admin-blocks")
+        return {p.name: p.read_bytes() for p in (folder / name).iterdir()}
+
+    whole = files("blocks-default")
+    monkeypatch.setattr(export, "BLOCK_BYTES", 4096)            # a few dozen rows a block
+    small = files("blocks-small")
+    assert sorted(small) == sorted(whole) and "people.csv" in whole
+    assert whole["delta.csv"].count(b"\n") > 10                  # changed rows in several blocks
+    assert [n for n in whole if small[n] != whole[n]] == []
+    assert len(whole["identifiers.csv"]) > 20 * 4096                # many blocks
+    assert whole["people.csv"].count(b"\n") == whole["identifiers.csv"].count(b"\n")
+    # GDAL's batches of 7 rows cut across the blocks: the GeoPackage is the same whatever the blocks.
+    monkeypatch.setattr(export, "GPKG_BATCH_ROWS", 7)
+    sevens = files("sevens-small")["identifiers.gpkg"]
+    monkeypatch.setattr(export, "BLOCK_BYTES", 8 << 20)
+    assert files("sevens-default")["identifiers.gpkg"] == sevens != whole["identifiers.gpkg"]
+    assert pyogrio.read_dataframe(folder / "sevens-small" / "identifiers.gpkg").equals(
+        pyogrio.read_dataframe(folder / "blocks-default" / "identifiers.gpkg"))      # the same features
