@@ -69,6 +69,43 @@ def _crosswalk(db_query, url):
                          "FROM geoland.mx_crosswalk ORDER BY plot_id")
 
 
+def test_read_in_blocks_a_commune_at_a_time(db_url, load_province, geoland_cli, db_query, monkeypatch):
+    """Issue 19: the recoding streams its plots (blocks of BLOCK_BYTES, a new commune at a time). With blocks of a
+    few dozen rows (every commune across many) the report and the crosswalk are those of recode() applied to each
+    commune's plots read whole from the database."""
+    import datetime as dt
+
+    import geoland.pipeline.recode as recoding
+    from identifiers.mx import recode
+
+    load_province("99", n_plots=3000)
+    assert geoland_cli("reassign")[0] == 0
+    july = dt.date(2025, 7, 1)
+    whole = recoding.recode_province(db_url, province="99", policy="renumber", effective=july, dry_run=True,
+                                     progress=False)
+    monkeypatch.setattr(recoding, "BLOCK_BYTES", 1024)      # rows of about 26 bytes: ≈ 40 a block
+    small = recoding.recode_province(db_url, province="99", policy="renumber", effective=july, dry_run=True,
+                                     progress=False)
+    assert small == whole and len(whole.examples) == 20 and whole.legacy_collisions > 0
+    done = recoding.recode_province(db_url, province="99", policy="renumber", effective=july, progress=False)
+    plots = pd.DataFrame(db_query(db_url, """
+        SELECT a.commune_code, p.id, p.old_commune_code, p.sheet, p.plot_number
+        FROM geoland.plot_assignment_current a JOIN geoland.plot p ON p.id = a.plot_id
+        WHERE a.commune_code IS NOT NULL AND p.sheet IS NOT NULL AND p.plot_number IS NOT NULL
+          AND p.old_commune_code IS NOT NULL"""), columns=["commune", "plot_id", "old", "sheet", "number"])
+    expected = {}
+    for _, group in plots.groupby("commune"):
+        new = recode(group["old"].tolist(), group["sheet"].tolist(), group["number"].tolist(),
+                     group["commune"].tolist(), "renumber")
+        expected.update(zip(group["plot_id"], new))
+    assert done.recoded == done.plots == len(plots) == whole.plots
+    sizes = plots["commune"].value_counts()
+    assert (sizes > 200).sum() >= 3 and whole.communes == len(sizes)    # communes across several blocks
+    assert dict(db_query(db_url, "SELECT plot_id, new_code FROM geoland.mx_crosswalk")) == expected
+    assert whole.changed == sum(expected[i] != f"{o}.{s}.{n}" for i, o, s, n in
+                                plots[["plot_id", "old", "sheet", "number"]].itertuples(index=False))
+
+
 def test_killed_recode_resumes_to_the_uninterrupted_result(db_url, load_province, geoland_cli, db_query,
                                                           kill_and_resume):
     load_province("99", n_plots=40_000, n_old=90)
