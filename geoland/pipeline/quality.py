@@ -130,6 +130,10 @@ def read_plots(conn: Connection, province: str | None, *,
     return frame, effective
 
 
+# What a check needs of its plots once the checks have run: the findings' partition, the campaign's counts.
+_KEPT = ["plot_id", "commune_code", "verification", "province_code"]
+
+
 @returns(Check)
 def check(conn: Connection, *, province: str | None = None, commune: str | None = None,
           map_scale: int = DEFAULT_MAP_SCALE, min_overlap_m2: float = DEFAULT_MIN_OVERLAP_M2,
@@ -178,7 +182,7 @@ def check(conn: Connection, *, province: str | None = None, commune: str | None 
     if plots.empty:
         raise NotFound(f"no plots{' of province ' + province if province else ''} to check: "
                            "import some with `geoland plots import`")
-    geoms = shapely.from_wkb(plots["wkb"].to_numpy())
+    geoms = shapely.from_wkb(plots.pop("wkb").to_numpy())    # the WKB bytes go: a third of the frame
     conflicts = pd.DataFrame(conn.execute(sa.text(
         "SELECT kind, code, plot_ids FROM geoland.code_conflict ORDER BY id")).all(),
         columns=["kind", "code", "plot_ids"])
@@ -186,8 +190,10 @@ def check(conn: Connection, *, province: str | None = None, commune: str | None 
     copy_csv(conn, "check_plots (plot_id)", [csv_bytes({"plot_id": plots["plot_id"].to_numpy()})])
     conn.execute(sa.text("ANALYZE check_plots"))
     provinces = plot_provinces(conn, province, effective)
-    found = run_checks(plots.drop(columns="wkb"), geoms, conflicts, map_scale=map_scale, min_overlap_m2=min_overlap_m2,
+    found = run_checks(plots, geoms, conflicts, map_scale=map_scale, min_overlap_m2=min_overlap_m2,
                        extra=register_findings(conn, provinces))
+    del geoms
+    plots = plots[_KEPT]            # the rest of the frame (most of the memory) goes before the findings are stored
     in_scope = plots["plot_id"] if commune is None else plots.loc[plots["commune_code"] == commune, "plot_id"]
     if commune is not None and in_scope.empty:
         raise NotFound(f"no plots assigned to commune {commune}: run `geoland reassign` first, or check "
@@ -289,8 +295,9 @@ def check_part(conn: Connection, *, province: str, communes: list[str], map_scal
     conflicts = pd.DataFrame(conn.execute(sa.text(
         "SELECT kind, code, plot_ids FROM geoland.code_conflict ORDER BY id")).all(),
         columns=["kind", "code", "plot_ids"])
-    found = run_checks(plots.drop(columns="wkb"), shapely.from_wkb(plots["wkb"].to_numpy()), conflicts,
+    found = run_checks(plots, shapely.from_wkb(plots.pop("wkb").to_numpy()), conflicts,
                        map_scale=map_scale, min_overlap_m2=min_overlap_m2, extra=register_findings(conn, provinces))
+    plots = plots[_KEPT]
     found = found[found["plot_id"].isin(part_ids)]
     job = start_job(conn, "check", {"province": province, "commune": None, "scope": scope, "communes": len(communes),
                                     "effective": effective, "map_scale": map_scale, "min_overlap_m2": min_overlap_m2})
@@ -418,7 +425,7 @@ def _recheck(conn: Connection, ids: list[int], *, job_id: int, map_scale: int, m
     conn.execute(sa.text("CREATE TEMP TABLE check_plots (plot_id bigint PRIMARY KEY) ON COMMIT DROP"))
     copy_csv(conn, "check_plots (plot_id)", [csv_bytes({"plot_id": plots["plot_id"].to_numpy()})])
     conn.execute(sa.text("ANALYZE check_plots"))
-    found = run_checks(plots.drop(columns="wkb"), shapely.from_wkb(plots["wkb"].to_numpy()), conflicts,
+    found = run_checks(plots, shapely.from_wkb(plots.pop("wkb").to_numpy()), conflicts,
                        map_scale=map_scale, min_overlap_m2=min_overlap_m2, extra=register_findings(conn))
     in_scope = np.asarray(scope, dtype=np.int64)
     province_of = _province_of(plots)

@@ -46,3 +46,21 @@ def test_read_columns_errors_are_psycopg_errors_and_roll_back(db_url):
         assert conn.execute(sa.text("SELECT count(*) FROM geoland.job WHERE kind = 'test'")).scalar() == 0
         with pytest.raises(ValueError, match="2 columns, 1 names"):
             read_columns(conn, "SELECT 1, 2", None, ["only"])
+
+
+def test_repeated_values_are_one_object_and_the_cursors_values(db_url):
+    """Text and integers that repeat are read as one shared Python object per value (memory for a million plots);
+    the values, NULLs included, are those of a cursor; mostly distinct columns are read as before."""
+    sql = ("SELECT i, (i % 7)::text AS t, i % 5 AS n, "
+           "CASE WHEN i % 3 = 0 THEN NULL ELSE 'xã ' || (i % 4) END AS maybe, "
+           "CASE WHEN i % 2 = 0 THEN NULL ELSE i % 3 END AS gaps, i::text AS distinct_text "
+           "FROM generate_series(1, 5000) AS i ORDER BY i")
+    with connect(db_url) as conn:
+        frame = read_columns(conn, sql)
+        rows = conn.execute(sa.text(sql)).all()
+    assert [tuple(r) for r in frame.itertuples(index=False)] == [tuple(r) for r in rows]
+    assert frame["t"].iat[0] is frame["t"].iat[7] and frame["n"].iat[0] is frame["n"].iat[5]
+    assert frame["maybe"].iat[0] is frame["maybe"].iat[4] and frame["maybe"].iat[2] is None
+    assert frame["gaps"].iat[1] is None and frame["gaps"].iat[0] == 1 and type(frame["gaps"].iat[0]) is int
+    assert frame["distinct_text"].iat[0] == "1" and frame["distinct_text"].iat[4999] == "5000"
+    assert all(frame[c].dtype == object for c in frame.columns)
