@@ -206,12 +206,18 @@ def csv_bytes(columns, *, header: bool = False) -> bytes:
 
 
 def copy_csv(conn: Connection, target: str, chunks: Iterable[bytes]) -> None:
-    """COPY CSV chunks (from :func:`csv_bytes`) into ``target`` (``table (col, ...)``)."""
-    chunks = [c for c in chunks if c]
-    if not chunks:
+    """COPY CSV chunks (from :func:`csv_bytes`) into ``target`` (``table (col, ...)``).
+
+    ``chunks`` may be a generator: each is made when the one before it is sent, so that a large write holds one
+    chunk at a time. No COPY when there is nothing to write.
+    """
+    chunks = (c for c in chunks if c)
+    first = next(chunks, None)
+    if first is None:
         return
     raw = conn.connection.driver_connection
     with raw.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN (FORMAT csv)") as copy:
+        copy.write(first)
         for chunk in chunks:
             copy.write(chunk)
 
