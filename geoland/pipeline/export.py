@@ -80,12 +80,13 @@ BLOCK_BYTES = 8 << 20           # ≈ 40,000 rows a block
 GPKG_BATCH_ROWS = 65_536        # GDAL is given batches of this many rows whatever the blocks: it commits once a
 #                                 batch and the GeoPackage's header counts the commits, so its bytes then depend on
 #                                 its rows only
-_TEXT = ("identification_code", "commune_code", "province_code", "mx", "legacy_mx", "land_use", "certificate_serial",
-         "user_name", "id_number", "disputed", "disputed_since", "commune_name")
-_ROW_TYPES = {**{c: pa.string() for c in _TEXT}, "plot_id": pa.int64(), "area_m2": pa.float64(),
-              "lon": pa.float64(), "lat": pa.float64(), "birth_year": pa.int64(),
-              **{c: pa.int64() for c in ("import_job", "assign_job", "code_job", "recode_job", "edit_job")}}
 _JOBS = ("import_job", "assign_job", "code_job", "recode_job", "edit_job")
+_TEXT = ("identification_code", "commune_code", "province_code", "mx", "legacy_mx", "land_use", "certificate_serial",
+         "user_name", "id_number", "disputed", "disputed_since")
+_ROW_TYPES = {**{c: pa.string() for c in _TEXT}, "plot_id": pa.int64(), "area_m2": pa.float64(),
+              "lon": pa.float64(), "lat": pa.float64(), "birth_year": pa.int64(), **{c: pa.int64() for c in _JOBS}}
+# identifiers.csv read back: numbers as numbers, every code as text.
+_FILE_TYPES = {c: pa.float64() if c in ("lon", "lat", "area_m2") else pa.string() for c in COLUMNS}
 
 
 def spool_identifier_rows(conn: Connection, province: str | None, commune: str | None, path: Path, *,
@@ -256,8 +257,7 @@ def _write_geojson(tables: Iterable[pa.Table], path: Path) -> None:
 
 def _identifier_tables(path: Path) -> Iterator[pa.Table]:
     """The rows of an identifiers.csv just written (:func:`_write_export`), block by block, as written."""
-    types = {c: pa.float64() if c in ("lon", "lat", "area_m2") else pa.string() for c in COLUMNS}
-    for batch in read_csv_batches(path, types, BLOCK_BYTES):
+    for batch in read_csv_batches(path, _FILE_TYPES, BLOCK_BYTES):
         yield pa.Table.from_batches([batch])
 
 
@@ -281,8 +281,7 @@ def _write_gpkg(csv: Path, path: Path, stamp: str | None) -> None:
         if held:
             yield from _with_points(pa.concat_tables(pending).combine_chunks()).to_batches()
 
-    schema = _with_points(pa.table({c: pa.array([], pa.float64() if c in ("lon", "lat", "area_m2") else pa.string())
-                                    for c in COLUMNS})).schema
+    schema = _with_points(pa.schema(_FILE_TYPES).empty_table()).schema
     if path.exists():
         path.unlink()
     with pyogrio_config(OGR_CURRENT_DATE=stamp or "2000-01-01T00:00:00Z"):   # else GDAL stamps the time

@@ -219,9 +219,9 @@ def province_sizes(url: str | None, provinces: list[str]) -> dict[str, int]:
 def _submit(client, url: str, province: str, out: str, size: int, parts: list[list[str]]):
     """The future of one province's summary: one task, or the four stages of its ``parts`` when it is split."""
     task = dict(pure=False, retries=2, priority=size)       # the largest provinces first (docs/scale.md)
-    if not parts:
-        return client.submit(run_province, url, province, out, key=f"geoland-province-{province}", **task)
     name = f"geoland-province-{province}"
+    if not parts:
+        return client.submit(run_province, url, province, out, key=name, **task)
     coded = [client.submit(run_part, url, province, communes, key=f"{name}-part-{i}", **task)
              for i, communes in enumerate(parts)]
     middle = client.submit(run_middle, url, province, *coded, key=f"{name}-middle", **task)
